@@ -1,0 +1,197 @@
+"""The stormproof exception tree.
+
+Every exception carries its facts as fields, not only as a formatted string::
+
+    StormproofError
+    ├── InvalidAttribute (ValueError)        field, value, allowed
+    ├── MissingParameter (ValueError)        field
+    ├── BatchRequestInvalid (ValueError)     code
+    ├── MessageTooLarge (ValueError)         size, limit
+    ├── InvalidMessageContents (ValueError)  position
+    ├── InvalidPattern (ValueError)          reason
+    ├── InvalidEvent (ValueError)            reason
+    ├── InvalidDefinition (ValueError)       problems: list[(json_path, message)]
+    ├── QueueDoesNotExist (LookupError)      name
+    ├── QueueAlreadyExists                   name
+    ├── ReceiptHandleIsInvalid               receipt_handle
+    ├── MessageNotInflight                   receipt_handle
+    ├── RedriveTaskConflict                  queue
+    ├── StaleLease                           (a unit of work named a lease it no longer holds)
+    ├── Throttled                            name
+    ├── FunctionError                        error_type, error_message
+    ├── ExecutionAlreadyExists               name
+    └── StoreError                           (a storage driver failure, translated)
+        └── StoreUnavailable                 (the store cannot be reached)
+
+Driver exceptions (``sqlite3``, ``psycopg``) never escape ``stormproof.storage``: they are
+translated into ``StoreError`` there.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+
+class StormproofError(Exception):
+    """Root of every error stormproof raises on purpose."""
+
+
+class InvalidAttribute(StormproofError, ValueError):
+    """A value is outside its documented range or of the wrong kind.
+
+    ``field`` is the Python keyword name, ``value`` the offending value and
+    ``allowed`` a human-readable description of what is accepted.
+    """
+
+    def __init__(self, field: str, value: Any, allowed: str) -> None:
+        self.field = field
+        self.value = value
+        self.allowed = allowed
+        super().__init__(f"invalid {field}={value!r}: allowed {allowed}")
+
+
+class MissingParameter(StormproofError, ValueError):
+    """A required parameter was not given (e.g. a FIFO send without ``group_id``)."""
+
+    def __init__(self, field: str, message: str | None = None) -> None:
+        self.field = field
+        super().__init__(message or f"missing required parameter {field}")
+
+
+class BatchRequestInvalid(StormproofError, ValueError):
+    """A whole batch request is malformed.
+
+    ``code`` is one of ``EmptyBatchRequest``, ``TooManyEntriesInBatchRequest``,
+    ``BatchEntryIdsNotDistinct``, ``BatchRequestTooLong``, ``InvalidBatchEntryId``.
+    """
+
+    def __init__(self, code: str, message: str) -> None:
+        self.code = code
+        super().__init__(f"{code}: {message}")
+
+
+class MessageTooLarge(StormproofError, ValueError):
+    """A message body (with its attributes) is larger than the queue allows."""
+
+    def __init__(self, size: int, limit: int) -> None:
+        self.size = size
+        self.limit = limit
+        super().__init__(f"message of {size} bytes is larger than the limit of {limit} bytes")
+
+
+class InvalidMessageContents(StormproofError, ValueError):
+    """A body holds a character SQS does not allow (see the SQS character rule)."""
+
+    def __init__(self, position: int, char: str) -> None:
+        self.position = position
+        self.char = char
+        super().__init__(
+            f"message body has a character SQS does not allow at position {position}: "
+            f"U+{ord(char):04X}; allowed are #x9 #xA #xD #x20-#xD7FF #xE000-#xFFFD #x10000-#x10FFFF"
+        )
+
+
+class InvalidPattern(StormproofError, ValueError):
+    """An event pattern is not valid; the message reads like AWS's."""
+
+    def __init__(self, reason: str) -> None:
+        self.reason = reason
+        super().__init__(f"Event pattern is not valid. Reason: {reason}")
+
+
+class InvalidEvent(StormproofError, ValueError):
+    """An event is not valid JSON or lacks the envelope fields required."""
+
+    def __init__(self, reason: str) -> None:
+        self.reason = reason
+        super().__init__(reason)
+
+
+class InvalidDefinition(StormproofError, ValueError):
+    """A state-machine definition has problems; ``problems`` lists ``(json_path, message)``."""
+
+    def __init__(self, problems: list[tuple[str, str]]) -> None:
+        self.problems = problems
+        lines = "; ".join(f"{path}: {msg}" for path, msg in problems)
+        super().__init__(f"invalid state machine definition: {lines}")
+
+
+class QueueDoesNotExist(StormproofError, LookupError):
+    """The named queue does not exist in the store."""
+
+    def __init__(self, name: str) -> None:
+        self.name = name
+        super().__init__(f"queue {name!r} does not exist")
+
+
+class QueueAlreadyExists(StormproofError):
+    """A queue exists with attributes that cannot change (e.g. FIFO-ness)."""
+
+    def __init__(self, name: str, message: str) -> None:
+        self.name = name
+        super().__init__(message)
+
+
+class ReceiptHandleIsInvalid(StormproofError):
+    """The receipt handle is malformed, or the message was received again since."""
+
+    def __init__(self, receipt_handle: str, reason: str = "") -> None:
+        self.receipt_handle = receipt_handle
+        super().__init__(f"receipt handle is invalid{': ' + reason if reason else ''}")
+
+
+class MessageNotInflight(StormproofError):
+    """``change_visibility`` was called for a message that is not in flight."""
+
+    def __init__(self, receipt_handle: str) -> None:
+        self.receipt_handle = receipt_handle
+        super().__init__("message is not in flight")
+
+
+class RedriveTaskConflict(StormproofError):
+    """A redrive task is already active for this queue (one at a time, as in SQS)."""
+
+    def __init__(self, queue: str) -> None:
+        self.queue = queue
+        super().__init__(f"a redrive task is already running for queue {queue!r}")
+
+
+class StaleLease(StormproofError):
+    """A unit of work acted on a lease it no longer holds; nothing of it was applied."""
+
+    def __init__(self, message: str = "lease is stale", index: int | None = None) -> None:
+        self.index = index
+        super().__init__(message)
+
+
+class Throttled(StormproofError):
+    """A function's concurrency (or a rate limit) is exhausted."""
+
+    def __init__(self, name: str, message: str | None = None) -> None:
+        self.name = name
+        super().__init__(message or f"{name!r} is throttled")
+
+
+class FunctionError(StormproofError):
+    """A function invocation failed; carries the error type and message."""
+
+    def __init__(self, error_type: str, error_message: str) -> None:
+        self.error_type = error_type
+        self.error_message = error_message
+        super().__init__(f"{error_type}: {error_message}")
+
+
+class ExecutionAlreadyExists(StormproofError):
+    """An execution with this name exists (or existed) for the state machine."""
+
+    def __init__(self, name: str) -> None:
+        self.name = name
+        super().__init__(f"execution {name!r} already exists")
+
+
+class StoreError(StormproofError):
+    """A storage driver failure, translated at the storage boundary."""
+
+
+class StoreUnavailable(StoreError):
+    """The store cannot be reached (connection refused or lost)."""
