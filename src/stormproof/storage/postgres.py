@@ -1,0 +1,178 @@
+"""The PostgreSQL store (scale-out): many processes on many hosts share one database.
+
+psycopg 3 with a connection pool; claims use ``FOR UPDATE SKIP LOCKED`` in batches and
+FIFO claimers lock the group row first. Receivers wait on LISTEN/NOTIFY (one dedicated
+connection per process, reconnecting with backoff) with polling as the fallback; a
+transaction notifies each queue at most once, because NOTIFY takes a global lock at
+commit. Lease expiry is judged by the database's clock. A lost connection is retried with
+backoff; a unit whose COMMIT may or may not have landed is retried too, so a producer's
+send is at-least-once across a server restart (documented in docs/guarantees.md).
+
+``?schema=NAME`` in the URL keeps every table (and the LISTEN channel) in one schema.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import re
+from collections.abc import Callable, Sequence
+from typing import Any, TypeVar
+from urllib.parse import parse_qsl, urlencode, urlsplit, urlunsplit
+
+import psycopg
+from psycopg import sql as pgsql
+from psycopg_pool import AsyncConnectionPool
+
+from stormproof.errors import InvalidAttribute, StoreError, StoreUnavailable
+from stormproof.storage import sqlfiles
+from stormproof.storage.pg_listener import Listener
+from stormproof.storage.program import Dialect, Notify, Program, Row, Stmt
+from stormproof.storage.program_store import ProgramStore
+
+T = TypeVar("T")
+_SCHEMA_RE = re.compile(r"^[a-z_][a-z0-9_]{0,40}$")
+_RETRY_DELAYS = (0.05, 0.1, 0.2, 0.5, 1, 2, 2, 4, 4, 8)
+
+
+def split_url(url: str) -> tuple[str, str]:
+    """Separate our ``schema`` parameter from the libpq connection string."""
+    parts = urlsplit(url)
+    query = dict(parse_qsl(parts.query))
+    schema = query.pop("schema", "public")
+    if not _SCHEMA_RE.match(schema):
+        raise InvalidAttribute("store", url, "schema of lower-case letters, digits and '_'")
+    dsn = urlunsplit(parts._replace(scheme="postgresql", query=urlencode(query)))
+    return dsn, schema
+
+
+class PostgresStore(ProgramStore):
+    """A :class:`~stormproof.storage.base.Store` on PostgreSQL."""
+
+    def __init__(self, url: str, clock: Callable[[], float] | None = None, pool_size: int = 8):
+        super().__init__()
+        self.url = url
+        self.dialect = Dialect("postgres")
+        self.dsn, self.schema = split_url(url)
+        self.channel = f"stormproof_{self.schema}"
+        self._clock = clock
+        self._queries = sqlfiles.queries("postgres")
+        self._pool_size = pool_size
+        self._pool: AsyncConnectionPool[Any] | None = None
+        self._listener: Listener | None = None
+
+    async def _configure(self, conn: psycopg.AsyncConnection[Any]) -> None:
+        await conn.execute(pgsql.SQL("SET search_path TO {}").format(pgsql.Identifier(self.schema)))
+        await conn.commit()
+
+    async def open(self) -> None:
+        """Create the schema if missing, migrate, start the pool and the listener."""
+        if self._pool is not None:
+            return
+        try:
+            await self._migrate()
+        except psycopg.OperationalError as exc:
+            raise StoreUnavailable(f"cannot connect to PostgreSQL: {exc}") from exc
+        pool: AsyncConnectionPool[Any] = AsyncConnectionPool(
+            self.dsn, min_size=1, max_size=self._pool_size, configure=self._configure,
+            open=False, reconnect_timeout=3600,
+        )
+        await pool.open(wait=True, timeout=30)
+        self._pool = pool
+        self._listener = Listener(self.dsn, self.channel, self._wake)
+        await self._listener.start()
+
+    async def close(self) -> None:
+        """Stop the listener and close the pool."""
+        if self._listener is not None:
+            await self._listener.stop()
+            self._listener = None
+        if self._pool is not None:
+            await self._pool.close()
+            self._pool = None
+
+    async def _migrate(self) -> None:
+        async with await psycopg.AsyncConnection.connect(self.dsn, autocommit=False) as conn:
+            await conn.execute("SELECT pg_advisory_xact_lock(hashtext('stormproof-migrate'))")
+            ident = pgsql.Identifier(self.schema)
+            await conn.execute(pgsql.SQL("CREATE SCHEMA IF NOT EXISTS {}").format(ident))
+            await conn.execute(pgsql.SQL("SET LOCAL search_path TO {}").format(ident))
+            await conn.execute(
+                "CREATE TABLE IF NOT EXISTS schema_migrations (version INTEGER PRIMARY KEY)"
+            )
+            cur = await conn.execute("SELECT version FROM schema_migrations")
+            done = {r[0] for r in await cur.fetchall()}
+            for version, script in sqlfiles.migrations("postgres"):
+                if version in done:
+                    continue
+                for statement in sqlfiles.statements(script):
+                    await conn.execute(statement.encode())
+                await conn.execute(
+                    "INSERT INTO schema_migrations (version) VALUES (%s)", (version,)
+                )
+            await conn.commit()
+
+    async def _run(self, factory: Callable[[], Program[T]]) -> T:
+        if self._pool is None:
+            raise RuntimeError("the store is not open")
+        for delay in (*_RETRY_DELAYS, None):
+            try:
+                return await self._attempt(self._pool, factory)
+            except psycopg.OperationalError as exc:
+                if delay is None:
+                    raise StoreUnavailable(f"PostgreSQL is unreachable: {exc}") from exc
+                await asyncio.sleep(delay)
+            except psycopg.Error as exc:
+                raise StoreError(f"{type(exc).__name__}: {exc}") from exc
+        raise AssertionError("unreachable")
+
+    async def _attempt(self, pool: AsyncConnectionPool[Any], factory: Callable[[], Program[T]]) -> T:
+        async with pool.connection() as conn, conn.transaction():
+            notified: list[str] = []
+            value = await self._drive(conn, factory(), notified)
+            for queue in notified:
+                await conn.execute("SELECT pg_notify(%s, %s)", (self.channel, queue))
+            return value
+
+    async def _drive(
+        self, conn: psycopg.AsyncConnection[Any], prog: Program[T], notified: list[str]
+    ) -> T:
+        try:
+            item = next(prog)
+            while True:
+                if isinstance(item, Notify):
+                    if item.queue not in notified:
+                        notified.append(item.queue)
+                    rows: list[Row] = []
+                else:
+                    rows = await self._execute(conn, item)
+                item = prog.send(rows)
+        except StopIteration as stop:
+            result: T = stop.value
+            return result
+
+    async def _execute(self, conn: psycopg.AsyncConnection[Any], stmt: Stmt) -> list[Row]:
+        sql = self._queries[stmt.name]
+        now = self._clock() if self._clock else None
+        async with conn.cursor() as cur:
+            if stmt.many:
+                params = [{**p, "now": now} for p in stmt.params]  # type: ignore[union-attr]
+                await cur.executemany(sql.encode(), params)
+                return [(cur.rowcount,)]
+            await cur.execute(sql.encode(), {**stmt.params, "now": now}, prepare=True)  # type: ignore[arg-type]
+            if cur.description is None:
+                return [(cur.rowcount,)]
+            return list(await cur.fetchall())
+
+    async def wait(self, queues: Sequence[str], timeout: float) -> None:
+        """Long-poll wait on NOTIFY; short polling while the listener is reconnecting."""
+        healthy = self._listener is not None and self._listener.healthy
+        # The cap is the safety net for a notification lost between LISTEN reconnects.
+        cap = 5.0 if healthy else 0.25
+        await super().wait(queues, min(timeout, cap))
+
+    async def drop_schema(self) -> None:
+        """Drop this store's schema (tests use one schema per test)."""
+        async with await psycopg.AsyncConnection.connect(self.dsn, autocommit=True) as conn:
+            ident = pgsql.Identifier(self.schema)
+            await conn.execute(pgsql.SQL("DROP SCHEMA IF EXISTS {} CASCADE").format(ident))
+

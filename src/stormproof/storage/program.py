@@ -1,0 +1,53 @@
+"""Store operations as sans-IO programs, written once for every dialect.
+
+A program is a generator that yields :class:`Stmt` (a named statement of the dialect's
+``queries.sql`` and its parameters) and receives the rows it produced. The SQLite driver
+runs programs synchronously inside its writer thread (no round trip per statement); the
+PostgreSQL driver runs the same programs on an async connection. So the algorithms (DLQ
+moves on receive, FIFO group selection, lease checks) exist once, and only SQL differs.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Generator, Mapping, Sequence
+from dataclasses import dataclass, field
+from typing import Any, TypeVar
+
+Row = tuple[Any, ...]
+Params = Mapping[str, Any]
+
+
+@dataclass(frozen=True)
+class Stmt:
+    """One statement: ``params`` is a mapping, or a list of mappings when ``many``.
+
+    A statement with ``many`` (or one that returns no rows) produces ``[(rowcount,)]``.
+    """
+
+    name: str
+    params: Params | Sequence[Params] = field(default_factory=dict)
+    many: bool = False
+
+
+@dataclass(frozen=True)
+class Notify:
+    """Wake receivers of a queue after commit (at most once per queue per transaction)."""
+
+    queue: str
+
+
+@dataclass(frozen=True)
+class Dialect:
+    """What a program may need to know about the store it runs on."""
+
+    name: str
+
+    @property
+    def lateral(self) -> bool:
+        """Whether one statement can fetch the head of several FIFO groups."""
+        return self.name == "postgres"
+
+
+Yield = Stmt | Notify
+T = TypeVar("T")
+Program = Generator[Yield, list[Row], T]
