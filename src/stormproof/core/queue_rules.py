@@ -102,7 +102,9 @@ def validate_queue_name(name: Any, fifo: bool | None) -> bool:
         return is_fifo_name
     if bool(fifo) != is_fifo_name:
         raise InvalidAttribute(
-            "fifo", fifo, "True exactly when the queue name ends in '.fifo' (the name is " + name + ")"
+            "fifo",
+            fifo,
+            "True exactly when the queue name ends in '.fifo' (the name is " + name + ")",
         )
     return bool(fifo)
 
@@ -117,7 +119,9 @@ def validate_redrive_allow(value: Any) -> dict[str, Any] | None:
         value = {"redrivePermission": "byQueue", "sourceQueues": list(value)}
     if not isinstance(value, Mapping) or value.get("redrivePermission") not in _REDRIVE_PERMISSIONS:
         raise InvalidAttribute(
-            "redrive_allow", value, "'allowAll', 'denyAll', or a list of up to 10 source queue names"
+            "redrive_allow",
+            value,
+            "'allowAll', 'denyAll', or a list of up to 10 source queue names",
         )
     sources = list(value.get("sourceQueues") or [])
     if value["redrivePermission"] == "byQueue" and not 1 <= len(sources) <= 10:
@@ -163,13 +167,17 @@ def validate_attribute_changes(changes: Mapping[str, Any]) -> dict[str, Any]:
     return out
 
 
-def check_dead_letter(source: str, src: QueueAttributes, dlq_name: str, dlq: QueueAttributes) -> None:
+def check_dead_letter(
+    source: str, src: QueueAttributes, dlq_name: str, dlq: QueueAttributes
+) -> None:
     """The DLQ must be of the source's type and allow it as a source."""
     if dlq_name == source:
         raise InvalidAttribute("dead_letter", dlq_name, "a queue other than the source queue")
     if dlq.fifo != src.fifo:
         kind = "FIFO" if src.fifo else "standard"
-        raise InvalidAttribute("dead_letter", dlq_name, f"a {kind} queue, like its source {source!r}")
+        raise InvalidAttribute(
+            "dead_letter", dlq_name, f"a {kind} queue, like its source {source!r}"
+        )
     policy = dlq.redrive_allow
     if not policy:
         return
@@ -216,12 +224,20 @@ def encode_attributes(attributes: Mapping[str, Any] | None) -> tuple[str | None,
     if not attributes:
         return None, 0
     if not isinstance(attributes, Mapping) or len(attributes) > MAX_ATTRIBUTES:
-        raise InvalidAttribute("attributes", attributes, f"a mapping of up to {MAX_ATTRIBUTES} names")
+        raise InvalidAttribute(
+            "attributes", attributes, f"a mapping of up to {MAX_ATTRIBUTES} names"
+        )
     typed: dict[str, list[str]] = {}
     size = 0
     for name, value in attributes.items():
-        if not isinstance(name, str) or not _NAME_RE.match(name.replace(".", "_")) or len(name) > 256:
-            raise InvalidAttribute("attributes", name, "names of 1-256 letters, digits, '-', '_', '.'")
+        if (
+            not isinstance(name, str)
+            or not _NAME_RE.match(name.replace(".", "_"))
+            or len(name) > 256
+        ):
+            raise InvalidAttribute(
+                "attributes", name, "names of 1-256 letters, digits, '-', '_', '.'"
+            )
         kind, text = _typed_value(name, value)
         typed[name] = [kind, text]
         size += len(name.encode()) + len(kind) + len(text.encode())
@@ -283,7 +299,9 @@ def prepare_message(
     size = len(text.encode("utf-8")) + attr_size
     if size > attrs.max_message_size:
         raise MessageTooLarge(size, attrs.max_message_size)
-    real_delay = attrs.delay if delay is None else _range("delay", seconds("delay", delay), 0, MAX_DELAY)
+    real_delay = (
+        attrs.delay if delay is None else _range("delay", seconds("delay", delay), 0, MAX_DELAY)
+    )
     if group_id is not None:
         _check_id("group_id", group_id)
     if dedup_id is not None:

@@ -215,8 +215,8 @@ class Store(Protocol):
     ) -> list[ClaimedRow]:
         """Lease up to ``max_messages`` visible messages; over-received ones go to the DLQ."""
 
-    async def next_visible_at(self, queue: str) -> float | None:
-        """When the earliest hidden message of the queue becomes visible, if any."""
+    async def next_visible_in(self, queue: str) -> float | None:
+        """Seconds until the earliest hidden message of the queue becomes visible, if any."""
 
     async def wait(self, queues: Sequence[str], timeout: float) -> None:
         """Return when any of the queues may have a new visible message, or after timeout."""
@@ -242,9 +242,7 @@ class Store(Protocol):
     async def expire(self, queue: str, retention: float) -> int:
         """Delete messages older than ``retention`` (by their enqueue time)."""
 
-    async def move_messages(
-        self, source: str, destination: str | None, limit: int
-    ) -> MoveResult:
+    async def move_messages(self, source: str, destination: str | None, limit: int) -> MoveResult:
         """Move up to ``limit`` messages from a DLQ back to their source (or ``destination``)."""
 
     async def get_state(self, key: str) -> StateRecord | None:

@@ -73,8 +73,12 @@ class PostgresStore(ProgramStore):
         except psycopg.OperationalError as exc:
             raise StoreUnavailable(f"cannot connect to PostgreSQL: {exc}") from exc
         pool: AsyncConnectionPool[Any] = AsyncConnectionPool(
-            self.dsn, min_size=1, max_size=self._pool_size, configure=self._configure,
-            open=False, reconnect_timeout=3600,
+            self.dsn,
+            min_size=1,
+            max_size=self._pool_size,
+            configure=self._configure,
+            open=False,
+            reconnect_timeout=3600,
         )
         await pool.open(wait=True, timeout=30)
         self._pool = pool
@@ -125,7 +129,9 @@ class PostgresStore(ProgramStore):
                 raise StoreError(f"{type(exc).__name__}: {exc}") from exc
         raise AssertionError("unreachable")
 
-    async def _attempt(self, pool: AsyncConnectionPool[Any], factory: Callable[[], Program[T]]) -> T:
+    async def _attempt(
+        self, pool: AsyncConnectionPool[Any], factory: Callable[[], Program[T]]
+    ) -> T:
         async with pool.connection() as conn, conn.transaction():
             notified: list[str] = []
             value = await self._drive(conn, factory(), notified)
@@ -155,10 +161,10 @@ class PostgresStore(ProgramStore):
         now = self._clock() if self._clock else None
         async with conn.cursor() as cur:
             if stmt.many:
-                params = [{**p, "now": now} for p in stmt.params]  # type: ignore[union-attr]
+                params = [{**p, "now": now} for p in stmt.batch()]
                 await cur.executemany(sql.encode(), params)
                 return [(cur.rowcount,)]
-            await cur.execute(sql.encode(), {**stmt.params, "now": now}, prepare=True)  # type: ignore[arg-type]
+            await cur.execute(sql.encode(), {**stmt.single(), "now": now}, prepare=True)
             if cur.description is None:
                 return [(cur.rowcount,)]
             return list(await cur.fetchall())
@@ -175,4 +181,3 @@ class PostgresStore(ProgramStore):
         async with await psycopg.AsyncConnection.connect(self.dsn, autocommit=True) as conn:
             ident = pgsql.Identifier(self.schema)
             await conn.execute(pgsql.SQL("DROP SCHEMA IF EXISTS {} CASCADE").format(ident))
-

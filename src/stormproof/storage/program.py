@@ -28,6 +28,18 @@ class Stmt:
     params: Params | Sequence[Params] = field(default_factory=dict)
     many: bool = False
 
+    def single(self) -> Params:
+        """The parameters of a one-row statement."""
+        if not isinstance(self.params, Mapping):
+            raise TypeError(f"{self.name}: expected one parameter mapping")
+        return self.params
+
+    def batch(self) -> list[Params]:
+        """The parameter rows of a ``many`` statement."""
+        if isinstance(self.params, Mapping):
+            raise TypeError(f"{self.name}: expected a list of parameter mappings")
+        return list(self.params)
+
 
 @dataclass(frozen=True)
 class Notify:

@@ -77,9 +77,9 @@ class ProgramStore(ABC):
             lambda: queue_ops.claim(self.dialect, queue, attrs, max_messages, visibility_timeout)
         )
 
-    async def next_visible_at(self, queue: str) -> float | None:
-        """When the earliest hidden message becomes visible."""
-        return await self._run(lambda: unit_ops.next_visible_at(queue))
+    async def next_visible_in(self, queue: str) -> float | None:
+        """Seconds until the earliest hidden message becomes visible, if any."""
+        return await self._run(lambda: unit_ops.next_visible_in(queue))
 
     async def put_queue(self, name: str, attrs: QueueAttributes) -> StoredQueue:
         """Create or replace a queue."""
@@ -122,5 +122,3 @@ class ProgramStore(ABC):
     async def list_states(self, prefix: str) -> list[StateRecord]:
         """State records under a prefix."""
         return await self._run(lambda: unit_ops.list_states(prefix))
-
-

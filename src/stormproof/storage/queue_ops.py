@@ -13,8 +13,8 @@ from stormproof.storage.base import (
     ChangeVisibility,
     ClaimedRow,
     Delete,
-    EntryStatus,
     Enqueue,
+    EntryStatus,
     MoveResult,
     OpResult,
 )
@@ -42,19 +42,32 @@ def enqueue(d: Dialect, op: Enqueue) -> Program[OpResult]:
                 continue
             seen[m.dedup_id] = ids[i]
             dedup_rows.append(
-                {"queue": op.queue, "dedup_id": m.dedup_id, "message_id": ids[i],
-                 "window": op.dedup_window}
+                {
+                    "queue": op.queue,
+                    "dedup_id": m.dedup_id,
+                    "message_id": ids[i],
+                    "window": op.dedup_window,
+                }
             )
         inserts.append(
-            {"queue": op.queue, "message_id": ids[i], "body": m.body, "attributes": m.attributes,
-             "group_id": m.group_id, "dedup_id": m.dedup_id, "delay": m.delay}
+            {
+                "queue": op.queue,
+                "message_id": ids[i],
+                "body": m.body,
+                "attributes": m.attributes,
+                "group_id": m.group_id,
+                "dedup_id": m.dedup_id,
+                "delay": m.delay,
+            }
         )
     if dedup_rows:
         yield Stmt("dedup_insert", dedup_rows, many=True)
     if inserts:
         groups = sorted({p["group_id"] for p in inserts if p["group_id"] is not None})
         if op.fifo and groups:
-            yield Stmt("group_insert", [{"queue": op.queue, "group_id": g} for g in groups], many=True)
+            yield Stmt(
+                "group_insert", [{"queue": op.queue, "group_id": g} for g in groups], many=True
+            )
         yield Stmt("enqueue", inserts, many=True)
         yield Notify(op.queue)
     return OpResult([EntryStatus.OK] * len(ids), list(ids))
@@ -62,8 +75,15 @@ def enqueue(d: Dialect, op: Enqueue) -> Program[OpResult]:
 
 def _to_claimed(row: Row, token: str) -> ClaimedRow:
     return ClaimedRow(
-        rowid=row[0], message_id=row[1], body=row[2], attributes=row[3], group_id=row[4],
-        dedup_id=row[5], sent_at=row[6], first_received_at=row[7], receive_count=row[8],
+        rowid=row[0],
+        message_id=row[1],
+        body=row[2],
+        attributes=row[3],
+        group_id=row[4],
+        dedup_id=row[5],
+        sent_at=row[6],
+        first_received_at=row[7],
+        receive_count=row[8],
         token=token,
     )
 
@@ -76,8 +96,7 @@ def claim(
     out: list[Row] = []
     for _ in range(_MAX_CLAIM_ROUNDS):
         want = max_messages - len(out)
-        params = {"queue": queue, "n": want, "vt": vt, "token": token,
-                  "retention": attrs.retention}
+        params = {"queue": queue, "n": want, "vt": vt, "token": token, "retention": attrs.retention}
         if attrs.fifo:
             rows = yield from _claim_fifo(d, params)
         else:
@@ -87,13 +106,20 @@ def claim(
         if over:
             yield Stmt(
                 "move_to_dlq",
-                {"queue": queue, "dlq": attrs.dead_letter, "ids": [r[0] for r in over],
-                 "reset": attrs.fifo},
+                {
+                    "queue": queue,
+                    "dlq": attrs.dead_letter,
+                    "ids": [r[0] for r in over],
+                    "reset": attrs.fifo,
+                },
             )
             if attrs.fifo:
                 groups = sorted({r[4] for r in over})
-                yield Stmt("group_insert",
-                           [{"queue": attrs.dead_letter, "group_id": g} for g in groups], many=True)
+                yield Stmt(
+                    "group_insert",
+                    [{"queue": attrs.dead_letter, "group_id": g} for g in groups],
+                    many=True,
+                )
             yield Notify(str(attrs.dead_letter))
         if not over or len(out) >= max_messages:
             break
@@ -145,8 +171,11 @@ def delete(d: Dialect, op: Delete) -> Program[OpResult]:
     leases = list(op.leases)
     rows = yield Stmt(
         "delete_leased",
-        {"queue": op.queue, "ids": [ls.rowid for ls in leases],
-         "keys": [f"{ls.rowid}:{ls.token}" for ls in leases]},
+        {
+            "queue": op.queue,
+            "ids": [ls.rowid for ls in leases],
+            "keys": [f"{ls.rowid}:{ls.token}" for ls in leases],
+        },
     )
     deleted = {r[0] for r in rows}
     missing = [ls.rowid for ls in leases if ls.rowid not in deleted]
@@ -155,8 +184,10 @@ def delete(d: Dialect, op: Delete) -> Program[OpResult]:
         rows = yield Stmt("lease_rows", {"queue": op.queue, "ids": missing})
         present = {r[0] for r in rows}
     statuses = [
-        EntryStatus.OK if ls.rowid in deleted
-        else EntryStatus.STALE if ls.rowid in present
+        EntryStatus.OK
+        if ls.rowid in deleted
+        else EntryStatus.STALE
+        if ls.rowid in present
         else EntryStatus.GONE
         for ls in leases
     ]
@@ -190,9 +221,13 @@ def change_visibility(d: Dialect, op: ChangeVisibility) -> Program[OpResult]:
     return OpResult(statuses)
 
 
-def move_messages(d: Dialect, source: str, destination: str | None, limit: int) -> Program[MoveResult]:
+def move_messages(
+    d: Dialect, source: str, destination: str | None, limit: int
+) -> Program[MoveResult]:
     """Move DLQ messages back to their source queue (or ``destination``), starting fresh."""
-    rows = yield Stmt("redrive_select", {"queue": source, "n": limit})
+    rows = yield Stmt(
+        "redrive_select", {"queue": source, "n": limit, "anywhere": destination is not None}
+    )
     targets = {destination} if destination else {r[1] for r in rows if r[1]}
     known = yield Stmt("queues_named", {"names": sorted(targets)})
     fifo = {r[0]: QueueAttributes.from_json(r[1]).fifo for r in known}
@@ -203,13 +238,26 @@ def move_messages(d: Dialect, source: str, destination: str | None, limit: int) 
             continue
         attrs = json.loads(row[3]) if row[3] else {}
         attrs[ORIGINAL_ID_ATTRIBUTE] = ["String", row[4]]
-        moves.append({"id": row[0], "dest": dest, "new_id": str(uuid.uuid4()),
-                      "attributes": json.dumps(attrs, separators=(",", ":")), "group_id": row[2]})
+        moves.append(
+            {
+                "id": row[0],
+                "dest": dest,
+                "new_id": str(uuid.uuid4()),
+                "attributes": json.dumps(attrs, separators=(",", ":")),
+                "group_id": row[2],
+            }
+        )
     if moves:
-        yield Stmt("redrive_move", [{k: v for k, v in m.items() if k != "group_id"} for m in moves],
-                   many=True)
-        groups = [{"queue": m["dest"], "group_id": m["group_id"]} for m in moves
-                  if fifo[m["dest"]] and m["group_id"] is not None]
+        yield Stmt(
+            "redrive_move",
+            [{k: v for k, v in m.items() if k != "group_id"} for m in moves],
+            many=True,
+        )
+        groups = [
+            {"queue": m["dest"], "group_id": m["group_id"]}
+            for m in moves
+            if fifo[m["dest"]] and m["group_id"] is not None
+        ]
         if groups:
             yield Stmt("group_insert", groups, many=True)
         for dest in sorted({m["dest"] for m in moves}):

@@ -185,16 +185,19 @@ def _bind(params: Any, now: float) -> dict[str, Any]:
 def execute(conn: sqlite3.Connection, sql: str, stmt: Stmt, now: float) -> list[Row]:
     """Run one statement; rows, or ``[(rowcount,)]`` when it returns none."""
     if stmt.many:
-        cur = conn.executemany(sql, [_bind(p, now) for p in stmt.params])  # type: ignore[union-attr]
+        cur = conn.executemany(sql, [_bind(p, now) for p in stmt.batch()])
         return [(cur.rowcount,)]
-    cur = conn.execute(sql, _bind(stmt.params, now))
+    cur = conn.execute(sql, _bind(stmt.single(), now))
     if cur.description is None:
         return [(cur.rowcount,)]
     return cur.fetchall()
 
 
 def drive(
-    conn: sqlite3.Connection, queries: dict[str, str], prog: Program[Any], now: float,
+    conn: sqlite3.Connection,
+    queries: dict[str, str],
+    prog: Program[Any],
+    now: float,
     notified: set[str],
 ) -> Any:
     """Run a program to completion on ``conn`` (inside the caller's transaction)."""
@@ -215,9 +218,7 @@ def migrate(conn: sqlite3.Connection) -> None:
     """Apply pending numbered migrations in one transaction."""
     conn.execute("BEGIN IMMEDIATE")
     try:
-        conn.execute(
-            "CREATE TABLE IF NOT EXISTS schema_migrations (version INTEGER PRIMARY KEY)"
-        )
+        conn.execute("CREATE TABLE IF NOT EXISTS schema_migrations (version INTEGER PRIMARY KEY)")
         done = {r[0] for r in conn.execute("SELECT version FROM schema_migrations")}
         for version, script in sqlfiles.migrations("sqlite"):
             if version in done:

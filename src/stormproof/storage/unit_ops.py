@@ -13,8 +13,8 @@ from stormproof.storage.base import (
     CompareAndSet,
     Delete,
     DeleteState,
-    EntryStatus,
     Enqueue,
+    EntryStatus,
     ExtendSlots,
     Operation,
     OpResult,
@@ -89,8 +89,13 @@ def _slots(op: AcquireSlots | ExtendSlots | ReleaseSlots) -> Program[OpResult]:
 
 def acquire_slots(op: AcquireSlots) -> Program[OpResult]:
     """Grant up to ``count`` free (or expired) slots below ``limit``; rows are made lazily."""
-    params = {"name": op.name, "limit": op.limit, "holder": op.holder, "count": op.count,
-              "ttl": op.ttl}
+    params = {
+        "name": op.name,
+        "limit": op.limit,
+        "holder": op.holder,
+        "count": op.count,
+        "ttl": op.ttl,
+    }
     if op.count <= 0 or op.limit <= 0:
         return OpResult([], [])
     rows = yield Stmt("slots_acquire", params)
@@ -157,8 +162,8 @@ def expire(queue: str, retention: float) -> Program[int]:
     return int(rows[0][0])
 
 
-def next_visible_at(queue: str) -> Program[float | None]:
-    """When the earliest hidden message becomes visible."""
+def next_visible_in(queue: str) -> Program[float | None]:
+    """Seconds until the earliest hidden message becomes visible, if any."""
     rows = yield Stmt("next_visible", {"queue": queue})
     return None if rows[0][0] is None else float(rows[0][0])
 

@@ -174,11 +174,12 @@ WHERE g.queue = %(queue)s
   AND NOT EXISTS (SELECT 1 FROM messages m WHERE m.queue = g.queue AND m.group_id = g.group_id);
 
 -- name: next_visible
-SELECT MIN(visible_at) FROM messages WHERE queue = %(queue)s AND visible_at > {now};
+SELECT MIN(visible_at) - {now} FROM messages WHERE queue = %(queue)s AND visible_at > {now};
 
 -- name: redrive_select
 SELECT id, source_queue, group_id, attributes, message_id FROM messages
-WHERE queue = %(queue)s AND visible_at <= {now} ORDER BY id LIMIT %(n)s
+WHERE queue = %(queue)s AND visible_at <= {now} AND (%(anywhere)s OR source_queue IS NOT NULL)
+ORDER BY id LIMIT %(n)s
 FOR UPDATE SKIP LOCKED;
 
 -- name: redrive_move

@@ -161,11 +161,12 @@ WHERE queue = :queue
                   AND m.group_id = fifo_groups.group_id);
 
 -- name: next_visible
-SELECT MIN(visible_at) FROM messages WHERE queue = :queue AND visible_at > {now};
+SELECT MIN(visible_at) - {now} FROM messages WHERE queue = :queue AND visible_at > {now};
 
 -- name: redrive_select
 SELECT id, source_queue, group_id, attributes, message_id FROM messages
-WHERE queue = :queue AND visible_at <= {now} ORDER BY id LIMIT :n;
+WHERE queue = :queue AND visible_at <= {now} AND (:anywhere OR source_queue IS NOT NULL)
+ORDER BY id LIMIT :n;
 
 -- name: redrive_move
 UPDATE messages

@@ -1,0 +1,301 @@
+"""The composition root: an ``App`` holds definitions, the store and the clock."""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import threading
+import uuid
+from collections.abc import Coroutine
+from datetime import timedelta
+from types import TracebackType
+from typing import Any, TypeVar
+
+from stormproof import config
+from stormproof.clock import Clock, SystemClock
+from stormproof.core import queue_rules as rules
+from stormproof.errors import InvalidAttribute, QueueDoesNotExist
+from stormproof.queues import Queue
+from stormproof.redrive import RedriveManager
+from stormproof.storage.base import Store
+
+T = TypeVar("T")
+MAINTENANCE_INTERVAL = 5.0
+
+
+class _Unset:
+    def __repr__(self) -> str:
+        return "UNSET"
+
+
+UNSET: Any = _Unset()
+Seconds = float | timedelta
+
+
+def open_store(url: str, clock: Clock | None = None) -> Store:
+    """The store for a URL: ``sqlite:///path.db`` or ``postgresql://...``."""
+    now = clock.now if clock is not None and not isinstance(clock, SystemClock) else None
+    if url.startswith("sqlite:"):
+        from stormproof.storage.sqlite import SqliteStore
+
+        return SqliteStore(url, now)
+    if url.startswith(("postgresql:", "postgres:")):
+        try:
+            from stormproof.storage.postgres import PostgresStore
+        except ImportError as exc:  # pragma: no cover - depends on the install
+            raise InvalidAttribute(
+                "store", url, "a PostgreSQL URL needs: pip install 'stormproof[postgres]'"
+            ) from exc
+        return PostgresStore(url, now)
+    raise InvalidAttribute(
+        "store", url, "sqlite:///path.db, sqlite:////abs/path.db or postgresql://"
+    )
+
+
+class App:
+    """An application: its queues (and later functions, buses, machines) on one store.
+
+    ``store`` is a URL; else ``STORMPROOF_STORE``; else ``sqlite:///.stormproof/stormproof.db``.
+    Use ``async with app:`` to open the store, migrate it, and create or update the
+    declared queues.
+    """
+
+    def __init__(self, name: str, store: str | None = None, *, clock: Clock | None = None):
+        self.name = name
+        self.store_url = store or config.from_env().store
+        self.clock: Clock = clock or SystemClock()
+        self.instance_id = str(uuid.uuid4())
+        self.redrives = RedriveManager(self)
+        self._declared: dict[str, Queue] = {}
+        self._attrs: dict[str, rules.QueueAttributes] = {}
+        self._store: Store | None = None
+        self._maintenance: asyncio.Task[None] | None = None
+        self._loop: asyncio.AbstractEventLoop | None = None
+        self._thread: threading.Thread | None = None
+
+    # --- declarations ---------------------------------------------------------------
+
+    def queue(
+        self,
+        name: str,
+        *,
+        visibility_timeout: Seconds = UNSET,
+        delay: Seconds = UNSET,
+        max_message_size: int = UNSET,
+        retention: Seconds = UNSET,
+        receive_wait: Seconds = UNSET,
+        dead_letter: Queue | str | None = UNSET,
+        max_receive_count: int = UNSET,
+        redrive_allow: Any = UNSET,
+        fifo: bool | None = None,
+        content_based_deduplication: bool = UNSET,
+        dedup_window: Seconds = UNSET,
+    ) -> Queue:
+        """Declare a queue (validated now; created or updated when the app opens).
+
+        Defaults are SQS's: visibility_timeout=30, delay=0, max_message_size=1 MiB,
+        retention=4 days, receive_wait=0, max_receive_count=10, dedup_window=300. Declaring
+        an existing queue changes only the attributes passed here.
+        """
+        passed = {
+            "visibility_timeout": visibility_timeout,
+            "delay": delay,
+            "max_message_size": max_message_size,
+            "retention": retention,
+            "receive_wait": receive_wait,
+            "dead_letter": dead_letter,
+            "max_receive_count": max_receive_count,
+            "redrive_allow": redrive_allow,
+            "content_based_deduplication": content_based_deduplication,
+            "dedup_window": dedup_window,
+        }
+        changes = {k: v for k, v in passed.items() if v is not UNSET}
+        is_fifo = rules.validate_queue_name(name, fifo)
+        if isinstance(changes.get("dead_letter"), Queue):
+            dlq: Queue = changes["dead_letter"]
+            if dlq.fifo != is_fifo:
+                kind = "FIFO" if is_fifo else "standard"
+                raise InvalidAttribute("dead_letter", dlq.name, f"a {kind} queue, like {name!r}")
+            changes["dead_letter"] = dlq.name
+        changes = rules.validate_attribute_changes(changes)
+        if changes.get("content_based_deduplication") and not is_fifo:
+            raise InvalidAttribute("content_based_deduplication", True, "False on a standard queue")
+        previous = self._declared.get(name)
+        handle = Queue(self, name, is_fifo, {**(previous.changes if previous else {}), **changes})
+        self._declared[name] = handle
+        return handle
+
+    # --- lifecycle ------------------------------------------------------------------
+
+    @property
+    def store(self) -> Store:
+        """The open store."""
+        if self._store is None:
+            raise RuntimeError("the app is not open: use 'async with app:'")
+        return self._store
+
+    async def open(self) -> None:
+        """Open the store, migrate, reconcile declared queues, start maintenance."""
+        if self._store is not None:
+            return
+        store = open_store(self.store_url, self.clock)
+        await store.open()
+        self._loop = asyncio.get_running_loop()
+        self._store = store
+        try:
+            for handle in self._in_dependency_order():
+                await self._reconcile(handle)
+        except BaseException:
+            await self.close()
+            raise
+        self._maintenance = asyncio.create_task(self._maintain(), name="stormproof-maintenance")
+
+    async def close(self) -> None:
+        """Stop background work and close the store."""
+        if self._maintenance is not None:
+            self._maintenance.cancel()
+            with contextlib.suppress(asyncio.CancelledError):
+                await self._maintenance
+            self._maintenance = None
+        await self.redrives.close()
+        if self._store is not None:
+            await self._store.close()
+            self._store = None
+
+    async def __aenter__(self) -> App:
+        await self.open()
+        return self
+
+    async def __aexit__(
+        self,
+        exc_type: type[BaseException] | None,
+        exc: BaseException | None,
+        tb: TracebackType | None,
+    ) -> None:
+        await self.close()
+
+    def _in_dependency_order(self) -> list[Queue]:
+        ordered: list[Queue] = []
+
+        def visit(q: Queue, depth: int) -> None:
+            dlq = q.changes.get("dead_letter")
+            if dlq in self._declared and depth < len(self._declared):
+                visit(self._declared[dlq], depth + 1)
+            if q not in ordered:
+                ordered.append(q)
+
+        for q in self._declared.values():
+            visit(q, 0)
+        return ordered
+
+    async def _reconcile(self, handle: Queue) -> None:
+        await self._put(handle.name, handle.fifo, handle.changes)
+
+    async def _put(self, name: str, fifo: bool, changes: dict[str, Any]) -> rules.QueueAttributes:
+        store = self.store
+        existing = await store.get_queue(name)
+        base = existing.attributes if existing else rules.QueueAttributes(fifo=fifo)
+        if existing and existing.attributes.fifo != fifo:
+            raise InvalidAttribute(
+                "fifo", fifo, f"{existing.attributes.fifo}: FIFO-ness is set at creation"
+            )
+        attrs = base.merged(changes)
+        if attrs.dead_letter:
+            dlq = await store.get_queue(attrs.dead_letter)
+            if dlq is None:
+                raise QueueDoesNotExist(attrs.dead_letter)
+            rules.check_dead_letter(name, attrs, attrs.dead_letter, dlq.attributes)
+        stored = await store.put_queue(name, attrs)
+        self._attrs[name] = stored.attributes
+        return stored.attributes
+
+    # --- queue administration -------------------------------------------------------
+
+    def attributes_of(self, name: str) -> rules.QueueAttributes:
+        """Cached attributes of an open queue."""
+        try:
+            return self._attrs[name]
+        except KeyError:
+            raise QueueDoesNotExist(name) from None
+
+    async def get_queue(self, name: str) -> Queue:
+        """A handle on an existing queue (declared elsewhere); raises QueueDoesNotExist."""
+        stored = await self.store.get_queue(name)
+        if stored is None:
+            raise QueueDoesNotExist(name)
+        self._attrs[name] = stored.attributes
+        return self._declared.get(name) or Queue(self, name, stored.attributes.fifo, {})
+
+    async def create_queue(self, name: str, **attributes: Any) -> Queue:
+        """Create (or update) a queue at run time with the same rules as ``queue()``."""
+        handle = self.queue(name, **attributes)
+        await self._reconcile(handle)
+        return handle
+
+    async def update_queue(self, name: str, **attributes: Any) -> Queue:
+        """Change attributes of an existing queue (FIFO-ness cannot change)."""
+        current = await self.get_queue(name)
+        changes = rules.validate_attribute_changes(attributes)
+        if isinstance(attributes.get("dead_letter"), Queue):
+            changes["dead_letter"] = attributes["dead_letter"].name
+        await self._put(name, current.fifo, changes)
+        return current
+
+    async def list_queues(self) -> list[str]:
+        """Names of every queue in the store."""
+        return [q.name for q in await self.store.list_queues()]
+
+    async def delete_queue(self, name: str) -> None:
+        """Delete a queue and all its messages."""
+        if not await self.store.delete_queue(name):
+            raise QueueDoesNotExist(name)
+        self._attrs.pop(name, None)
+
+    # --- background work ------------------------------------------------------------
+
+    async def run_maintenance(self) -> None:
+        """One pass: expire messages past retention, resume orphaned redrive tasks."""
+        for stored in await self.store.list_queues():
+            await self.store.expire(stored.name, stored.attributes.retention)
+        await self.redrives.resume_orphans()
+
+    async def _maintain(self) -> None:
+        while True:
+            with contextlib.suppress(Exception):
+                await self.run_maintenance()
+            await self.clock.sleep(MAINTENANCE_INTERVAL)
+
+    def run_sync(self, coro: Coroutine[Any, Any, T]) -> T:
+        """Run a coroutine for a caller outside asyncio.
+
+        It runs on the loop the app was opened on (from another thread), or else on a
+        loop thread of the app's own, opened on first use and closed by ``close_sync``.
+        """
+        try:
+            asyncio.get_running_loop()
+        except RuntimeError:
+            pass
+        else:
+            coro.close()
+            raise RuntimeError("the *_sync methods are for code outside asyncio: await instead")
+        if self._store is None or self._loop is None:
+            self._start_loop_thread()
+        assert self._loop is not None
+        return asyncio.run_coroutine_threadsafe(coro, self._loop).result()
+
+    def _start_loop_thread(self) -> None:
+        loop = asyncio.new_event_loop()
+        self._thread = threading.Thread(target=loop.run_forever, name="stormproof-app", daemon=True)
+        self._thread.start()
+        asyncio.run_coroutine_threadsafe(self.open(), loop).result()
+
+    def close_sync(self) -> None:
+        """Close an app opened by a ``*_sync`` call and stop its loop thread."""
+        loop, thread = self._loop, self._thread
+        if loop is None or thread is None:
+            return
+        asyncio.run_coroutine_threadsafe(self.close(), loop).result()
+        self._loop = self._thread = None
+        loop.call_soon_threadsafe(loop.stop)
+        thread.join()
+        loop.close()
