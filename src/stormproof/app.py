@@ -14,7 +14,7 @@ from typing import Any, TypeVar
 from stormproof import config
 from stormproof.clock import Clock, SystemClock
 from stormproof.core import queue_rules as rules
-from stormproof.errors import InvalidAttribute, QueueDoesNotExist
+from stormproof.errors import InvalidAttribute, QueueDoesNotExist, StormproofError
 from stormproof.queues import Queue
 from stormproof.redrive import RedriveManager
 from stormproof.storage.base import Store
@@ -260,9 +260,13 @@ class App:
         await self.redrives.resume_orphans()
 
     async def _maintain(self) -> None:
+        task = asyncio.current_task()
         while True:
-            with contextlib.suppress(Exception):
+            with contextlib.suppress(StormproofError):
                 await self.run_maintenance()
+            # A driver may surface a cancellation as its own error: honour the request.
+            if task is not None and task.cancelling():
+                raise asyncio.CancelledError
             await self.clock.sleep(MAINTENANCE_INTERVAL)
 
     def run_sync(self, coro: Coroutine[Any, Any, T]) -> T:

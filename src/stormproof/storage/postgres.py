@@ -122,10 +122,16 @@ class PostgresStore(ProgramStore):
             try:
                 return await self._attempt(self._pool, factory)
             except psycopg.OperationalError as exc:
+                task = asyncio.current_task()
+                if task is not None and task.cancelling():
+                    raise asyncio.CancelledError from exc
                 if delay is None:
                     raise StoreUnavailable(f"PostgreSQL is unreachable: {exc}") from exc
                 await asyncio.sleep(delay)
             except psycopg.Error as exc:
+                task = asyncio.current_task()
+                if task is not None and task.cancelling():
+                    raise asyncio.CancelledError from exc
                 raise StoreError(f"{type(exc).__name__}: {exc}") from exc
         raise AssertionError("unreachable")
 

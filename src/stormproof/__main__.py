@@ -1,0 +1,5 @@
+"""``python -m stormproof``: the command line."""
+
+from stormproof.cli import main
+
+main()
