@@ -17,7 +17,10 @@ import pytest
 from tests.support.postgres import drop_schema, postgres_url
 
 BACKENDS = ["sqlite", "postgres"]
-_NO_PG = "PostgreSQL unavailable: no STORMPROOF_TEST_POSTGRES_URL, no server on 127.0.0.1:5432, no Debian binaries"
+_NO_PG = (
+    "PostgreSQL unavailable: no STORMPROOF_TEST_POSTGRES_URL, no server on 127.0.0.1:5432,"
+    " no Debian binaries"
+)
 
 
 @pytest.fixture(scope="session")
@@ -41,7 +44,9 @@ def _with_schema(url: str, schema: str) -> str:
 
 
 @pytest.fixture(params=BACKENDS)
-def store_url(request: pytest.FixtureRequest, tmp_path: Path, pg_base_url: str | None) -> Iterator[str]:
+def store_url(
+    request: pytest.FixtureRequest, tmp_path: Path, pg_base_url: str | None
+) -> Iterator[str]:
     """A fresh, empty store URL on each backend."""
     if request.param == "sqlite":
         yield f"sqlite:///{tmp_path}/stormproof.db"

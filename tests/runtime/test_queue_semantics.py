@@ -164,16 +164,23 @@ async def test_standard_dlq_keeps_enqueue_time_fifo_dlq_resets_it(
 async def test_batches_fail_per_entry(app: App) -> None:
     q = await app.get_queue("plain")
     res = await q.send_batch(
-        [{"id": "ok", "body": "fine"}, {"id": "bad", "body": "nul\x00"},
-         {"id": "late", "body": "x", "delay": 901}]
+        [
+            {"id": "ok", "body": "fine"},
+            {"id": "bad", "body": "nul\x00"},
+            {"id": "late", "body": "x", "delay": 901},
+        ]
     )
     assert [s[0] for s in res.successful] == ["ok"]
     assert {f[0]: f[1] for f in res.failed} == {
-        "bad": "InvalidMessageContents", "late": "InvalidAttribute"}
+        "bad": "InvalidMessageContents",
+        "late": "InvalidAttribute",
+    }
     msgs = await q.receive(max_messages=10)
     res = await q.delete_batch(
-        [{"id": "1", "receipt_handle": msgs[0].receipt_handle},
-         {"id": "2", "receipt_handle": "junk"}]
+        [
+            {"id": "1", "receipt_handle": msgs[0].receipt_handle},
+            {"id": "2", "receipt_handle": "junk"},
+        ]
     )
     assert [s[0] for s in res.successful] == ["1"]
     assert [f[0] for f in res.failed] == ["2"]

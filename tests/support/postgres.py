@@ -59,12 +59,28 @@ def throwaway_cluster() -> Iterator[str | None]:
     port = _free_port()
     started = False
     try:
-        subprocess.run(_as_postgres([f"{bindir}/initdb", "-D", data, "-A", "trust", "-U",
-                                     "postgres"]), check=True, capture_output=True)
-        subprocess.run(_as_postgres([f"{bindir}/pg_ctl", "-D", data, "-w", "-o",
-                                     f"-p {port} -k {root} -c listen_addresses=127.0.0.1",
-                                     "-l", os.path.join(root, "log"), "start"]),
-                       check=True, capture_output=True)
+        subprocess.run(
+            _as_postgres([f"{bindir}/initdb", "-D", data, "-A", "trust", "-U", "postgres"]),
+            check=True,
+            capture_output=True,
+        )
+        subprocess.run(
+            _as_postgres(
+                [
+                    f"{bindir}/pg_ctl",
+                    "-D",
+                    data,
+                    "-w",
+                    "-o",
+                    f"-p {port} -k {root} -c listen_addresses=127.0.0.1",
+                    "-l",
+                    os.path.join(root, "log"),
+                    "start",
+                ]
+            ),
+            check=True,
+            capture_output=True,
+        )
         started = True
         url = f"postgresql://postgres@127.0.0.1:{port}/postgres"
         for _ in range(50):
@@ -76,8 +92,11 @@ def throwaway_cluster() -> Iterator[str | None]:
         yield None
     finally:
         if started:
-            subprocess.run(_as_postgres([f"{bindir}/pg_ctl", "-D", data, "-m", "immediate",
-                                         "stop"]), capture_output=True)
+            subprocess.run(
+                _as_postgres([f"{bindir}/pg_ctl", "-D", data, "-m", "immediate", "stop"]),
+                check=False,
+                capture_output=True,
+            )
         shutil.rmtree(root, ignore_errors=True)
 
 
