@@ -8,12 +8,15 @@ back and raises :class:`~stormproof.errors.StaleLease`.
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
 from enum import StrEnum
-from typing import Protocol, runtime_checkable
+from typing import Protocol, TypeVar, runtime_checkable
 
 from stormproof.core.queue_rules import OutgoingMessage, QueueAttributes
+from stormproof.storage.program import Dialect, Program
+
+T = TypeVar("T")
 
 
 class EntryStatus(StrEnum):
@@ -158,6 +161,22 @@ class ReleaseSlots:
     slots: Sequence[int]
 
 
+class CustomOperation(Protocol):
+    """An operation a feature defines in a storage module of its own.
+
+    ``program`` returns the program that applies it; in an atomic unit, ``is_stale``
+    decides from its result whether the whole unit must roll back.
+    """
+
+    def program(self, dialect: Dialect) -> Program[OpResult]:
+        """The statements that apply this operation."""
+        ...
+
+    def is_stale(self, result: OpResult) -> bool:
+        """Whether the result means the unit acted on something it no longer holds."""
+        ...
+
+
 Operation = (
     Enqueue
     | Delete
@@ -167,6 +186,7 @@ Operation = (
     | AcquireSlots
     | ExtendSlots
     | ReleaseSlots
+    | CustomOperation
 )
 
 
@@ -206,6 +226,9 @@ class Store(Protocol):
 
     async def now(self) -> float:
         """The store's clock (the database's on PostgreSQL), in epoch seconds."""
+
+    async def run(self, factory: Callable[[], Program[T]]) -> T:
+        """Run a storage program (see ``storage.program``) in one transaction."""
 
     async def apply(self, ops: Sequence[Operation], *, atomic: bool = False) -> list[OpResult]:
         """Apply a unit of work in one transaction."""

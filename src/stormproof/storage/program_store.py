@@ -61,6 +61,10 @@ class ProgramStore(ABC):
 
     # --- the protocol ---------------------------------------------------------------
 
+    async def run(self, factory: Callable[[], Program[T]]) -> T:
+        """Run a storage program in one transaction (features bring their own programs)."""
+        return await self._run(factory)
+
     async def now(self) -> float:
         """The store's clock."""
         return await self._run(unit_ops.now)

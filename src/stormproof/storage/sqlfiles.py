@@ -20,14 +20,25 @@ def _read(dialect: str, *parts: str) -> str:
     return node.read_text(encoding="utf-8")
 
 
+def _parts(dialect: str, stem: str) -> list[str]:
+    """``<stem>.sql`` then every ``<stem>_<feature>.sql``, so features add SQL in files of
+    their own."""
+    folder = resources.files("stormproof.storage").joinpath("sql", dialect)
+    names = sorted(e.name for e in folder.iterdir() if e.name.startswith(f"{stem}_"))
+    extra = [_read(dialect, n) for n in names if n.endswith(".sql")]
+    return [_read(dialect, f"{stem}.sql"), *extra]
+
+
 @cache
 def queries(dialect: str) -> dict[str, str]:
     """Every named statement of a dialect, with ``{now}`` expanded."""
-    text = _read(dialect, "queries.sql")
+    text = "\n".join(_parts(dialect, "queries"))
     pieces = _NAME_RE.split(text)
     out: dict[str, str] = {}
     for name, body in zip(pieces[1::2], pieces[2::2], strict=True):
         lines = [ln for ln in body.strip().splitlines() if not ln.lstrip().startswith("--")]
+        if name in out:
+            raise ValueError(f"statement {name!r} is defined twice for {dialect}")
         out[name] = "\n".join(lines).strip().rstrip(";").replace("{now}", _NOW[dialect])
     return out
 
@@ -46,7 +57,7 @@ def migrations(dialect: str) -> list[tuple[int, str]]:
 
 def schema(dialect: str) -> str:
     """The declared current schema (a test checks the migrations produce exactly this)."""
-    return _read(dialect, "schema.sql")
+    return "\n".join(_parts(dialect, "schema"))
 
 
 def statements(script: str) -> list[str]:

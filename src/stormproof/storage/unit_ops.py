@@ -25,6 +25,17 @@ from stormproof.storage.base import (
 )
 from stormproof.storage.program import Dialect, Program, Row, Stmt
 
+_BUILTIN = (
+    Enqueue,
+    Delete,
+    ChangeVisibility,
+    CompareAndSet,
+    DeleteState,
+    AcquireSlots,
+    ExtendSlots,
+    ReleaseSlots,
+)
+
 
 def apply(d: Dialect, ops: Sequence[Operation], atomic: bool) -> Program[list[OpResult]]:
     """Run every operation; in an atomic unit a stale lease raises (rolling all back)."""
@@ -40,7 +51,9 @@ def apply(d: Dialect, ops: Sequence[Operation], atomic: bool) -> Program[list[Op
 def _stale(op: Operation, result: OpResult) -> bool:
     if isinstance(op, AcquireSlots | ReleaseSlots | Enqueue):
         return False
-    return not result.ok
+    if isinstance(op, _BUILTIN):
+        return not result.ok
+    return op.is_stale(result)
 
 
 def _one(d: Dialect, op: Operation) -> Program[OpResult]:
@@ -55,7 +68,9 @@ def _one(d: Dialect, op: Operation) -> Program[OpResult]:
     if isinstance(op, DeleteState):
         rows = yield Stmt("state_delete", {"key": op.key, "expected": op.expected_version})
         return OpResult([EntryStatus.OK if rows else EntryStatus.STALE])
-    return (yield from _slots(op))
+    if isinstance(op, AcquireSlots | ExtendSlots | ReleaseSlots):
+        return (yield from _slots(op))
+    return (yield from op.program(d))
 
 
 def compare_and_set(op: CompareAndSet) -> Program[OpResult]:
