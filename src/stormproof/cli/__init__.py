@@ -1,21 +1,18 @@
 """The ``stormproof`` command line.
 
-Each command group lives in its own module and registers itself on :data:`main`; the
-modules are imported at the bottom of this file.
+Each command group lives in a module of this package and registers itself on
+:data:`main`; every module here is imported, so a new command needs no wiring.
 """
 
 from __future__ import annotations
 
 import importlib
+import pkgutil
 
 from stormproof.cli.base import main
 
 __all__ = ["main"]
 
-# Command groups, one module each; a module that is not there yet is simply absent.
-for _module in ("queues", "dlq", "migrate", "bench", "worker"):
-    try:
-        importlib.import_module(f"stormproof.cli.{_module}")
-    except ModuleNotFoundError as _exc:
-        if _exc.name != f"stormproof.cli.{_module}":
-            raise
+for _info in sorted(pkgutil.iter_modules(__path__), key=lambda m: m.name):
+    if _info.name != "base":
+        importlib.import_module(f"{__name__}.{_info.name}")
