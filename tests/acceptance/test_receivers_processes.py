@@ -116,3 +116,42 @@ async def test_killed_receiver_only_delays_its_messages(store_url: str) -> None:
         back += await q.receive(max_messages=10, wait=1)
         assert sorted(m.message_id for m in back) == sorted(taken)
         assert all(m.receive_count == 2 for m in back)
+
+
+SENDER = (
+    "import asyncio, sys\n"
+    "from stormproof import App\n"
+    "async def main():\n"
+    "    app = App('sender', sys.argv[1])\n"
+    "    async with app:\n"
+    "        await (await app.get_queue('work')).send('from another process')\n"
+    "asyncio.run(main())\n"
+)
+
+
+async def test_long_poll_wakes_on_another_process_send(store_url: str) -> None:
+    import asyncio
+    import time
+
+    app = App("t", store_url)
+    q = app.queue("work")
+    async with app:
+        waiter = asyncio.create_task(q.receive(wait=20))
+        await asyncio.sleep(0.2)
+        started = time.monotonic()
+        sender = await asyncio.create_subprocess_exec(sys.executable, "-c", SENDER, store_url)
+        assert await sender.wait() == 0
+        msgs = await asyncio.wait_for(waiter, timeout=15)
+        assert [m.body for m in msgs] == ["from another process"]
+        # Woken by the other process's commit, far before the 20 s long-poll ends.
+        assert time.monotonic() - started < 10
+
+
+def test_send_sync_outside_asyncio(store_url: str) -> None:
+    app = App("t", store_url)
+    q = app.queue("work")
+    try:
+        mid = q.send_sync({"from": "a thread without a loop"})
+        assert app.run_sync(q.receive())[0].message_id == mid
+    finally:
+        app.close_sync()
