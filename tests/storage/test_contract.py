@@ -164,3 +164,16 @@ async def test_store_clock_and_next_visible(store: Store, clock: FakeClock) -> N
     assert await store.next_visible_in("q") is None
     await store.apply([Enqueue("q", [prepare_message(ATTRS, "later", delay=7)])])
     assert await store.next_visible_in("q") == pytest.approx(7)
+
+
+async def test_a_failing_program_fails_only_its_caller(store: Store) -> None:
+    from stormproof.storage.program import Program, Stmt
+
+    def broken() -> Program[int]:
+        yield Stmt("now")
+        raise RuntimeError("bug in a program")
+
+    with pytest.raises(RuntimeError, match="bug in a program"):
+        await store.run(broken)
+    # The store still works afterwards (the SQLite writer thread survived).
+    assert await store.now() > 0

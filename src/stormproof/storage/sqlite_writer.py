@@ -17,7 +17,7 @@ from collections.abc import Callable
 from dataclasses import dataclass
 from typing import Any
 
-from stormproof.errors import StoreError, StormproofError
+from stormproof.errors import StoreError
 from stormproof.storage import sqlfiles
 from stormproof.storage.program import Notify, Program, Row, Stmt
 
@@ -154,7 +154,7 @@ class SqliteWriter:
         mine: set[str] = set()
         try:
             value = drive(conn, self._queries, job.factory(), self._clock(), mine)
-        except (StormproofError, sqlite3.Error, ValueError, TypeError, KeyError) as exc:
+        except Exception as exc:  # any failure of one unit must reach its caller, not the thread
             conn.execute("ROLLBACK TO unit")
             conn.execute("RELEASE unit")
             err = StoreError(str(exc)) if isinstance(exc, sqlite3.Error) else exc
