@@ -124,11 +124,10 @@ class Queue:
         clock, store = self.app.clock, self.app.store
         deadline = clock.now() + patience
         while True:
-            rows = await store.claim(self.name, attrs, count, vt)
+            rows, soonest = await store.claim_or_next(self.name, attrs, count, vt)
             left = deadline - clock.now()
             if rows or left <= 0:
                 return [Message.from_row(self.name, r) for r in rows]
-            soonest = await store.next_visible_in(self.name)
             nap = left if soonest is None else max(0.0, min(left, soonest))
             await _first(store.wait([self.name], nap + 0.001), clock.sleep(nap))
 

@@ -177,3 +177,13 @@ async def test_a_failing_program_fails_only_its_caller(store: Store) -> None:
         await store.run(broken)
     # The store still works afterwards (the SQLite writer thread survived).
     assert await store.now() > 0
+
+
+async def test_one_message_wakes_one_waiter(store: Store) -> None:
+    waiters = [asyncio.create_task(store.wait(["q"], 5)) for _ in range(3)]
+    await asyncio.sleep(0.1)
+    await store.apply([Enqueue("q", _msgs(1))])
+    await asyncio.sleep(0.3)
+    assert sum(w.done() for w in waiters) == 1
+    await store.apply([Enqueue("q", _msgs(2))])
+    await asyncio.wait_for(asyncio.gather(*waiters), timeout=3)

@@ -238,6 +238,11 @@ class Store(Protocol):
     ) -> list[ClaimedRow]:
         """Lease up to ``max_messages`` visible messages; over-received ones go to the DLQ."""
 
+    async def claim_or_next(
+        self, queue: str, attrs: QueueAttributes, max_messages: int, visibility_timeout: float
+    ) -> tuple[list[ClaimedRow], float | None]:
+        """``claim``; when it finds nothing, also the seconds until a message becomes visible."""
+
     async def next_visible_in(self, queue: str) -> float | None:
         """Seconds until the earliest hidden message of the queue becomes visible, if any."""
 

@@ -14,13 +14,15 @@ _BACKOFF = (0.1, 0.2, 0.5, 1.0, 2.0, 5.0)
 
 
 class Listener:
-    """Delivers NOTIFY payloads (queue names) to ``on_notify`` on the event loop.
+    """Delivers NOTIFY payloads (``"<count> <queue>"``) to ``on_notify`` on the event loop.
 
     While it is reconnecting ``healthy`` is False and waiters fall back to short polls;
     after a reconnect every waiter is woken, since notifications may have been missed.
     """
 
-    def __init__(self, dsn: str, channel: str, on_notify: Callable[[set[str] | None], None]):
+    def __init__(
+        self, dsn: str, channel: str, on_notify: Callable[[dict[str, int] | None], None]
+    ) -> None:
         self._dsn = dsn
         self._channel = channel
         self._on_notify = on_notify
@@ -63,4 +65,5 @@ class Listener:
             ready.set()
             self._on_notify(None)
             async for note in conn.notifies():
-                self._on_notify({note.payload})
+                count, _, queue = note.payload.partition(" ")
+                self._on_notify({queue: int(count)} if count.isdigit() else None)

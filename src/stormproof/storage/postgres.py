@@ -139,21 +139,20 @@ class PostgresStore(ProgramStore):
         self, pool: AsyncConnectionPool[Any], factory: Callable[[], Program[T]]
     ) -> T:
         async with pool.connection() as conn, conn.transaction():
-            notified: list[str] = []
+            notified: dict[str, int] = {}
             value = await self._drive(conn, factory(), notified)
-            for queue in notified:
-                await conn.execute("SELECT pg_notify(%s, %s)", (self.channel, queue))
+            for queue, count in notified.items():
+                await conn.execute("SELECT pg_notify(%s, %s)", (self.channel, f"{count} {queue}"))
             return value
 
     async def _drive(
-        self, conn: psycopg.AsyncConnection[Any], prog: Program[T], notified: list[str]
+        self, conn: psycopg.AsyncConnection[Any], prog: Program[T], notified: dict[str, int]
     ) -> T:
         try:
             item = next(prog)
             while True:
                 if isinstance(item, Notify):
-                    if item.queue not in notified:
-                        notified.append(item.queue)
+                    notified[item.queue] = notified.get(item.queue, 0) + item.count
                     rows: list[Row] = []
                 else:
                     rows = await self._execute(conn, item)

@@ -43,9 +43,11 @@ class Stmt:
 
 @dataclass(frozen=True)
 class Notify:
-    """Wake receivers of a queue after commit (at most once per queue per transaction)."""
+    """After commit, wake up to ``count`` receivers of a queue (``count`` messages became
+    visible); a transaction notifies each queue at most once, with the counts summed."""
 
     queue: str
+    count: int = 1
 
 
 @dataclass(frozen=True)

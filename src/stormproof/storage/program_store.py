@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import asyncio
-import contextlib
 from abc import ABC, abstractmethod
 from collections.abc import Callable, Sequence
 from typing import TypeVar
@@ -31,7 +30,7 @@ class ProgramStore(ABC):
     dialect: Dialect
 
     def __init__(self) -> None:
-        self._events: dict[str, asyncio.Event] = {}
+        self._waiters: dict[str, list[asyncio.Future[None]]] = {}
 
     @abstractmethod
     async def _run(self, factory: Callable[[], Program[T]]) -> T:
@@ -39,25 +38,50 @@ class ProgramStore(ABC):
 
     # --- wake-ups -------------------------------------------------------------------
 
-    def _wake(self, queues: set[str] | None) -> None:
-        """Wake waiters of ``queues`` (None: every waiter). Runs on the event loop."""
-        names = list(self._events) if queues is None else [q for q in queues if q in self._events]
-        for name in names:
-            self._events.pop(name).set()
+    def _wake(self, counts: dict[str, int] | None) -> None:
+        """Wake up to ``counts[queue]`` waiters per queue, oldest first (None: every waiter).
+
+        Runs on the event loop. Waking only as many receivers as messages arrived keeps a
+        burst of sends from stampeding every idle receiver into an empty claim.
+        """
+        queues = (
+            list(self._waiters) if counts is None else [q for q in counts if q in self._waiters]
+        )
+        for queue in queues:
+            waiters = self._waiters[queue]
+            budget = len(waiters) if counts is None else counts[queue]
+            for future in waiters:
+                if budget <= 0:
+                    break
+                if not future.done():
+                    future.set_result(None)
+                    budget -= 1
+            self._waiters[queue] = [f for f in waiters if not f.done()]
 
     async def wait(self, queues: Sequence[str], timeout: float) -> None:
         """Return when a queue may have a new visible message, or after ``timeout``."""
         if timeout <= 0:
             return
-        events = [self._events.setdefault(q, asyncio.Event()) for q in queues]
-        waiters = [asyncio.ensure_future(e.wait()) for e in events]
+        future: asyncio.Future[None] = asyncio.get_running_loop().create_future()
+        for queue in queues:
+            self._waiters.setdefault(queue, []).append(future)
         try:
-            await asyncio.wait(waiters, timeout=timeout, return_when=asyncio.FIRST_COMPLETED)
+            await asyncio.wait([future], timeout=timeout)
+        except asyncio.CancelledError:
+            if future.done():  # woken but leaving: hand the wake-up to another receiver
+                self._forget(queues, future)
+                self._wake(dict.fromkeys(queues, 1))
+            raise
         finally:
-            for w in waiters:
-                w.cancel()
-                with contextlib.suppress(asyncio.CancelledError):
-                    await w
+            self._forget(queues, future)
+
+    def _forget(self, queues: Sequence[str], future: asyncio.Future[None]) -> None:
+        for queue in queues:
+            waiters = self._waiters.get(queue)
+            if waiters and future in waiters:
+                waiters.remove(future)
+            if not waiters:
+                self._waiters.pop(queue, None)
 
     # --- the protocol ---------------------------------------------------------------
 
@@ -79,6 +103,14 @@ class ProgramStore(ABC):
         """Lease visible messages (moving over-received ones to the DLQ)."""
         return await self._run(
             lambda: queue_ops.claim(self.dialect, queue, attrs, max_messages, visibility_timeout)
+        )
+
+    async def claim_or_next(
+        self, queue: str, attrs: QueueAttributes, max_messages: int, visibility_timeout: float
+    ) -> tuple[list[ClaimedRow], float | None]:
+        """Claim; if nothing was visible, also the seconds until something will be."""
+        return await self._run(
+            lambda: queue_ops.receive(self.dialect, queue, attrs, max_messages, visibility_timeout)
         )
 
     async def next_visible_in(self, queue: str) -> float | None:

@@ -69,7 +69,8 @@ def enqueue(d: Dialect, op: Enqueue) -> Program[OpResult]:
                 "group_insert", [{"queue": op.queue, "group_id": g} for g in groups], many=True
             )
         yield Stmt("enqueue", inserts, many=True)
-        yield Notify(op.queue)
+        # Delayed messages wake receivers too: they re-plan their nap around the new delay.
+        yield Notify(op.queue, len(inserts))
     return OpResult([EntryStatus.OK] * len(ids), list(ids))
 
 
@@ -120,11 +121,22 @@ def claim(
                     [{"queue": attrs.dead_letter, "group_id": g} for g in groups],
                     many=True,
                 )
-            yield Notify(str(attrs.dead_letter))
+            yield Notify(str(attrs.dead_letter), len(over))
         if not over or len(out) >= max_messages:
             break
     out.sort(key=lambda r: r[0])
     return [_to_claimed(r, token) for r in out]
+
+
+def receive(
+    d: Dialect, queue: str, attrs: QueueAttributes, max_messages: int, vt: float
+) -> Program[tuple[list[ClaimedRow], float | None]]:
+    """Claim; when nothing is visible, also say in how many seconds something will be."""
+    rows = yield from claim(d, queue, attrs, max_messages, vt)
+    if rows:
+        return rows, None
+    soonest = yield Stmt("next_visible", {"queue": queue})
+    return rows, None if soonest[0][0] is None else float(soonest[0][0])
 
 
 def _claim_fifo(d: Dialect, params: dict[str, Any]) -> Program[list[Row]]:
@@ -216,8 +228,9 @@ def change_visibility(d: Dialect, op: ChangeVisibility) -> Program[OpResult]:
             updates.append({"id": lease.rowid, "token": lease.token, "timeout": timeout})
     if updates:
         yield Stmt("set_visibility", updates, many=True)
-        if any(u["timeout"] == 0 for u in updates):
-            yield Notify(op.queue)
+        released = sum(1 for u in updates if u["timeout"] == 0)
+        if released:
+            yield Notify(op.queue, released)
     return OpResult(statuses)
 
 
@@ -261,7 +274,7 @@ def move_messages(
         if groups:
             yield Stmt("group_insert", groups, many=True)
         for dest in sorted({m["dest"] for m in moves}):
-            yield Notify(dest)
+            yield Notify(dest, sum(1 for m in moves if m["dest"] == dest))
     left = yield Stmt("queue_size", {"queue": source})
     stranded = len(rows) - len(moves)
     return MoveResult(moved=len(moves), remaining=int(left[0][0]), unmovable=stranded)

@@ -71,7 +71,7 @@ class SqliteStore(ProgramStore):
         if writer is not None:
             await asyncio.to_thread(writer.stop)
 
-    def _committed(self, queues: set[str] | None) -> None:
+    def _committed(self, queues: dict[str, int] | None) -> None:
         loop = self._loop
         if loop is not None and not loop.is_closed():
             loop.call_soon_threadsafe(self._wake, queues)
@@ -89,6 +89,7 @@ class SqliteStore(ProgramStore):
             return
         writer.waiters += 1
         try:
-            await super().wait(queues, timeout)
+            # The cap bounds the cost of a wake-up lost to a cancelled receiver.
+            await super().wait(queues, min(timeout, 5.0))
         finally:
             writer.waiters -= 1

@@ -40,7 +40,7 @@ class SqliteWriter:
         path: str,
         synchronous: str,
         clock: Callable[[], float],
-        on_commit: Callable[[set[str] | None], None],
+        on_commit: Callable[[dict[str, int] | None], None],
     ) -> None:
         self._path = path
         self._synchronous = synchronous
@@ -127,7 +127,7 @@ class SqliteWriter:
 
     def _commit_group(self, conn: sqlite3.Connection, batch: list[_Job]) -> None:
         outcomes: list[tuple[bool, Any]] = []
-        notified: set[str] = set()
+        notified: dict[str, int] = {}
         try:
             conn.execute("BEGIN IMMEDIATE")
         except sqlite3.Error as exc:
@@ -141,17 +141,17 @@ class SqliteWriter:
         except sqlite3.Error as exc:
             conn.execute("ROLLBACK")
             outcomes = [(False, StoreError(f"commit failed: {exc}"))] * len(batch)
-            notified = set()
+            notified = {}
         for job, (ok, value) in zip(batch, outcomes, strict=True):
             _resolve(job, ok, value)
         if notified:
             self._on_commit(notified)
 
     def _run_unit(
-        self, conn: sqlite3.Connection, job: _Job, notified: set[str]
+        self, conn: sqlite3.Connection, job: _Job, notified: dict[str, int]
     ) -> tuple[bool, Any]:
         conn.execute("SAVEPOINT unit")
-        mine: set[str] = set()
+        mine: dict[str, int] = {}
         try:
             value = drive(conn, self._queries, job.factory(), self._clock(), mine)
         except Exception as exc:  # any failure of one unit must reach its caller, not the thread
@@ -160,7 +160,8 @@ class SqliteWriter:
             err = StoreError(str(exc)) if isinstance(exc, sqlite3.Error) else exc
             return False, err
         conn.execute("RELEASE unit")
-        notified |= mine
+        for name, count in mine.items():
+            notified[name] = notified.get(name, 0) + count
         return True, value
 
 
@@ -198,14 +199,14 @@ def drive(
     queries: dict[str, str],
     prog: Program[Any],
     now: float,
-    notified: set[str],
+    notified: dict[str, int],
 ) -> Any:
     """Run a program to completion on ``conn`` (inside the caller's transaction)."""
     try:
         item = next(prog)
         while True:
             if isinstance(item, Notify):
-                notified.add(item.queue)
+                notified[item.queue] = notified.get(item.queue, 0) + item.count
                 rows: list[Row] = []
             else:
                 rows = execute(conn, queries[item.name], item, now)

@@ -1,5 +1,6 @@
 -- Named statements for the SQLite store. `{now}` is the caller's clock; list-valued
--- parameters arrive as JSON text and are read with json_each.
+-- parameters arrive as JSON text and are read with json_each. `+queue` keeps SQLite from
+-- choosing the (queue, visible_at) index where the primary key finds the rows directly.
 
 -- name: now
 SELECT {now};
@@ -38,7 +39,7 @@ RETURNING id, message_id, body, attributes, group_id, dedup_id, sent_at,
 UPDATE messages
 SET receipt = :token, visible_at = {now} + :vt, receive_count = receive_count + 1,
     first_received_at = COALESCE(first_received_at, {now}), leased_at = {now}
-WHERE queue = :queue AND id IN (SELECT value FROM json_each(:ids))
+WHERE +queue = :queue AND id IN (SELECT value FROM json_each(:ids))
 RETURNING id, message_id, body, attributes, group_id, dedup_id, sent_at,
           first_received_at, receive_count;
 
@@ -62,17 +63,17 @@ UPDATE messages
 SET queue = :dlq, source_queue = :queue, receipt = NULL, leased_at = NULL, visible_at = {now},
     receive_count = receive_count - 1,
     enqueued_at = CASE WHEN :reset THEN {now} ELSE enqueued_at END
-WHERE queue = :queue AND id IN (SELECT value FROM json_each(:ids));
+WHERE +queue = :queue AND id IN (SELECT value FROM json_each(:ids));
 
 -- name: delete_leased
 DELETE FROM messages
-WHERE queue = :queue AND id IN (SELECT value FROM json_each(:ids))
+WHERE +queue = :queue AND id IN (SELECT value FROM json_each(:ids))
   AND (CAST(id AS TEXT) || ':' || receipt) IN (SELECT value FROM json_each(:keys))
 RETURNING id;
 
 -- name: lease_rows
 SELECT id, receipt, visible_at > {now} AS inflight, {now} - COALESCE(leased_at, {now}) AS held
-FROM messages WHERE queue = :queue AND id IN (SELECT value FROM json_each(:ids));
+FROM messages WHERE +queue = :queue AND id IN (SELECT value FROM json_each(:ids));
 
 -- name: set_visibility
 UPDATE messages SET visible_at = {now} + :timeout WHERE id = :id AND receipt = :token;

@@ -1,0 +1,76 @@
+"""``stormproof bench``: the project's benchmarks, one subcommand each.
+
+Each subcommand wraps a module of :mod:`stormproof.bench` (``run`` returns the figures,
+``render`` or ``main`` prints them) and imports it only when invoked.
+"""
+
+from __future__ import annotations
+
+import sys
+
+import click
+
+from stormproof import config
+from stormproof.cli.base import emit_json, main, store_url
+from stormproof.errors import StormproofError
+
+
+@main.group("bench")
+def bench() -> None:
+    """Benchmarks of stormproof against bare baselines."""
+
+
+@bench.command("queue")
+@click.option(
+    "--store",
+    "store",
+    default=None,
+    help="Store URL to benchmark beside (a new SQLite file next to it, or a new PostgreSQL "
+    "schema bench_<random>; both removed afterwards). Default: the root --store.",
+)
+@click.option(
+    "-n",
+    "--messages",
+    default=20000,
+    show_default=True,
+    type=click.IntRange(min=1),
+    help="Messages per phase.",
+)
+@click.option(
+    "-c",
+    "--consumers",
+    default=4,
+    show_default=True,
+    type=click.IntRange(min=1, max=64),
+    help="Concurrent consumers.",
+)
+@click.option(
+    "--latency-samples",
+    default=200,
+    show_default=True,
+    type=click.IntRange(min=1),
+    help="Send-to-receive latency samples.",
+)
+@click.option("--json", "as_json", is_flag=True, help="Print the report as JSON.")
+@click.pass_context
+def queue_command(
+    ctx: click.Context,
+    store: str | None,
+    messages: int,
+    consumers: int,
+    latency_samples: int,
+    as_json: bool,
+) -> None:
+    """Queue throughput through stormproof vs a bare SQL loop, and send→receive latency."""
+    from stormproof.bench import queue as bench_queue
+
+    url = store or store_url(ctx) or config.from_env().store
+    try:
+        report = bench_queue.run(url, messages, consumers, latency_samples)
+    except StormproofError as exc:
+        click.echo(f"error: {exc}", err=True)
+        sys.exit(1)
+    if as_json:
+        emit_json(report)
+    else:
+        bench_queue.render(report)
