@@ -3,8 +3,8 @@
 from __future__ import annotations
 
 import json
+import os
 import secrets
-import uuid
 from collections.abc import Sequence
 from typing import Any
 
@@ -25,9 +25,19 @@ _MAX_CLAIM_ROUNDS = 8
 ORIGINAL_ID_ATTRIBUTE = "stormproof.OriginalMessageId"
 
 
+def new_message_ids(count: int) -> list[str]:
+    """Random (version 4) UUIDs, from one read of the OS's random source."""
+    h = os.urandom(16 * count).hex()
+    return [
+        f"{h[i : i + 8]}-{h[i + 8 : i + 12]}-4{h[i + 13 : i + 16]}-"
+        f"{'89ab'[int(h[i + 16], 16) & 3]}{h[i + 17 : i + 20]}-{h[i + 20 : i + 32]}"
+        for i in range(0, 32 * count, 32)
+    ]
+
+
 def enqueue(d: Dialect, op: Enqueue) -> Program[OpResult]:
     """Insert messages; FIFO de-duplication returns the original message id."""
-    ids = [str(uuid.uuid4()) for _ in op.messages]
+    ids = new_message_ids(len(op.messages))
     seen: dict[str, str] = {}
     dedup_ids = [m.dedup_id for m in op.messages if m.dedup_id]
     if dedup_ids:
@@ -255,7 +265,7 @@ def move_messages(
             {
                 "id": row[0],
                 "dest": dest,
-                "new_id": str(uuid.uuid4()),
+                "new_id": new_message_ids(1)[0],
                 "attributes": json.dumps(attrs, separators=(",", ":")),
                 "group_id": row[2],
             }

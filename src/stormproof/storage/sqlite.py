@@ -61,7 +61,7 @@ class SqliteStore(ProgramStore):
             return
         Path(self.path).parent.mkdir(parents=True, exist_ok=True)
         self._loop = asyncio.get_running_loop()
-        writer = SqliteWriter(self.path, self.synchronous, self._clock, self._committed)
+        writer = SqliteWriter(self.path, self.synchronous, self._clock, self._loop, self._wake)
         await asyncio.to_thread(writer.start)
         self._writer = writer
 
@@ -70,11 +70,6 @@ class SqliteStore(ProgramStore):
         writer, self._writer = self._writer, None
         if writer is not None:
             await asyncio.to_thread(writer.stop)
-
-    def _committed(self, queues: dict[str, int] | None) -> None:
-        loop = self._loop
-        if loop is not None and not loop.is_closed():
-            loop.call_soon_threadsafe(self._wake, queues)
 
     async def _run(self, factory: Callable[[], Program[T]]) -> T:
         if self._writer is None:

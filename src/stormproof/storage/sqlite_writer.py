@@ -40,12 +40,14 @@ class SqliteWriter:
         path: str,
         synchronous: str,
         clock: Callable[[], float],
-        on_commit: Callable[[dict[str, int] | None], None],
+        loop: asyncio.AbstractEventLoop,
+        wake: Callable[[dict[str, int] | None], None],
     ) -> None:
         self._path = path
         self._synchronous = synchronous
         self._clock = clock
-        self._on_commit = on_commit
+        self._loop = loop
+        self._wake = wake  # runs on the event loop
         self._jobs: queue.SimpleQueue[_Job | None] = queue.SimpleQueue()
         self._queries = sqlfiles.queries("sqlite")
         self._thread: threading.Thread | None = None
@@ -121,60 +123,73 @@ class SqliteWriter:
     def _poll_other_processes(self, conn: sqlite3.Connection, version: int) -> int:
         # data_version changes only for commits by *other* connections: other processes.
         current = int(conn.execute("PRAGMA data_version").fetchone()[0])
-        if current != version:
-            self._on_commit(None)
+        if current != version and not self._loop.is_closed():
+            self._loop.call_soon_threadsafe(self._wake, None)
         return current
 
     def _commit_group(self, conn: sqlite3.Connection, batch: list[_Job]) -> None:
-        outcomes: list[tuple[bool, Any]] = []
         notified: dict[str, int] = {}
         try:
             conn.execute("BEGIN IMMEDIATE")
         except sqlite3.Error as exc:
-            for job in batch:
-                _resolve(job, False, StoreError(f"cannot begin a transaction: {exc}"))
+            error = StoreError(f"cannot begin a transaction: {exc}")
+            self._deliver(batch, [(False, error)] * len(batch), {})
             return
-        for job in batch:
-            outcomes.append(self._run_unit(conn, job, notified))
+        # A lone unit needs no savepoint: on failure the whole transaction rolls back.
+        alone = len(batch) == 1
+        outcomes = [self._run_unit(conn, job, notified, savepoint=not alone) for job in batch]
+        if alone and not outcomes[0][0]:
+            conn.execute("ROLLBACK")
+            self._deliver(batch, outcomes, {})
+            return
         try:
             conn.execute("COMMIT")
         except sqlite3.Error as exc:
             conn.execute("ROLLBACK")
             outcomes = [(False, StoreError(f"commit failed: {exc}"))] * len(batch)
             notified = {}
-        for job, (ok, value) in zip(batch, outcomes, strict=True):
-            _resolve(job, ok, value)
-        if notified:
-            self._on_commit(notified)
+        self._deliver(batch, outcomes, notified)
+
+    def _deliver(
+        self, batch: list[_Job], outcomes: list[tuple[bool, Any]], notified: dict[str, int]
+    ) -> None:
+        # One hand-off to the event loop per group: results first, then the wake-ups.
+        def settle() -> None:
+            for job, (ok, value) in zip(batch, outcomes, strict=True):
+                _settle(job.future, ok, value)
+            if notified:
+                self._wake(notified)
+
+        batch[0].loop.call_soon_threadsafe(settle)
 
     def _run_unit(
-        self, conn: sqlite3.Connection, job: _Job, notified: dict[str, int]
+        self, conn: sqlite3.Connection, job: _Job, notified: dict[str, int], savepoint: bool
     ) -> tuple[bool, Any]:
-        conn.execute("SAVEPOINT unit")
+        if savepoint:
+            conn.execute("SAVEPOINT unit")
         mine: dict[str, int] = {}
         try:
             value = drive(conn, self._queries, job.factory(), self._clock(), mine)
         except Exception as exc:  # any failure of one unit must reach its caller, not the thread
-            conn.execute("ROLLBACK TO unit")
-            conn.execute("RELEASE unit")
+            if savepoint:
+                conn.execute("ROLLBACK TO unit")
+                conn.execute("RELEASE unit")
             err = StoreError(str(exc)) if isinstance(exc, sqlite3.Error) else exc
             return False, err
-        conn.execute("RELEASE unit")
+        if savepoint:
+            conn.execute("RELEASE unit")
         for name, count in mine.items():
             notified[name] = notified.get(name, 0) + count
         return True, value
 
 
-def _resolve(job: _Job, ok: bool, value: Any) -> None:
-    def _set() -> None:
-        if job.future.cancelled():
-            return
-        if ok:
-            job.future.set_result(value)
-        else:
-            job.future.set_exception(value)
-
-    job.loop.call_soon_threadsafe(_set)
+def _settle(future: asyncio.Future[Any], ok: bool, value: Any) -> None:
+    if future.cancelled():
+        return
+    if ok:
+        future.set_result(value)
+    else:
+        future.set_exception(value)
 
 
 def _bind(params: Any, now: float) -> dict[str, Any]:
