@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import asyncio
-import contextlib
 import threading
 import uuid
 from collections.abc import Coroutine
@@ -12,9 +11,10 @@ from types import TracebackType
 from typing import Any, TypeVar
 
 from stormproof import config
+from stormproof.background import Periodic
 from stormproof.clock import Clock, SystemClock
 from stormproof.core import queue_rules as rules
-from stormproof.errors import InvalidAttribute, QueueDoesNotExist, StormproofError
+from stormproof.errors import InvalidAttribute, QueueDoesNotExist
 from stormproof.queues import Queue
 from stormproof.redrive import RedriveManager
 from stormproof.storage.base import Store
@@ -69,7 +69,9 @@ class App:
         self._declared: dict[str, Queue] = {}
         self._attrs: dict[str, rules.QueueAttributes] = {}
         self._store: Store | None = None
-        self._maintenance: asyncio.Task[None] | None = None
+        self._maintenance = Periodic(
+            "stormproof-maintenance", self.run_maintenance, MAINTENANCE_INTERVAL, self.clock
+        )
         self._loop: asyncio.AbstractEventLoop | None = None
         self._thread: threading.Thread | None = None
 
@@ -148,15 +150,11 @@ class App:
         except BaseException:
             await self.close()
             raise
-        self._maintenance = asyncio.create_task(self._maintain(), name="stormproof-maintenance")
+        self._maintenance.start()
 
     async def close(self) -> None:
         """Stop background work and close the store."""
-        if self._maintenance is not None:
-            self._maintenance.cancel()
-            with contextlib.suppress(asyncio.CancelledError):
-                await self._maintenance
-            self._maintenance = None
+        await self._maintenance.stop()
         await self.redrives.close()
         if self._store is not None:
             await self._store.close()
@@ -258,16 +256,6 @@ class App:
         for stored in await self.store.list_queues():
             await self.store.expire(stored.name, stored.attributes.retention)
         await self.redrives.resume_orphans()
-
-    async def _maintain(self) -> None:
-        task = asyncio.current_task()
-        while True:
-            with contextlib.suppress(StormproofError):
-                await self.run_maintenance()
-            # A driver may surface a cancellation as its own error: honour the request.
-            if task is not None and task.cancelling():
-                raise asyncio.CancelledError
-            await self.clock.sleep(MAINTENANCE_INTERVAL)
 
     def run_sync(self, coro: Coroutine[Any, Any, T]) -> T:
         """Run a coroutine for a caller outside asyncio.

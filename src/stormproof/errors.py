@@ -16,6 +16,7 @@ Every exception carries its facts as fields, not only as a formatted string::
     ├── ReceiptHandleIsInvalid               receipt_handle
     ├── MessageNotInflight                   receipt_handle
     ├── RedriveTaskConflict                  queue
+    ├── RedriveTaskNotFound (LookupError)    queue
     ├── StaleLease                           (a unit of work named a lease it no longer holds)
     ├── Throttled                            name
     ├── FunctionError                        error_type, error_message
@@ -154,6 +155,14 @@ class RedriveTaskConflict(StormproofError):
     def __init__(self, queue: str) -> None:
         self.queue = queue
         super().__init__(f"a redrive task is already running for queue {queue!r}")
+
+
+class RedriveTaskNotFound(StormproofError, LookupError):
+    """No redrive task (or not this one) exists for the queue."""
+
+    def __init__(self, queue: str, message: str | None = None) -> None:
+        self.queue = queue
+        super().__init__(message or f"no redrive task for queue {queue!r}")
 
 
 class StaleLease(StormproofError):

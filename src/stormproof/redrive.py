@@ -16,7 +16,13 @@ import uuid
 from dataclasses import asdict, dataclass, replace
 from typing import TYPE_CHECKING, Any
 
-from stormproof.errors import InvalidAttribute, QueueDoesNotExist, RedriveTaskConflict
+from stormproof.errors import (
+    InvalidAttribute,
+    QueueDoesNotExist,
+    RedriveTaskConflict,
+    RedriveTaskNotFound,
+    StormproofError,
+)
 from stormproof.storage.base import CompareAndSet
 
 if TYPE_CHECKING:
@@ -61,7 +67,7 @@ class RedriveTask:
         """The task's current state and progress counts."""
         found = await self._manager.load(self.source)
         if found is None or found[1].task_id != self.task_id:
-            raise LookupError(f"redrive task {self.task_id} is gone")
+            raise RedriveTaskNotFound(self.source, f"redrive task {self.task_id} is gone")
         return found[1]
 
     async def cancel(self) -> RedriveStatus:
@@ -132,7 +138,7 @@ class RedriveManager:
         while True:
             found = await self.load(source)
             if found is None:
-                raise LookupError(f"no redrive task for queue {source!r}")
+                raise RedriveTaskNotFound(source)
             version, status = found
             if status.state not in ACTIVE:
                 return status
@@ -160,13 +166,25 @@ class RedriveManager:
         return taken
 
     async def close(self) -> None:
-        """Stop local runners; their tasks stay RUNNING for another process to resume."""
+        """Stop local runners and give up their leases: the tasks stay RUNNING and another
+        process of the app resumes them on its next maintenance pass."""
+        sources = list(self._runners)
         for task in self._runners.values():
             task.cancel()
         for task in self._runners.values():
-            with contextlib.suppress(asyncio.CancelledError):
+            with contextlib.suppress(asyncio.CancelledError, StormproofError):
                 await task
         self._runners.clear()
+        for source in sources:
+            with contextlib.suppress(StormproofError):
+                await self._release(source)
+
+    async def _release(self, source: str) -> None:
+        found = await self.load(source)
+        if found is not None:
+            version, status = found
+            if status.owner == self.app.instance_id and status.state in ACTIVE:
+                await self._write(version, replace(status, lease_until=0.0))
 
     async def _run(self, source: str) -> None:
         while True:
@@ -189,10 +207,14 @@ class RedriveManager:
         now = await store.now()
         changes: dict[str, Any] = {"moved": status.moved + moved.moved, "lease_until": now + LEASE}
         if moved.moved == 0:
-            changes["state"] = "FAILED" if moved.unmovable else "COMPLETED"
-            if moved.unmovable:
+            # Left behind: messages whose source queue is gone, or that never had one
+            # (sent to the DLQ directly) when no destination was named.
+            stuck = moved.unmovable or (moved.remaining if status.destination is None else 0)
+            changes["state"] = "FAILED" if stuck else "COMPLETED"
+            if stuck:
                 changes["failure_reason"] = (
-                    f"{moved.unmovable} messages have no existing source queue to return to"
+                    f"{stuck} messages have no existing source queue to return to; "
+                    "name a destination to move them"
                 )
         if await self._write(version, replace(status, **changes)) is None:
             return  # cancelled or taken over meanwhile: the next loop reads the record again

@@ -84,6 +84,11 @@ async def test_a_task_whose_owner_died_is_resumed_by_another_process(store_url: 
         await dead_letter(src, clock, 20)
         task = await dlq.start_redrive(rate=5)
         await asyncio.sleep(0.2)  # one chunk of 5 moves, then the runner waits on the clock
+        # The runner dies without a word (as with SIGKILL): its lease is not given up.
+        for runner in first.redrives._runners.values():
+            runner.cancel()
+        await asyncio.gather(*first.redrives._runners.values(), return_exceptions=True)
+        first.redrives._runners.clear()
     # The first process is gone; its task is still RUNNING under an expired-to-be lease.
     second = App("t", store_url, clock=clock)
     declare(second)
@@ -115,3 +120,27 @@ async def test_fifo_ness_cannot_change(store_url: str) -> None:
         second.queue("orders", fifo=True)
     with pytest.raises(InvalidAttribute):
         second.queue("orders.fifo", fifo=False)
+
+
+async def test_a_cleanly_closed_owner_hands_its_task_over_at_once(store_url: str) -> None:
+    clock = FakeClock()
+    first = App("t", store_url, clock=clock)
+    src, dlq = declare(first)
+    async with first:
+        await dead_letter(src, clock, 20)
+        await dlq.start_redrive(rate=5)
+        await asyncio.sleep(0.2)
+    second = App("t", store_url, clock=clock)
+    declare(second)
+    async with second:
+        assert await second.redrives.resume_orphans() == 1
+
+
+async def test_messages_without_a_source_fail_the_task(app: App) -> None:
+    dlq = await app.get_queue("dlq")
+    await dlq.send("sent to the DLQ directly")
+    status = await (await dlq.start_redrive()).wait(timeout=30)
+    assert status.state == "FAILED"
+    assert status.failure_reason is not None and "destination" in status.failure_reason
+    moved = await (await dlq.start_redrive(destination="elsewhere")).wait(timeout=30)
+    assert (moved.state, moved.moved) == ("COMPLETED", 1)

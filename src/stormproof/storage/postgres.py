@@ -96,7 +96,11 @@ class PostgresStore(ProgramStore):
 
     async def _migrate(self) -> None:
         async with await psycopg.AsyncConnection.connect(self.dsn, autocommit=False) as conn:
-            await conn.execute("SELECT pg_advisory_xact_lock(hashtext('stormproof-migrate'))")
+            # One migration at a time per schema; other schemas migrate in parallel.
+            await conn.execute(
+                "SELECT pg_advisory_xact_lock(hashtext('stormproof-migrate:' || %s))",
+                (self.schema,),
+            )
             ident = pgsql.Identifier(self.schema)
             await conn.execute(pgsql.SQL("CREATE SCHEMA IF NOT EXISTS {}").format(ident))
             await conn.execute(pgsql.SQL("SET LOCAL search_path TO {}").format(ident))

@@ -1,0 +1,155 @@
+"""What every command prints: one-line errors, ``--json``, tables, messages, progress bars.
+
+Bad input gives one ``error: ...`` line on stderr and a non-zero exit code (2 for
+command-line usage, 1 for values the runtime rejects); user data in tables is never read
+as rich markup.
+"""
+
+from __future__ import annotations
+
+import base64
+import contextlib
+import json
+import sys
+from collections.abc import Callable, Iterator, Mapping, Sequence
+from datetime import UTC, datetime
+from typing import IO, Any, TypeVar
+
+import click
+from rich.console import Console
+from rich.progress import MofNCompleteColumn, Progress
+from rich.table import Table
+from rich.text import Text
+
+from stormproof.messages import Message
+
+F = TypeVar("F", bound=Callable[..., Any])
+
+
+class CliError(click.ClickException):
+    """A failure reported as one ``error: ...`` line on stderr, exit code 1."""
+
+    def show(self, file: IO[Any] | None = None) -> None:
+        """Print the one-line error."""
+        click.echo(f"error: {self.format_message()}", err=True)
+
+
+class BadUsage(CliError):
+    """Bad command-line input (unknown option, bad value, missing argument): exit code 2."""
+
+    exit_code = 2
+
+
+class OneLineGroup(click.Group):
+    """A command group whose usage errors print one line instead of usage and hints."""
+
+    def invoke(self, ctx: click.Context) -> Any:
+        """Run the subcommand, turning click usage errors into :class:`BadUsage`."""
+        try:
+            return super().invoke(ctx)
+        except click.UsageError as exc:
+            raise BadUsage(exc.format_message()) from exc
+
+
+def json_option(func: F) -> F:
+    """The ``--json`` flag (parameter ``as_json``)."""
+    return click.option("--json", "as_json", is_flag=True, help="Print JSON for machines.")(func)
+
+
+def console(stderr: bool = False) -> Console:
+    """A rich console; off a terminal it is wide enough that table rows never wrap."""
+    stream = sys.stderr if stderr else sys.stdout
+    return Console(file=stream, width=None if stream.isatty() else 250, highlight=False)
+
+
+def cell(value: Any) -> str:
+    """A value as table text: ``-`` for None, yes/no for booleans, compact numbers."""
+    if value is None:
+        return "-"
+    if isinstance(value, bool):
+        return "yes" if value else "no"
+    if isinstance(value, float):
+        return f"{value:g}"
+    if isinstance(value, Mapping):
+        return json.dumps(dict(value))
+    return str(value)
+
+
+def age(seconds: float | None) -> str:
+    """A duration for humans: ``12.5s``, ``3m 12s``, ``2h 05m``, ``3d 04h``."""
+    if seconds is None:
+        return "-"
+    s = int(seconds)
+    if seconds < 60:
+        return f"{seconds:.1f}s"
+    if s < 3600:
+        return f"{s // 60}m {s % 60:02d}s"
+    if s < 86400:
+        return f"{s // 3600}h {s % 3600 // 60:02d}m"
+    return f"{s // 86400}d {s % 86400 // 3600:02d}h"
+
+
+def timestamp(epoch: float) -> str:
+    """Epoch seconds as an ISO 8601 UTC time."""
+    return datetime.fromtimestamp(epoch, UTC).isoformat(timespec="seconds")
+
+
+def print_table(columns: Sequence[str], rows: Sequence[Sequence[Any]]) -> None:
+    """Print rows under a header; user data is never read as rich markup."""
+    table = Table(*columns)
+    for row in rows:
+        table.add_row(*(Text(cell(v)) for v in row))
+    console().print(table)
+
+
+def print_fields(fields: Mapping[str, Any], title: str | None = None) -> None:
+    """Print a two-column key/value table."""
+    table = Table("field", "value", title=title, show_header=False)
+    for key, value in fields.items():
+        table.add_row(Text(key.replace("_", " ")), Text(cell(value)))
+    console().print(table)
+
+
+@contextlib.contextmanager
+def progress_bar(label: str, total: int, show: bool) -> Iterator[Callable[[int, int], None]]:
+    """A rich progress bar on stderr; yields ``update(completed, total)``."""
+    with Progress(
+        *Progress.get_default_columns(),
+        MofNCompleteColumn(),
+        console=console(stderr=True),
+        disable=not show,
+    ) as bar:
+        task = bar.add_task(label, total=total)
+        yield lambda done, of: bar.update(task, completed=done, total=max(done, of))
+
+
+def message_json(msg: Message) -> dict[str, Any]:
+    """A received message as JSON (Binary attribute values in base64)."""
+    attrs = {
+        k: base64.b64encode(v).decode() if isinstance(v, bytes) else v
+        for k, v in msg.attributes.items()
+    }
+    return {
+        "message_id": msg.message_id,
+        "receipt_handle": msg.receipt_handle,
+        "receive_count": msg.receive_count,
+        "body": msg.body,
+        "attributes": attrs,
+        "sent_at": msg.sent_at.isoformat(),
+        "first_received_at": msg.first_received_at.isoformat(),
+        "group_id": msg.group_id,
+        "dedup_id": msg.dedup_id,
+    }
+
+
+def print_message(msg: dict[str, Any]) -> None:
+    """One received message for humans; the receipt handle is kept on one line."""
+    out = console()
+    out.print(Text(f"message {msg['message_id']}", style="bold"))
+    lines = {k: msg[k] for k in ("receipt_handle", "receive_count", "sent_at", "group_id")}
+    if msg["attributes"]:
+        lines["attributes"] = msg["attributes"]
+    for key, value in lines.items():
+        if value is not None:
+            out.print(Text(f"  {key.replace('_', ' ')}: {cell(value)}"), soft_wrap=True)
+    out.print(Text(f"  body: {msg['body']}"), soft_wrap=True)
