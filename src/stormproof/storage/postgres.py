@@ -122,21 +122,22 @@ class PostgresStore(ProgramStore):
     async def _run(self, factory: Callable[[], Program[T]]) -> T:
         if self._pool is None:
             raise RuntimeError("the store is not open")
+        task = asyncio.current_task()
+        asked = task.cancelling() if task is not None else 0
         for delay in (*_RETRY_DELAYS, None):
             try:
-                return await self._attempt(self._pool, factory)
+                result = await self._attempt(self._pool, factory)
             except psycopg.OperationalError as exc:
-                task = asyncio.current_task()
-                if task is not None and task.cancelling():
-                    raise asyncio.CancelledError from exc
+                _reraise_lost_cancel(task, asked, exc)
                 if delay is None:
                     raise StoreUnavailable(f"PostgreSQL is unreachable: {exc}") from exc
                 await asyncio.sleep(delay)
             except psycopg.Error as exc:
-                task = asyncio.current_task()
-                if task is not None and task.cancelling():
-                    raise asyncio.CancelledError from exc
+                _reraise_lost_cancel(task, asked, exc)
                 raise StoreError(f"{type(exc).__name__}: {exc}") from exc
+            else:
+                _reraise_lost_cancel(task, asked, None)
+                return result
         raise AssertionError("unreachable")
 
     async def _attempt(
@@ -190,3 +191,16 @@ class PostgresStore(ProgramStore):
         async with await psycopg.AsyncConnection.connect(self.dsn, autocommit=True) as conn:
             ident = pgsql.Identifier(self.schema)
             await conn.execute(pgsql.SQL("DROP SCHEMA IF EXISTS {} CASCADE").format(ident))
+
+
+def _reraise_lost_cancel(
+    task: asyncio.Task[Any] | None, asked: int, cause: BaseException | None
+) -> None:
+    """Raise the cancellation a driver call swallowed.
+
+    psycopg awaits through constructs that, on Python 3.11, can lose a cancellation that
+    races with completion (or turn it into a connection error); a cancel requested during
+    the call must still cancel the caller.
+    """
+    if task is not None and task.cancelling() > asked:
+        raise asyncio.CancelledError from cause
