@@ -12,9 +12,17 @@ from typing import Any, TypeVar
 
 from stormproof import config
 from stormproof.background import Periodic
+from stormproof.bus import Bus
+from stormproof.bus_manager import BusManager
+from stormproof.bus_targets import HttpTarget
 from stormproof.clock import Clock, SystemClock
 from stormproof.core import queue_rules as rules
 from stormproof.errors import InvalidAttribute, QueueDoesNotExist
+from stormproof.execution_records import ExecutionInfo
+from stormproof.executions import ExecutionManager
+from stormproof.functions import Function, FunctionRegistry
+from stormproof.machines import StateMachine
+from stormproof.mappings import EventSourceMapping
 from stormproof.queues import Queue
 from stormproof.redrive import RedriveManager
 from stormproof.storage.base import Store
@@ -66,6 +74,9 @@ class App:
         self.clock: Clock = clock or SystemClock()
         self.instance_id = str(uuid.uuid4())
         self.redrives = RedriveManager(self)
+        self.functions = FunctionRegistry(self)
+        self.buses = BusManager(self)
+        self.executions = ExecutionManager(self)
         self._declared: dict[str, Queue] = {}
         self._attrs: dict[str, rules.QueueAttributes] = {}
         self._store: Store | None = None
@@ -127,6 +138,124 @@ class App:
         self._declared[name] = handle
         return handle
 
+    def function(
+        self,
+        name: Any = None,
+        *,
+        timeout: Seconds = 3,
+        concurrency: int | None = None,
+        max_retry_attempts: int = 2,
+        max_event_age: Seconds = 21600,
+        on_success: Queue | Function | None = None,
+        on_failure: Queue | Function | None = None,
+        isolation: str = "thread",
+    ) -> Any:
+        """Declare a function: ``@app.function(...)`` (or bare ``@app.function``).
+
+        ``timeout`` 1-900 s; ``concurrency`` is reserved concurrency, a cap across every
+        process (0 = throttled); async invocation: ``max_retry_attempts`` 0-2,
+        ``max_event_age`` 60-21,600 s, destinations a standard Queue or a Function;
+        ``isolation`` "thread" or "process" (sync handlers, killed on timeout). See
+        docs/functions.md.
+        """
+        return self.functions.decorator(
+            name,
+            timeout=timeout,
+            concurrency=concurrency,
+            max_retry_attempts=max_retry_attempts,
+            max_event_age=max_event_age,
+            on_success=on_success,
+            on_failure=on_failure,
+            isolation=isolation,
+        )
+
+    def consume(
+        self,
+        queue: Queue | str,
+        function: Function,
+        *,
+        batch_size: int = 10,
+        batch_window: Seconds = 0,
+        max_concurrency: int | None = None,
+        report_batch_item_failures: bool = False,
+        filter: Any = None,
+        enabled: bool = True,
+    ) -> EventSourceMapping:
+        """Map a queue to a function (Lambda's SQS event-source mapping); run by workers.
+
+        ``batch_size`` 1-10,000 (FIFO <= 10); ``batch_window`` 0-300 s (>= 1 when
+        batch_size > 10; 0 on FIFO); ``max_concurrency`` 2-1,000 or None; ``filter`` an event
+        pattern or a callable(record). See docs/functions.md.
+        """
+        return self.functions.consume(
+            queue,
+            function,
+            batch_size=batch_size,
+            batch_window=batch_window,
+            max_concurrency=max_concurrency,
+            report_batch_item_failures=report_batch_item_failures,
+            filter=filter,
+            enabled=enabled,
+        )
+
+    def bus(self, name: str = "default") -> Bus:
+        """Declare (or get) an event bus; see docs/bus.md."""
+        return self.buses.bus(name)
+
+    def http_target(self, url: str, **options: Any) -> HttpTarget:
+        """An HTTP endpoint for ``Target(...)``: ``method="POST"``, ``headers``, ``auth``
+        (``HeaderAuth``/``HmacAuth``), ``rate`` (requests/s), ``timeout``; see docs/bus.md."""
+        return self.buses.http_target(url, **options)
+
+    def state_machine(self, name: str, definition: Any, **options: Any) -> StateMachine:
+        """Declare a state machine (validated now): ``resources={Resource: function}``,
+        ``type="STANDARD"|"EXPRESS"``, ``role_arn``; see docs/machines.md."""
+        return self.executions.machines.define(name, definition, **options)
+
+    # --- executions (see stormproof.executions.ExecutionManager and docs/machines.md) --
+
+    async def start_execution(
+        self, machine: str, input: Any = None, name: str | None = None
+    ) -> str:
+        """Start an execution of a machine (name or ARN); returns the execution ARN."""
+        return await self.executions.start_execution(machine, input, name)
+
+    async def describe_execution(self, execution_arn: str) -> ExecutionInfo:
+        """Status, input, output, error and cause of an execution."""
+        return await self.executions.describe_execution(execution_arn)
+
+    async def get_execution_history(self, execution_arn: str, reverse: bool = False) -> list[Any]:
+        """The execution's history events in AWS's shape."""
+        return await self.executions.get_execution_history(execution_arn, reverse=reverse)
+
+    async def stop_execution(
+        self, execution_arn: str, error: str | None = None, cause: str | None = None
+    ) -> ExecutionInfo:
+        """Abort a running execution."""
+        return await self.executions.stop_execution(execution_arn, error, cause)
+
+    async def list_executions(
+        self, machine: str | None = None, status: str | None = None, limit: int = 100
+    ) -> list[ExecutionInfo]:
+        """Executions, newest first."""
+        return await self.executions.list_executions(machine, status, limit)
+
+    async def redrive_execution(self, execution_arn: str) -> ExecutionInfo:
+        """Resume a failed execution from the state it failed in."""
+        return await self.executions.redrive_execution(execution_arn)
+
+    async def send_task_success(self, token: str, output: Any) -> None:
+        """Complete a ``.waitForTaskToken`` task."""
+        await self.executions.send_task_success(token, output)
+
+    async def send_task_failure(self, token: str, error: Any = None, cause: Any = None) -> None:
+        """Fail a ``.waitForTaskToken`` task."""
+        await self.executions.send_task_failure(token, error, cause)
+
+    async def send_task_heartbeat(self, token: str) -> None:
+        """Restart a ``.waitForTaskToken`` task's heartbeat clock."""
+        await self.executions.send_task_heartbeat(token)
+
     # --- lifecycle ------------------------------------------------------------------
 
     @property
@@ -147,6 +276,9 @@ class App:
         try:
             for handle in self._in_dependency_order():
                 await self._reconcile(handle)
+            await self.functions.open()
+            await self.buses.open()
+            await self.executions.open()
         except BaseException:
             await self.close()
             raise
@@ -154,6 +286,9 @@ class App:
 
     async def close(self) -> None:
         """Stop background work and close the store."""
+        await self.executions.close()
+        await self.buses.close()
+        await self.functions.close()
         await self._maintenance.stop()
         await self.redrives.close()
         if self._store is not None:

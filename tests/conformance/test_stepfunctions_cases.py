@@ -1,7 +1,8 @@
-"""Recorded AWS Step Functions executions, replayed through the pure interpreter.
+"""Recorded AWS Step Functions executions, replayed through durable executions.
 
 Each case in ``shared/conformance/stepfunctions/cases.json`` is run with
-:func:`stormproof.core.asl.simulate.simulate` on a virtual clock and compared
+:func:`stormproof.testing.run_state_machine` (the real step consumer on a SQLite store, one
+store for the whole module, with a fake clock) and compared
 with AWS's recording: status, error, cause and output after the README's
 normalisation, and the history's event types where recorded. Cases that do
 not pass are listed in ``docs/deviations/stepfunctions.md`` and marked
@@ -13,6 +14,7 @@ from __future__ import annotations
 import collections
 import json
 import re
+from collections.abc import Iterator
 from datetime import UTC, datetime, timedelta
 from functools import cache
 from pathlib import Path
@@ -20,8 +22,8 @@ from typing import Any
 
 import pytest
 
-from stormproof.core.asl.interpreter import StartContext
-from stormproof.core.asl.simulate import simulate
+from stormproof.machine_testing import MachineHarness
+from stormproof.testing import run_state_machine
 
 CONFORMANCE = Path(__file__).resolve().parents[2].parent / "shared" / "conformance"
 CASES_FILE = CONFORMANCE / "stepfunctions" / "cases.json"
@@ -78,7 +80,11 @@ def _short(name: str) -> str:
     return name.rsplit("::", maxsplit=1)[-1].split("[", maxsplit=1)[0].split("#", maxsplit=1)[0]
 
 
+_EXPRESS_ARN = re.compile(r"(:express:[^:\"]+:[^:\"]+:)[0-9a-f]{32}")
+
+
 def _normalise_text(text: str) -> str:
+    text = _EXPRESS_ARN.sub(lambda m: m.group(1) + EXPRESS_ID, text)
     text = text.replace(ROLE_ARN, "snf_role_arn").replace("arn:aws:", "arn:<partition>:")
     text = text.replace("us-east-1", "<region>").replace(MACHINE_NAME, "<ArnPart_0idx>")
     text = text.replace(EXECUTION_NAME, "<ExecArnPart_0idx>").replace(EXPRESS_ID, "<SyncId>")
@@ -187,24 +193,38 @@ def _events_match(case: dict[str, Any], actual: list[str]) -> bool:
     return not inner - collections.Counter(actual[first:-tail])
 
 
+_HARNESSES: list[MachineHarness] = []
+
+
+def _harness() -> MachineHarness:
+    """One store for every case of the module (one execution per case, then forgotten)."""
+    if not _HARNESSES:
+        _HARNESSES.append(MachineHarness())
+    return _HARNESSES[0]
+
+
+@pytest.fixture(scope="module", autouse=True)
+def _close_harness() -> Iterator[None]:
+    yield
+    while _HARNESSES:
+        _HARNESSES.pop().close()
+
+
 @cache
 def outcome(name: str) -> tuple[bool, bool | None, str]:
     """(outcome matches, events match or None when not recorded, explanation)."""
     case = next(c for c in CASES if c["name"] == name)
     hints = HINTS.get(_short(name), {})
-    context = StartContext(
-        start_time=START_TIME,
-        execution_name=EXECUTION_NAME,
-        state_machine_name=MACHINE_NAME,
-        role_arn=ROLE_ARN,
-        express_id=EXPRESS_ID if case["state_machine_type"] == "EXPRESS" else None,
-    )
-    result = simulate(
+    result = run_state_machine(
         case["definition"],
         case["input"],
         max_virtual_time=MAX_VIRTUAL_TIME,
+        harness=_harness(),
+        name=EXECUTION_NAME,
+        machine_name=MACHINE_NAME,
+        machine_type=case["state_machine_type"],
+        role_arn=ROLE_ARN,
         start_time=START_TIME,
-        context=context,
         stop_after=hints.get("stop_after"),
     )
     expected = case["expected"]

@@ -143,7 +143,7 @@ class SaveExecution:
         if not rows:
             return OpResult([EntryStatus.STALE])
         if self.events:
-            yield Stmt("sfn_history_insert", history_rows(self.id, self.events), many=True)
+            yield Stmt("sfn_history_insert", history_rows(self.id, self.events)[0])
         return OpResult([EntryStatus.OK], [int(rows[0][0])])
 
     def is_stale(self, result: OpResult) -> bool:
@@ -161,7 +161,7 @@ class AppendHistory:
     def program(self, dialect: Dialect) -> Program[OpResult]:
         """One INSERT per event."""
         if self.events:
-            yield Stmt("sfn_history_insert", history_rows(self.execution, self.events), many=True)
+            yield Stmt("sfn_history_insert", history_rows(self.execution, self.events)[0])
         return OpResult([EntryStatus.OK])
 
     def is_stale(self, result: OpResult) -> bool:
@@ -170,12 +170,10 @@ class AppendHistory:
 
 
 def history_rows(execution: str, events: Sequence[dict[str, Any]]) -> list[dict[str, Any]]:
-    """Parameter rows for ``sfn_history_insert``."""
-    dumps = json.dumps
-    return [
-        {"execution": execution, "event_id": int(e["id"]), "body": dumps(e, separators=(",", ":"))}
-        for e in events
-    ]
+    """Parameter rows for ``sfn_history_insert``: the events of one step in one row, keyed
+    by the id of its first event (one insert per step, however many states it ran)."""
+    body = json.dumps(list(events), separators=(",", ":"), ensure_ascii=False)
+    return [{"execution": execution, "event_id": int(events[0]["id"]), "body": body}]
 
 
 # --- programs ---------------------------------------------------------------------------
@@ -222,13 +220,25 @@ def list_executions(
     return [_execution(r) for r in rows]
 
 
-def history_page(execution: str, after: int, limit: int) -> Program[list[dict[str, Any]]]:
-    """Up to ``limit`` events with ids above ``after``, in order."""
+def history_page(
+    execution: str, after: int, limit: int
+) -> Program[tuple[int | None, list[dict[str, Any]]]]:
+    """Events of up to ``limit`` steps whose first event id is above ``after``, in order,
+    and the first event id of the last step read (None when there was none)."""
     rows = yield Stmt("sfn_history_page", {"execution": execution, "after": after, "n": limit})
-    return [json.loads(r[0]) for r in rows]
+    events: list[dict[str, Any]] = []
+    for row in rows:
+        events.extend(json.loads(row[1]))
+    return (int(rows[-1][0]) if rows else None), events
 
 
 def delete_execution(execution: str) -> Program[None]:
     """Forget an execution and its history (test harnesses reuse names)."""
     yield Stmt("sfn_history_delete", {"id": execution})
     yield Stmt("sfn_execution_delete", {"id": execution})
+
+
+def status_counts() -> Program[dict[str, int]]:
+    """How many executions have each status."""
+    rows = yield Stmt("sfn_execution_counts")
+    return {str(r[0]): int(r[1]) for r in rows}

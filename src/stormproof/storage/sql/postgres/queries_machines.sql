@@ -51,7 +51,7 @@ INSERT INTO sfn_history (execution, event_id, body)
 VALUES (%(execution)s, %(event_id)s, %(body)s);
 
 -- name: sfn_history_page
-SELECT body FROM sfn_history WHERE execution = %(execution)s AND event_id > %(after)s
+SELECT event_id, body FROM sfn_history WHERE execution = %(execution)s AND event_id > %(after)s
 ORDER BY event_id LIMIT %(n)s;
 
 -- name: sfn_execution_delete
@@ -59,3 +59,6 @@ DELETE FROM sfn_executions WHERE id = %(id)s;
 
 -- name: sfn_history_delete
 DELETE FROM sfn_history WHERE execution = %(id)s;
+
+-- name: sfn_execution_counts
+SELECT status, COUNT(*) FROM sfn_executions GROUP BY status;

@@ -48,7 +48,7 @@ ORDER BY start_time DESC, id LIMIT :n;
 INSERT INTO sfn_history (execution, event_id, body) VALUES (:execution, :event_id, :body);
 
 -- name: sfn_history_page
-SELECT body FROM sfn_history WHERE execution = :execution AND event_id > :after
+SELECT event_id, body FROM sfn_history WHERE execution = :execution AND event_id > :after
 ORDER BY event_id LIMIT :n;
 
 -- name: sfn_execution_delete
@@ -56,3 +56,6 @@ DELETE FROM sfn_executions WHERE id = :id;
 
 -- name: sfn_history_delete
 DELETE FROM sfn_history WHERE execution = :id;
+
+-- name: sfn_execution_counts
+SELECT status, COUNT(*) FROM sfn_executions GROUP BY status;

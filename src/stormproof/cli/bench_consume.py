@@ -1,0 +1,68 @@
+"""``stormproof bench consume``: a no-op function consuming a queue vs the queue engine."""
+
+from __future__ import annotations
+
+import sys
+
+import click
+
+from stormproof import config
+from stormproof.cli.base import emit_json, store_url
+from stormproof.cli.bench import bench
+from stormproof.errors import StormproofError
+
+
+@bench.command("consume")
+@click.option(
+    "--store",
+    "store",
+    default=None,
+    help="Store URL to benchmark beside (a new SQLite file next to it, or a new PostgreSQL "
+    "schema bench_<random>; both removed afterwards). Default: the root --store.",
+)
+@click.option("-n", "--messages", default=20000, show_default=True, type=click.IntRange(min=1))
+@click.option("-b", "--batch-size", default=10, show_default=True, type=click.IntRange(1, 10))
+@click.option(
+    "-c",
+    "--concurrency",
+    default=10,
+    show_default=True,
+    type=click.IntRange(1, 256),
+    help="Worker concurrency, the function's reserved concurrency and the engine's consumers.",
+)
+@click.option("--rounds", default=3, show_default=True, type=click.IntRange(min=1))
+@click.option("--latency-samples", default=200, show_default=True, type=click.IntRange(min=1))
+@click.option(
+    "--reserved/--unreserved",
+    default=True,
+    show_default=True,
+    help="Give the function reserved concurrency (global leased slots) or none.",
+)
+@click.option("--json", "as_json", is_flag=True, help="Print the report as JSON.")
+@click.pass_context
+def consume_command(
+    ctx: click.Context,
+    store: str | None,
+    messages: int,
+    batch_size: int,
+    concurrency: int,
+    rounds: int,
+    latency_samples: int,
+    reserved: bool,
+    as_json: bool,
+) -> None:
+    """Messages/s of a no-op function vs receive+delete, and send→handler latency."""
+    from stormproof.bench import consume as bench_consume
+
+    url = store or store_url(ctx) or config.from_env().store
+    try:
+        report = bench_consume.run(
+            url, messages, batch_size, concurrency, rounds, latency_samples, reserved
+        )
+    except StormproofError as exc:
+        click.echo(f"error: {exc}", err=True)
+        sys.exit(1)
+    if as_json:
+        emit_json(report)
+    else:
+        bench_consume.render(report)

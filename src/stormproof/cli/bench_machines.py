@@ -1,0 +1,47 @@
+"""``stormproof bench machines``: durable state machine executions per second."""
+
+from __future__ import annotations
+
+import sys
+
+import click
+
+from stormproof import config
+from stormproof.cli.base import emit_json, store_url
+from stormproof.cli.bench import bench
+from stormproof.errors import StormproofError
+
+
+@bench.command("machines")
+@click.option(
+    "--store",
+    "store",
+    default=None,
+    help="Store URL to benchmark beside (a fresh SQLite file next to it, or a fresh "
+    "PostgreSQL schema; removed afterwards). Default: the root --store.",
+)
+@click.option("-n", "--executions", default=5000, show_default=True, type=click.IntRange(min=1),
+              help="Executions of the 10-state Pass/Choice machine per mode.")  # fmt: skip
+@click.option("--map-executions", default=200, show_default=True, type=click.IntRange(min=1),
+              help="Executions of the Map-of-100 machine per mode.")  # fmt: skip
+@click.option("-w", "--workers", default=2, show_default=True, type=click.IntRange(min=1, max=64),
+              help="Worker processes in the 'workers' mode.")  # fmt: skip
+@click.option("--json", "as_json", is_flag=True, help="Print the report as JSON.")
+@click.pass_context
+def machines_command(
+    ctx: click.Context, store: str | None, executions: int, map_executions: int, workers: int,
+    as_json: bool,
+) -> None:  # fmt: skip
+    """Executions/s and state transitions/s, in-process and with worker processes."""
+    from stormproof.bench import machines as bench_machines
+
+    url = store or store_url(ctx) or config.from_env().store
+    try:
+        report = bench_machines.run(url, executions, workers, map_executions)
+    except StormproofError as exc:
+        click.echo(f"error: {exc}", err=True)
+        sys.exit(1)
+    if as_json:
+        emit_json(report)
+    else:
+        bench_machines.render(report)

@@ -1,0 +1,145 @@
+"""State machines: declared with ``app.state_machine(...)``, validated when defined.
+
+A definition is a dict, its JSON text, or a path to a ``.json`` file. It is validated at
+once (:func:`validate`, every problem with its JSON path) and stored with each execution
+it starts, so redeploying a machine never changes a running execution.
+
+``resources`` maps ``Resource`` strings to functions: a stormproof ``Function`` (run with
+``await fn.invoke(input)``, under its timeout and reserved concurrency) or any callable
+taking the task input (``def`` runs in a thread, ``async def`` on the loop). A bare
+``Resource`` naming a registered function works without an entry.
+"""
+
+from __future__ import annotations
+
+import copy
+import json
+import re
+from collections.abc import Callable, Iterator, Mapping
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import TYPE_CHECKING, Any
+
+from stormproof.core.asl.validate import validate as _validate
+from stormproof.errors import InvalidAttribute, InvalidDefinition
+from stormproof.execution_records import DEFAULT_ROLE_ARN, machine_arn
+
+if TYPE_CHECKING:
+    from stormproof.app import App
+
+__all__ = ["MachineRegistry", "StateMachine", "load_definition", "validate"]
+
+NAME_RE = re.compile(r"^[A-Za-z0-9_-]{1,80}$")
+TYPES = ("STANDARD", "EXPRESS")
+
+
+def load_definition(definition: Any) -> dict[str, Any]:
+    """A definition as a dict, from a mapping, JSON text or a path to a JSON file."""
+    if isinstance(definition, Mapping):
+        return copy.deepcopy(dict(definition))
+    text = definition
+    if isinstance(definition, Path) or (
+        isinstance(definition, str) and not definition.lstrip().startswith("{")
+    ):
+        try:
+            text = Path(definition).read_text(encoding="utf-8")
+        except OSError as exc:
+            raise InvalidDefinition([("$", f"cannot read the definition file: {exc}")]) from exc
+    if isinstance(text, bytes):
+        text = text.decode("utf-8")
+    if not isinstance(text, str):
+        raise InvalidDefinition([("$", "a definition must be a JSON object, its text or a path")])
+    _validate(text)  # reports JSON syntax errors and duplicate keys with their paths
+    loaded: dict[str, Any] = json.loads(text)
+    return loaded
+
+
+def validate(definition: Any, *, machine_type: str = "STANDARD") -> None:
+    """Raise :class:`~stormproof.errors.InvalidDefinition` listing every problem.
+
+    ``definition`` is a dict, JSON text or a path; ``problems`` holds
+    ``(json_path, message)`` pairs, all of them at once.
+    """
+    if isinstance(definition, str | bytes) and str(definition).lstrip().startswith("{"):
+        _validate(definition, machine_type=machine_type)
+        return
+    _validate(load_definition(definition), machine_type=machine_type)
+
+
+def check_name(field_name: str, name: Any) -> str:
+    """A machine or execution name: 1-80 letters, digits, '-' or '_'."""
+    if not isinstance(name, str) or not NAME_RE.match(name):
+        raise InvalidAttribute(field_name, name, "1-80 letters, digits, '-' or '_'")
+    return name
+
+
+@dataclass
+class StateMachine:
+    """A declared state machine: its definition, type and task resources."""
+
+    app: App | None
+    name: str
+    definition: dict[str, Any]
+    type: str = "STANDARD"
+    resources: dict[str, Any] = field(default_factory=dict)
+    role_arn: str = DEFAULT_ROLE_ARN
+
+    @property
+    def arn(self) -> str:
+        """The state machine's ARN."""
+        return machine_arn(self.name)
+
+    @property
+    def definition_text(self) -> str:
+        """The definition as compact JSON text (what each execution stores)."""
+        return json.dumps(self.definition, separators=(",", ":"), ensure_ascii=False)
+
+    async def start(self, input: Any = None, name: str | None = None) -> str:
+        """Start an execution of this machine; returns its ARN."""
+        if self.app is None:
+            raise RuntimeError("this state machine belongs to no app")
+        return await self.app.start_execution(self.name, input, name=name)
+
+
+class MachineRegistry:
+    """The state machines an app declares, by name."""
+
+    def __init__(self, app: App | None) -> None:
+        self.app = app
+        self._machines: dict[str, StateMachine] = {}
+
+    def __iter__(self) -> Iterator[StateMachine]:
+        return iter(list(self._machines.values()))
+
+    def __len__(self) -> int:
+        return len(self._machines)
+
+    def get(self, name: str) -> StateMachine | None:
+        """A declared machine, or None."""
+        return self._machines.get(name)
+
+    def define(
+        self,
+        name: str,
+        definition: Any,
+        *,
+        resources: Mapping[str, Any] | None = None,
+        type: str = "STANDARD",
+        role_arn: str = DEFAULT_ROLE_ARN,
+    ) -> StateMachine:
+        """Declare (or redeclare) a machine; raises InvalidDefinition before storing anything."""
+        check_name("name", name)
+        if type not in TYPES:
+            raise InvalidAttribute("type", type, " or ".join(TYPES))
+        loaded = load_definition(definition)
+        _validate(loaded, machine_type=type)
+        table = dict(resources or {})
+        for key, value in table.items():
+            if not isinstance(key, str) or not callable(value):
+                raise InvalidAttribute(f"resources[{key!r}]", value, "a Function or a callable")
+        machine = StateMachine(self.app, name, loaded, type, table, role_arn)
+        self._machines[name] = machine
+        return machine
+
+
+ResourceFunction = Callable[..., Any]

@@ -1,0 +1,146 @@
+"""The worker process: runs every event-source mapping and async invocation of an app.
+
+``stormproof worker APP`` builds a :class:`Worker` and calls :meth:`Worker.run`. Several
+workers (processes, and hosts on PostgreSQL) share the work: each claims what its capacity
+allows, and global limits are leased slots in the store.
+
+Shutdown (SIGTERM or SIGINT): stop claiming; let running units finish for up to
+``shutdown_timeout`` seconds; then make the messages of unfinished units visible again at
+once (change visibility 0), cancel what still runs, and close. A worker killed with
+SIGKILL loses nothing either: its messages reappear after their visibility timeout.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import logging
+import random
+
+from stormproof.app import App
+from stormproof.concurrency import Permits
+from stormproof.consumers import MappingConsumer, QueueConsumer
+from stormproof.invocations import InvocationConsumer
+from stormproof.leases import LeaseKeeper
+
+log = logging.getLogger("stormproof.worker")
+
+DEFAULT_CONCURRENCY = 10
+DEFAULT_SHUTDOWN_TIMEOUT = 30.0
+
+
+class Worker:
+    """Runs an app's mappings and async invocations with ``concurrency`` executions at once."""
+
+    def __init__(
+        self,
+        app: App,
+        *,
+        concurrency: int = DEFAULT_CONCURRENCY,
+        shutdown_timeout: float = DEFAULT_SHUTDOWN_TIMEOUT,
+        rng: random.Random | None = None,
+    ) -> None:
+        if isinstance(concurrency, bool) or not isinstance(concurrency, int) or concurrency < 1:
+            raise ValueError(f"concurrency must be a whole number >= 1, got {concurrency!r}")
+        self.app = app
+        self.concurrency = concurrency
+        self.shutdown_timeout = shutdown_timeout
+        self.rng = rng or random.Random()
+        self.consumers: list[QueueConsumer] = []
+        self.keeper: LeaseKeeper | None = None
+        self.permits: Permits | None = None
+        self._stop = asyncio.Event()
+        self._opened_app = False
+        self._pollers: list[asyncio.Task[None]] = []
+        self._started = False
+
+    async def start(self) -> None:
+        """Open the app (unless open) and build the consumers; does not poll yet."""
+        if self._started:
+            return
+        try:
+            self.app.store  # noqa: B018 - raises when the app is not open
+        except RuntimeError:
+            await self.app.open()
+            self._opened_app = True
+        self.keeper = keeper = LeaseKeeper(lambda: self.app.store, self.app.clock)
+        keeper.start()
+        self.permits = permits = Permits(self.concurrency)
+        self.consumers = [
+            MappingConsumer(self.app, keeper, permits, m)
+            for m in self.app.functions.mappings
+            if m.enabled
+        ]
+        self.consumers += [
+            InvocationConsumer(self.app, keeper, permits, fn, self.rng) for fn in self.app.functions
+        ]
+        self._started = True
+        log.info(
+            "event=worker.started app=%s concurrency=%d consumers=%s",
+            self.app.name,
+            self.concurrency,
+            ",".join(c.queue for c in self.consumers),
+        )
+
+    async def run(self) -> None:
+        """Poll until :meth:`stop` is called, then shut down gracefully."""
+        await self.start()
+        loop = asyncio.get_running_loop()
+        self._pollers = [
+            loop.create_task(c.run(), name=f"stormproof-poll-{c.queue}") for c in self.consumers
+        ]
+        try:
+            await self._stop.wait()
+        finally:
+            await self.shutdown()
+
+    def stop(self) -> None:
+        """Ask a running worker to shut down (safe from a signal handler on the loop)."""
+        self._stop.set()
+        for consumer in self.consumers:
+            consumer.stop()
+
+    async def run_once(self) -> int:
+        """One claim per consumer with the capacity free now; wait for those units to finish.
+
+        Returns how many messages were claimed. For tests (with a fake clock) and tools.
+        """
+        await self.start()
+        claimed = 0
+        for consumer in self.consumers:
+            claimed += await consumer.poll_once()
+        await self.wait_idle()
+        return claimed
+
+    async def wait_idle(self) -> None:
+        """Wait until no unit is running."""
+        while True:
+            running = [t for c in self.consumers for t in c.inflight]
+            if not running:
+                return
+            await asyncio.gather(*running, return_exceptions=True)
+
+    async def shutdown(self) -> int:
+        """Stop claiming, finish or release in-flight work, close; returns messages released."""
+        self.stop()
+        for poller in self._pollers:
+            with contextlib.suppress(asyncio.CancelledError, Exception):
+                await poller
+        running = {t for c in self.consumers for t in c.inflight}
+        if running:
+            log.info(
+                "event=worker.draining units=%d timeout=%s", len(running), self.shutdown_timeout
+            )
+            _, running = await asyncio.wait(running, timeout=self.shutdown_timeout)
+        released = 0
+        if self.keeper is not None:
+            if running:
+                released = await self.keeper.release_all()
+            for task in running:
+                task.cancel()
+            await asyncio.gather(*running, return_exceptions=True)
+            await self.keeper.close()
+        if self._opened_app:
+            await self.app.close()
+        log.info("event=worker.stopped unfinished=%d released=%d", len(running), released)
+        return released

@@ -1,0 +1,1 @@
+"""Small apps the acceptance tests run with ``stormproof worker module:attribute``."""

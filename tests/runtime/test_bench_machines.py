@@ -1,0 +1,20 @@
+"""``stormproof bench machines`` runs end to end on a tiny workload (figures not judged)."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+from stormproof.bench import machines
+
+
+def test_bench_machines_smoke(tmp_path: Path) -> None:
+    report = machines.run(f"sqlite:///{tmp_path}/b.db", executions=20, workers=1, map_executions=2)
+    rows = report["rows"]
+    assert [(r["machine"], r["mode"]) for r in rows] == [
+        ("pass-choice", "in-process"), ("pass-choice", "1 workers"),
+        ("map-100", "in-process"), ("map-100", "1 workers"),
+    ]  # fmt: skip
+    assert all(r["succeeded"] == r["executions"] for r in rows)
+    assert rows[0]["transitions_per_execution"] == 10
+    assert rows[2]["transitions_per_execution"] == 102
+    machines.render(report)
