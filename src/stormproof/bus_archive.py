@@ -26,7 +26,7 @@ from typing import TYPE_CHECKING, Any
 from stormproof.bus_events import parse_time
 from stormproof.errors import InvalidAttribute, StaleLease
 from stormproof.storage import bus_ops
-from stormproof.storage.base import CompareAndSet
+from stormproof.storage.base import CompareAndSet, Store
 
 if TYPE_CHECKING:
     from stormproof.bus import Bus
@@ -116,7 +116,7 @@ class ReplayManager:
         self._runners: dict[str, asyncio.Task[None]] = {}
 
     @property
-    def _store(self) -> Any:
+    def _store(self) -> Store:
         return self.buses.app.store
 
     async def load(self, name: str) -> tuple[int, ReplayStatus] | None:

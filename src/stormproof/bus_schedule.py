@@ -18,6 +18,7 @@ from __future__ import annotations
 import contextlib
 import json
 import logging
+import uuid
 from datetime import UTC, datetime
 from typing import TYPE_CHECKING, Any
 
@@ -123,8 +124,6 @@ async def fire(manager: BusManager, bus: Bus, row: ClaimedRow, body: dict[str, A
 
 def scheduled_event(rule: Rule, at: float) -> dict[str, Any]:
     """The event a scheduled rule sends (AWS's "Scheduled Event" from ``aws.events``)."""
-    import uuid
-
     return {
         "version": "0",
         "id": str(uuid.uuid4()),
