@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import asyncio
-import threading
 import uuid
 from collections.abc import Coroutine
 from datetime import timedelta
@@ -26,6 +25,7 @@ from stormproof.mappings import EventSourceMapping
 from stormproof.queues import Queue
 from stormproof.redrive import RedriveManager
 from stormproof.storage.base import Store
+from stormproof.sync_bridge import SyncBridge
 
 T = TypeVar("T")
 MAINTENANCE_INTERVAL = 5.0
@@ -83,8 +83,7 @@ class App:
         self._maintenance = Periodic(
             "stormproof-maintenance", self.run_maintenance, MAINTENANCE_INTERVAL, self.clock
         )
-        self._loop: asyncio.AbstractEventLoop | None = None
-        self._thread: threading.Thread | None = None
+        self._sync = SyncBridge(self.open, self.close)
 
     # --- declarations ---------------------------------------------------------------
 
@@ -271,7 +270,7 @@ class App:
             return
         store = open_store(self.store_url, self.clock)
         await store.open()
-        self._loop = asyncio.get_running_loop()
+        self._sync.loop = asyncio.get_running_loop()
         self._store = store
         try:
             for handle in self._in_dependency_order():
@@ -393,36 +392,9 @@ class App:
         await self.redrives.resume_orphans()
 
     def run_sync(self, coro: Coroutine[Any, Any, T]) -> T:
-        """Run a coroutine for a caller outside asyncio.
-
-        It runs on the loop the app was opened on (from another thread), or else on a
-        loop thread of the app's own, opened on first use and closed by ``close_sync``.
-        """
-        try:
-            asyncio.get_running_loop()
-        except RuntimeError:
-            pass
-        else:
-            coro.close()
-            raise RuntimeError("the *_sync methods are for code outside asyncio: await instead")
-        if self._store is None or self._loop is None:
-            self._start_loop_thread()
-        assert self._loop is not None
-        return asyncio.run_coroutine_threadsafe(coro, self._loop).result()
-
-    def _start_loop_thread(self) -> None:
-        loop = asyncio.new_event_loop()
-        self._thread = threading.Thread(target=loop.run_forever, name="stormproof-app", daemon=True)
-        self._thread.start()
-        asyncio.run_coroutine_threadsafe(self.open(), loop).result()
+        """Run a coroutine for a caller outside asyncio (see ``SyncBridge``)."""
+        return self._sync.run(coro, self._store is not None)
 
     def close_sync(self) -> None:
         """Close an app opened by a ``*_sync`` call and stop its loop thread."""
-        loop, thread = self._loop, self._thread
-        if loop is None or thread is None:
-            return
-        asyncio.run_coroutine_threadsafe(self.close(), loop).result()
-        self._loop = self._thread = None
-        loop.call_soon_threadsafe(loop.stop)
-        thread.join()
-        loop.close()
+        self._sync.close()

@@ -155,3 +155,25 @@ def test_send_sync_outside_asyncio(store_url: str) -> None:
         assert app.run_sync(q.receive())[0].message_id == mid
     finally:
         app.close_sync()
+
+
+def test_bus_and_function_sync_producers(store_url: str) -> None:
+    from stormproof import Target
+
+    app = App("t", store_url)
+    sink = app.queue("sink")
+    app.bus("default").rule("all", pattern={"source": ["shop"]}, targets=[Target(sink)])
+
+    @app.function()
+    def echo(event: object, context: object) -> object:
+        return event
+
+    try:
+        result = app.bus("default").put_events_sync(
+            [{"source": "shop", "detail_type": "t", "detail": {"a": 1}}]
+        )
+        assert result.failed_entry_count == 0
+        assert echo.invoke_async_sync({"x": 1})
+        assert len(app.run_sync(sink.receive(wait=5))) == 1
+    finally:
+        app.close_sync()
