@@ -21,6 +21,10 @@ Every exception carries its facts as fields, not only as a formatted string::
     ├── Throttled                            name
     ├── FunctionError                        error_type, error_message
     ├── ExecutionAlreadyExists               name
+    ├── StateMachineDoesNotExist (LookupError)  name
+    ├── ExecutionDoesNotExist (LookupError)  arn
+    ├── TaskDoesNotExist (LookupError)       token
+    ├── ExecutionNotRedrivable               arn, status
     └── StoreError                           (a storage driver failure, translated)
         └── StoreUnavailable                 (the store cannot be reached)
 
@@ -204,3 +208,38 @@ class StoreError(StormproofError):
 
 class StoreUnavailable(StoreError):
     """The store cannot be reached (connection refused or lost)."""
+
+
+class StateMachineDoesNotExist(StormproofError, LookupError):
+    """No state machine of that name is declared or stored."""
+
+    def __init__(self, name: str) -> None:
+        self.name = name
+        super().__init__(f"state machine {name!r} does not exist")
+
+
+class ExecutionDoesNotExist(StormproofError, LookupError):
+    """No execution with that ARN (or machine and name)."""
+
+    def __init__(self, arn: str) -> None:
+        self.arn = arn
+        super().__init__(f"execution {arn!r} does not exist")
+
+
+class TaskDoesNotExist(StormproofError, LookupError):
+    """A task token names no task that is waiting for its outcome (AWS: TaskDoesNotExist)."""
+
+    def __init__(self, token: str) -> None:
+        self.token = token
+        super().__init__(f"no task is waiting for the token {token!r}")
+
+
+class ExecutionNotRedrivable(StormproofError):
+    """Only FAILED, TIMED_OUT and ABORTED executions can be redriven."""
+
+    def __init__(self, arn: str, status: str) -> None:
+        self.arn = arn
+        self.status = status
+        super().__init__(
+            f"execution {arn!r} is {status}: only FAILED, TIMED_OUT and ABORTED executions redrive"
+        )

@@ -11,7 +11,7 @@ from dataclasses import dataclass
 from datetime import UTC, datetime
 from typing import Any
 
-from stormproof.errors import InvalidAttribute, StormproofError
+from stormproof.errors import InvalidAttribute, TaskDoesNotExist
 from stormproof.storage.machine_ops import ExecutionRow
 
 #: AWS's payload quota for execution input/output and task results (UTF-8 bytes).
@@ -21,39 +21,6 @@ ACCOUNT = "111111111111"
 DEFAULT_ROLE_ARN = "arn:aws:iam::111111111111:role/stormproof"
 STATUSES = ("RUNNING", "SUCCEEDED", "FAILED", "TIMED_OUT", "ABORTED", "PENDING_REDRIVE")
 REDRIVABLE = ("FAILED", "TIMED_OUT", "ABORTED")
-
-
-class StateMachineDoesNotExist(StormproofError, LookupError):
-    """No state machine of that name is declared or stored."""
-
-    def __init__(self, name: str) -> None:
-        self.name = name
-        super().__init__(f"state machine {name!r} does not exist")
-
-
-class ExecutionDoesNotExist(StormproofError, LookupError):
-    """No execution with that ARN (or machine and name)."""
-
-    def __init__(self, arn: str) -> None:
-        self.arn = arn
-        super().__init__(f"execution {arn!r} does not exist")
-
-
-class TaskDoesNotExist(StormproofError, LookupError):
-    """A task token names no task that is waiting for its outcome (AWS: TaskDoesNotExist)."""
-
-    def __init__(self, token: str) -> None:
-        self.token = token
-        super().__init__(f"no task is waiting for the token {token!r}")
-
-
-class ExecutionNotRedrivable(StormproofError):
-    """Only FAILED, TIMED_OUT and ABORTED executions can be redriven."""
-
-    def __init__(self, arn: str, status: str) -> None:
-        self.arn = arn
-        self.status = status
-        super().__init__(f"execution {arn!r} is {status}: only {', '.join(REDRIVABLE)} redrive")
 
 
 def machine_arn(machine: str) -> str:

@@ -18,16 +18,21 @@ from collections.abc import Awaitable, Callable
 from typing import TYPE_CHECKING, Any
 
 from stormproof.core.asl.interpreter import ExecState, StartContext, start
-from stormproof.errors import ExecutionAlreadyExists, InvalidAttribute, StaleLease, StoreError
+from stormproof.errors import (
+    ExecutionAlreadyExists,
+    ExecutionDoesNotExist,
+    ExecutionNotRedrivable,
+    InvalidAttribute,
+    StaleLease,
+    StateMachineDoesNotExist,
+    StoreError,
+    TaskDoesNotExist,
+)
 from stormproof.execution_records import (
     ACCOUNT,
     REDRIVABLE,
     REGION,
-    ExecutionDoesNotExist,
     ExecutionInfo,
-    ExecutionNotRedrivable,
-    StateMachineDoesNotExist,
-    TaskDoesNotExist,
     checked_payload,
     dumps,
     machine_name_of,

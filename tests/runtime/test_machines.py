@@ -9,10 +9,12 @@ from typing import Any
 import pytest
 
 from stormproof import App
-from stormproof.errors import ExecutionAlreadyExists, InvalidAttribute, InvalidDefinition
-from stormproof.execution_records import (
+from stormproof.errors import (
+    ExecutionAlreadyExists,
     ExecutionDoesNotExist,
     ExecutionNotRedrivable,
+    InvalidAttribute,
+    InvalidDefinition,
     TaskDoesNotExist,
 )
 from stormproof.machines import validate
