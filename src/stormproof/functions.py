@@ -44,7 +44,7 @@ DEFAULT_THREADS = 64
 MAX_RESERVED = 100_000
 ISOLATIONS = ("thread", "process")
 RETENTION = 1_209_600  # the internal queue keeps events long enough to report them as too old
-Destination = Any  # Queue | Function (an event bus once it exists)
+Destination = Any  # Queue | Function | Bus
 
 
 class Function:
@@ -299,4 +299,6 @@ def _check_destination(field: str, dest: Any) -> None:
         if dest.fifo:
             raise InvalidAttribute(field, dest.name, "a standard queue (AWS: no FIFO destinations)")
         return
-    raise InvalidAttribute(field, dest, "None, a Queue or a Function")
+    if callable(getattr(dest, "publish_ops", None)):  # an event bus
+        return
+    raise InvalidAttribute(field, dest, "None, a Queue, a Function or a Bus")

@@ -113,6 +113,25 @@ def destination_op(app: App, dest: Any, record: dict[str, Any]) -> Enqueue | Non
     raise InvalidAttribute("destination", dest, "a Queue or a Function")
 
 
+async def destination_ops(
+    app: App, dest: Any, record: dict[str, Any], success: bool
+) -> list[Operation]:
+    """The operations delivering an invocation record; an event bus gets it as ``detail``
+    of a ``lambda`` event, as AWS sends it (published in the same unit of work)."""
+    if dest is not None and callable(getattr(dest, "publish_ops", None)):
+        from stormproof.bus_events import build_envelope
+
+        await dest.manager.ready(dest)
+        now = app.clock.now()
+        kind = "Success" if success else "Failure"
+        entry = {"source": "lambda", "detail": record,
+                 "detail_type": f"Lambda Function Invocation Result - {kind}"}  # fmt: skip
+        ops: list[Operation] = dest.publish_ops([build_envelope(entry, now)], now)
+        return ops
+    op = destination_op(app, dest, record)
+    return [] if op is None else [op]
+
+
 def error_payload(outcome: Failed) -> dict[str, Any]:
     """Lambda's error response payload."""
     return {"errorMessage": outcome.error_message, "errorType": outcome.error_type}
@@ -169,11 +188,11 @@ class InvocationConsumer(QueueConsumer):
             await self._failed(row, job, outcome)
             return
         record = self._record(job, AsyncCondition.SUCCESS, attempt, outcome.result, None)
-        dest = destination_op(self.app, fn.on_success, record)
-        if dest is None:
+        dest = await destination_ops(self.app, fn.on_success, record, success=True)
+        if not dest:
             await self.keeper.delete(self.queue, leases_of(rows))
         else:
-            await self._commit(row, [dest])
+            await self._commit(row, dest)
         self._log("invoke.success", job, row, attempt)
 
     async def _failed(self, row: ClaimedRow, job: Job, outcome: Failed) -> None:
@@ -209,13 +228,13 @@ class InvocationConsumer(QueueConsumer):
         else:
             record = self._record(job, condition, job.attempts, job.error, "Unhandled")
         try:
-            dest = destination_op(self.app, self.function.on_failure, record)
+            dest = await destination_ops(self.app, self.function.on_failure, record, success=False)
         except StormproofError as exc:  # e.g. a record too large for the destination queue
             log.error(
                 "event=invoke.destination_failed function=%s error=%s", self.function.name, exc
             )
-            dest = None
-        await self._commit(row, [dest] if dest is not None else [])
+            dest = []
+        await self._commit(row, dest)
         target = getattr(self.function.on_failure, "name", None)
         self._log("invoke.dead_lettered", job, row, job.attempts, condition=condition.value,
                   destination=target)  # fmt: skip

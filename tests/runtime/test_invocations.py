@@ -259,3 +259,26 @@ async def test_async_invocations_wait_for_reserved_concurrency(store_url: str) -
         while len(done) < 3:
             await worker.run_once()
     assert sorted(done) == [0, 1, 2]
+
+
+async def test_an_event_bus_destination_gets_a_lambda_event(store_url: str) -> None:
+    from stormproof import Target
+
+    clock = FakeClock()
+    app = App("inv", store_url, clock=clock)
+    results = app.queue("results")
+    bus = app.bus("results-bus")
+    bus.rule("failures", pattern={"source": ["lambda"]}, targets=[Target(results)])
+
+    @app.function(timeout=5, max_retry_attempts=0, on_failure=bus)
+    async def broken(event: Any, context: Any) -> Any:
+        raise ValueError("boom")
+
+    async with running(app) as worker:
+        await broken.invoke_async({"n": 1})
+        assert await worker.run_once() == 1
+        (event,) = await _records(results)
+    assert event["source"] == "lambda"
+    assert event["detail-type"] == "Lambda Function Invocation Result - Failure"
+    assert event["detail"]["requestContext"]["condition"] == "RetriesExhausted"
+    assert event["detail"]["requestPayload"] == {"n": 1}
