@@ -7,6 +7,8 @@ Each subcommand wraps a module of :mod:`stormproof.bench` (``run`` returns the f
 from __future__ import annotations
 
 import sys
+from collections.abc import Callable
+from typing import Any
 
 import click
 
@@ -64,13 +66,29 @@ def queue_command(
     """Queue throughput through stormproof vs a bare SQL loop, and send→receive latency."""
     from stormproof.bench import queue as bench_queue
 
+    report_on(
+        ctx, store, as_json,
+        lambda url: bench_queue.run(url, messages, consumers, latency_samples),
+        bench_queue.render,
+    )  # fmt: skip
+
+
+def report_on(
+    ctx: click.Context,
+    store: str | None,
+    as_json: bool,
+    measure: Callable[[str], Any],
+    render: Callable[[Any], None],
+) -> None:
+    """Run a benchmark on the store (--store here, else the root's, else the default) and
+    print its report as a table or JSON; a StormproofError is a one-line error, exit 1."""
     url = store or store_url(ctx) or config.from_env().store
     try:
-        report = bench_queue.run(url, messages, consumers, latency_samples)
+        report = measure(url)
     except StormproofError as exc:
         click.echo(f"error: {exc}", err=True)
         sys.exit(1)
     if as_json:
         emit_json(report)
     else:
-        bench_queue.render(report)
+        render(report)

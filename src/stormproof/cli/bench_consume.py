@@ -2,14 +2,9 @@
 
 from __future__ import annotations
 
-import sys
-
 import click
 
-from stormproof import config
-from stormproof.cli.base import emit_json, store_url
-from stormproof.cli.bench import bench
-from stormproof.errors import StormproofError
+from stormproof.cli.bench import bench, report_on
 
 
 @bench.command("consume")
@@ -54,15 +49,10 @@ def consume_command(
     """Messages/s of a no-op function vs receive+delete, and send→handler latency."""
     from stormproof.bench import consume as bench_consume
 
-    url = store or store_url(ctx) or config.from_env().store
-    try:
-        report = bench_consume.run(
+    report_on(
+        ctx, store, as_json,
+        lambda url: bench_consume.run(
             url, messages, batch_size, concurrency, rounds, latency_samples, reserved
-        )
-    except StormproofError as exc:
-        click.echo(f"error: {exc}", err=True)
-        sys.exit(1)
-    if as_json:
-        emit_json(report)
-    else:
-        bench_consume.render(report)
+        ),
+        bench_consume.render,
+    )  # fmt: skip

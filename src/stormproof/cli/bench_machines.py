@@ -2,14 +2,9 @@
 
 from __future__ import annotations
 
-import sys
-
 import click
 
-from stormproof import config
-from stormproof.cli.base import emit_json, store_url
-from stormproof.cli.bench import bench
-from stormproof.errors import StormproofError
+from stormproof.cli.bench import bench, report_on
 
 
 @bench.command("machines")
@@ -35,13 +30,8 @@ def machines_command(
     """Executions/s and state transitions/s, in-process and with worker processes."""
     from stormproof.bench import machines as bench_machines
 
-    url = store or store_url(ctx) or config.from_env().store
-    try:
-        report = bench_machines.run(url, executions, workers, map_executions)
-    except StormproofError as exc:
-        click.echo(f"error: {exc}", err=True)
-        sys.exit(1)
-    if as_json:
-        emit_json(report)
-    else:
-        bench_machines.render(report)
+    report_on(
+        ctx, store, as_json,
+        lambda url: bench_machines.run(url, executions, workers, map_executions),
+        bench_machines.render,
+    )  # fmt: skip
