@@ -15,6 +15,7 @@ from collections.abc import Awaitable, Callable
 
 from stormproof.clock import Clock
 from stormproof.errors import StormproofError
+from stormproof.waiting import first_of
 
 log = logging.getLogger("stormproof")
 
@@ -58,13 +59,4 @@ class Periodic:
             await self._nap()
 
     async def _nap(self) -> None:
-        waits = [
-            asyncio.ensure_future(self._stopping.wait()),
-            asyncio.ensure_future(self._clock.sleep(self._interval)),
-        ]
-        try:
-            await asyncio.wait(waits, return_when=asyncio.FIRST_COMPLETED)
-        finally:
-            for w in waits:
-                w.cancel()
-            await asyncio.gather(*waits, return_exceptions=True)
+        await first_of(self._stopping.wait(), self._clock.sleep(self._interval))

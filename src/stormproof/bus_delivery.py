@@ -38,6 +38,7 @@ from stormproof.bus_targets import HttpTarget, Target, is_state_machine, start_m
 from stormproof.core.retry import DeliveryFailure, GiveUp, RetryPolicy, decide_delivery
 from stormproof.errors import ExecutionAlreadyExists, StaleLease, StormproofError, Throttled
 from stormproof.storage.base import ChangeVisibility, ClaimedRow, Delete, Lease, Operation
+from stormproof.waiting import nap_until_visible
 
 if TYPE_CHECKING:
     from stormproof.bus import Bus
@@ -98,20 +99,8 @@ class DeliveryConsumer:
             await asyncio.gather(*list(self.inflight), return_exceptions=True)
 
     async def _idle(self, stop: asyncio.Event) -> None:
-        store = self.manager.app.store
-        soonest = await store.next_visible_in(self.queue)
-        nap = IDLE_WAIT if soonest is None else max(0.0, min(IDLE_WAIT, soonest))
-        if nap <= 0:
-            return
-        waits = [asyncio.ensure_future(store.wait([self.queue], nap + 0.001)),
-                 asyncio.ensure_future(self.manager.app.clock.sleep(nap + 0.001)),
-                 asyncio.ensure_future(stop.wait())]  # fmt: skip
-        try:
-            await asyncio.wait(waits, return_when=asyncio.FIRST_COMPLETED)
-        finally:
-            for w in waits:
-                w.cancel()
-            await asyncio.gather(*waits, return_exceptions=True)
+        app = self.manager.app
+        await nap_until_visible(app.store, app.clock, self.queue, IDLE_WAIT, stop.wait())
 
     # --- one message -----------------------------------------------------------------
 

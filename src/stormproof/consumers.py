@@ -33,6 +33,7 @@ from stormproof.leases import Holding, LeaseKeeper
 from stormproof.mappings import EventSourceMapping, sqs_record
 from stormproof.runners import Failed, Outcome
 from stormproof.storage.base import ClaimedRow, Lease
+from stormproof.waiting import nap_until_visible
 
 if TYPE_CHECKING:
     from stormproof.app import App
@@ -178,13 +179,8 @@ class QueueConsumer:
 
     async def wait_for_messages(self, limit: float) -> None:
         """Nap until a message may be visible (a send, a delay or a lease running out)."""
-        store, clock = self.app.store, self.app.clock
-        soonest = await store.next_visible_in(self.queue)
-        nap = limit if soonest is None else max(0.0, min(limit, soonest))
-        if nap <= 0:
-            return
         await self._unless_stopped(
-            _first(store.wait([self.queue], nap + 0.001), clock.sleep(nap + 0.001))
+            nap_until_visible(self.app.store, self.app.clock, self.queue, limit)
         )
 
     async def _unless_stopped(self, work: Awaitable[T]) -> T | None:
@@ -200,16 +196,6 @@ class QueueConsumer:
                 with contextlib.suppress(asyncio.CancelledError):
                     await task
         return None if task.cancelled() else task.result()
-
-
-async def _first(*work: Awaitable[Any]) -> None:
-    tasks = [asyncio.ensure_future(w) for w in work]
-    try:
-        await asyncio.wait(tasks, return_when=asyncio.FIRST_COMPLETED)
-    finally:
-        for task in tasks:
-            task.cancel()
-        await asyncio.gather(*tasks, return_exceptions=True)
 
 
 class MappingConsumer(QueueConsumer):

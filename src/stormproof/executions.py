@@ -14,7 +14,7 @@ import contextlib
 import functools
 import json
 import uuid
-from collections.abc import Awaitable, Callable
+from collections.abc import Callable
 from typing import TYPE_CHECKING, Any
 
 from stormproof.core.asl.interpreter import ExecState, StartContext, start
@@ -45,6 +45,7 @@ from stormproof.steps import StepConsumer, plan_ops, save_op, step_op, to_dateti
 from stormproof.storage import machine_ops
 from stormproof.storage.base import Operation
 from stormproof.storage.machine_ops import ExecutionRow, InsertExecution, SaveExecution
+from stormproof.waiting import nap_until_visible
 
 if TYPE_CHECKING:
     from stormproof.app import App
@@ -121,11 +122,7 @@ class ExecutionManager:
 
     async def wait_for(self, queue: str, limit: float) -> None:
         """Nap until a message of ``queue`` may be visible (at most ``limit`` seconds)."""
-        store, clock = self.app.store, self.app.clock
-        soonest = await store.next_visible_in(queue)
-        nap = limit if soonest is None else max(0.0, min(limit, soonest))
-        if nap > 0:
-            await _first(store.wait([queue], nap + 0.001), clock.sleep(nap + 0.001))
+        await nap_until_visible(self.app.store, self.app.clock, queue, limit)
 
     async def machine(self, reference: str) -> StateMachine:
         """A declared machine, else a stored one (by name or ARN)."""
@@ -304,13 +301,3 @@ def _check_failure(error: str | None, cause: str | None) -> None:
         raise InvalidAttribute("error", error, f"a string of at most {MAX_ERROR} characters")
     if cause is not None and (not isinstance(cause, str) or len(cause) > MAX_CAUSE):
         raise InvalidAttribute("cause", "<cause>", f"a string of at most {MAX_CAUSE} characters")
-
-
-async def _first(*work: Awaitable[Any]) -> None:
-    tasks = [asyncio.ensure_future(w) for w in work]
-    try:
-        await asyncio.wait(tasks, return_when=asyncio.FIRST_COMPLETED)
-    finally:
-        for task in tasks:
-            task.cancel()
-        await asyncio.gather(*tasks, return_exceptions=True)

@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import asyncio
 from collections.abc import Mapping, Sequence
 from typing import TYPE_CHECKING, Any
 
@@ -15,6 +14,7 @@ from stormproof.errors import (
 )
 from stormproof.messages import BatchResult, Message, QueueStats, decode_handle
 from stormproof.storage.base import ChangeVisibility, Delete, Enqueue, EntryStatus, Lease
+from stormproof.waiting import first_of
 
 if TYPE_CHECKING:
     from stormproof.app import App
@@ -129,7 +129,7 @@ class Queue:
             if rows or left <= 0:
                 return [Message.from_row(self.name, r) for r in rows]
             nap = left if soonest is None else max(0.0, min(left, soonest))
-            await _first(store.wait([self.name], nap + 0.001), clock.sleep(nap))
+            await first_of(store.wait([self.name], nap + 0.001), clock.sleep(nap))
 
     # --- acknowledging --------------------------------------------------------------
 
@@ -224,13 +224,3 @@ def _raise_for(status: EntryStatus, handle: str, timeout: float) -> None:
         raise InvalidAttribute(
             "visibility_timeout", timeout, "at most 43200 seconds counted from the receive"
         )
-
-
-async def _first(*coros: Any) -> None:
-    tasks = [asyncio.ensure_future(c) for c in coros]
-    try:
-        await asyncio.wait(tasks, return_when=asyncio.FIRST_COMPLETED)
-    finally:
-        for t in tasks:
-            t.cancel()
-        await asyncio.gather(*tasks, return_exceptions=True)

@@ -1,0 +1,37 @@
+"""Waiting for whichever comes first: a message, a timer, a stop signal."""
+
+from __future__ import annotations
+
+import asyncio
+import inspect
+from collections.abc import Awaitable
+from typing import Any
+
+from stormproof.clock import Clock
+from stormproof.storage.base import Store
+
+
+async def first_of(*work: Awaitable[Any]) -> None:
+    """Return when the first of ``work`` finishes; cancel (and reap) the others."""
+    tasks = [asyncio.ensure_future(w) for w in work]
+    try:
+        await asyncio.wait(tasks, return_when=asyncio.FIRST_COMPLETED)
+    finally:
+        for task in tasks:
+            task.cancel()
+        await asyncio.gather(*tasks, return_exceptions=True)
+
+
+async def nap_until_visible(
+    store: Store, clock: Clock, queue: str, limit: float, *also: Awaitable[Any]
+) -> None:
+    """Sleep until a message of ``queue`` may be visible (a send, a delay or a lease
+    running out), at most ``limit`` seconds, or until any of ``also`` finishes."""
+    soonest = await store.next_visible_in(queue)
+    nap = limit if soonest is None else max(0.0, min(limit, soonest))
+    if nap <= 0:
+        for extra in also:
+            if inspect.iscoroutine(extra):
+                extra.close()
+        return
+    await first_of(store.wait([queue], nap + 0.001), clock.sleep(nap + 0.001), *also)
