@@ -21,13 +21,14 @@ from collections.abc import Mapping
 from typing import TYPE_CHECKING, Any
 
 from stormproof import bus_schedule
+from stormproof.background import Periodic
 from stormproof.bus import Bus
 from stormproof.bus_archive import ReplayManager
 from stormproof.bus_delivery import VISIBILITY_TIMEOUT, DeliveryConsumer
 from stormproof.bus_http import HttpClient
 from stormproof.bus_publish import delivery_queue
 from stormproof.bus_targets import HttpTarget
-from stormproof.errors import InvalidAttribute, QueueDoesNotExist, StormproofError
+from stormproof.errors import InvalidAttribute, QueueDoesNotExist
 from stormproof.functions import INTERNAL_QUEUE_PREFIX
 from stormproof.leases import LeaseKeeper
 from stormproof.storage import bus_ops
@@ -62,6 +63,7 @@ class BusManager:
         self._loops: dict[str, asyncio.Task[None]] = {}
         self._loaded_at: dict[str, float] = {}
         self._stop: asyncio.Event | None = None
+        self._housekeeping: Periodic | None = None
         self._expired_at = 0.0
 
     # --- definitions ----------------------------------------------------------------
@@ -174,9 +176,11 @@ class BusManager:
         # An app without buses (a CLI command, another team's worker) runs nothing here.
         if self.background and any(b.declared for b in self.buses.values()):
             self._stop = asyncio.Event()
-            self._loops["housekeeping"] = asyncio.create_task(
-                self._housekeep(), name="stormproof-bus-housekeeping"
-            )
+            self._housekeeping = Periodic(
+                "stormproof-bus-housekeeping", self.housekeeping_once, HOUSEKEEPING_INTERVAL,
+                self.app.clock,
+            )  # fmt: skip
+            self._housekeeping.start()
             self._start_consumers()
 
     def _start_consumers(self) -> None:
@@ -190,9 +194,6 @@ class BusManager:
         """Stop background work; unfinished deliveries reappear after their timeout."""
         if self._stop is not None:
             self._stop.set()
-        housekeeping = self._loops.pop("housekeeping", None)
-        if housekeeping is not None:
-            housekeeping.cancel()
         loops, self._loops = list(self._loops.values()), {}
         with contextlib.suppress(TimeoutError):
             async with asyncio.timeout(SHUTDOWN_GRACE):
@@ -201,10 +202,9 @@ class BusManager:
                     await consumer.wait_idle()
         for task in [*loops, *(t for c in self._consumers.values() for t in c.inflight)]:
             task.cancel()
-        if housekeeping is not None:
-            with contextlib.suppress(TimeoutError):
-                async with asyncio.timeout(SHUTDOWN_GRACE):
-                    await asyncio.gather(housekeeping, return_exceptions=True)
+        if self._housekeeping is not None:
+            await self._housekeeping.stop(SHUTDOWN_GRACE)
+            self._housekeeping = None
         await self.replays.close()
         if self._keeper is not None:
             await self._keeper.close()
@@ -267,15 +267,3 @@ class BusManager:
     async def archive_stats(self) -> Mapping[str, tuple[int, int]]:
         """``{archive: (events, bytes)}``."""
         return await self.app.store.run(bus_ops.stats)
-
-    async def _housekeep(self) -> None:
-        task = asyncio.current_task()
-        while True:
-            try:
-                await self.housekeeping_once()
-            except StormproofError:
-                log.exception("event=bus.housekeeping_failed")
-            # A driver may surface a cancellation as its own error: honour the request.
-            if task is not None and task.cancelling():
-                raise asyncio.CancelledError
-            await self.app.clock.sleep(HOUSEKEEPING_INTERVAL)
