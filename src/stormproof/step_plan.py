@@ -21,12 +21,13 @@ from dataclasses import dataclass
 from datetime import datetime, timedelta
 from typing import Any
 
+from stormproof.core.asl.failure import HEARTBEAT_TIMEOUT
 from stormproof.core.asl.history import Recorder
 from stormproof.core.asl.interpreter import ExecState, Step, abort, advance
 from stormproof.core.asl.random_source import RandomSource
 from stormproof.core.asl.run_context import iso
 
-HEARTBEAT_TIMEOUT = "States.HeartbeatTimeout"
+
 Runtime = dict[str, Any]
 
 

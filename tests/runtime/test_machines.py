@@ -227,6 +227,8 @@ async def test_wait_is_a_durable_timer_and_heartbeats_time_out(store_url: str) -
             assert (await closed(app, arn)).status == "SUCCEEDED"
         info = await closed(app, beat)
         assert (info.status, info.error) == ("FAILED", "States.HeartbeatTimeout")
+        types = [e["type"] for e in await app.get_execution_history(beat)]
+        assert "TaskTimedOut" in types and "TaskFailed" not in types
 
 
 async def test_redrive_resumes_at_the_failed_state(store_url: str) -> None:

@@ -131,7 +131,7 @@ def advance(
     completed_work: dict[str, dict[str, Any]] | None = None,
 ) -> Step:
     """Run the execution as far as it can go at time ``now``."""
-    state = copy.deepcopy(state)
+    state = _copy(state)
     events: list[dict[str, Any]] = []
     if state["status"] != RUNNING:
         return Step(state, events)
@@ -156,7 +156,7 @@ def abort(
     state: ExecState, now: datetime, error: str | None = None, cause: str | None = None
 ) -> Step:
     """Stop a running execution (``StopExecution``): ``ExecutionAborted``, status ABORTED."""
-    state = copy.deepcopy(state)
+    state = _copy(state)
     events: list[dict[str, Any]] = []
     if state["status"] == RUNNING:
         Recorder(state["counter"], events, iso(now)).emit(
@@ -164,6 +164,14 @@ def abort(
         )
         _finish(state, "ABORTED", None, error, cause)
     return Step(state, events)
+
+
+def _copy(state: ExecState) -> ExecState:
+    # The definition is read-only and can be large: share it rather than copy it per step.
+    copied = copy.deepcopy({k: v for k, v in state.items() if k != "definition"})
+    if "definition" in state:
+        copied["definition"] = state["definition"]
+    return copied
 
 
 def _emit_started(state: ExecState, events: list[dict[str, Any]]) -> None:

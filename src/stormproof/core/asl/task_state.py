@@ -13,7 +13,7 @@ from datetime import datetime, timedelta
 from typing import Any
 
 from stormproof.core.asl import history, json_text, state_io
-from stormproof.core.asl.failure import TIMEOUT, StatesError, runtime_error
+from stormproof.core.asl.failure import HEARTBEAT_TIMEOUT, TIMEOUT, StatesError, runtime_error
 from stormproof.core.asl.jsonpath_io import select_field
 from stormproof.core.asl.run_context import Env, Frame, Run, iso
 from stormproof.core.asl.transitions import complete_state
@@ -109,9 +109,9 @@ def _apply_outcome(
 ) -> bool:
     if "error" in outcome:
         error, cause = outcome.get("error"), outcome.get("cause")
-        env.recorder.emit(
-            frame, "TaskFailed", {**_resource(state), **history.failure(error, cause)}
-        )
+        # A missed heartbeat is a timeout in AWS's history, not a failure of the task.
+        kind = "TaskTimedOut" if error == HEARTBEAT_TIMEOUT else "TaskFailed"
+        env.recorder.emit(frame, kind, {**_resource(state), **history.failure(error, cause)})
         raise StatesError(error, cause)
     result = outcome.get("output")
     env.recorder.emit(frame, "TaskSucceeded", {**_resource(state), **history.output(result)})
