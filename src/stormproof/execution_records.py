@@ -84,6 +84,8 @@ class ExecutionInfo:
     start_time: float
     stop_time: float | None
     redrive_count: int
+    #: The Map Run of a distributed Map's child execution.
+    map_run: str | None = None
 
     @classmethod
     def from_row(cls, row: ExecutionRow) -> ExecutionInfo:
@@ -92,7 +94,7 @@ class ExecutionInfo:
             row.id, row.machine, row.name, row.status,
             json.loads(row.input) if row.input else None,
             json.loads(row.output) if row.output is not None else None,
-            row.error, row.cause, row.start_time, row.stop_time, row.redrive_count,
+            row.error, row.cause, row.start_time, row.stop_time, row.redrive_count, row.map_run,
         )  # fmt: skip
 
     def as_dict(self) -> dict[str, Any]:
@@ -114,4 +116,6 @@ class ExecutionInfo:
             out["error"] = self.error
         if self.cause is not None:
             out["cause"] = self.cause
+        if self.map_run is not None:
+            out["mapRunArn"] = self.map_run
         return out

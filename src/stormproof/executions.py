@@ -40,8 +40,9 @@ from stormproof.execution_records import (
 )
 from stormproof.machine_tasks import TaskConsumer
 from stormproof.machines import MachineRegistry, StateMachine, check_name
+from stormproof.step_messages import step_op
 from stormproof.step_plan import StepPlan, heartbeat, new_runtime, plan_abort, redrive, task_pending
-from stormproof.steps import StepConsumer, plan_ops, save_op, step_op, to_datetime
+from stormproof.steps import StepConsumer, plan_ops, save_op, to_datetime
 from stormproof.storage import machine_ops
 from stormproof.storage.base import Operation
 from stormproof.storage.machine_ops import ExecutionRow, InsertExecution, SaveExecution
@@ -192,13 +193,19 @@ class ExecutionManager:
         return events[::-1] if reverse else events
 
     async def list_executions(
-        self, machine: str | None = None, status: str | None = None, limit: int = 100
+        self,
+        machine: str | None = None,
+        status: str | None = None,
+        limit: int = 100,
+        *,
+        map_run: str | None = None,
     ) -> list[ExecutionInfo]:
-        """Executions, newest first, optionally of one machine and/or one status."""
+        """Executions, newest first, optionally of one machine, one status, one Map Run."""
         name = machine_name_of(machine) if machine else None
         if isinstance(limit, bool) or not isinstance(limit, int) or limit < 1:
             raise InvalidAttribute("limit", limit, "a whole number >= 1")
-        rows = await self.app.store.run(lambda: machine_ops.list_executions(name, status, limit))
+        read = functools.partial(machine_ops.list_executions, name, status, limit, map_run)
+        rows = await self.app.store.run(read)
         return [ExecutionInfo.from_row(r) for r in rows]
 
     async def stop_execution(
@@ -211,7 +218,8 @@ class ExecutionManager:
             if row.status != "RUNNING":
                 return None
             now = self.app.clock.now()
-            plan = plan_abort(self.state_of(row), to_datetime(now), error, cause)
+            runtime = json.loads(row.runtime)
+            plan = plan_abort(self.state_of(row), to_datetime(now), error, cause, runtime)
             return plan_ops(row, plan, now)
 
         await self._mutate(arn, decide)
@@ -285,7 +293,11 @@ class ExecutionManager:
         raise StoreError(f"execution {arn!r} kept changing: gave up after {MAX_CONFLICTS} tries")
 
     async def delete_execution(self, arn: str) -> None:
-        """Forget an execution and its history (for test harnesses that reuse names)."""
+        """Forget an execution, its history and its Map Runs' children (for test harnesses
+        that reuse names: a child's name derives from its parent's)."""
+        children = await self.app.store.run(lambda: machine_ops.map_run_children(arn))
+        for child in children:
+            await self.delete_execution(child)
         await self.app.store.run(lambda: machine_ops.delete_execution(arn))
 
 

@@ -18,8 +18,9 @@ import logging
 from typing import TYPE_CHECKING
 
 from stormproof.errors import StaleLease, StormproofError
+from stormproof.step_messages import INTERNAL, TASKS_QUEUE, step_op
 from stormproof.step_plan import task_pending
-from stormproof.steps import IDLE_WAIT, INTERNAL, TASKS_QUEUE, check_cancelled, step_op
+from stormproof.steps import IDLE_WAIT, check_cancelled
 from stormproof.storage.base import ChangeVisibility, ClaimedRow, Delete, Lease, Operation
 from stormproof.task_integrations import run_task
 

@@ -21,7 +21,7 @@ from typing import Any
 
 from stormproof.app import App
 from stormproof.execution_records import DEFAULT_ROLE_ARN
-from stormproof.steps import STEPS_QUEUE, TASKS_QUEUE
+from stormproof.step_messages import STEPS_QUEUE, TASKS_QUEUE
 from stormproof.testing import FakeClock
 
 #: A Standard execution may run for a year: unfinished then, it is reported RUNNING.

@@ -133,6 +133,9 @@ class MachineRegistry:
             raise InvalidAttribute("type", type, " or ".join(TYPES))
         loaded = load_definition(definition)
         _validate(loaded, machine_type=type)
+        problems = list(unsupported_fields(loaded))
+        if problems:
+            raise InvalidDefinition(problems)
         table = dict(resources or {})
         for key, value in table.items():
             if not isinstance(key, str) or not callable(value):
@@ -140,6 +143,29 @@ class MachineRegistry:
         machine = StateMachine(self.app, name, loaded, type, table, role_arn)
         self._machines[name] = machine
         return machine
+
+
+#: Valid ASL that stormproof cannot run, with the reason (both read or write Amazon S3).
+UNSUPPORTED = {
+    "ItemReader": "not supported by stormproof (it reads items from S3): pass the items "
+    "in the state input (ItemsPath or Items)",
+    "ResultWriter": "not supported by stormproof (it writes results to S3): the Map's "
+    "results are its output",
+}
+
+
+def unsupported_fields(block: dict[str, Any], path: str = "$") -> Iterator[tuple[str, str]]:
+    """``(json_path, message)`` for every field of a valid definition stormproof cannot run."""
+    for name, state in (block.get("States") or {}).items():
+        here = f"{path}.States.{name}"
+        for key, reason in UNSUPPORTED.items():
+            if key in state:
+                yield f"{here}.{key}", reason
+        for i, branch in enumerate(state.get("Branches") or []):
+            yield from unsupported_fields(branch, f"{here}.Branches[{i}]")
+        for key in ("ItemProcessor", "Iterator"):
+            if isinstance(state.get(key), dict):
+                yield from unsupported_fields(state[key], f"{here}.{key}")
 
 
 ResourceFunction = Callable[..., Any]

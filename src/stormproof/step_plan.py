@@ -10,30 +10,33 @@ so that each request becomes exactly one durable message:
   timer message is only needed for an earlier time; a fired one clears it);
 - ``heartbeats``: the heartbeat deadline (``at``) and period (``every``) of each
   ``.waitForTaskToken`` task that has ``HeartbeatSeconds``; a step after the deadline
-  feeds ``States.HeartbeatTimeout``.
+  feeds ``States.HeartbeatTimeout``;
+- ``children``: the ARN of each distributed Map child execution started (or redriven) for
+  a request id. A child whose request disappears without an outcome (its Map failed or
+  was retried, the execution closed) is stopped.
 """
 
 from __future__ import annotations
 
 import copy
 from collections.abc import Iterable
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 from typing import Any
 
+from stormproof.core.asl import map_run
 from stormproof.core.asl.failure import HEARTBEAT_TIMEOUT
-from stormproof.core.asl.history import Recorder
 from stormproof.core.asl.interpreter import ExecState, Step, abort, advance
 from stormproof.core.asl.random_source import RandomSource
+from stormproof.core.asl.redrive import redrive_state
 from stormproof.core.asl.run_context import iso
-
 
 Runtime = dict[str, Any]
 
 
 def new_runtime() -> Runtime:
     """Bookkeeping of an execution with nothing scheduled."""
-    return {"dispatched": [], "timer_at": None, "heartbeats": {}}
+    return {"dispatched": [], "timer_at": None, "heartbeats": {}, "children": {}}
 
 
 @dataclass(frozen=True)
@@ -45,6 +48,10 @@ class StepPlan:
     runtime: Runtime
     dispatch: list[dict[str, Any]]
     timer: datetime | None
+    #: Child executions to start or redrive (``execution`` requests seen for the first time).
+    spawn: list[dict[str, Any]] = field(default_factory=list)
+    #: ``(child ARN, request id)`` of child executions nobody waits for any more.
+    stop: list[tuple[str, str]] = field(default_factory=list)
 
     @property
     def status(self) -> str:
@@ -73,19 +80,53 @@ def plan_step(
     for task_id, beat in runtime.get("heartbeats", {}).items():
         if task_id not in completed and now >= datetime.fromisoformat(beat["at"]):
             completed[task_id] = {"error": HEARTBEAT_TIMEOUT, "cause": None}
-    return schedule(advance(state, now, rng, completed), runtime, now)
+    return schedule(advance(state, now, rng, completed), runtime, now, set(completed))
 
 
-def plan_abort(state: ExecState, now: datetime, error: str | None, cause: str | None) -> StepPlan:
-    """``StopExecution``: the aborted state and its event; nothing left to schedule."""
+def plan_abort(
+    state: ExecState,
+    now: datetime,
+    error: str | None,
+    cause: str | None,
+    runtime: Runtime | None = None,
+) -> StepPlan:
+    """``StopExecution``: the aborted state and its event; running children are stopped."""
     step = abort(state, now, error, cause)
-    return StepPlan(step.state, step.events, new_runtime(), [], None)
+    stop = list(_children(runtime or {}).items())
+    return StepPlan(step.state, step.events, new_runtime(), [], None, [], _pairs(stop))
 
 
-def schedule(step: Step, runtime: Runtime, now: datetime) -> StepPlan:
+def _children(runtime: Runtime) -> dict[str, str]:
+    children: dict[str, str] = runtime.get("children", {})
+    return children
+
+
+def _pairs(items: Iterable[tuple[str, str]]) -> list[tuple[str, str]]:
+    return [(arn, request_id) for request_id, arn in items]
+
+
+def _child_plan(
+    step: Step, runtime: Runtime, completed: set[str]
+) -> tuple[dict[str, str], list[dict[str, Any]], list[tuple[str, str]]]:
+    """Children still awaited (id -> ARN), requests to act on, children to stop."""
+    known = _children(runtime)
+    parent = str(step.state["context"]["Execution"]["Id"])
+    requests = [] if step.finished else step.executions
+    pending = {r["id"] for r in requests}
+    spawn = [r for r in requests if r["id"] not in known]
+    kept = {k: v for k, v in known.items() if k in pending}
+    kept.update({r["id"]: map_run.child_arn(parent, r) for r in spawn})
+    gone = [(k, v) for k, v in known.items() if k not in pending and k not in completed]
+    return kept, spawn, _pairs(gone)
+
+
+def schedule(
+    step: Step, runtime: Runtime, now: datetime, completed: set[str] | None = None
+) -> StepPlan:
     """Turn the step's repeated requests into new task messages and at most one timer."""
+    children, spawn, stop = _child_plan(step, runtime, completed or set())
     if step.finished:
-        return StepPlan(step.state, step.events, new_runtime(), [], None)
+        return StepPlan(step.state, step.events, new_runtime(), [], None, [], stop)
     tasks = step.tasks
     pending = {t["id"] for t in tasks}
     sent = set(runtime.get("dispatched", []))
@@ -108,8 +149,9 @@ def schedule(step: Step, runtime: Runtime, now: datetime) -> StepPlan:
         "dispatched": [t["id"] for t in tasks],
         "timer_at": timer_at,
         "heartbeats": heartbeats,
+        "children": children,
     }
-    return StepPlan(step.state, step.events, runtime, new, timer)
+    return StepPlan(step.state, step.events, runtime, new, timer, spawn, stop)
 
 
 def heartbeat(runtime: Runtime, task_id: str, now: datetime) -> Runtime | None:
@@ -124,30 +166,13 @@ def heartbeat(runtime: Runtime, task_id: str, now: datetime) -> Runtime | None:
 
 
 def redrive(state: ExecState, now: datetime) -> tuple[ExecState, list[dict[str, Any]]]:
-    """``RedriveExecution``: re-enter the state the execution failed (or stopped) in.
+    """``RedriveExecution``: resume the execution in the state it failed (or stopped) in.
 
-    States that succeeded before it are not run again; the failed state is entered afresh
-    (a Map or Parallel state runs all its iterations or branches again). The execution's
-    ``TimeoutSeconds`` counts from the redrive.
+    States that succeeded are not run again; a Map or Parallel state re-runs only its
+    failed or aborted iterations and branches (see :mod:`stormproof.core.asl.redrive`).
+    The execution's ``TimeoutSeconds`` counts from the redrive.
     """
-    state = copy.deepcopy(state)
-    execution = state["context"]["Execution"]
-    count = int(execution.get("RedriveCount", 0)) + 1
-    execution["RedriveCount"] = count
-    state.update(status="RUNNING", output=None, error=None, cause=None)
-    timeout = state["definition"].get("TimeoutSeconds")
-    if timeout is not None:
-        state["deadline"] = iso(now + timedelta(seconds=int(timeout)))
-    events: list[dict[str, Any]] = []
-    root = state["root"]
-    Recorder(state["counter"], events, iso(now)).emit(
-        root, "ExecutionRedriven", {"redriveCount": count}
-    )
-    keep = ("block", "state", "input", "vars", "last_event_id")
-    for key in [k for k in root if k not in keep]:
-        del root[key]
-    root.update(status="RUNNING", phase="enter", retry_counts=[])
-    return state, events
+    return redrive_state(state, now)
 
 
 def task_pending(runtime: Runtime, task_id: str) -> bool:

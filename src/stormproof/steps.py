@@ -9,8 +9,9 @@ executions it names in one read, and for each execution:
    Pass/Choice/Succeed/Fail states run in that one call);
 2. commits, in **one unit of work**: the new state at the expected version with its
    history events, the deletion of the claimed messages, one message per new task (on
-   ``_sfn-tasks``), the next timer message, and a parent's outcome when a ``.sync`` child
-   closes.
+   ``_sfn-tasks``), the rows and first steps of new distributed-Map children, control
+   messages for children to stop or redrive, the next timer message, and the outcome for
+   the parent when a child (``.sync`` or Map) closes (:mod:`stormproof.child_executions`).
 
 A version conflict (another worker stepped the same execution first) rolls the unit back
 and the step is replayed on the fresh row; a crash before the commit leaves the message to
@@ -24,14 +25,21 @@ import json
 import logging
 import random
 from collections import defaultdict
-from dataclasses import dataclass
+from dataclasses import dataclass, field, replace
 from datetime import UTC, datetime
 from typing import TYPE_CHECKING, Any
 
-from stormproof.core.queue_rules import OutgoingMessage, QueueAttributes
+from stormproof.child_executions import Control, link_of, parent_outcome, spawn_ops, stop_ops
 from stormproof.errors import StaleLease, StormproofError
-from stormproof.execution_records import dumps, machine_arn
-from stormproof.step_plan import StepPlan, plan_step
+from stormproof.execution_records import dumps
+from stormproof.step_messages import (
+    INTERNAL,
+    STEP_VISIBILITY,
+    STEPS_QUEUE,
+    TASKS_QUEUE,
+    message,
+)
+from stormproof.step_plan import StepPlan, new_runtime, plan_abort, plan_step, redrive
 from stormproof.storage import machine_ops
 from stormproof.storage.base import ClaimedRow, Delete, Enqueue, Lease, Operation
 from stormproof.storage.machine_ops import ExecutionRow, SaveExecution
@@ -41,27 +49,8 @@ if TYPE_CHECKING:
 
 log = logging.getLogger("stormproof.executions")
 
-STEPS_QUEUE = "_sfn-steps"
-TASKS_QUEUE = "_sfn-tasks"
-STEP_VISIBILITY = 30.0
-#: Internal queues keep messages until consumed: a timer may lie years ahead.
-INTERNAL = QueueAttributes(visibility_timeout=STEP_VISIBILITY, retention=1e12)
 MAX_CONFLICTS = 20
 IDLE_WAIT = 2.0
-
-
-def message(body: dict[str, Any], delay: float = 0.0) -> OutgoingMessage:
-    """An internal message (no SQS limits: a timer's delay may exceed 900 s)."""
-    text = dumps(body)
-    return OutgoingMessage(text, None, max(0.0, delay), None, None, len(text))
-
-
-def step_op(arn: str, *, work: dict[str, Any] | None = None, delay: float = 0.0) -> Enqueue:
-    """Enqueue a step of ``arn`` (with task outcomes ``work``), visible after ``delay``."""
-    body: dict[str, Any] = {"e": arn}
-    if work:
-        body["w"] = work
-    return Enqueue(STEPS_QUEUE, [message(body, delay)])
 
 
 def check_cancelled() -> None:
@@ -79,9 +68,22 @@ def to_datetime(epoch: float) -> datetime:
 
 @dataclass
 class _Claimed:
-    rows: list[ClaimedRow]
-    work: dict[str, dict[str, Any]]
-    fired: list[str]
+    rows: list[ClaimedRow] = field(default_factory=list)
+    work: dict[str, dict[str, Any]] = field(default_factory=dict)
+    fired: list[str] = field(default_factory=list)
+    relink: dict[str, Any] | None = None
+    stops: set[str] = field(default_factory=set)
+
+    def add(self, row: ClaimedRow) -> None:
+        body = json.loads(row.body)
+        self.rows.append(row)
+        self.work.update(body.get("w") or {})
+        if "t" in body:
+            self.fired.append(body["t"])
+        if "r" in body:
+            self.relink = body["r"]
+        if "x" in body:
+            self.stops.add(body["x"])
 
 
 class StepConsumer:
@@ -126,14 +128,9 @@ class StepConsumer:
 
     async def process(self, rows: list[ClaimedRow]) -> None:
         """Advance each execution named by the claimed messages, committing concurrently."""
-        claimed: dict[str, _Claimed] = defaultdict(lambda: _Claimed([], {}, []))
+        claimed: dict[str, _Claimed] = defaultdict(_Claimed)
         for row in rows:
-            body = json.loads(row.body)
-            entry = claimed[body["e"]]
-            entry.rows.append(row)
-            entry.work.update(body.get("w") or {})
-            if "t" in body:
-                entry.fired.append(body["t"])
+            claimed[json.loads(row.body)["e"]].add(row)
         store = self.manager.app.store
         loaded = await store.run(lambda: machine_ops.load_executions(list(claimed)))
         await asyncio.gather(
@@ -142,23 +139,11 @@ class StepConsumer:
 
     async def _one(self, arn: str, entry: _Claimed, row: ExecutionRow | None) -> None:
         store = self.manager.app.store
-        leases = [Lease(r.rowid, r.token) for r in entry.rows]
+        done = Delete(STEPS_QUEUE, [Lease(r.rowid, r.token) for r in entry.rows])
         for _ in range(MAX_CONFLICTS):
-            if row is None or row.status != "RUNNING":
-                await store.apply([Delete(STEPS_QUEUE, leases)])
-                return
-            now = self.manager.app.clock.now()
-            plan = plan_step(
-                self.manager.state_of(row),
-                json.loads(row.runtime),
-                to_datetime(now),
-                self.rng,
-                entry.work,
-                entry.fired,
-            )
-            ops = [*plan_ops(row, plan, now), Delete(STEPS_QUEUE, leases)]
+            ops = [] if row is None else self._decide(row, entry)
             try:
-                await store.apply(ops, atomic=True)
+                await store.apply([*ops, done], atomic=True)
             except StaleLease as exc:
                 if exc.index != 0:
                     return  # our messages were claimed again elsewhere: that worker steps
@@ -168,9 +153,34 @@ class StepConsumer:
             return
         log.warning("event=steps.conflict execution=%s", arn)
 
+    def _decide(self, row: ExecutionRow, entry: _Claimed) -> list[Operation]:
+        """The unit of work for the claimed messages of one execution (without their deletion)."""
+        control = Control(entry.relink, frozenset(entry.stops))
+        action = control.decide(row)
+        now = self.manager.app.clock.now()
+        if action == "skip":
+            return []
+        if action == "notify":
+            result = (json.loads(row.output or "null"), row.error, row.cause)
+            return [parent_outcome(entry.relink or {}, row, row.status, result, now)]
+        state = self.manager.state_of(row)
+        if action == "abort":
+            plan = plan_abort(state, to_datetime(now), None, None, json.loads(row.runtime))
+            return plan_ops(row, plan, now)
+        runtime = json.loads(row.runtime)
+        earlier: list[dict[str, Any]] = []
+        if action == "redrive":
+            state, earlier = redrive(state, to_datetime(now))
+            runtime = new_runtime()
+        plan = plan_step(state, runtime, to_datetime(now), self.rng, entry.work, entry.fired)
+        plan = replace(plan, events=[*earlier, *plan.events])
+        return plan_ops(row, plan, now, control.new_link(row))
 
-def save_op(row: ExecutionRow, plan: StepPlan, now: float) -> SaveExecution:
-    """The compare-and-set of an execution after ``plan``."""
+
+def save_op(
+    row: ExecutionRow, plan: StepPlan, now: float, relink: dict[str, Any] | None = None
+) -> SaveExecution:
+    """The compare-and-set of an execution after ``plan`` (``relink``: a new parent link)."""
     state = plan.state
     finished = plan.finished
     return SaveExecution(
@@ -185,47 +195,28 @@ def save_op(row: ExecutionRow, plan: StepPlan, now: float) -> SaveExecution:
         stop_time=now if finished else None,
         redrive_count=int(state["context"]["Execution"].get("RedriveCount", row.redrive_count)),
         events=plan.events,
+        parent=None if relink is None else dumps(relink),
     )
 
 
-def plan_ops(row: ExecutionRow, plan: StepPlan, now: float) -> list[Operation]:
-    """The unit of work of a step: save, new task messages, the timer, a parent's outcome."""
-    ops: list[Operation] = [save_op(row, plan, now)]
+def plan_ops(
+    row: ExecutionRow, plan: StepPlan, now: float, relink: dict[str, Any] | None = None
+) -> list[Operation]:
+    """The unit of work of a step: save, new task messages, child executions to start or
+    stop, the timer, and the outcome for a parent that waits on this execution."""
+    ops: list[Operation] = [save_op(row, plan, now, relink)]
     if plan.dispatch:
         tasks = [message({"e": row.id, "task": request}) for request in plan.dispatch]
         ops.append(Enqueue(TASKS_QUEUE, tasks))
+    ops.extend(spawn_ops(row, plan.state, plan.spawn, now))
+    ops.extend(stop_ops(plan.stop))
     if plan.timer is not None:
         at = plan.timer.isoformat(timespec="milliseconds").replace("+00:00", "Z")
         delay = plan.timer.timestamp() - now
         ops.append(Enqueue(STEPS_QUEUE, [message({"e": row.id, "t": at}, delay)]))
-    if plan.finished and row.parent:
-        ops.append(parent_op(row, plan, now))
+    link = relink or link_of(row)
+    if plan.finished and link is not None:
+        state = plan.state
+        result = (state.get("output"), state.get("error"), state.get("cause"))
+        ops.append(parent_outcome(link, row, plan.status, result, now))
     return ops
-
-
-def parent_op(row: ExecutionRow, plan: StepPlan, now: float) -> Enqueue:
-    """The outcome of a ``startExecution.sync`` task, for the parent that waits on ``row``."""
-    parent = json.loads(row.parent or "{}")
-    state = plan.state
-    v2 = parent.get("mode") == "sync:2"
-    described: dict[str, Any] = {
-        "ExecutionArn": row.id,
-        "Input": json.loads(row.input) if v2 else row.input,
-        "InputDetails": {"Included": True},
-        "Name": row.name,
-        "StartDate": int(row.start_time * 1000),
-        "StateMachineArn": machine_arn(row.machine),
-        "Status": plan.status,
-        "StopDate": int(now * 1000),
-    }
-    if plan.status == "SUCCEEDED":
-        output = state.get("output")
-        described["Output"] = output if v2 else dumps(output)
-        described["OutputDetails"] = {"Included": True}
-        outcome: dict[str, Any] = {"output": described}
-    else:
-        for key in ("error", "cause"):
-            if state.get(key) is not None:
-                described[key.capitalize()] = state[key]
-        outcome = {"error": "States.TaskFailed", "cause": dumps(described)}
-    return step_op(parent["execution"], work={parent["task"]: outcome})

@@ -102,7 +102,8 @@ async def _dispatch(
     base: str,
     result: TaskResult,
 ) -> None:
-    machine = await manager.machine(execution.machine)
+    # A distributed Map's child runs "<machine>/<Map>": its tasks use the machine's resources.
+    machine = await manager.machine(execution.machine.split("/", 1)[0])
     value = request["input"]
     if base in machine.resources:
         result.outcome = {"output": await call(machine.resources[base], value)}

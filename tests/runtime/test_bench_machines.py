@@ -13,8 +13,10 @@ def test_bench_machines_smoke(tmp_path: Path) -> None:
     assert [(r["machine"], r["mode"]) for r in rows] == [
         ("pass-choice", "in-process"), ("pass-choice", "1 workers"),
         ("map-100", "in-process"), ("map-100", "1 workers"),
+        ("distributed-map-100", "in-process"), ("distributed-map-100", "1 workers"),
     ]  # fmt: skip
     assert all(r["succeeded"] == r["executions"] for r in rows)
     assert rows[0]["transitions_per_execution"] == 10
     assert rows[2]["transitions_per_execution"] == 102
+    assert rows[4]["transitions_per_execution"] == 102  # Pass, Map, then 100 children's Pass
     machines.render(report)

@@ -18,7 +18,7 @@ from stormproof.errors import (
     TaskDoesNotExist,
 )
 from stormproof.machines import validate
-from stormproof.steps import STEPS_QUEUE
+from stormproof.step_messages import STEPS_QUEUE
 from stormproof.testing import FakeClock
 
 PASS_CHOICE = {

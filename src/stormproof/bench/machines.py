@@ -4,7 +4,9 @@ Two workloads, each on a fresh store (see :func:`stormproof.bench.queue.fresh_st
 
 - **pass-choice**: a 10-state Pass/Choice machine (all its states commit in one
   transaction: one step per execution);
-- **map-100**: a Map state over 100 items (one Pass state per iteration).
+- **map-100**: a Map state over 100 items (one Pass state per iteration);
+- **distributed-map-100**: the same Map in DISTRIBUTED mode: 100 child executions per
+  execution (run with a quarter of ``--map-executions``).
 
 Each runs in two modes: **in-process** (the step consumer of the benchmarking process)
 and **workers** (``--workers`` processes running an app with the machines, on the same
@@ -71,7 +73,19 @@ def map_100() -> dict[str, Any]:
     }
 
 
-WORKLOADS = {"pass-choice": pass_choice, "map-100": map_100}
+def distributed_map_100() -> dict[str, Any]:
+    """The Map of 100 items in DISTRIBUTED mode: each item a child execution."""
+    definition = map_100()
+    processor = definition["States"]["Map"]["ItemProcessor"]
+    processor["ProcessorConfig"] = {"Mode": "DISTRIBUTED", "ExecutionType": "STANDARD"}
+    return definition
+
+
+WORKLOADS = {
+    "pass-choice": pass_choice,
+    "map-100": map_100,
+    "distributed-map-100": distributed_map_100,
+}
 
 
 def bench_app(url: str) -> App:
@@ -161,14 +175,13 @@ async def _phase(url: str, machine: str, n: int, workers: int) -> dict[str, Any]
             for proc in procs:
                 proc.communicate(timeout=30)  # waits, and closes the pipes
         sample = (await app.list_executions(machine, limit=1))[0]
-        history = await app.get_execution_history(sample.arn)
-        counts = await app.store.run(machine_ops.status_counts)
-    transitions = sum(1 for e in history if e["type"].endswith("StateEntered"))
+        transitions = await _transitions(app, sample.arn)
+        succeeded = await app.list_executions(machine, "SUCCEEDED", limit=n)
     return {
         "machine": machine,
         "mode": f"{workers} workers" if workers else "in-process",
         "executions": n,
-        "succeeded": counts.get("SUCCEEDED", 0),
+        "succeeded": len(succeeded),
         "start_per_s": n / start_s,
         "run_per_s": n / run_s,
         "end_to_end_per_s": n / (start_s + run_s),
@@ -177,12 +190,30 @@ async def _phase(url: str, machine: str, n: int, workers: int) -> dict[str, Any]
     }
 
 
+async def _transitions(app: App, arn: str) -> int:
+    """States entered by the execution ``arn`` and by the children of its Map Runs."""
+    history = await app.get_execution_history(arn)
+    count = sum(1 for e in history if e["type"].endswith("StateEntered"))
+    for event in history:
+        if event["type"] == "MapRunStarted":
+            run_arn = event["mapRunStartedEventDetails"]["mapRunArn"]
+            children = await app.list_executions(map_run=run_arn, limit=100_000)
+            count += len(children) * await _transitions(app, children[0].arn)
+    return count
+
+
 def run(
     url: str, executions: int = 5000, workers: int = 4, map_executions: int = 200
 ) -> dict[str, Any]:
     """Every workload in both modes, each on a fresh store beside ``url``."""
     rows = []
-    for machine, n in (("pass-choice", executions), ("map-100", map_executions)):
+    # A distributed Map of 100 items is 101 executions: a quarter as many parents.
+    plan = (
+        ("pass-choice", executions),
+        ("map-100", map_executions),
+        ("distributed-map-100", max(1, map_executions // 4)),
+    )
+    for machine, n in plan:
         for mode in (0, workers):
             with fresh_store(url, "machines") as fresh:
                 rows.append(asyncio.run(_phase(fresh, machine, n, mode)))

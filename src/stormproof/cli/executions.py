@@ -161,15 +161,21 @@ def stop_command(
 @click.option("--machine", help="Only this machine's executions.")
 @click.option("--status", type=click.Choice(STATUSES), help="Only executions with this status.")
 @click.option("--limit", type=click.IntRange(min=1), default=100, show_default=True)
+@click.option("--map-run", help="Only the child executions of this distributed Map's run.")
 @json_option
 @click.pass_context
 def ls_command(
-    ctx: click.Context, machine: str | None, status: str | None, limit: int, as_json: bool
+    ctx: click.Context,
+    machine: str | None,
+    status: str | None,
+    limit: int,
+    map_run: str | None,
+    as_json: bool,
 ) -> None:
     """Executions, newest first."""
 
     async def work(app: App) -> list[ExecutionInfo]:
-        return await app.list_executions(machine, status, limit)
+        return await app.list_executions(machine, status, limit, map_run=map_run)
 
     infos = run(ctx, work)
     if as_json:

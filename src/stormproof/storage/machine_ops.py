@@ -54,6 +54,8 @@ class ExecutionRow:
     version: int
     redrive_count: int
     parent: str | None
+    #: The Map Run a distributed Map's child execution belongs to.
+    map_run: str | None = None
 
 
 def _execution(row: Row) -> ExecutionRow:
@@ -62,6 +64,7 @@ def _execution(row: Row) -> ExecutionRow:
         error=row[6], cause=row[7], definition=row[8], start_time=float(row[9]),
         stop_time=None if row[10] is None else float(row[10]), state=row[11],
         runtime=row[12], version=int(row[13]), redrive_count=int(row[14]), parent=row[15],
+        map_run=row[16],
     )  # fmt: skip
 
 
@@ -85,6 +88,7 @@ class InsertExecution:
     state: str
     runtime: str
     parent: str | None = None
+    map_run: str | None = None
 
     def program(self, dialect: Dialect) -> Program[OpResult]:
         """INSERT ... ON CONFLICT DO NOTHING."""
@@ -98,6 +102,7 @@ class InsertExecution:
             "state": self.state,
             "runtime": self.runtime,
             "parent": self.parent,
+            "map_run": self.map_run,
         }
         rows = yield Stmt("sfn_execution_insert", params)
         if not rows:
@@ -107,6 +112,28 @@ class InsertExecution:
     def is_stale(self, result: OpResult) -> bool:
         """A taken name rolls the unit back."""
         return not result.ok
+
+
+@dataclass(frozen=True)
+class InsertChildren:
+    """Create the child executions of a Map Run in one batched statement.
+
+    ``rows`` hold the parameters of ``sfn_execution_insert_child`` (the fields of
+    :class:`InsertExecution`). A name already taken is skipped, not stale: a child's name
+    derives from its parent's, so it can only be that same child.
+    """
+
+    rows: Sequence[dict[str, Any]]
+
+    def program(self, dialect: Dialect) -> Program[OpResult]:
+        """One INSERT ... ON CONFLICT DO NOTHING, executed for every row."""
+        if self.rows:
+            yield Stmt("sfn_execution_insert_child", list(self.rows), many=True)
+        return OpResult([EntryStatus.OK])
+
+    def is_stale(self, result: OpResult) -> bool:
+        """Never stale."""
+        return False
 
 
 @dataclass(frozen=True)
@@ -124,6 +151,8 @@ class SaveExecution:
     stop_time: float | None = None
     redrive_count: int = 0
     events: Sequence[dict[str, Any]] = field(default_factory=tuple)
+    #: A new parent link (JSON text); None keeps the stored one.
+    parent: str | None = None
 
     def program(self, dialect: Dialect) -> Program[OpResult]:
         """UPDATE ... WHERE version = expected, then one INSERT per event."""
@@ -138,6 +167,7 @@ class SaveExecution:
             "state": self.state,
             "runtime": self.runtime,
             "redrive_count": self.redrive_count,
+            "parent": self.parent,
         }
         rows = yield Stmt("sfn_execution_update", params)
         if not rows:
@@ -212,10 +242,10 @@ def execution_by_name(machine: str, name: str) -> Program[ExecutionRow | None]:
 
 
 def list_executions(
-    machine: str | None, status: str | None, limit: int
+    machine: str | None, status: str | None, limit: int, map_run: str | None = None
 ) -> Program[list[ExecutionRow]]:
     """Newest first; ``state``, ``runtime`` and ``definition`` are left empty."""
-    params = {"machine": machine, "status": status, "n": limit}
+    params = {"machine": machine, "status": status, "n": limit, "map_run": map_run}
     rows = yield Stmt("sfn_execution_list", params)
     return [_execution(r) for r in rows]
 
@@ -230,6 +260,14 @@ def history_page(
     for row in rows:
         events.extend(json.loads(row[1]))
     return (int(rows[-1][0]) if rows else None), events
+
+
+def map_run_children(execution: str) -> Program[list[str]]:
+    """The ids of the child executions of every Map Run of ``execution``."""
+    # Map Run ARNs start with "<execution ARN>:map-run/" ("0" sorts right after "/").
+    params = {"low": f"{execution}:map-run/", "high": f"{execution}:map-run0"}
+    rows = yield Stmt("sfn_execution_children", params)
+    return [str(r[0]) for r in rows]
 
 
 def delete_execution(execution: str) -> Program[None]:

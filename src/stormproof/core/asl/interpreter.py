@@ -74,8 +74,10 @@ class Step:
     again at or after that time) and ``{"kind": "task", "id", "resource",
     "input", "timeout_seconds", "heartbeat_seconds", "state"}`` (run the task,
     then call ``advance`` with ``completed_work={id: {"output": ...}}`` or
-    ``{id: {"error": ..., "cause": ...}}``). Task requests repeat on every
-    call until their outcome is fed back; the id makes them idempotent.
+    ``{id: {"error": ..., "cause": ...}}``) and ``{"kind": "execution", ...}``
+    (start a distributed Map's child execution, see ``map_run``; its outcome is
+    fed back the same way). These requests repeat on every call until their
+    outcome is fed back; the id makes them idempotent.
     """
 
     state: ExecState
@@ -102,6 +104,11 @@ class Step:
     def tasks(self) -> list[dict[str, Any]]:
         """The task requests."""
         return [r for r in self.requests if r["kind"] == "task"]
+
+    @property
+    def executions(self) -> list[dict[str, Any]]:
+        """The child-execution requests of distributed Maps (see ``map_run``)."""
+        return [r for r in self.requests if r["kind"] == "execution"]
 
 
 def start(definition: dict[str, Any], value: Any, context: StartContext) -> ExecState:

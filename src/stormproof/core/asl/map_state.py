@@ -1,19 +1,16 @@
-"""Map: run the item processor once per item, as nested frames in the same state.
+"""Map: run the item processor once per item.
 
-INLINE iterations write their events (``MapIterationStarted``...) into the
-execution's history. DISTRIBUTED iterations are *child executions*: each child
-frame keeps its own history and is marked ``child_execution``, so a runtime
-can later move them into separate executions without changing the parent's
-logic; the parent history shows only ``MapRunStarted``/``MapRunSucceeded``.
+INLINE iterations are nested frames of this execution; their events
+(``MapIterationStarted``...) go into its history. DISTRIBUTED iterations are child
+executions of their own (:mod:`stormproof.core.asl.map_run`).
 """
 
 from __future__ import annotations
 
 from typing import Any
 
-from stormproof.core.asl import history, map_settings, state_io
-from stormproof.core.asl.failure import TOLERATED_FAILURE, StatesError, runtime_error
-from stormproof.core.asl.history import Recorder
+from stormproof.core.asl import map_run, map_settings, state_io
+from stormproof.core.asl.failure import StatesError, runtime_error
 from stormproof.core.asl.jsonpath_io import apply_path
 from stormproof.core.asl.map_items import child_inputs
 from stormproof.core.asl.run_context import Env, Frame, Run, new_frame
@@ -24,6 +21,11 @@ def run_map(run: Run, frame: Frame, state: dict[str, Any], env: Env) -> bool:
     """Start the Map (first call), then drive its iterations until all finish."""
     if "map" not in frame and not _start(run, frame, state, env):
         return False
+    if frame["map"]["distributed"]:
+        if not map_run.drive(run, frame, state, env):
+            return False
+        _succeed(run, frame, state, env)
+        return True
     return _drive(run, frame, state, env)
 
 
@@ -49,7 +51,7 @@ def _start(run: Run, frame: Frame, state: dict[str, Any], env: Env) -> bool:
     percentage = map_settings.percentage_setting(run, frame, state, env, effective)
     distributed = _distributed(state)
     if distributed:
-        arn = f"{run.execution['context']['Execution']['Id']}:map-run/{frame['state']}"
+        arn = map_run.map_run_arn(run, frame)
         env.recorder.emit(frame, "MapRunStarted", {"mapRunArn": arn})
     inputs = child_inputs(run, frame, state, env, effective, values)
     frame["map"] = {
@@ -63,6 +65,8 @@ def _start(run: Run, frame: Frame, state: dict[str, Any], env: Env) -> bool:
         "tolerated_count": count,
         "tolerated_percentage": percentage,
     }
+    if distributed:
+        frame["map"]["map_run"] = arn
     frame["children"] = {}
     return True
 
@@ -80,20 +84,13 @@ def _launch(run: Run, frame: Frame, state: dict[str, Any], env: Env) -> str:
     processor = run.definition
     for key in block:
         processor = processor[key]
-    if m["distributed"]:
-        child = new_frame(block, processor["StartAt"], m["inputs"][index], 0)
-        child["child_execution"] = {"history": [], "counter": {"next_event_id": 1}}
-    else:
-        env.recorder.emit(frame, "MapIterationStarted", {"index": index, "name": frame["state"]})
-        child = new_frame(block, processor["StartAt"], m["inputs"][index], frame["last_event_id"])
+    env.recorder.emit(frame, "MapIterationStarted", {"index": index, "name": frame["state"]})
+    child = new_frame(block, processor["StartAt"], m["inputs"][index], frame["last_event_id"])
     frame["children"][str(index)] = child
     return str(index)
 
 
-def _child_env(run: Run, frame: Frame, env: Env, child: Frame) -> Env:
-    if "child_execution" in child:
-        ce = child["child_execution"]
-        return Env({}, Recorder(ce["counter"], ce["history"], run.now_iso))
+def _child_env(frame: Frame, env: Env) -> Env:
     return Env({**env.variables, **frame["vars"]}, env.recorder)
 
 
@@ -120,50 +117,30 @@ def _drive_child(run: Run, frame: Frame, env: Env, key: str) -> bool:
     from stormproof.core.asl.engine import drive
 
     child = frame["children"][key]
-    drive(run, child, _child_env(run, frame, env, child))
+    drive(run, child, _child_env(frame, env))
     if child["status"] == "RUNNING":
         return False
-    del frame["children"][key]
     _child_finished(frame, env, int(key), child)
     return True
 
 
 def _child_finished(frame: Frame, env: Env, index: int, child: Frame) -> None:
     m = frame["map"]
-    m["finished"] += 1
     details = {"index": index, "name": frame["state"]}
     if child["status"] == "SUCCEEDED":
+        # Only successes leave the children and count as finished: a failed iteration
+        # stays, with the running ones, for a redrive to re-run (see core.asl.redrive).
+        del frame["children"][str(index)]
+        m["finished"] += 1
         m["results"][index] = child["output"]
-        if not m["distributed"]:
-            env.recorder.emit(frame, "MapIterationSucceeded", details)
+        env.recorder.emit(frame, "MapIterationSucceeded", details)
         return
-    if not m["distributed"]:
-        env.recorder.emit(frame, "MapIterationFailed", details)
-        raise StatesError(child.get("error"), child.get("cause"))
-    m["failed"] += 1
-    m["results"][index] = {"Error": child.get("error"), "Cause": child.get("cause")}
-    if _tolerance_exceeded(m):
-        cause = "The specified tolerated failure threshold was exceeded"
-        env.recorder.emit(frame, "MapRunFailed", history.failure(TOLERATED_FAILURE, cause))
-        raise StatesError(TOLERATED_FAILURE, cause)
-
-
-def _tolerance_exceeded(m: dict[str, Any]) -> bool:
-    count, percentage = m["tolerated_count"], m["tolerated_percentage"]
-    if count is None and percentage is None:
-        return True
-    over_count = count is not None and m["failed"] > count
-    share = 100.0 * m["failed"] / max(1, len(m["inputs"]))
-    over_percentage = percentage is not None and share > percentage
-    if count is not None and percentage is not None:
-        return over_count and over_percentage
-    return over_count or over_percentage
+    env.recorder.emit(frame, "MapIterationFailed", details)
+    raise StatesError(child.get("error"), child.get("cause"))
 
 
 def _succeed(run: Run, frame: Frame, state: dict[str, Any], env: Env) -> None:
     m = frame["map"]
-    if m["distributed"]:
-        env.recorder.emit(frame, "MapRunSucceeded")
     env.recorder.emit(frame, "MapStateSucceeded")
     results = m["results"]
     output, assigned = state_io.state_output(run, frame, state, env, results)

@@ -1,8 +1,9 @@
 """Parallel: every branch runs as a nested frame on a copy of the effective input.
 
 The output is the array of branch outputs in branch order. The first branch
-to fail fails the state; the other branches are dropped (their pending work
-requests simply stop being issued).
+to fail fails the state; the other branches stop (their pending work requests
+simply stop being issued). The branches are kept for a redrive, which re-runs
+only the failed and stopped ones (:mod:`stormproof.core.asl.redrive`).
 """
 
 from __future__ import annotations

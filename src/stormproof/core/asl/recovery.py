@@ -4,7 +4,8 @@ Order (AWS): the ``EvaluationFailed`` event for JSONata errors; then the
 first matching retrier (the state restarts after its backoff, with no Failed
 event); otherwise the ``MapStateFailed``/``ParallelStateFailed`` event, and a
 matching catcher sends the error output to its ``Next`` state. ``States.Runtime``
-and ``States.DataLimitExceeded`` are never retried or caught.
+and ``States.DataLimitExceeded`` are never retried or caught. A Map or Parallel state
+that fails for good keeps its progress for a redrive (:mod:`stormproof.core.asl.redrive`).
 """
 
 from __future__ import annotations
@@ -12,7 +13,7 @@ from __future__ import annotations
 from datetime import timedelta
 from typing import Any
 
-from stormproof.core.asl import history, retry, state_io
+from stormproof.core.asl import history, redrive, retry, state_io
 from stormproof.core.asl.failure import QUERY_EVALUATION, RUNTIME, StatesError
 from stormproof.core.asl.run_context import Env, Frame, Run, iso
 from stormproof.core.asl.transitions import fail_frame, goto
@@ -48,6 +49,9 @@ def handle_failure(
     if kind in _RECOVERABLE_TYPES:
         catcher = retry.find_catcher(state.get("Catch", []), error)
     if catcher is None:
+        if kind in ("Map", "Parallel"):
+            # A redrive re-runs only the failed or aborted iterations and branches (AWS).
+            redrive.save_progress(frame)
         fail_frame(frame, error, cause)
         return
     _catch(run, frame, state, env, catcher, {"Error": error, "Cause": cause})

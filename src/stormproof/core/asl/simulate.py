@@ -14,6 +14,7 @@ from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta
 from typing import Any
 
+from stormproof.core.asl import map_run
 from stormproof.core.asl.interpreter import ExecState, StartContext, abort, advance, start
 
 DEFAULT_START = datetime(2026, 1, 1, tzinfo=UTC)
@@ -101,6 +102,8 @@ def _run(
             return state
         if _run_tasks(step.tasks, tasks, completed):
             continue
+        if _run_children(step.executions, state, clock, rng, tasks, completed):
+            continue
         wake = step.wake_at
         if clock.stop_at is not None and (wake is None or wake >= clock.stop_at):
             stopped = abort(state, max(clock.now, clock.stop_at))
@@ -127,6 +130,34 @@ def _run_tasks(
         if request["id"] in completed:
             continue
         completed[request["id"]] = _outcome(request, tasks)
+        ran = True
+    return ran
+
+
+def _run_children(
+    requests: list[dict[str, Any]],
+    state: ExecState,
+    clock: _Clock,
+    rng: random.Random,
+    tasks: Mapping[str, TaskFunction],
+    completed: dict[str, dict[str, Any]],
+) -> bool:
+    """Run each requested child execution to its end, one after another, in virtual time."""
+    ran = False
+    for request in requests:
+        if request["id"] in completed:
+            continue
+        definition = map_run.child_definition(state["definition"], request["block"])
+        context = StartContext(clock.now, request["name"], request["machine"])
+        child_clock = _Clock(clock.now, clock.limit, None)
+        child = _run(start(definition, request["input"], context), child_clock, rng, tasks, [])
+        clock.now = max(clock.now, child_clock.now)
+        if child["status"] == "RUNNING":
+            continue  # unfinished at the virtual time limit
+        if child["status"] == "SUCCEEDED":
+            completed[request["id"]] = {"output": child.get("output")}
+        else:
+            completed[request["id"]] = {"error": child.get("error"), "cause": child.get("cause")}
         ran = True
     return ran
 

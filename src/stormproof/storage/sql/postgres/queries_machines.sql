@@ -16,34 +16,44 @@ ORDER BY name;
 
 -- name: sfn_execution_insert
 INSERT INTO sfn_executions (id, machine, name, status, input, definition, start_time, state,
-                            runtime, version, redrive_count, parent)
+                            runtime, version, redrive_count, parent,
+                            map_run)
 VALUES (%(id)s, %(machine)s, %(name)s, 'RUNNING', %(input)s, %(definition)s, %(start_time)s,
-        %(state)s, %(runtime)s, 1, 0, %(parent)s)
+        %(state)s, %(runtime)s, 1, 0, %(parent)s, %(map_run)s)
 ON CONFLICT DO NOTHING RETURNING version;
+
+-- name: sfn_execution_insert_child
+INSERT INTO sfn_executions (id, machine, name, status, input, definition, start_time, state,
+                            runtime, version, redrive_count, parent, map_run)
+VALUES (%(id)s, %(machine)s, %(name)s, 'RUNNING', %(input)s, %(definition)s, %(start_time)s,
+        %(state)s, %(runtime)s, 1, 0, %(parent)s, %(map_run)s)
+ON CONFLICT DO NOTHING;
 
 -- name: sfn_execution_update
 UPDATE sfn_executions
 SET status = %(status)s, output = %(output)s, error = %(error)s, cause = %(cause)s,
     stop_time = %(stop_time)s, state = %(state)s, runtime = %(runtime)s,
-    redrive_count = %(redrive_count)s, version = version + 1
+    redrive_count = %(redrive_count)s,
+    parent = COALESCE(%(parent)s::text, parent), version = version + 1
 WHERE id = %(id)s AND version = %(expected)s RETURNING version;
 
 -- name: sfn_executions_load
 SELECT id, machine, name, status, input, output, error, cause, definition, start_time,
-       stop_time, state, runtime, version, redrive_count, parent
+       stop_time, state, runtime, version, redrive_count, parent, map_run
 FROM sfn_executions WHERE id = ANY(%(ids)s);
 
 -- name: sfn_execution_by_name
 SELECT id, machine, name, status, input, output, error, cause, definition, start_time,
-       stop_time, state, runtime, version, redrive_count, parent
+       stop_time, state, runtime, version, redrive_count, parent, map_run
 FROM sfn_executions WHERE machine = %(machine)s AND name = %(name)s;
 
 -- name: sfn_execution_list
 SELECT id, machine, name, status, input, output, error, cause, '', start_time,
-       stop_time, '', '', version, redrive_count, parent
+       stop_time, '', '', version, redrive_count, parent, map_run
 FROM sfn_executions
 WHERE (%(machine)s::text IS NULL OR machine = %(machine)s::text)
   AND (%(status)s::text IS NULL OR status = %(status)s::text)
+  AND (%(map_run)s::text IS NULL OR map_run = %(map_run)s::text)
 ORDER BY start_time DESC, id LIMIT %(n)s;
 
 -- name: sfn_history_insert
@@ -62,3 +72,6 @@ DELETE FROM sfn_history WHERE execution = %(id)s;
 
 -- name: sfn_execution_counts
 SELECT status, COUNT(*) FROM sfn_executions GROUP BY status;
+
+-- name: sfn_execution_children
+SELECT id FROM sfn_executions WHERE map_run >= %(low)s AND map_run < %(high)s;

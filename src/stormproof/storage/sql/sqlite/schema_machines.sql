@@ -24,11 +24,13 @@ CREATE TABLE sfn_executions (
     version INTEGER NOT NULL,
     redrive_count INTEGER NOT NULL DEFAULT 0,
     parent TEXT
-);
+, map_run TEXT);
 
 CREATE UNIQUE INDEX sfn_executions_name ON sfn_executions (machine, name);
 
 CREATE INDEX sfn_executions_recent ON sfn_executions (start_time);
+
+CREATE INDEX sfn_executions_map_run ON sfn_executions (map_run);
 
 CREATE TABLE sfn_history (
     execution TEXT NOT NULL,
