@@ -95,6 +95,8 @@ class StepConsumer:
         self.lanes = lanes
         self.rng = random.Random()
         self.steps = 0
+        #: How long a claimed step stays invisible (a dead worker's steps reappear after it).
+        self.visibility = STEP_VISIBILITY
 
     async def run(self) -> None:
         """Poll forever (cancel to stop); ``lanes`` claim loops overlap claims and commits."""
@@ -114,7 +116,7 @@ class StepConsumer:
     async def poll_once(self) -> int:
         """Claim one batch and process it; the number of messages claimed."""
         store = self.manager.app.store
-        rows = await store.claim(STEPS_QUEUE, INTERNAL, self.batch, STEP_VISIBILITY)
+        rows = await store.claim(STEPS_QUEUE, INTERNAL, self.batch, self.visibility)
         if rows:
             await self.process(rows)
         return len(rows)

@@ -11,6 +11,7 @@ import asyncio
 import signal
 import time
 from pathlib import Path
+from typing import Any
 
 from stormproof import App
 from tests.acceptance.worker_procs import read_lines, spawn_worker, stop_gracefully
@@ -18,15 +19,20 @@ from tests.acceptance.worker_procs import read_lines, spawn_worker, stop_gracefu
 APP = "tests.acceptance.apps_machines.crash_app:app"
 
 
-async def _start(url: str) -> str:
+async def _start_machine(url: str, machine: str, value: Any, name: str | None = None) -> str:
+    """Start an execution of ``machine`` once a worker has stored it."""
     async with App("driver", url) as app:
         deadline = time.monotonic() + 30
         while True:  # the worker stores the machine when it opens its app
             try:
-                return await app.start_execution("Crash", {"order": 1}, name="order-1")
+                return await app.start_execution(machine, value, name=name)
             except LookupError:
                 assert time.monotonic() < deadline, "the worker never stored the machine"
                 await asyncio.sleep(0.1)
+
+
+async def _start(url: str) -> str:
+    return await _start_machine(url, "Crash", {"order": 1}, "order-1")
 
 
 async def _describe(url: str, arn: str) -> tuple[str, list[str]]:
