@@ -92,16 +92,21 @@ def parent_outcome(
     now: float,
 ) -> Enqueue:
     """The step of the parent that reports ``row``'s end (``result``: output, error, cause)."""
-    output, error, cause = result
     if link.get("mode") == MAP_MODE:
-        if status == "SUCCEEDED":
-            return step_op(link["execution"], work={link["task"]: {"output": output}})
-        if error is None and status == "TIMED_OUT":
-            error = "States.Timeout"
-        return step_op(link["execution"], work={link["task"]: {"error": error, "cause": cause}})
-    return step_op(
-        link["execution"], work={link["task"]: _sync_outcome(link, row, status, result, now)}
-    )
+        outcome = _map_outcome(status, result)
+    else:
+        outcome = _sync_outcome(link, row, status, result, now)
+    return step_op(link["execution"], work={link["task"]: outcome})
+
+
+def _map_outcome(status: str, result: tuple[Any, str | None, str | None]) -> dict[str, Any]:
+    """A Map Run child's outcome: its output, or its error and cause."""
+    output, error, cause = result
+    if status == "SUCCEEDED":
+        return {"output": output}
+    if error is None and status == "TIMED_OUT":
+        error = "States.Timeout"
+    return {"error": error, "cause": cause}
 
 
 def _sync_outcome(
