@@ -7,18 +7,18 @@ worker and API processes.
 from __future__ import annotations
 
 from stormproof.app import App
-from stormproof.bus import Bus
-from stormproof.bus_archive import Replay, ReplayStatus
-from stormproof.bus_events import PutEventsResult
-from stormproof.bus_targets import HeaderAuth, HmacAuth, HttpTarget, Target
-from stormproof.execution_records import ExecutionInfo
-from stormproof.functions import Function
-from stormproof.machines import StateMachine
-from stormproof.mappings import EventSourceMapping
-from stormproof.messages import BatchResult, Message, QueueStats
-from stormproof.queues import Queue
-from stormproof.redrive import RedriveStatus, RedriveTask
-from stormproof.runners import Context
+from stormproof.bus.bus import Bus
+from stormproof.bus.events import PutEventsResult
+from stormproof.bus.replays import Replay, ReplayStatus
+from stormproof.bus.targets import HeaderAuth, HmacAuth, HttpTarget, Target
+from stormproof.functions.function import Function
+from stormproof.functions.mappings import EventSourceMapping
+from stormproof.functions.runners import Context
+from stormproof.machines.definitions import StateMachine
+from stormproof.machines.records import ExecutionInfo
+from stormproof.queues.messages import BatchResult, Message, QueueStats
+from stormproof.queues.queue import Queue
+from stormproof.queues.redrive import RedriveStatus, RedriveTask
 from stormproof.worker import Worker
 
 __version__ = "0.1.0"

@@ -10,22 +10,23 @@ from types import TracebackType
 from typing import Any, TypeVar
 
 from stormproof import config
-from stormproof.background import Periodic
-from stormproof.bus import Bus
-from stormproof.bus_manager import BusManager
-from stormproof.bus_targets import HttpTarget
+from stormproof.bus.bus import Bus
+from stormproof.bus.manager import BusManager
+from stormproof.bus.targets import HttpTarget
 from stormproof.clock import Clock, SystemClock
 from stormproof.core import queue_rules as rules
-from stormproof.errors import InvalidAttribute, QueueDoesNotExist
-from stormproof.execution_records import ExecutionInfo
-from stormproof.executions import ExecutionManager
-from stormproof.functions import Function, FunctionRegistry
-from stormproof.machines import StateMachine
-from stormproof.mappings import EventSourceMapping
-from stormproof.queues import Queue
-from stormproof.redrive import RedriveManager
+from stormproof.engine.periodic import Periodic
+from stormproof.engine.sync_bridge import SyncBridge
+from stormproof.functions.function import Function
+from stormproof.functions.mappings import EventSourceMapping
+from stormproof.functions.registry import FunctionRegistry
+from stormproof.machines.definitions import StateMachine
+from stormproof.machines.executions import ExecutionManager
+from stormproof.machines.records import ExecutionInfo
+from stormproof.queues.queue import Queue
+from stormproof.queues.registry import QueueRegistry
 from stormproof.storage.base import Store
-from stormproof.sync_bridge import SyncBridge
+from stormproof.storage.opening import open_store
 
 T = TypeVar("T")
 MAINTENANCE_INTERVAL = 5.0
@@ -38,26 +39,6 @@ class _Unset:
 
 UNSET: Any = _Unset()
 Seconds = float | timedelta
-
-
-def open_store(url: str, clock: Clock | None = None) -> Store:
-    """The store for a URL: ``sqlite:///path.db`` or ``postgresql://...``."""
-    now = clock.now if clock is not None and not isinstance(clock, SystemClock) else None
-    if url.startswith("sqlite:"):
-        from stormproof.storage.sqlite import SqliteStore
-
-        return SqliteStore(url, now)
-    if url.startswith(("postgresql:", "postgres:")):
-        try:
-            from stormproof.storage.postgres import PostgresStore
-        except ImportError as exc:  # pragma: no cover - depends on the install
-            raise InvalidAttribute(
-                "store", url, "a PostgreSQL URL needs: pip install 'stormproof[postgres]'"
-            ) from exc
-        return PostgresStore(url, now)
-    raise InvalidAttribute(
-        "store", url, "sqlite:///path.db, sqlite:////abs/path.db or postgresql://"
-    )
 
 
 class App:
@@ -73,12 +54,12 @@ class App:
         self.store_url = store or config.from_env().store
         self.clock: Clock = clock or SystemClock()
         self.instance_id = str(uuid.uuid4())
-        self.redrives = RedriveManager(self)
-        self.functions = FunctionRegistry(self)
-        self.buses = BusManager(self)
-        self.executions = ExecutionManager(self)
-        self._declared: dict[str, Queue] = {}
-        self._attrs: dict[str, rules.QueueAttributes] = {}
+        self.queues = QueueRegistry(self)
+        self.redrives = self.queues.redrives
+        self.functions = FunctionRegistry(self, self.queues)
+        self.buses = BusManager(self, self.queues)
+        self.executions = ExecutionManager(self, self.queues, self.functions, self.buses)
+        self.machines = self.executions
         self._store: Store | None = None
         self._maintenance = Periodic(
             "stormproof-maintenance", self.run_maintenance, MAINTENANCE_INTERVAL, self.clock
@@ -121,21 +102,7 @@ class App:
             "content_based_deduplication": content_based_deduplication,
             "dedup_window": dedup_window,
         }
-        changes = {k: v for k, v in passed.items() if v is not UNSET}
-        is_fifo = rules.validate_queue_name(name, fifo)
-        if isinstance(changes.get("dead_letter"), Queue):
-            dlq: Queue = changes["dead_letter"]
-            if dlq.fifo != is_fifo:
-                kind = "FIFO" if is_fifo else "standard"
-                raise InvalidAttribute("dead_letter", dlq.name, f"a {kind} queue, like {name!r}")
-            changes["dead_letter"] = dlq.name
-        changes = rules.validate_attribute_changes(changes)
-        if changes.get("content_based_deduplication") and not is_fifo:
-            raise InvalidAttribute("content_based_deduplication", True, "False on a standard queue")
-        previous = self._declared.get(name)
-        handle = Queue(self, name, is_fifo, {**(previous.changes if previous else {}), **changes})
-        self._declared[name] = handle
-        return handle
+        return self.queues.declare(name, fifo, {k: v for k, v in passed.items() if v is not UNSET})
 
     def function(
         self,
@@ -273,8 +240,7 @@ class App:
         self._sync.loop = asyncio.get_running_loop()
         self._store = store
         try:
-            for handle in self._in_dependency_order():
-                await self._reconcile(handle)
+            await self.queues.open()
             await self.functions.open()
             await self.buses.open()
             await self.executions.open()
@@ -289,7 +255,7 @@ class App:
         await self.buses.close()
         await self.functions.close()
         await self._maintenance.stop()
-        await self.redrives.close()
+        await self.queues.close()
         if self._store is not None:
             await self._store.close()
             self._store = None
@@ -306,90 +272,37 @@ class App:
     ) -> None:
         await self.close()
 
-    def _in_dependency_order(self) -> list[Queue]:
-        ordered: list[Queue] = []
-
-        def visit(q: Queue, depth: int) -> None:
-            dlq = q.changes.get("dead_letter")
-            if dlq in self._declared and depth < len(self._declared):
-                visit(self._declared[dlq], depth + 1)
-            if q not in ordered:
-                ordered.append(q)
-
-        for q in self._declared.values():
-            visit(q, 0)
-        return ordered
-
-    async def _reconcile(self, handle: Queue) -> None:
-        await self._put(handle.name, handle.fifo, handle.changes)
-
-    async def _put(self, name: str, fifo: bool, changes: dict[str, Any]) -> rules.QueueAttributes:
-        store = self.store
-        existing = await store.get_queue(name)
-        base = existing.attributes if existing else rules.QueueAttributes(fifo=fifo)
-        if existing and existing.attributes.fifo != fifo:
-            raise InvalidAttribute(
-                "fifo", fifo, f"{existing.attributes.fifo}: FIFO-ness is set at creation"
-            )
-        attrs = base.merged(changes)
-        if attrs.dead_letter:
-            dlq = await store.get_queue(attrs.dead_letter)
-            if dlq is None:
-                raise QueueDoesNotExist(attrs.dead_letter)
-            rules.check_dead_letter(name, attrs, attrs.dead_letter, dlq.attributes)
-        stored = await store.put_queue(name, attrs)
-        self._attrs[name] = stored.attributes
-        return stored.attributes
-
-    # --- queue administration -------------------------------------------------------
+    # --- queue administration (see stormproof.queues.registry.QueueRegistry) --------
 
     def attributes_of(self, name: str) -> rules.QueueAttributes:
         """Cached attributes of an open queue."""
-        try:
-            return self._attrs[name]
-        except KeyError:
-            raise QueueDoesNotExist(name) from None
+        return self.queues.attributes_of(name)
 
     async def get_queue(self, name: str) -> Queue:
         """A handle on an existing queue (declared elsewhere); raises QueueDoesNotExist."""
-        stored = await self.store.get_queue(name)
-        if stored is None:
-            raise QueueDoesNotExist(name)
-        self._attrs[name] = stored.attributes
-        return self._declared.get(name) or Queue(self, name, stored.attributes.fifo, {})
+        return await self.queues.get(name)
 
     async def create_queue(self, name: str, **attributes: Any) -> Queue:
         """Create (or update) a queue at run time with the same rules as ``queue()``."""
-        handle = self.queue(name, **attributes)
-        await self._reconcile(handle)
-        return handle
+        return await self.queues.create(name, **attributes)
 
     async def update_queue(self, name: str, **attributes: Any) -> Queue:
         """Change attributes of an existing queue (FIFO-ness cannot change)."""
-        current = await self.get_queue(name)
-        changes = rules.validate_attribute_changes(attributes)
-        if isinstance(attributes.get("dead_letter"), Queue):
-            changes["dead_letter"] = attributes["dead_letter"].name
-        await self._put(name, current.fifo, changes)
-        return current
+        return await self.queues.update(name, **attributes)
 
     async def list_queues(self) -> list[str]:
         """Names of every queue in the store."""
-        return [q.name for q in await self.store.list_queues()]
+        return await self.queues.names()
 
     async def delete_queue(self, name: str) -> None:
         """Delete a queue and all its messages."""
-        if not await self.store.delete_queue(name):
-            raise QueueDoesNotExist(name)
-        self._attrs.pop(name, None)
+        await self.queues.delete(name)
 
     # --- background work ------------------------------------------------------------
 
     async def run_maintenance(self) -> None:
         """One pass: expire messages past retention, resume orphaned redrive tasks."""
-        for stored in await self.store.list_queues():
-            await self.store.expire(stored.name, stored.attributes.retention)
-        await self.redrives.resume_orphans()
+        await self.queues.run_maintenance()
 
     def run_sync(self, coro: Coroutine[Any, Any, T]) -> T:
         """Run a coroutine for a caller outside asyncio (see ``SyncBridge``)."""

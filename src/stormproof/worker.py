@@ -18,10 +18,11 @@ import logging
 import random
 
 from stormproof.app import App
-from stormproof.concurrency import Permits
-from stormproof.consumers import MappingConsumer, QueueConsumer
-from stormproof.invocations import InvocationConsumer
-from stormproof.leases import LeaseKeeper
+from stormproof.engine.consumer import QueueConsumer
+from stormproof.engine.leases import LeaseKeeper
+from stormproof.engine.slots import Permits
+from stormproof.functions.invocations import InvocationConsumer
+from stormproof.functions.mapping_consumer import MappingConsumer
 
 log = logging.getLogger("stormproof.worker")
 
@@ -67,7 +68,7 @@ class Worker:
         keeper.start()
         self.permits = permits = Permits(self.concurrency)
         self.consumers = [
-            MappingConsumer(self.app, keeper, permits, m)
+            MappingConsumer(self.app, keeper, permits, m, self.app.functions.concurrency)
             for m in self.app.functions.mappings
             if m.enabled
         ]

@@ -14,7 +14,7 @@ from typing import Any
 import pytest
 
 from stormproof import App, Queue, Target
-from stormproof.bus_publish import delivery_queue
+from stormproof.bus.publish import delivery_queue
 from tests.runtime.bus_server import HttpServer, Request
 
 

@@ -22,8 +22,8 @@ from typing import Any
 
 import pytest
 
-from stormproof.machine_testing import MachineHarness
 from stormproof.testing import run_state_machine
+from stormproof.testing.machines import MachineHarness
 
 CONFORMANCE = Path(__file__).resolve().parents[2].parent / "shared" / "conformance"
 CASES_FILE = CONFORMANCE / "stepfunctions" / "cases.json"

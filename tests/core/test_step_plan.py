@@ -7,7 +7,7 @@ from datetime import UTC, datetime, timedelta
 from typing import Any
 
 from stormproof.core.asl.interpreter import StartContext, start
-from stormproof.step_plan import new_runtime, plan_abort, plan_step
+from stormproof.core.step_plan import new_runtime, plan_abort, plan_step
 
 NOW = datetime(2026, 1, 1, tzinfo=UTC)
 PARENT = "arn:aws:states:us-east-1:111111111111:execution:Orders:run1"

@@ -7,7 +7,6 @@ from collections.abc import AsyncIterator
 
 import pytest
 
-from stormproof.app import open_store
 from stormproof.core.queue_rules import QueueAttributes, prepare_message
 from stormproof.errors import StaleLease
 from stormproof.storage.base import (
@@ -23,6 +22,7 @@ from stormproof.storage.base import (
     ReleaseSlots,
     Store,
 )
+from stormproof.storage.opening import open_store
 from stormproof.testing import FakeClock
 
 ATTRS = QueueAttributes(visibility_timeout=30)

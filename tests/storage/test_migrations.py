@@ -9,8 +9,8 @@ from pathlib import Path
 import psycopg
 import pytest
 
-from stormproof.app import open_store
 from stormproof.storage import sqlfiles
+from stormproof.storage.opening import open_store
 from tests.conftest import require_postgres
 from tests.support.postgres import drop_schema
 

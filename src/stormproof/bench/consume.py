@@ -25,7 +25,7 @@ from typing import Any
 from stormproof.app import App
 from stormproof.bench.queue import backend_of, fresh_store, percentile
 from stormproof.core.queue_rules import prepare_message
-from stormproof.queues import Queue
+from stormproof.queues.queue import Queue
 from stormproof.storage.base import Enqueue
 from stormproof.worker import Worker
 

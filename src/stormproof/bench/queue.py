@@ -36,7 +36,7 @@ from urllib.parse import parse_qsl, urlencode, urlsplit, urlunsplit
 from stormproof.app import App
 from stormproof.bench import bare
 from stormproof.bench.bare import BATCH, QUEUE, PathFigures, Tally, body_of, index_of
-from stormproof.queues import Queue
+from stormproof.queues.queue import Queue
 
 LATENCY_QUEUE = "bench-latency"
 INTERVAL = 0.005

@@ -27,7 +27,7 @@ from stormproof.cli.output import (
     timestamp,
 )
 from stormproof.errors import RedriveTaskNotFound
-from stormproof.redrive import ACTIVE, LEASE, RedriveStatus, RedriveTask
+from stormproof.queues.redrive import ACTIVE, LEASE, RedriveStatus, RedriveTask
 
 POLL = 0.1
 CANCEL_PATIENCE = 2.0

@@ -18,7 +18,7 @@ import click
 
 from stormproof import patterns
 from stormproof.app import App
-from stormproof.bus_archive import ReplayStatus
+from stormproof.bus.replays import ReplayStatus
 from stormproof.cli.base import emit_json, main, run, store_url
 from stormproof.cli.output import (
     BadUsage,

@@ -19,8 +19,8 @@ from stormproof.app import App
 from stormproof.cli.base import emit_json, main, run
 from stormproof.cli.output import BadUsage, OneLineGroup, json_option, print_fields, print_table
 from stormproof.errors import InvalidDefinition
-from stormproof.execution_records import STATUSES, ExecutionInfo, iso_time
-from stormproof.machines import validate
+from stormproof.machines.definitions import validate
+from stormproof.machines.records import STATUSES, ExecutionInfo, iso_time
 
 
 @main.group("machines", cls=OneLineGroup)

@@ -12,7 +12,7 @@ from typing import IO, Any
 
 from stormproof.cli.output import BadUsage, progress_bar
 from stormproof.errors import BatchRequestInvalid
-from stormproof.queues import Queue
+from stormproof.queues.queue import Queue
 
 BATCH = 10
 _ENVELOPE_KEYS = {"body", "delay", "group_id", "dedup_id", "attributes"}

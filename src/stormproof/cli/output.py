@@ -21,7 +21,7 @@ from rich.progress import MofNCompleteColumn, Progress
 from rich.table import Table
 from rich.text import Text
 
-from stormproof.messages import Message
+from stormproof.queues.messages import Message
 
 F = TypeVar("F", bound=Callable[..., Any])
 

@@ -28,8 +28,8 @@ from stormproof.cli.output import (
     print_table,
 )
 from stormproof.errors import RedriveTaskNotFound
-from stormproof.messages import Message
-from stormproof.queues import Queue
+from stormproof.queues.messages import Message
+from stormproof.queues.queue import Queue
 
 F = TypeVar("F", bound=Callable[..., Any])
 PROGRESS_MIN_LINES = 100

@@ -151,7 +151,7 @@ def advance(
         _finish(state, "TIMED_OUT", None, None, None)
         return Step(state, events)
     run = Run(state["definition"], state, now, rng, dict(completed_work or {}))
-    drive(run, state["root"], Env({}, recorder))
+    drive(run, state["root"], Env({}, recorder, drive))
     _conclude(state, recorder)
     requests = _unique(run.requests) if state["status"] == RUNNING else []
     if requests and deadline is not None:

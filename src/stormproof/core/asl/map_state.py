@@ -91,7 +91,7 @@ def _launch(run: Run, frame: Frame, state: dict[str, Any], env: Env) -> str:
 
 
 def _child_env(frame: Frame, env: Env) -> Env:
-    return Env({**env.variables, **frame["vars"]}, env.recorder)
+    return env.child(frame["vars"])
 
 
 def _drive(run: Run, frame: Frame, state: dict[str, Any], env: Env) -> bool:
@@ -114,10 +114,8 @@ def _drive(run: Run, frame: Frame, state: dict[str, Any], env: Env) -> bool:
 
 
 def _drive_child(run: Run, frame: Frame, env: Env, key: str) -> bool:
-    from stormproof.core.asl.engine import drive
-
     child = frame["children"][key]
-    drive(run, child, _child_env(frame, env))
+    env.drive(run, child, _child_env(frame, env))
     if child["status"] == "RUNNING":
         return False
     _child_finished(frame, env, int(key), child)

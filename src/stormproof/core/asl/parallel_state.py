@@ -18,14 +18,12 @@ from stormproof.core.asl.transitions import complete_state
 
 def run_parallel(run: Run, frame: Frame, state: dict[str, Any], env: Env) -> bool:
     """Start the branches (first call), then drive them until all finish or one fails."""
-    from stormproof.core.asl.engine import drive
-
     if "children" not in frame:
         _start(run, frame, state, env)
-    child_env = Env({**env.variables, **frame["vars"]}, env.recorder)
+    child_env = env.child(frame["vars"])
     for child in frame["children"]:
         if child["status"] == "RUNNING":
-            drive(run, child, child_env)
+            env.drive(run, child, child_env)
         if child["status"] == "FAILED":
             raise StatesError(child.get("error"), child.get("cause"))
     if any(child["status"] == "RUNNING" for child in frame["children"]):

@@ -14,6 +14,7 @@ and state-specific keys such as ``wake_at``, ``work`` or ``children``.
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from datetime import datetime
 from typing import Any
@@ -68,6 +69,13 @@ class Env:
 
     variables: dict[str, Any]
     recorder: Recorder
+    #: ``engine.drive``, handed down so Map and Parallel run their children without
+    #: importing the engine that imports them.
+    drive: Callable[[Run, Frame, Env], None]
+
+    def child(self, variables: dict[str, Any]) -> Env:
+        """The environment of a child frame that sees ``variables`` on top of these."""
+        return Env({**self.variables, **variables}, self.recorder, self.drive)
 
 
 def iso(moment: datetime) -> str:

@@ -1,0 +1,209 @@
+"""The delivery consumer: works off a bus's delivery queue (``_bus-<bus>``).
+
+It claims delivery messages (and schedule ticks, see :mod:`stormproof.bus.schedule`) with
+a visibility timeout longer than any delivery may take, and for each one:
+
+* success: the message is deleted (deletes are batched);
+* a failure: ``core.retry.decide_delivery`` answers. A retry hides the message again until
+  the backoff time (``change_visibility``): the queue's receive count is the attempt
+  count, so a retry costs one UPDATE. A give-up deletes the message and sends the event
+  to the target's DLQ with AWS's attributes, in one transaction (or drops it when the
+  target has no DLQ);
+* the rule or target is gone from this process's definitions: ``NO_RESOURCE``,
+  dead-lettered without retries.
+
+A process that dies mid-delivery loses nothing: the message reappears after its
+visibility timeout, and that receive counts as an attempt (at-least-once delivery).
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import json
+import logging
+from datetime import UTC, datetime
+from typing import Any
+
+from stormproof.bus import schedule as bus_schedule
+from stormproof.bus.bus import Bus
+from stormproof.bus.publish import (
+    DeadLetter,
+    compact,
+    dead_letter_op,
+    delivery_queue,
+    payload_value,
+)
+from stormproof.bus.services import BusServices
+from stormproof.bus.targets import HttpTarget, Target, is_state_machine, start_machine
+from stormproof.core.retry import DeliveryFailure, GiveUp, RetryPolicy, decide_delivery
+from stormproof.engine.http_client import HttpFailure
+from stormproof.engine.waiting import nap_until_visible
+from stormproof.errors import ExecutionAlreadyExists, StaleLease, StormproofError, Throttled
+from stormproof.storage.base import ChangeVisibility, ClaimedRow, Delete, Lease, Operation
+
+log = logging.getLogger("stormproof.bus")
+
+VISIBILITY_TIMEOUT = 120.0  # longer than any delivery attempt may last
+ATTEMPT_TIMEOUT = 60.0  # a state machine's start_execution or another bus's publish
+IDLE_WAIT = 2.0
+
+
+class DeliveryConsumer:
+    """Claims and delivers one bus's deliveries, ``manager.max_deliveries`` at once."""
+
+    def __init__(self, manager: BusServices, bus: Bus) -> None:
+        self.manager = manager
+        self.bus = bus
+        self.queue = delivery_queue(bus.name)
+        self.slots = asyncio.Semaphore(manager.max_deliveries)
+        self.free = manager.max_deliveries
+        self.inflight: set[asyncio.Task[None]] = set()
+
+    async def run(self, stop: asyncio.Event) -> None:
+        """Claim and deliver until ``stop`` is set."""
+        while not stop.is_set():
+            try:
+                claimed = await self.poll_once()
+                if not claimed:
+                    await self._idle(stop)
+                elif self.free <= 0:
+                    await asyncio.wait(self.inflight, return_when=asyncio.FIRST_COMPLETED)
+            except Exception:
+                log.exception("event=delivery.loop_error queue=%s", self.queue)
+                await asyncio.sleep(1.0)
+
+    async def poll_once(self) -> int:
+        """Claim as many messages as there are free slots and start delivering them."""
+        if self.free <= 0:
+            return 0
+        store = self.manager.app.store
+        attrs = self.manager.app.attributes_of(self.queue)
+        rows = await store.claim(self.queue, attrs, self.free, VISIBILITY_TIMEOUT)
+        for row in rows:
+            self.free -= 1
+            task = asyncio.create_task(self._handle(row))
+            self.inflight.add(task)
+            task.add_done_callback(self._done)
+        return len(rows)
+
+    def _done(self, task: asyncio.Task[None]) -> None:
+        self.inflight.discard(task)
+        self.free += 1
+
+    async def wait_idle(self) -> None:
+        """Wait until every started delivery has finished."""
+        while self.inflight:
+            await asyncio.gather(*list(self.inflight), return_exceptions=True)
+
+    async def _idle(self, stop: asyncio.Event) -> None:
+        app = self.manager.app
+        await nap_until_visible(app.store, app.clock, self.queue, IDLE_WAIT, stop.wait())
+
+    # --- one message -----------------------------------------------------------------
+
+    async def _handle(self, row: ClaimedRow) -> None:
+        try:
+            body = json.loads(row.body)
+            if body.get("k") == "tick":
+                await bus_schedule.fire(self.manager, self.bus, row, body)
+            else:
+                await self._deliver(row, body)
+        except Exception:
+            # Left alone, the message reappears after its visibility timeout.
+            log.exception("event=delivery.error queue=%s message_id=%s", self.queue,
+                          row.message_id)  # fmt: skip
+
+    async def _deliver(self, row: ClaimedRow, body: dict[str, Any]) -> None:
+        body["delivery"] = row.message_id  # stable across retries: an idempotency key
+        rule = self.bus.rules.get(body["rule"])
+        target = rule.target(body["target"]) if rule is not None else None
+        payload = body["payload"] if body["payload"] is not None else compact(body["event"])
+        if target is None or target.kind != body["kind"]:
+            failure: DeliveryFailure | None = DeliveryFailure.missing_destination(
+                f"rule {body['rule']!r} has no target {body['target']!r} in this process"
+            )
+        else:
+            failure = await self._attempt(target, payload, body)
+        lease = Lease(row.rowid, row.token)
+        if failure is None:
+            await self.manager.keeper.delete(self.queue, [lease])
+            return
+        await self._failed(row, lease, body, failure)
+
+    async def _attempt(
+        self, target: Target, payload: str, body: dict[str, Any]
+    ) -> DeliveryFailure | None:
+        """One delivery try; None on success."""
+        dest = target.destination
+        try:
+            if isinstance(dest, HttpTarget):
+                return await self._http(dest, payload, body["event_id"])
+            async with asyncio.timeout(ATTEMPT_TIMEOUT):
+                if target.kind == "bus":
+                    await self._forward(target, body)
+                elif target.kind == "state_machine" and is_state_machine(dest):
+                    with contextlib.suppress(ExecutionAlreadyExists):
+                        await start_machine(dest, payload_value(payload), body["delivery"])
+                else:
+                    return DeliveryFailure.missing_destination(f"{target.name!r} unknown here")
+        except TimeoutError:
+            return DeliveryFailure.timeout()
+        except Throttled as exc:
+            return DeliveryFailure.http(429, str(exc))
+        except Exception as exc:
+            return DeliveryFailure.http(500, f"{type(exc).__name__}: {exc}")
+        return None
+
+    async def _http(self, dest: HttpTarget, payload: str, event_id: str) -> DeliveryFailure | None:
+        if dest.limiter is not None:
+            await dest.limiter.acquire()
+        data = payload.encode()
+        headers = dest.request_headers(data, event_id, self.manager.app.clock.now())
+        try:
+            status = await self.manager.http.request(
+                dest.method, dest.url, headers, data, dest.timeout
+            )
+        except HttpFailure as exc:
+            return DeliveryFailure.timeout(str(exc))
+        return None if 200 <= status < 300 else DeliveryFailure.http(status)
+
+    async def _forward(self, target: Target, body: dict[str, Any]) -> None:
+        """Publish the event on another bus; raises on failure."""
+        other = await self.manager.get(target.name)
+        ops = other.publish_ops([body["event"]], self.manager.app.clock.now())
+        await self.manager.app.store.apply(ops, atomic=True)
+
+    async def _failed(
+        self, row: ClaimedRow, lease: Lease, body: dict[str, Any], failure: DeliveryFailure
+    ) -> None:
+        clock = self.manager.app.clock
+        retries = row.receive_count - 1  # the first try is not a retry
+        policy = RetryPolicy(body["max_retry_attempts"], body["max_event_age"])
+        decision = decide_delivery(
+            policy,
+            attempts_so_far=retries,
+            first_attempt_at=datetime.fromtimestamp(body["first_at"], UTC),
+            now=datetime.fromtimestamp(clock.now(), UTC),
+            outcome=failure,
+            rng=self.manager.rng,
+        )
+        if not isinstance(decision, GiveUp):
+            op = ChangeVisibility(self.queue, [lease], [decision.delay])
+            await self.manager.app.store.apply([op])
+            log.info("event=delivery.retry_scheduled rule=%s target=%s event_id=%s attempt=%d "
+                     "delay=%.3f error_code=%s", body["rule"], body["target"], body["event_id"],
+                     retries + 1, decision.delay, failure.error_code)  # fmt: skip
+            return
+        letter = DeadLetter(body["rule_arn"], body["target_arn"], body["dlq"],
+                            decision.exhausted_condition, decision.error_code,
+                            decision.error_message, retries)  # fmt: skip
+        ops: list[Operation] = [Delete(self.queue, [lease])]
+        try:
+            dlq = dead_letter_op(self.manager.app, letter, body["event"])
+        except StormproofError:
+            dlq = None
+        if dlq is not None:
+            ops.append(dlq)
+        with contextlib.suppress(StaleLease):  # someone else holds it now: they decide
+            await self.manager.app.store.apply(ops, atomic=True)

@@ -1,0 +1,146 @@
+"""The event-source mapping consumer: batches of a queue through a function."""
+
+from __future__ import annotations
+
+import json
+import logging
+import uuid
+from typing import Any
+
+from stormproof.core.batch_response import BatchDecision, BatchItem, decide_batch
+from stormproof.core.queue_rules import QueueAttributes
+from stormproof.engine.consumer import QueueConsumer, leases_of
+from stormproof.engine.leases import Holding, LeaseKeeper
+from stormproof.engine.runtime import Runtime
+from stormproof.engine.slots import Concurrency, Permits, Ticket
+from stormproof.functions.mappings import EventSourceMapping, sqs_record
+from stormproof.functions.runners import Failed, Outcome
+from stormproof.storage.base import ClaimedRow, Lease
+
+log = logging.getLogger("stormproof.functions.mapping_consumer")
+
+
+class MappingConsumer(QueueConsumer):
+    """Runs one event-source mapping: batches of a queue through a function."""
+
+    def __init__(
+        self,
+        app: Runtime,
+        keeper: LeaseKeeper,
+        permits: Permits,
+        mapping: EventSourceMapping,
+        concurrency: Concurrency,
+    ) -> None:
+        pools = [mapping.function.slot_pool()]
+        if mapping.max_concurrency is not None:
+            pools.append(concurrency.pool(f"esm:{mapping.id}", mapping.max_concurrency))
+        one_at_a_time = mapping.fifo or mapping.batch_window > 0
+        super().__init__(
+            app,
+            keeper,
+            permits,
+            mapping.queue,
+            [p for p in pools if p is not None],
+            unit_size=mapping.batch_size,
+            max_units=1 if one_at_a_time else permits.total,
+        )
+        self.mapping = mapping
+
+    async def _claim(self, attrs: QueueAttributes, units: int) -> list[ClaimedRow]:
+        rows = await super()._claim(attrs, units)
+        window = self.mapping.batch_window
+        if not rows or window <= 0 or len(rows) >= self.unit_size:
+            return rows
+        return await self._gather(attrs, rows, window)
+
+    async def _gather(
+        self, attrs: QueueAttributes, rows: list[ClaimedRow], window: float
+    ) -> list[ClaimedRow]:
+        """Keep claiming for up to ``window`` seconds until the batch is full."""
+        clock, store = self.app.clock, self.app.store
+        holding = self.keeper.hold(self.queue, attrs.visibility_timeout, leases_of(rows))
+        deadline = clock.now() + window
+        try:
+            while len(rows) < self.unit_size and not self.stopping.is_set():
+                left = deadline - clock.now()
+                if left <= 0:
+                    break
+                await self.wait_for_messages(left)
+                want = self.unit_size - len(rows)
+                more = await store.claim(self.queue, attrs, want, attrs.visibility_timeout)
+                rows.extend(more)
+                holding.leases.extend(leases_of(more))
+        finally:
+            self.keeper.forget(holding)
+        return rows
+
+    async def _process(self, rows: list[ClaimedRow], holding: Holding, ticket: Ticket) -> None:
+        mapping, fn = self.mapping, self.mapping.function
+        records = [sqs_record(self.queue, r) for r in rows]
+        if mapping.filter is not None:
+            keep = [mapping.filter(rec) for rec in records]
+            dropped = [r for r, k in zip(rows, keep, strict=True) if not k]
+            if dropped:
+                await self.keeper.delete(self.queue, leases_of(dropped))
+                _log("batch.filtered", fn.name, self.queue, "-", dropped)
+            rows = [r for r, k in zip(rows, keep, strict=True) if k]
+            records = [rec for rec, k in zip(records, keep, strict=True) if k]
+            if not rows:
+                return
+        request_id = str(uuid.uuid4())
+        attempt = max(r.receive_count for r in rows)
+        _log("batch.start", fn.name, self.queue, request_id, rows, attempt=attempt)
+        outcome = await fn.execute(
+            {"Records": records}, request_id=request_id, attempt=attempt, ticket=ticket
+        )
+        failed = isinstance(outcome, Failed)
+        decision = decide_batch(
+            [BatchItem(r.message_id, r.group_id) for r in rows],
+            raised=failed,
+            response=None if isinstance(outcome, Failed) else outcome.result,
+            report_batch_item_failures=mapping.report_batch_item_failures,
+            fifo=mapping.fifo,
+        )
+        done = set(decision.delete)
+        if done:
+            await self.keeper.delete(
+                self.queue, [Lease(r.rowid, r.token) for r in rows if r.message_id in done]
+            )
+        self.keeper.forget(holding)  # the rest reappear when their leases run out
+        extra = _outcome_fields(attempt, outcome, decision)
+        _log(f"batch.{decision.outcome}", fn.name, self.queue, request_id, rows, **extra)
+
+
+def _outcome_fields(attempt: int, outcome: Outcome, decision: BatchDecision) -> dict[str, Any]:
+    extra: dict[str, Any] = {"attempt": attempt}
+    if isinstance(outcome, Failed):
+        extra["error_type"] = outcome.error_type
+    if decision.retry:
+        extra["returned"] = list(decision.retry)
+    if decision.reason:
+        extra["reason"] = decision.reason
+    return extra
+
+
+def _log(event: str, function: str, queue: str, request_id: str, rows: Any, **extra: Any) -> None:
+    if log.isEnabledFor(logging.INFO):
+        ids = ",".join(r.message_id for r in rows)
+        more = "".join(f" {k}={_text(v)}" for k, v in extra.items())
+        log.info(
+            "event=%s function=%s queue=%s request_id=%s message_ids=%s%s",
+            event,
+            function,
+            queue,
+            request_id,
+            ids,
+            more,
+            extra={"stormproof": {"event": event, "function": function, "queue": queue,
+                                  "request_id": request_id, **extra}},
+        )  # fmt: skip
+
+
+def _text(value: Any) -> str:
+    if isinstance(value, list | tuple):
+        return ",".join(map(str, value))
+    text = str(value)
+    return json.dumps(text) if " " in text else text

@@ -1,0 +1,101 @@
+"""An app's functions (``app.functions``): definitions, event-source mappings and the
+global slot pools of reserved concurrency."""
+
+from __future__ import annotations
+
+import logging
+from typing import Any
+
+from stormproof.core import queue_rules as rules
+from stormproof.engine.runtime import Runtime
+from stormproof.engine.slots import Concurrency
+from stormproof.errors import InvalidAttribute, QueueDoesNotExist
+from stormproof.functions.function import NAME_RE, RETENTION, Function, validated_options
+from stormproof.functions.mappings import EventSourceMapping, check_timeouts, define_mapping
+from stormproof.functions.runners import Handler
+from stormproof.queues.queue import Queue
+from stormproof.queues.registry import QueueRegistry
+
+log = logging.getLogger("stormproof.functions.registry")
+
+
+class FunctionRegistry:
+    """An app's functions (by name) and event-source mappings, and their slot pools."""
+
+    def __init__(self, app: Runtime, queues: QueueRegistry) -> None:
+        self.app = app
+        self.queues = queues
+        self.by_name: dict[str, Function] = {}
+        self.mappings: list[EventSourceMapping] = []
+        self.concurrency = Concurrency(lambda: app.store, lambda: app.clock, app.instance_id)
+
+    def __iter__(self) -> Any:
+        return iter(list(self.by_name.values()))
+
+    def get(self, name: str) -> Function:
+        """The function of that name; raises ``LookupError``."""
+        try:
+            return self.by_name[name]
+        except KeyError:
+            raise LookupError(f"no function named {name!r}") from None
+
+    def define(self, handler: Handler, name: str | None, **options: Any) -> Function:
+        """Validate and register a function (see ``App.function``)."""
+        if not callable(handler):
+            raise InvalidAttribute("handler", handler, "a def or async def (event, context)")
+        fn_name = name if name is not None else getattr(handler, "__name__", "")
+        if not isinstance(fn_name, str) or not NAME_RE.match(fn_name):
+            raise InvalidAttribute("name", fn_name, "1 to 64 letters, digits, '-' or '_'")
+        if fn_name in self.by_name:
+            raise InvalidAttribute("name", fn_name, "a name no other function of the app uses")
+        options = validated_options(handler, options)
+        fn = Function(self.app, handler, name=fn_name, pools=self.concurrency, **options)
+        self.queues.declare(
+            fn.queue_name,
+            None,
+            {
+                "visibility_timeout": min(float(rules.MAX_VISIBILITY), fn.timeout + 30),
+                "retention": RETENTION,
+            },
+        )
+        self.by_name[fn_name] = fn
+        return fn
+
+    def decorator(self, name: Any, **options: Any) -> Any:
+        """``@app.function`` with or without arguments."""
+        if callable(name) and not isinstance(name, str):
+            return self.define(name, None, **options)
+
+        def wrap(handler: Handler) -> Function:
+            return self.define(handler, name, **options)
+
+        return wrap
+
+    def consume(self, queue: Queue | str, function: Function, **options: Any) -> EventSourceMapping:
+        """Validate and register an event-source mapping (see ``App.consume``)."""
+        if not isinstance(function, Function):
+            raise InvalidAttribute("function", function, "a Function made by @app.function")
+        name = queue.name if isinstance(queue, Queue) else queue
+        fifo = queue.fifo if isinstance(queue, Queue) else rules.validate_queue_name(queue, None)
+        mapping = define_mapping(name, fifo, function, **options)
+        if any(m.id == mapping.id for m in self.mappings):
+            raise InvalidAttribute("queue", name, f"one mapping to {function.name!r} per queue")
+        self.mappings.append(mapping)
+        return mapping
+
+    async def open(self) -> None:
+        """Check each mapping's queue against its function's timeout (AWS's sizing rules)."""
+        for mapping in self.mappings:
+            try:
+                attrs = self.app.attributes_of(mapping.queue)
+            except QueueDoesNotExist:
+                attrs = (await self.queues.get(mapping.queue)).attributes
+            warning = check_timeouts(mapping, attrs.visibility_timeout)
+            if warning:
+                log.warning("event=config.warning %s", warning)
+
+    async def close(self) -> None:
+        """Give slots back and release every runner."""
+        await self.concurrency.close()
+        for fn in self:
+            fn.close()

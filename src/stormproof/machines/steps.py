@@ -1,0 +1,224 @@
+"""The step consumer: advances executions, one durable message per step.
+
+Every execution step is a message on the internal queue ``_sfn-steps``: a start, a task
+outcome, or a timer (Wait states, retry backoff, deadlines; delivered by the message's
+visibility, so a waiting execution costs no worker). One cycle claims a batch, loads the
+executions it names in one read, and for each execution:
+
+1. merges the outcomes of all its claimed messages and calls ``advance`` (consecutive
+   Pass/Choice/Succeed/Fail states run in that one call);
+2. commits, in **one unit of work**: the new state at the expected version with its
+   history events, the deletion of the claimed messages, one message per new task (on
+   ``_sfn-tasks``), the rows and first steps of new distributed-Map children, control
+   messages for children to stop or redrive, the next timer message, and the outcome for
+   the parent when a child (``.sync`` or Map) closes (:mod:`stormproof.machines.children`).
+
+A version conflict (another worker stepped the same execution first) rolls the unit back
+and the step is replayed on the fresh row; a crash before the commit leaves the message to
+reappear after its visibility timeout, so an execution resumes at the state it was in.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import json
+import logging
+import random
+from collections import defaultdict
+from dataclasses import dataclass, field, replace
+from datetime import UTC, datetime
+from typing import TYPE_CHECKING, Any
+
+from stormproof.core.step_plan import StepPlan, new_runtime, plan_abort, plan_step, redrive
+from stormproof.errors import StaleLease, StormproofError
+from stormproof.machines.children import Control, link_of, parent_outcome, spawn_ops, stop_ops
+from stormproof.machines.records import dumps
+from stormproof.machines.step_messages import (
+    INTERNAL,
+    STEP_VISIBILITY,
+    STEPS_QUEUE,
+    TASKS_QUEUE,
+    message,
+)
+from stormproof.storage import machine_ops
+from stormproof.storage.base import ClaimedRow, Delete, Enqueue, Lease, Operation
+from stormproof.storage.machine_ops import ExecutionRow, SaveExecution
+
+if TYPE_CHECKING:
+    from stormproof.machines.services import ExecutionServices
+
+log = logging.getLogger("stormproof.machines.executions")
+
+MAX_CONFLICTS = 20
+IDLE_WAIT = 2.0
+
+
+def check_cancelled() -> None:
+    """Raise CancelledError if the current task was asked to stop (a driver may have turned
+    the cancellation into an error of its own)."""
+    task = asyncio.current_task()
+    if task is not None and task.cancelling():
+        raise asyncio.CancelledError
+
+
+def to_datetime(epoch: float) -> datetime:
+    """Epoch seconds as an aware UTC datetime."""
+    return datetime.fromtimestamp(epoch, UTC)
+
+
+@dataclass
+class _Claimed:
+    rows: list[ClaimedRow] = field(default_factory=list)
+    work: dict[str, dict[str, Any]] = field(default_factory=dict)
+    fired: list[str] = field(default_factory=list)
+    relink: dict[str, Any] | None = None
+    stops: set[str] = field(default_factory=set)
+
+    def add(self, row: ClaimedRow) -> None:
+        body = json.loads(row.body)
+        self.rows.append(row)
+        self.work.update(body.get("w") or {})
+        if "t" in body:
+            self.fired.append(body["t"])
+        if "r" in body:
+            self.relink = body["r"]
+        if "x" in body:
+            self.stops.add(body["x"])
+
+
+class StepConsumer:
+    """Claims step messages in batches and advances their executions."""
+
+    def __init__(self, manager: ExecutionServices, *, batch: int = 128, lanes: int = 2) -> None:
+        self.manager = manager
+        self.batch = batch
+        self.lanes = lanes
+        self.rng = random.Random()
+        self.steps = 0
+        #: How long a claimed step stays invisible (a dead worker's steps reappear after it).
+        self.visibility = STEP_VISIBILITY
+
+    async def run(self) -> None:
+        """Poll forever (cancel to stop); ``lanes`` claim loops overlap claims and commits."""
+        await asyncio.gather(*(self._lane() for _ in range(self.lanes)))
+
+    async def _lane(self) -> None:
+        while True:
+            check_cancelled()  # the PostgreSQL driver may swallow a cancellation
+            try:
+                if not await self.poll_once():
+                    await self.manager.wait_for(STEPS_QUEUE, IDLE_WAIT)
+            except StormproofError:
+                check_cancelled()
+                log.exception("event=steps.error")
+                await self.manager.app.clock.sleep(1.0)
+
+    async def poll_once(self) -> int:
+        """Claim one batch and process it; the number of messages claimed."""
+        store = self.manager.app.store
+        rows = await store.claim(STEPS_QUEUE, INTERNAL, self.batch, self.visibility)
+        if rows:
+            await self.process(rows)
+        return len(rows)
+
+    async def drain(self) -> int:
+        """Process every visible step message (tests); how many were processed."""
+        total = 0
+        while n := await self.poll_once():
+            total += n
+        return total
+
+    async def process(self, rows: list[ClaimedRow]) -> None:
+        """Advance each execution named by the claimed messages, committing concurrently."""
+        claimed: dict[str, _Claimed] = defaultdict(_Claimed)
+        for row in rows:
+            claimed[json.loads(row.body)["e"]].add(row)
+        store = self.manager.app.store
+        loaded = await store.run(lambda: machine_ops.load_executions(list(claimed)))
+        await asyncio.gather(
+            *(self._one(arn, entry, loaded.get(arn)) for arn, entry in claimed.items())
+        )
+
+    async def _one(self, arn: str, entry: _Claimed, row: ExecutionRow | None) -> None:
+        store = self.manager.app.store
+        done = Delete(STEPS_QUEUE, [Lease(r.rowid, r.token) for r in entry.rows])
+        for _ in range(MAX_CONFLICTS):
+            ops = [] if row is None else self._decide(row, entry)
+            try:
+                await store.apply([*ops, done], atomic=True)
+            except StaleLease as exc:
+                if exc.index != 0:
+                    return  # our messages were claimed again elsewhere: that worker steps
+                row = await self.manager.load(arn)
+                continue
+            self.steps += 1
+            return
+        log.warning("event=steps.conflict execution=%s", arn)
+
+    def _decide(self, row: ExecutionRow, entry: _Claimed) -> list[Operation]:
+        """The unit of work for the claimed messages of one execution (without their deletion)."""
+        control = Control(entry.relink, frozenset(entry.stops))
+        action = control.decide(row)
+        now = self.manager.app.clock.now()
+        if action == "skip":
+            return []
+        if action == "notify":
+            result = (json.loads(row.output or "null"), row.error, row.cause)
+            return [parent_outcome(entry.relink or {}, row, row.status, result, now)]
+        state = self.manager.state_of(row)
+        if action == "abort":
+            plan = plan_abort(state, to_datetime(now), None, None, json.loads(row.runtime))
+            return plan_ops(row, plan, now)
+        runtime = json.loads(row.runtime)
+        earlier: list[dict[str, Any]] = []
+        if action == "redrive":
+            state, earlier = redrive(state, to_datetime(now))
+            runtime = new_runtime()
+        plan = plan_step(state, runtime, to_datetime(now), self.rng, entry.work, entry.fired)
+        plan = replace(plan, events=[*earlier, *plan.events])
+        return plan_ops(row, plan, now, control.new_link(row))
+
+
+def save_op(
+    row: ExecutionRow, plan: StepPlan, now: float, relink: dict[str, Any] | None = None
+) -> SaveExecution:
+    """The compare-and-set of an execution after ``plan`` (``relink``: a new parent link)."""
+    state = plan.state
+    finished = plan.finished
+    return SaveExecution(
+        id=row.id,
+        expected=row.version,
+        status=plan.status,
+        state=dumps({k: v for k, v in state.items() if k != "definition"}),
+        runtime=dumps(plan.runtime),
+        output=dumps(state.get("output")) if plan.status == "SUCCEEDED" else None,
+        error=state.get("error") if finished else None,
+        cause=state.get("cause") if finished else None,
+        stop_time=now if finished else None,
+        redrive_count=int(state["context"]["Execution"].get("RedriveCount", row.redrive_count)),
+        events=plan.events,
+        parent=None if relink is None else dumps(relink),
+    )
+
+
+def plan_ops(
+    row: ExecutionRow, plan: StepPlan, now: float, relink: dict[str, Any] | None = None
+) -> list[Operation]:
+    """The unit of work of a step: save, new task messages, child executions to start or
+    stop, the timer, and the outcome for a parent that waits on this execution."""
+    ops: list[Operation] = [save_op(row, plan, now, relink)]
+    if plan.dispatch:
+        tasks = [message({"e": row.id, "task": request}) for request in plan.dispatch]
+        ops.append(Enqueue(TASKS_QUEUE, tasks))
+    ops.extend(spawn_ops(row, plan.state, plan.spawn, now))
+    ops.extend(stop_ops(plan.stop))
+    if plan.timer is not None:
+        at = plan.timer.isoformat(timespec="milliseconds").replace("+00:00", "Z")
+        delay = plan.timer.timestamp() - now
+        ops.append(Enqueue(STEPS_QUEUE, [message({"e": row.id, "t": at}, delay)]))
+    link = relink or link_of(row)
+    if plan.finished and link is not None:
+        state = plan.state
+        result = (state.get("output"), state.get("error"), state.get("cause"))
+        ops.append(parent_outcome(link, row, plan.status, result, now))
+    return ops

@@ -1,0 +1,126 @@
+"""The task consumer: runs the Task states of executions, at least once.
+
+A step that enters a Task state commits one message on ``_sfn-tasks`` with the task
+request. This consumer claims it, runs the resource (:mod:`stormproof.machines.integrations`)
+while a keep-alive extends the message's lease, and then commits in one unit of work: the
+deletion of the task message, the outcome as a step message, and any message the task
+sends (``sqs:sendMessage``). A worker killed while a task runs stops extending the lease;
+the message reappears and the task runs again (at-least-once, never skipped). A task whose
+execution has closed, or whose outcome is already in, is dropped without running.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import json
+import logging
+from typing import TYPE_CHECKING
+
+from stormproof.core.step_plan import task_pending
+from stormproof.errors import StaleLease, StormproofError
+from stormproof.machines.integrations import run_task
+from stormproof.machines.step_messages import INTERNAL, TASKS_QUEUE, step_op
+from stormproof.machines.steps import IDLE_WAIT, check_cancelled
+from stormproof.storage.base import ChangeVisibility, ClaimedRow, Delete, Lease, Operation
+
+if TYPE_CHECKING:
+    from stormproof.machines.services import ExecutionServices
+
+log = logging.getLogger("stormproof.machines.executions")
+
+TASK_VISIBILITY = 60.0
+CLAIM_BATCH = 32
+
+
+class TaskConsumer:
+    """Claims task messages as capacity allows and runs each as an asyncio task."""
+
+    def __init__(self, manager: ExecutionServices, *, capacity: int = 64) -> None:
+        self.manager = manager
+        self.capacity = capacity
+        #: Lease of a running task's message, extended every third of it while it runs.
+        self.visibility = TASK_VISIBILITY
+        self.running: set[asyncio.Task[None]] = set()
+
+    async def run(self) -> None:
+        """Poll forever (cancel to stop)."""
+        while True:
+            check_cancelled()  # the PostgreSQL driver may swallow a cancellation
+            try:
+                await self._cycle()
+            except StormproofError:
+                # A driver may turn a cancellation into its own error: honour the request.
+                check_cancelled()
+                log.exception("event=tasks.error")
+                await self.manager.app.clock.sleep(1.0)
+
+    async def _cycle(self) -> None:
+        free = self.capacity - len(self.running)
+        if free <= 0:
+            await asyncio.wait(set(self.running), return_when=asyncio.FIRST_COMPLETED)
+            return
+        rows = await self._claim(min(free, CLAIM_BATCH))
+        if not rows:
+            await self.manager.wait_for(TASKS_QUEUE, IDLE_WAIT)
+            return
+        for row in rows:
+            task = asyncio.get_running_loop().create_task(self.perform(row))
+            self.running.add(task)
+            task.add_done_callback(self.running.discard)
+
+    async def _claim(self, n: int) -> list[ClaimedRow]:
+        store = self.manager.app.store
+        return await store.claim(TASKS_QUEUE, INTERNAL, n, self.visibility)
+
+    async def drain(self) -> int:
+        """Run every visible task to its end (tests); how many ran."""
+        total = 0
+        while rows := await self._claim(self.capacity):
+            await asyncio.gather(*(self.perform(row) for row in rows))
+            total += len(rows)
+        return total
+
+    async def close(self) -> None:
+        """Cancel running tasks (their messages reappear after the lease)."""
+        for task in list(self.running):
+            task.cancel()
+        for task in list(self.running):
+            with contextlib.suppress(asyncio.CancelledError):
+                await task
+
+    async def perform(self, row: ClaimedRow) -> None:
+        """Run one claimed task and commit its outcome with the message's deletion."""
+        store = self.manager.app.store
+        body = json.loads(row.body)
+        arn, request = body["e"], body["task"]
+        lease = Lease(row.rowid, row.token)
+        execution = await self.manager.load(arn)
+        if (
+            execution is None
+            or execution.status != "RUNNING"
+            or not task_pending(json.loads(execution.runtime), request["id"])
+        ):
+            await store.apply([Delete(TASKS_QUEUE, [lease])])
+            return
+        keeper = asyncio.get_running_loop().create_task(self._keep(lease))
+        try:
+            result = await run_task(self.manager, execution, request)
+        finally:
+            keeper.cancel()
+            with contextlib.suppress(asyncio.CancelledError, StormproofError):
+                await keeper
+        ops: list[Operation] = [Delete(TASKS_QUEUE, [lease]), *result.ops]
+        if result.outcome is not None:
+            ops.append(step_op(arn, work={request["id"]: result.outcome}))
+        try:
+            await store.apply(ops, atomic=True)
+        except StaleLease:
+            log.warning("event=tasks.lease_lost execution=%s task=%s", arn, request["id"])
+
+    async def _keep(self, lease: Lease) -> None:
+        """Extend the task message's lease while the task runs."""
+        clock, store = self.manager.app.clock, self.manager.app.store
+        while True:
+            await clock.sleep(self.visibility / 3)
+            await store.apply([ChangeVisibility(TASKS_QUEUE, [lease], [self.visibility])])
