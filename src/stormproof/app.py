@@ -16,6 +16,8 @@ from stormproof.bus_manager import BusManager
 from stormproof.bus_targets import HttpTarget
 from stormproof.clock import Clock, SystemClock
 from stormproof.core import queue_rules as rules
+from stormproof.engine.breakers import BreakerRegistry, CircuitBreaker
+from stormproof.engine.limits import Limit, define_limit
 from stormproof.errors import InvalidAttribute, QueueDoesNotExist
 from stormproof.execution_records import ExecutionInfo
 from stormproof.executions import ExecutionManager
@@ -77,6 +79,8 @@ class App:
         self.functions = FunctionRegistry(self)
         self.buses = BusManager(self)
         self.executions = ExecutionManager(self)
+        self.breakers = BreakerRegistry(lambda: self.store, lambda: self.clock)
+        self.limits: dict[str, Limit] = {}
         self._declared: dict[str, Queue] = {}
         self._attrs: dict[str, rules.QueueAttributes] = {}
         self._store: Store | None = None
@@ -179,12 +183,15 @@ class App:
         report_batch_item_failures: bool = False,
         filter: Any = None,
         enabled: bool = True,
+        breaker: CircuitBreaker | str | None = None,
+        limit: Limit | None = None,
     ) -> EventSourceMapping:
         """Map a queue to a function (Lambda's SQS event-source mapping); run by workers.
 
         ``batch_size`` 1-10,000 (FIFO <= 10); ``batch_window`` 0-300 s (>= 1 when
         batch_size > 10; 0 on FIFO); ``max_concurrency`` 2-1,000 or None; ``filter`` an event
-        pattern or a callable(record). See docs/functions.md.
+        pattern or a callable(record); ``breaker``: claiming pauses while it is open;
+        ``limit``: claims wait for its tokens and slots. See docs/functions.md.
         """
         return self.functions.consume(
             queue,
@@ -195,7 +202,23 @@ class App:
             report_batch_item_failures=report_batch_item_failures,
             filter=filter,
             enabled=enabled,
+            breaker=self.breakers.get(breaker) if isinstance(breaker, str) else breaker,
+            limit=limit,
         )
+
+    def breaker(self, name: str, **options: Any) -> CircuitBreaker:
+        """A circuit breaker (``stormproof.engine.breakers``): failure_rate=0.5,
+        minimum_calls=20, window=30, consecutive_failures=None, slow_call=None, open_for=30,
+        open_for_max=300, half_open_calls=1, probe_timeout=60, scope="global"."""
+        return self.breakers.declare(name, **options)
+
+    def limit(self, name: str, **options: Any) -> Limit:
+        """A global limit (``stormproof.engine.limits``): rate, burst, concurrency, key."""
+        pool = self.functions.concurrency.pool
+        self.limits[name] = define_limit(
+            lambda: self.store, lambda: self.clock, pool, name, **options
+        )
+        return self.limits[name]
 
     def bus(self, name: str = "default") -> Bus:
         """Declare (or get) an event bus; see docs/bus.md."""
@@ -286,6 +309,7 @@ class App:
     async def close(self) -> None:
         """Stop background work and close the store."""
         await self.executions.close()
+        await self.breakers.close()
         await self.buses.close()
         await self.functions.close()
         await self._maintenance.stop()

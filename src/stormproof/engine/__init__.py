@@ -1,0 +1,1 @@
+"""Machinery shared by every feature: breakers, limits (more moves here with issue 10)."""
