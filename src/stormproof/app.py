@@ -15,6 +15,8 @@ from stormproof.bus.manager import BusManager
 from stormproof.bus.targets import HttpTarget
 from stormproof.clock import Clock, SystemClock
 from stormproof.core import queue_rules as rules
+from stormproof.engine.breakers import BreakerRegistry, CircuitBreaker
+from stormproof.engine.limits import Limit, define_limit
 from stormproof.engine.periodic import Periodic
 from stormproof.engine.sync_bridge import SyncBridge
 from stormproof.functions.function import Function
@@ -60,6 +62,8 @@ class App:
         self.buses = BusManager(self, self.queues)
         self.executions = ExecutionManager(self, self.queues, self.functions, self.buses)
         self.machines = self.executions
+        self.breakers = BreakerRegistry(lambda: self.store, lambda: self.clock)
+        self.limits: dict[str, Limit] = {}
         self._store: Store | None = None
         self._maintenance = Periodic(
             "stormproof-maintenance", self.run_maintenance, MAINTENANCE_INTERVAL, self.clock
@@ -146,12 +150,15 @@ class App:
         report_batch_item_failures: bool = False,
         filter: Any = None,
         enabled: bool = True,
+        breaker: CircuitBreaker | str | None = None,
+        limit: Limit | None = None,
     ) -> EventSourceMapping:
         """Map a queue to a function (Lambda's SQS event-source mapping); run by workers.
 
         ``batch_size`` 1-10,000 (FIFO <= 10); ``batch_window`` 0-300 s (>= 1 when
         batch_size > 10; 0 on FIFO); ``max_concurrency`` 2-1,000 or None; ``filter`` an event
-        pattern or a callable(record). See docs/functions.md.
+        pattern or a callable(record); ``breaker``: claiming pauses while it is open;
+        ``limit``: claims wait for its tokens and slots. See docs/functions.md.
         """
         return self.functions.consume(
             queue,
@@ -162,7 +169,23 @@ class App:
             report_batch_item_failures=report_batch_item_failures,
             filter=filter,
             enabled=enabled,
+            breaker=self.breakers.get(breaker) if isinstance(breaker, str) else breaker,
+            limit=limit,
         )
+
+    def breaker(self, name: str, **options: Any) -> CircuitBreaker:
+        """A circuit breaker (``stormproof.engine.breakers``): failure_rate=0.5,
+        minimum_calls=20, window=30, consecutive_failures=None, slow_call=None, open_for=30,
+        open_for_max=300, half_open_calls=1, probe_timeout=60, scope="global"."""
+        return self.breakers.declare(name, **options)
+
+    def limit(self, name: str, **options: Any) -> Limit:
+        """A global limit (``stormproof.engine.limits``): rate, burst, concurrency, key."""
+        pool = self.functions.concurrency.pool
+        self.limits[name] = define_limit(
+            lambda: self.store, lambda: self.clock, pool, name, **options
+        )
+        return self.limits[name]
 
     def bus(self, name: str = "default") -> Bus:
         """Declare (or get) an event bus; see docs/bus.md."""
@@ -252,6 +275,7 @@ class App:
     async def close(self) -> None:
         """Stop background work and close the store."""
         await self.executions.close()
+        await self.breakers.close()
         await self.buses.close()
         await self.functions.close()
         await self._maintenance.stop()

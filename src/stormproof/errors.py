@@ -18,7 +18,8 @@ Every exception carries its facts as fields, not only as a formatted string::
     ├── RedriveTaskConflict                  queue
     ├── RedriveTaskNotFound (LookupError)    queue
     ├── StaleLease                           (a unit of work named a lease it no longer holds)
-    ├── Throttled                            name
+    ├── Throttled                            name, retry_after
+    ├── BreakerOpen                          name, retry_at
     ├── FunctionError                        error_type, error_message
     ├── ExecutionAlreadyExists               name
     ├── StateMachineDoesNotExist (LookupError)  name
@@ -180,9 +181,21 @@ class StaleLease(StormproofError):
 class Throttled(StormproofError):
     """A function's concurrency (or a rate limit) is exhausted."""
 
-    def __init__(self, name: str, message: str | None = None) -> None:
+    def __init__(
+        self, name: str, message: str | None = None, retry_after: float | None = None
+    ) -> None:
         self.name = name
+        self.retry_after = retry_after
         super().__init__(message or f"{name!r} is throttled")
+
+
+class BreakerOpen(StormproofError):
+    """A circuit breaker refused a call without making it; try again at ``retry_at``."""
+
+    def __init__(self, name: str, retry_at: float | None) -> None:
+        self.name = name
+        self.retry_at = retry_at
+        super().__init__(f"breaker {name!r} is open (retry at {retry_at})")
 
 
 class FunctionError(StormproofError):

@@ -11,6 +11,7 @@ from stormproof.core.batch_response import BatchDecision, BatchItem, decide_batc
 from stormproof.core.queue_rules import QueueAttributes
 from stormproof.engine.consumer import QueueConsumer, leases_of
 from stormproof.engine.leases import Holding, LeaseKeeper
+from stormproof.engine.mapping_guard import MappingGuard
 from stormproof.engine.runtime import Runtime
 from stormproof.engine.slots import Concurrency, Permits, Ticket
 from stormproof.functions.mappings import EventSourceMapping, sqs_record
@@ -34,6 +35,8 @@ class MappingConsumer(QueueConsumer):
         pools = [mapping.function.slot_pool()]
         if mapping.max_concurrency is not None:
             pools.append(concurrency.pool(f"esm:{mapping.id}", mapping.max_concurrency))
+        if mapping.limit is not None:
+            pools.append(mapping.limit.slot_pool())
         one_at_a_time = mapping.fifo or mapping.batch_window > 0
         super().__init__(
             app,
@@ -45,6 +48,23 @@ class MappingConsumer(QueueConsumer):
             max_units=1 if one_at_a_time else permits.total,
         )
         self.mapping = mapping
+        guarded = mapping.breaker is not None or mapping.limit is not None
+        self.guard = MappingGuard(mapping.breaker, mapping.limit) if guarded else None
+
+    async def _tickets(self, n: int) -> list[Ticket]:
+        if self.guard is None:
+            return await super()._tickets(n)
+        allowed = await self.guard.allow(n)  # an open breaker: claim nothing, n permits back
+        self.permits.release(n - allowed)
+        tickets = await super()._tickets(allowed) if allowed else []
+        await self.guard.attach(tickets)
+        return tickets
+
+    async def _claim_and_dispatch(self, tickets: list[Ticket]) -> int:
+        claimed = await super()._claim_and_dispatch(tickets)
+        if self.guard is not None:
+            await self.guard.unused(tickets[-(-claimed // self.unit_size) :])
+        return claimed
 
     async def _claim(self, attrs: QueueAttributes, units: int) -> list[ClaimedRow]:
         rows = await super()._claim(attrs, units)
@@ -94,6 +114,8 @@ class MappingConsumer(QueueConsumer):
             {"Records": records}, request_id=request_id, attempt=attempt, ticket=ticket
         )
         failed = isinstance(outcome, Failed)
+        if self.guard is not None:
+            await self.guard.report(ticket, failed)
         decision = decide_batch(
             [BatchItem(r.message_id, r.group_id) for r in rows],
             raised=failed,

@@ -62,6 +62,8 @@ class EventSourceMapping:
     filter: Filter | None
     enabled: bool
     fifo: bool
+    breaker: Any = None  # a CircuitBreaker: claiming pauses while it is open
+    limit: Any = None  # a Limit: claims wait for its tokens (and slots)
 
     @property
     def id(self) -> str:

@@ -3,6 +3,7 @@ global slot pools of reserved concurrency."""
 
 from __future__ import annotations
 
+import dataclasses
 import logging
 from typing import Any
 
@@ -77,7 +78,8 @@ class FunctionRegistry:
             raise InvalidAttribute("function", function, "a Function made by @app.function")
         name = queue.name if isinstance(queue, Queue) else queue
         fifo = queue.fifo if isinstance(queue, Queue) else rules.validate_queue_name(queue, None)
-        mapping = define_mapping(name, fifo, function, **options)
+        guards = {k: options.pop(k, None) for k in ("breaker", "limit")}
+        mapping = dataclasses.replace(define_mapping(name, fifo, function, **options), **guards)
         if any(m.id == mapping.id for m in self.mappings):
             raise InvalidAttribute("queue", name, f"one mapping to {function.name!r} per queue")
         self.mappings.append(mapping)

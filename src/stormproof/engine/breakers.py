@@ -1,0 +1,322 @@
+"""Circuit breakers at run time: one decision shared by every process, cheaply.
+
+The decisions are :mod:`stormproof.core.breaker`'s; this module keeps their state.
+
+* ``scope="global"``: the state (closed/open/half-open, open-until, the window's counts and
+  the half-open probe permits) is one state record ``breaker/<name>`` in the store, changed
+  only by compare-and-set, so every process on every host sees one breaker. A process keeps
+  a copy for :data:`CACHE_TTL` seconds: a check against a fresh closed (or still open) copy
+  makes no round trip. Outcomes are counted locally and merged into the record at most every
+  :data:`FLUSH_EVERY` seconds per process. The probe permits live in the record, so however
+  many processes and callers there are, at most ``half_open_calls`` probes run per half-open
+  window; a prober that dies leaves a permit that expires after ``probe_timeout`` and
+  reopens the breaker (the core's rule).
+* ``scope="process"``: the same decisions on a private copy, no store: no dependency, but
+  each process learns of an outage on its own (more calls reach the failing dependency).
+
+If the store fails, a global breaker decides on its local copy (process scope) and logs
+``event=breaker.degraded``; the next successful round trip brings it back.
+"""
+
+from __future__ import annotations
+
+import contextvars
+import functools
+import inspect
+import json
+import logging
+import random
+from collections.abc import Awaitable, Callable
+from dataclasses import dataclass
+from datetime import UTC, datetime
+from types import TracebackType
+from typing import Any, TypeVar
+
+from stormproof.clock import Clock
+from stormproof.core import breaker as core
+from stormproof.core.breaker import Counts, State
+from stormproof.errors import BreakerOpen, InvalidAttribute, StoreError
+from stormproof.storage.base import CompareAndSet, Store
+
+CACHE_TTL = 0.1  # a process trusts its copy of a global breaker's state this long
+FLUSH_EVERY = 0.1  # local outcome counts are merged into the store at most this often
+CAS_ATTEMPTS = 20  # compare-and-set retries under contention before refusing a call
+
+log = logging.getLogger("stormproof.breakers")
+T = TypeVar("T")
+Decide = Callable[[core.Breaker, float], tuple[core.Breaker, T]]
+
+
+@dataclass(frozen=True, slots=True)
+class Permit:
+    """One admitted call: when it started and, for a half-open probe, its permit id."""
+
+    started: float
+    probe_id: str | None = None
+
+
+class CircuitBreaker:
+    """A named breaker (``app.breaker(...)``): ``async with``, ``@breaker``, ``.call(fn)``.
+
+    An open breaker raises :class:`~stormproof.errors.BreakerOpen` without calling. What
+    counts as a failure: an exception of ``failure_on`` (default ``Exception``), a result for
+    which ``failed_result(result)`` is true, or a call slower than ``slow_call``.
+    """
+
+    def __init__(
+        self,
+        store: Callable[[], Store],
+        clock: Callable[[], Clock],
+        name: str,
+        policy: core.Policy,
+        *,
+        scope: str = "global",
+        failure_on: tuple[type[BaseException], ...] = (Exception,),
+        failed_result: Callable[[Any], bool] | None = None,
+        rng: random.Random | None = None,
+    ) -> None:
+        if scope not in ("global", "process"):
+            raise InvalidAttribute("scope", scope, '"global" or "process"')
+        self.name = name
+        self.policy = policy
+        self.scope = scope
+        self.failure_on = failure_on
+        self.failed_result = failed_result
+        self._store = store
+        self._clock = clock
+        self._rng = rng or random.Random()
+        self._state = core.Breaker()
+        self._fetched_at = float("-inf")
+        self._pending = Counts()
+        self._flushed_at = float("-inf")
+        self._degraded = False
+        self._calls: contextvars.ContextVar[tuple[Any, ...]] = contextvars.ContextVar(
+            f"breaker-{name}", default=()
+        )
+
+    @property
+    def key(self) -> str:
+        """The state record of a global breaker."""
+        return f"breaker/{self.name}"
+
+    @property
+    def state(self) -> core.Breaker:
+        """This process's latest copy of the state."""
+        return self._state
+
+    # --- admission -------------------------------------------------------------------
+
+    async def try_admit(self) -> Permit | float | None:
+        """A permit, or when refused the time to retry at (None: unknown)."""
+        now = self._clock().now()
+        fresh = self.scope == "process" or now - self._fetched_at < CACHE_TTL
+        if fresh and not self._flush_due(now):
+            b = core.expire(self._state, now, self.policy, 0.0)
+            if b.state is State.CLOSED:
+                return Permit(now)
+            if self.scope == "global" and b.state is State.OPEN and now < b.open_until:
+                return b.open_until
+            if self.scope == "global" and not core.admit(b, now, self.policy, 0.0, "").allowed:
+                return core.admit(b, now, self.policy, 0.0, "").retry_at
+        if self._pending.calls:
+            await self.flush()
+        probe_id = f"{id(self):x}-{self._rng.getrandbits(48):012x}"
+        u = self._rng.random()
+
+        def decide(b: core.Breaker, at: float) -> tuple[core.Breaker, core.Admission]:
+            a = core.admit(b, at, self.policy, u, probe_id)
+            return a.breaker, a
+
+        a = await self._change(decide)
+        if a is None or not a.allowed:
+            return None if a is None else a.retry_at
+        return Permit(now, probe_id if a.probe else None)
+
+    async def admit(self) -> Permit:
+        """A permit for one call, or raise ``BreakerOpen``."""
+        got = await self.try_admit()
+        if not isinstance(got, Permit):
+            raise BreakerOpen(self.name, got)
+        return got
+
+    async def done(self, permit: Permit, failed: bool) -> None:
+        """Report an admitted call's outcome (slow calls count as failures)."""
+        now = self._clock().now()
+        counts = core.classify(failed, now - permit.started, self.policy)
+        if permit.probe_id is not None:
+            pid, bad, u = permit.probe_id, counts.failures > 0, self._rng.random()
+            await self._change(
+                lambda b, at: (core.finish_probe(b, pid, bad, at, self.policy, u), None)
+            )
+            return
+        self._pending = self._pending.then(counts)
+        if self._flush_due(now):
+            await self.flush()
+
+    async def cancel(self, permit: Permit) -> None:
+        """Give back an unused permit (a probe that found nothing to do)."""
+        if permit.probe_id is not None:
+            pid = permit.probe_id
+            await self._change(lambda b, at: (core.cancel_probe(b, pid), None))
+
+    def _flush_due(self, now: float) -> bool:
+        if self._pending.calls == 0:
+            return False
+        return self.scope == "process" or now - self._flushed_at >= FLUSH_EVERY
+
+    async def flush(self) -> None:
+        """Merge the locally counted outcomes into the (shared) state now."""
+        self._flushed_at = self._clock().now()
+        pending, self._pending = self._pending, Counts()
+        u = self._rng.random()
+        await self._change(lambda b, at: (core.record(b, pending, at, self.policy, u), None))
+
+    # --- state changes ---------------------------------------------------------------
+
+    async def _change(self, decide: Decide[T]) -> T | None:
+        """Apply a decision to the state: locally, or by compare-and-set in the store."""
+        if self.scope == "process":
+            return self._apply_locally(decide)
+        try:
+            return await self._change_shared(decide)
+        except StoreError as exc:
+            if not self._degraded:
+                log.warning("event=breaker.degraded breaker=%s scope=process error=%s",
+                            self.name, exc)  # fmt: skip
+            self._degraded = True
+            return self._apply_locally(decide)
+
+    def _apply_locally(self, decide: Decide[T]) -> T:
+        now = self._clock().now()
+        new, out = decide(self._state, now)
+        self._keep(new, now)
+        return out
+
+    async def _change_shared(self, decide: Decide[T]) -> T | None:
+        store = self._store()
+        for _ in range(CAS_ATTEMPTS):
+            rec = await store.get_state(self.key)
+            b = core.from_dict(json.loads(rec.value)) if rec else core.Breaker()
+            now = self._clock().now()
+            new, out = decide(b, now)
+            if new != b:
+                value = json.dumps(core.to_dict(new))
+                op = CompareAndSet(self.key, rec.version if rec else None, value)
+                if not (await store.apply([op]))[0].ok:
+                    continue  # another process changed it: decide again on its state
+            if self._degraded:
+                log.warning("event=breaker.recovered breaker=%s scope=global", self.name)
+                self._degraded = False
+            self._keep(new, now)
+            return out
+        return None
+
+    def _keep(self, new: core.Breaker, now: float) -> None:
+        old, self._state, self._fetched_at = self._state, new, now
+        if old.state is not new.state:
+            log.warning("event=breaker.%s breaker=%s reason=%s open_until=%s", new.state.value,
+                        self.name, json.dumps(new.reason), _iso(new.open_until))  # fmt: skip
+
+    async def refresh(self) -> core.Breaker:
+        """Read the shared state now (and merge pending outcomes)."""
+        self._fetched_at = float("-inf")
+        await self._change(
+            lambda b, at: (core.expire(b, at, self.policy, self._rng.random()), None)
+        )
+        return self._state
+
+    async def force(self, state: State, by: str = "api") -> core.Breaker:
+        """Manual override: ``State.OPEN`` isolates, ``State.CLOSED`` resets; records who/when."""
+        when = _iso(self._clock().now())
+        reason = f"forced {state.value} by {by} at {when}"
+        await self._change(lambda b, at: (core.force(b, state, at, reason), None))
+        return self._state
+
+    # --- the three ways to guard a call ----------------------------------------------
+
+    def failed(self, exc: BaseException | None, result: Any = None) -> bool:
+        """Whether an outcome counts as a failure of the dependency."""
+        if exc is not None:
+            return isinstance(exc, self.failure_on) and not isinstance(exc, BreakerOpen)
+        return self.failed_result is not None and bool(self.failed_result(result))
+
+    async def call(self, fn: Callable[..., Any], /, *args: Any, **kwargs: Any) -> Any:
+        """Call ``fn(*args, **kwargs)`` through the breaker (awaiting what it returns if needed)."""
+        permit = await self.admit()
+        try:
+            result = fn(*args, **kwargs)
+            if inspect.isawaitable(result):
+                result = await result
+        except BaseException as exc:
+            await self.done(permit, self.failed(exc))
+            raise
+        await self.done(permit, self.failed(None, result))
+        return result
+
+    def __call__(self, fn: Callable[..., Awaitable[T]]) -> Callable[..., Awaitable[T]]:
+        """``@breaker`` on an async function."""
+        if not inspect.iscoroutinefunction(fn):
+            raise InvalidAttribute("fn", fn, "an async function (use breaker.call for others)")
+
+        @functools.wraps(fn)
+        async def guarded(*args: Any, **kwargs: Any) -> T:
+            result: T = await self.call(fn, *args, **kwargs)
+            return result
+
+        return guarded
+
+    async def __aenter__(self) -> CircuitBreaker:
+        permit = await self.admit()
+        self._calls.set((permit, self._calls.get()))  # a stack per task: nesting works
+        return self
+
+    async def __aexit__(
+        self,
+        exc_type: type[BaseException] | None,
+        exc: BaseException | None,
+        tb: TracebackType | None,
+    ) -> None:
+        permit, rest = self._calls.get()
+        self._calls.set(rest)
+        await self.done(permit, self.failed(exc))
+
+
+def _iso(t: float) -> str:
+    return datetime.fromtimestamp(t, UTC).isoformat(timespec="milliseconds")
+
+
+class BreakerRegistry:
+    """The breakers of one app in this process."""
+
+    def __init__(self, store: Callable[[], Store], clock: Callable[[], Clock]) -> None:
+        self._store = store
+        self._clock = clock
+        self.breakers: dict[str, CircuitBreaker] = {}
+
+    def declare(self, name: str, **options: Any) -> CircuitBreaker:
+        """Declare (or redeclare) a breaker; policy fields are validated now."""
+        if not isinstance(name, str) or not name or "/" in name:
+            raise InvalidAttribute("name", name, "a non-empty name without '/'")
+        extra = {k: options.pop(k) for k in ("scope", "failure_on", "failed_result", "rng")
+                 if k in options}  # fmt: skip
+        b = CircuitBreaker(self._store, self._clock, name, core.policy(**options), **extra)
+        self.breakers[name] = b
+        return b
+
+    def get(self, name: str) -> CircuitBreaker:
+        """A declared breaker, by name."""
+        try:
+            return self.breakers[name]
+        except KeyError:
+            raise InvalidAttribute(
+                "breaker", name, f"a declared breaker: {sorted(self.breakers)}"
+            ) from None
+
+    async def close(self) -> None:
+        """Merge every breaker's pending outcomes (best effort)."""
+        for b in self.breakers.values():
+            if b._pending.calls:
+                try:
+                    await b.flush()
+                except Exception:  # closing: the counts are advisory
+                    log.warning("event=breaker.flush_failed breaker=%s", b.name)

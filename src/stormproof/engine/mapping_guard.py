@@ -1,0 +1,84 @@
+"""A mapping's breaker and limit, applied to its consumer **before** it claims.
+
+Storage first: while the breaker is open the consumer claims nothing, so messages stay in
+the queue, visible and untouched (no receive count burned, nothing dead-lettered because
+of an outage). Half-open, it claims one unit (one batch) per probe permit it gets; closed,
+as much as its capacity allows. A limit's tokens are taken the same way, one per unit, so
+the backlog waits in the queue rather than in memory.
+
+Each unit's breaker permit is tied to its concurrency ticket: the unit reports its outcome
+on it (a failed invocation is a failure), and a permit whose ticket found no message is
+given back unused.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from typing import TYPE_CHECKING
+
+from stormproof.engine.breakers import CircuitBreaker, Permit
+
+if TYPE_CHECKING:
+    from stormproof.engine.limits import Limit
+    from stormproof.engine.slots import Ticket
+
+
+class MappingGuard:
+    """The per-consumer side of a mapping's ``breaker=`` and ``limit=``."""
+
+    def __init__(self, breaker: CircuitBreaker | None, limit: Limit | None) -> None:
+        self.breaker = breaker
+        self.limit = limit
+        self.retry_at: float | None = None  # when refused: when the breaker may admit again
+        self._permits: dict[Ticket, Permit] = {}
+        self._admitted: list[Permit] = []
+
+    async def allow(self, units: int) -> int:
+        """How many of ``units`` may be claimed now (0: paused)."""
+        self._admitted = []
+        self.retry_at = None
+        if self.breaker is not None:
+            units = await self._admit(self.breaker, units)
+        if units and self.limit is not None:
+            granted = await self.limit.take(units)
+            for permit in self._admitted[granted:]:
+                await self.breaker.cancel(permit)  # type: ignore[union-attr]
+            self._admitted = self._admitted[:granted]
+            units = granted
+        return units
+
+    async def _admit(self, breaker: CircuitBreaker, units: int) -> int:
+        while len(self._admitted) < units:
+            got = await breaker.try_admit()
+            if not isinstance(got, Permit):
+                self.retry_at = got
+                break
+            self._admitted.append(got)
+            if got.probe_id is None:  # closed: one admission covers the claim
+                self._admitted += [got] * (units - 1)
+        return len(self._admitted)
+
+    async def attach(self, tickets: Sequence[Ticket]) -> None:
+        """Tie the permits just admitted to the tickets reserved (the rest go back)."""
+        for ticket, permit in zip(tickets, self._admitted, strict=False):
+            self._permits[ticket] = permit
+        for permit in self._admitted[len(tickets) :]:
+            await self._cancel(permit)
+        self._admitted = []
+
+    async def unused(self, tickets: Sequence[Ticket]) -> None:
+        """Tickets that got no message: their permits go back unused."""
+        for ticket in tickets:
+            permit = self._permits.pop(ticket, None)
+            if permit is not None:
+                await self._cancel(permit)
+
+    async def report(self, ticket: Ticket, failed: bool) -> None:
+        """A unit's invocation ended: its outcome counts for the breaker."""
+        permit = self._permits.pop(ticket, None)
+        if permit is not None and self.breaker is not None:
+            await self.breaker.done(permit, failed)
+
+    async def _cancel(self, permit: Permit) -> None:
+        if self.breaker is not None:
+            await self.breaker.cancel(permit)
