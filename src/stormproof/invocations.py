@@ -40,6 +40,7 @@ from stormproof.leases import Holding, LeaseKeeper
 from stormproof.queues import Queue
 from stormproof.runners import Failed
 from stormproof.storage.base import ClaimedRow, Delete, Enqueue, Operation
+from stormproof.storage.request_ops import outcome_ops
 
 if TYPE_CHECKING:
     from stormproof.app import App
@@ -189,6 +190,7 @@ class InvocationConsumer(QueueConsumer):
             return
         record = self._record(job, AsyncCondition.SUCCESS, attempt, outcome.result, None)
         dest = await destination_ops(self.app, fn.on_success, record, success=True)
+        dest += outcome_ops(job.request_id, "succeeded", self.app.clock.now(), outcome.result)
         if not dest:
             await self.keeper.delete(self.queue, leases_of(rows))
         else:
@@ -234,6 +236,8 @@ class InvocationConsumer(QueueConsumer):
                 "event=invoke.destination_failed function=%s error=%s", self.function.name, exc
             )
             dest = []
+        error = {"condition": condition.value, "error": record.get("responsePayload")}
+        dest += outcome_ops(job.request_id, "failed", self.app.clock.now(), error=error)
         await self._commit(row, dest)
         target = getattr(self.function.on_failure, "name", None)
         self._log("invoke.dead_lettered", job, row, job.attempts, condition=condition.value,
