@@ -15,6 +15,7 @@ from typing import Any
 
 from stormproof.bus import Bus
 from stormproof.core.token_bucket import BucketLimits
+from stormproof.core.webhook_retry import DEFAULT_SCHEDULE
 from stormproof.errors import InvalidAttribute
 from stormproof.functions import Function
 from stormproof.machines import StateMachine
@@ -75,7 +76,7 @@ class ApiSettings:
     idempotency_retention: float = 86_400.0
     webhook_secrets: list[str] = field(default_factory=list)
     callback_hosts: list[str] = field(default_factory=list)
-    webhook_schedule: tuple[float, ...] = (0, 5, 300, 1800, 7200, 18000, 36000, 36000)
+    webhook_schedule: tuple[float, ...] = DEFAULT_SCHEDULE
     webhook_timeout: float = 15.0
 
 
