@@ -172,3 +172,27 @@ async def test_sync_route_and_integration_timeout(store_url: str) -> None:
         assert late["type"].endswith("/integration-timeout")
         done = await _poll(client, late["request_id"], "succeeded")
         assert done["result"] == {"hello": "bob"}
+
+
+async def test_server_sent_events_follow_the_state(store_url: str) -> None:
+    fa.app.store_url = store_url
+    async with serving(fa.app) as client:
+        request_id = (await client.post("/orders", json={"qty": 5})).json()["request_id"]
+        worker = Worker(fa.app, concurrency=2)
+        task = asyncio.create_task(worker.run())
+        ids: list[str] = []
+        try:
+            async with client.stream("GET", f"/requests/{request_id}/events") as stream:
+                assert stream.headers["content-type"].startswith("text/event-stream")
+                async for line in stream.aiter_lines():
+                    if line.startswith("id: "):
+                        ids.append(line[4:])
+        finally:
+            worker.stop()
+            await task
+        assert ids[0] == "accepted" and ids[-1] == "succeeded"
+        # Resuming after the final state sends nothing new.
+        r = await client.get(
+            f"/requests/{request_id}/events", headers={"last-event-id": "succeeded"}
+        )
+        assert "id:" not in r.text
