@@ -25,7 +25,7 @@ BACKENDS = {
 # A module imports only its own package or lower ranks.
 RANKS: dict[str, float] = {
     "errors": 0, "config": 0, "clock": 0,
-    "core": 1, "patterns": 1.5,  # patterns: the public facade over core.patterns
+    "core": 1, "patterns": 1.5, "webhooks": 1.5,  # public facades over core
     "storage": 2,
     "engine": 3,
     "telemetry": 3, "chaos": 3,  # import engine and below; only app and cli import them

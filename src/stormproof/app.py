@@ -69,6 +69,7 @@ class App:
             "stormproof-maintenance", self.run_maintenance, MAINTENANCE_INTERVAL, self.clock
         )
         self._sync = SyncBridge(self.open, self.close)
+        self._api: Any = None
 
     # --- declarations ---------------------------------------------------------------
 
@@ -200,6 +201,15 @@ class App:
         """Declare a state machine (validated now): ``resources={Resource: function}``,
         ``type="STANDARD"|"EXPRESS"``, ``role_arn``; see docs/machines.md."""
         return self.executions.machines.define(name, definition, **options)
+
+    @property
+    def api(self) -> Any:
+        """The front door's routes: ``app.api.post(path, to=...)``; see docs/frontdoor.md."""
+        if self._api is None:
+            from stormproof.gateway.routes import Api
+
+            self._api = Api()
+        return self._api
 
     # --- executions (see stormproof.executions.ExecutionManager and docs/machines.md) --
 

@@ -114,11 +114,15 @@ class Function:
         return self.pools.pool(f"fn:{self.name}", self.concurrency)
 
     async def execute(
-        self, event: Any, *, request_id: str, attempt: int, ticket: Ticket | None
-    ) -> Outcome:
-        """Run the handler once under its timeout; the ticket's slots follow the handler."""
+        self, event: Any, *, request_id: str, attempt: int, ticket: Ticket | None,
+        requests: dict[str, Any] | None = None,
+    ) -> Outcome:  # fmt: skip
+        """Run the handler once under its timeout; the ticket's slots follow the handler.
+        ``requests`` (front-door request ids) collects ``context.complete_request`` results."""
         clock = self.app.clock
         context = Context(request_id, attempt, self.name, clock.now() + self.timeout, clock)
+        if requests is not None:
+            context.requests = requests
         hold = ticket.hold_slots_until if ticket is not None else None
         call = await run_call(self.runner, event, context, self.timeout, clock, hold)
         return call.outcome

@@ -42,6 +42,7 @@ from stormproof.functions.function import Function
 from stormproof.functions.jobs import Job, enqueue_job_op
 from stormproof.functions.runners import Failed
 from stormproof.storage.base import ClaimedRow, Delete, Operation
+from stormproof.storage.request_ops import outcome_ops
 
 log = logging.getLogger("stormproof.functions.invocations")
 
@@ -119,6 +120,7 @@ class InvocationConsumer(QueueConsumer):
             return
         record = self._record(job, AsyncCondition.SUCCESS, attempt, outcome.result, None)
         dest = await destination_ops(self.app, fn.on_success, record, success=True)
+        dest += outcome_ops(job.request_id, "succeeded", self.app.clock.now(), outcome.result)
         if not dest:
             await self.keeper.delete(self.queue, leases_of(rows))
         else:
@@ -164,6 +166,8 @@ class InvocationConsumer(QueueConsumer):
                 "event=invoke.destination_failed function=%s error=%s", self.function.name, exc
             )
             dest = []
+        error = {"condition": condition.value, "error": record.get("responsePayload")}
+        dest += outcome_ops(job.request_id, "failed", self.app.clock.now(), error=error)
         await self._commit(row, dest)
         target = getattr(self.function.on_failure, "name", None)
         self._log("invoke.dead_lettered", job, row, job.attempts, condition=condition.value,

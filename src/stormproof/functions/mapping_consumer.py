@@ -17,6 +17,7 @@ from stormproof.engine.slots import Concurrency, Permits, Ticket
 from stormproof.functions.mappings import EventSourceMapping, sqs_record
 from stormproof.functions.runners import Failed, Outcome
 from stormproof.storage.base import ClaimedRow, Lease
+from stormproof.storage.request_ops import outcome_ops, request_of
 
 log = logging.getLogger("stormproof.functions.mapping_consumer")
 
@@ -110,8 +111,13 @@ class MappingConsumer(QueueConsumer):
         request_id = str(uuid.uuid4())
         attempt = max(r.receive_count for r in rows)
         _log("batch.start", fn.name, self.queue, request_id, rows, attempt=attempt)
+        requests = {r: None for r in map(request_of, rows) if r}
         outcome = await fn.execute(
-            {"Records": records}, request_id=request_id, attempt=attempt, ticket=ticket
+            {"Records": records},
+            request_id=request_id,
+            attempt=attempt,
+            ticket=ticket,
+            requests=requests,
         )
         failed = isinstance(outcome, Failed)
         if self.guard is not None:
@@ -128,9 +134,24 @@ class MappingConsumer(QueueConsumer):
             await self.keeper.delete(
                 self.queue, [Lease(r.rowid, r.token) for r in rows if r.message_id in done]
             )
+            await self._report(rows, done, requests)
         self.keeper.forget(holding)  # the rest reappear when their leases run out
         extra = _outcome_fields(attempt, outcome, decision)
         _log(f"batch.{decision.outcome}", fn.name, self.queue, request_id, rows, **extra)
+
+    async def _report(
+        self, rows: list[ClaimedRow], done: set[str], results: dict[str, Any]
+    ) -> None:
+        """A deleted message's front-door request succeeded (with what the handler reported)."""
+        now = self.app.clock.now()
+        ops = [
+            op
+            for r in rows
+            if r.message_id in done and (rid := request_of(r))
+            for op in outcome_ops(rid, "succeeded", now, results.get(rid))
+        ]
+        if ops:
+            await self.app.store.apply(ops)
 
 
 def _outcome_fields(attempt: int, outcome: Outcome, decision: BatchDecision) -> dict[str, Any]:

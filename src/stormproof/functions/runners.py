@@ -30,6 +30,7 @@ from multiprocessing.connection import Connection
 from typing import Any, Protocol
 
 from stormproof.clock import Clock, SystemClock
+from stormproof.errors import InvalidAttribute
 
 TIMEOUT_ERROR = "Sandbox.Timedout"
 Handler = Callable[[Any, "Context"], Any]
@@ -38,7 +39,9 @@ Handler = Callable[[Any, "Context"], Any]
 class Context:
     """What a handler gets besides its event (Lambda's context object, in snake case)."""
 
-    __slots__ = ("_clock", "_logger", "attempt", "deadline", "function_name", "request_id")
+    __slots__ = (
+        "_clock", "_logger", "attempt", "deadline", "function_name", "request_id", "requests",
+    )  # fmt: skip
 
     def __init__(
         self, request_id: str, attempt: int, function_name: str, deadline: float, clock: Clock
@@ -49,6 +52,17 @@ class Context:
         self.deadline = deadline
         self._clock = clock
         self._logger: logging.LoggerAdapter[logging.Logger] | None = None
+        # Front-door request ids of the batch -> the result a handler reported for them.
+        self.requests: dict[str, Any] = {}
+
+    def complete_request(self, result: Any, request_id: str | None = None) -> None:
+        """Report the outcome of a front-door request this batch carries (the only one,
+        unless ``request_id`` names it); recorded when its message is deleted."""
+        if request_id is None and len(self.requests) == 1:
+            request_id = next(iter(self.requests))
+        if request_id not in self.requests:
+            raise InvalidAttribute("request_id", request_id, f"one of {sorted(self.requests)}")
+        self.requests[request_id] = result
 
     @property
     def aws_request_id(self) -> str:

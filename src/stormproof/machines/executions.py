@@ -159,6 +159,18 @@ class ExecutionManager:
         self, machine: str, input: Any = None, name: str | None = None, *, parent: str | None = None
     ) -> str:
         """Start an execution; returns its ARN (see ``App.start_execution``)."""
+        found, name, text, arn, ops = await self.start_ops(machine, input, name, parent=parent)
+        try:
+            await self.app.store.apply(ops, atomic=True)
+        except StaleLease:
+            return await self._existing(found.name, name, text)
+        return arn
+
+    async def start_ops(
+        self, machine: str, input: Any = None, name: str | None = None, *, parent: str | None = None
+    ) -> tuple[StateMachine, str, str, str, list[Operation]]:
+        """The unit of work starting an execution (machine, name, input text, ARN, ops),
+        so a caller can commit it with its own operations (the front door does)."""
         found = await self.machine(machine)
         name = str(uuid.uuid4()) if name is None else check_name("name", name)
         value = {} if input is None else input
@@ -176,11 +188,7 @@ class ExecutionManager:
             arn, found.name, name, text, found.definition_text, now, stored,
             dumps(new_runtime()), parent,
         )  # fmt: skip
-        try:
-            await self.app.store.apply([insert, step_op(arn)], atomic=True)
-        except StaleLease:
-            return await self._existing(found.name, name, text)
-        return arn
+        return found, name, text, arn, [insert, step_op(arn)]
 
     async def _existing(self, machine: str, name: str, text: str) -> str:
         row = await self.app.store.run(lambda: machine_ops.execution_by_name(machine, name))

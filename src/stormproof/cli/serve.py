@@ -1,0 +1,47 @@
+"""``stormproof serve APP``: the HTTP front door (uvicorn)."""
+
+from __future__ import annotations
+
+import ipaddress
+import sys
+
+import click
+
+from stormproof.cli.base import load_app, main, store_url
+
+
+@main.command("serve")
+@click.argument("app_spec", metavar="APP")
+@click.option("--store", default=None, help="Store URL (overrides the root --store).")
+@click.option("--host", default="127.0.0.1", show_default=True)
+@click.option("--port", type=click.IntRange(0, 65535), default=8000, show_default=True)
+@click.option("--workers", type=click.IntRange(min=1), default=1, show_default=True,
+              help="uvicorn worker processes (they share the store).")  # fmt: skip
+@click.pass_context
+def serve(
+    ctx: click.Context, app_spec: str, store: str | None, host: str, port: int, workers: int
+) -> None:
+    """Serve APP's front door (APP is module:attribute) until interrupted."""
+    try:
+        from stormproof.http.server import serve as run_server
+    except ImportError as exc:
+        click.echo(f"error: {exc}; install with: pip install 'stormproof[server]'", err=True)
+        sys.exit(1)
+    if not _loopback(host):
+        click.echo("error: refusing to listen beyond loopback without an admin token "
+                   "(not supported yet)", err=True)  # fmt: skip
+        sys.exit(1)
+    app = load_app(app_spec, store or store_url(ctx))
+    if workers > 1:
+        click.echo("error: --workers > 1 is not supported yet", err=True)
+        sys.exit(1)
+    run_server(app, host=host, port=port)
+
+
+def _loopback(host: str) -> bool:
+    if host == "localhost":
+        return True
+    try:
+        return ipaddress.ip_address(host).is_loopback
+    except ValueError:
+        return False

@@ -1,0 +1,215 @@
+"""The front door's decisions, without HTTP: accept a POST, answer a status, run a GET.
+
+``accept`` validates, then commits the request's work, its request record and its
+idempotency key in ONE unit of work, and only then returns the 202. Concurrent calls
+each await their own unit; the SQLite writer commits the units that arrive together in
+one transaction (group commit), so nothing here serialises requests.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import hashlib
+import inspect
+from collections.abc import Mapping
+from dataclasses import dataclass, field
+from typing import TYPE_CHECKING, Any
+from urllib.parse import urlsplit
+
+from stormproof.errors import (
+    IdempotencyKeyMissing,
+    IdempotencyKeyReused,
+    IntegrationTimeout,
+    PayloadInvalid,
+    RequestNotFound,
+    StaleLease,
+)
+from stormproof.gateway import idempotency as idem
+from stormproof.gateway.payload import check_schema, parse_body
+from stormproof.gateway.routes import Api, GetRoute, PostRoute
+from stormproof.gateway.status import refresh
+from stormproof.gateway.throttles import Throttles
+from stormproof.gateway.work import work_ops
+from stormproof.storage.base import DeleteState, Operation, StateRecord
+from stormproof.storage.request_ops import RequestRecord, UpdateRequest, key_of, new_request_id
+
+if TYPE_CHECKING:
+    from stormproof.gateway.host import GatewayHost
+
+
+@dataclass(frozen=True)
+class Answer:
+    """An HTTP-agnostic response."""
+
+    status: int
+    body: Any
+    headers: dict[str, str] = field(default_factory=dict)
+
+
+def client_of(headers: Mapping[str, str]) -> str:
+    """Who is calling: a hash of the ``x-api-key`` header, or ``anonymous``."""
+    key = headers.get("x-api-key")
+    return hashlib.sha256(key.encode()).hexdigest()[:32] if key else "anonymous"
+
+
+class FrontDoor:
+    """The runtime of ``app.api``: accepts requests on the app's store."""
+
+    def __init__(self, app: GatewayHost, api: Api) -> None:
+        self.app = app
+        self.api = api
+        self.throttles = Throttles(app.clock)
+        self._background: set[asyncio.Task[None]] = set()
+
+    def admit(self, path: str, limits: Any, client: str) -> None:
+        """Throttle before any work (a refusal costs no store write)."""
+        account = self.api.settings.account_throttle
+        self.throttles.admit([(f"route {path}", limits), ("account", account)])
+
+    async def accept(self, route: PostRoute, raw: bytes, headers: Mapping[str, str]) -> Answer:
+        """Store a POST's work and its request record together; answer 202."""
+        client = client_of(headers)
+        self.admit(route.path, route.throttle, client)
+        payload = parse_body(route, raw)
+        state_key = self._idempotency_key(route, client, headers)
+        print_ = idem.fingerprint(payload)
+        expired: StateRecord | None = None
+        if state_key is not None:
+            found = await self.app.store.get_state(state_key)
+            replay = self._replay(found, print_)
+            if replay is not None:
+                return replay
+            expired = found
+        callback = self._callback(route, payload)
+        check_schema(route, payload)
+        return await self._store(route, payload, callback, (state_key, expired), print_)
+
+    def _idempotency_key(
+        self, route: PostRoute, client: str, headers: Mapping[str, str]
+    ) -> str | None:
+        if route.idempotency is None:
+            return None
+        key = headers.get(route.idempotency.lower())
+        if key is None:
+            if route.idempotency_required:
+                raise IdempotencyKeyMissing(
+                    f"this route requires the {route.idempotency} header", header=route.idempotency
+                )
+            return None
+        if not 1 <= len(key) <= idem.MAX_KEY_LENGTH:
+            raise PayloadInvalid(
+                f"{route.idempotency} must have 1-{idem.MAX_KEY_LENGTH} characters",
+                errors=[{"field": route.idempotency, "message": "bad length"}],
+            )
+        return idem.key_of(route.path, client, key)
+
+    def _replay(self, record: StateRecord | None, print_: str) -> Answer | None:
+        """The stored answer for a reused key, None if unused or expired; 422 if the body
+        differs."""
+        if record is None:
+            return None
+        stored = idem.StoredResponse.from_record(record)
+        if stored.created + self.api.settings.idempotency_retention < self.app.clock.now():
+            return None  # expired: _store replaces it
+        if stored.fingerprint != print_:
+            raise IdempotencyKeyReused(
+                "this idempotency key was used with a different body",
+                request_id=stored.body.get("request_id"),
+            )
+        return Answer(stored.status, stored.body, {**stored.headers, "idempotent-replayed": "true"})
+
+    def _callback(self, route: PostRoute, payload: Any) -> str | None:
+        if not (route.webhook and isinstance(payload, dict)) or "callback_url" not in payload:
+            return None
+        url = payload.pop("callback_url")
+        parts = urlsplit(url) if isinstance(url, str) else None
+        allowed = self.api.settings.callback_hosts
+        if parts is None or parts.scheme not in ("http", "https") or parts.hostname not in allowed:
+            raise PayloadInvalid(
+                "callback_url must be an http(s) URL on an allowed host",
+                errors=[{"field": "callback_url", "message": f"allowed hosts: {allowed}"}],
+            )
+        return str(url)
+
+    async def _store(
+        self, route: PostRoute, payload: Any, callback: str | None,
+        key: tuple[str | None, StateRecord | None], print_: str,
+    ) -> Answer:  # fmt: skip
+        request_id = new_request_id()
+        now = self.app.clock.now()
+        target, ops = await work_ops(self.app, route, request_id, payload)
+        record = RequestRecord(request_id, route.path, "accepted", now, now, target)
+        record.callback_url = callback
+        status_url = f"/requests/{request_id}"
+        answer = Answer(
+            202, {"request_id": request_id, "status_url": status_url}, {"location": status_url}
+        )
+        unit: list[Operation] = [record.insert_op(), *ops]
+        state_key, expired = key
+        if state_key is not None:
+            stored = idem.StoredResponse(print_, 202, answer.body, answer.headers, now)
+            unit = [stored.insert_op(state_key), *unit]
+            if expired is not None:
+                unit.insert(0, DeleteState(state_key, expired.version))
+        try:
+            await self.app.store.apply(unit, atomic=True)
+        except StaleLease:
+            if state_key is None:
+                raise
+            # Another request with this key committed first: answer as it did.
+            again = self._replay(await self.app.store.get_state(state_key), print_)
+            if again is None:
+                raise
+            return again
+        return answer
+
+    async def status(self, request_id: str) -> Answer:
+        """``GET /requests/{id}``."""
+        found = await self.app.store.get_state(key_of(request_id))
+        if found is None:
+            raise RequestNotFound(f"no request {request_id!r}", request_id=request_id)
+        record = await refresh(self.app, RequestRecord.from_json(found.value))
+        return Answer(200, record.answer())
+
+    async def run_get(self, route: GetRoute, request: dict[str, Any]) -> Answer:
+        """Run a synchronous handler; past its timeout answer 504 and record its outcome."""
+        client = client_of(request.get("headers", {}))
+        self.admit(route.path, route.throttle, client)
+        task = asyncio.ensure_future(_call(route.handler, request))
+        try:
+            result = await asyncio.wait_for(asyncio.shield(task), route.timeout)
+        except TimeoutError:
+            request_id = await self._record_late(route, task)
+            raise IntegrationTimeout(
+                f"the handler did not answer within {route.timeout:g} s",
+                request_id=request_id,
+                status_url=f"/requests/{request_id}",
+            ) from None
+        if isinstance(result, Answer):
+            return result
+        return Answer(200, result)
+
+    async def _record_late(self, route: GetRoute, task: asyncio.Future[Any]) -> str:
+        request_id, now = new_request_id(), self.app.clock.now()
+        record = RequestRecord(request_id, route.path, "running", now, now, {"kind": "sync"})
+        await self.app.store.apply([record.insert_op()])
+
+        async def finish() -> None:
+            try:
+                result = await task
+                op = UpdateRequest(request_id, "succeeded", self.app.clock.now(), result)
+            except Exception as exc:  # the handler's failure is the request's outcome
+                error = {"type": type(exc).__name__, "message": str(exc)}
+                op = UpdateRequest(request_id, "failed", self.app.clock.now(), error=error)
+            await self.app.store.apply([op])
+
+        late = asyncio.ensure_future(finish())
+        self._background.add(late)
+        late.add_done_callback(self._background.discard)
+        return request_id
+
+
+async def _call(handler: Any, request: dict[str, Any]) -> Any:
+    if inspect.iscoroutinefunction(handler):
+        return await handler(request)
+    return await asyncio.to_thread(handler, request)

@@ -1,0 +1,132 @@
+"""Webhook delivery: a consumer of the internal ``stormproof-webhooks`` queue.
+
+Each message is one delivery, enqueued by :class:`~stormproof.storage.request_ops.UpdateRequest`
+in the transaction that finished its request. A delivery is POSTed with Standard
+Webhooks headers (``webhook-id`` is the message id, stable across retries so receivers
+de-duplicate); the verdict (:mod:`stormproof.core.webhook_retry`) deletes it, hides it
+until its next attempt, or moves it with its last status and error to
+``stormproof-webhooks-dlq`` (redrive that queue to retry). A ``410 Gone`` disables the
+endpoint. Endpoint circuit breakers hook in at ``_deliver`` when they land.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import json
+import logging
+import random
+from typing import TYPE_CHECKING, Any
+
+from stormproof.core import queue_rules as rules
+from stormproof.core.webhook_retry import after_attempt
+from stormproof.errors import InvalidAttribute, StaleLease
+from stormproof.gateway.routes import ApiSettings
+from stormproof.storage.base import (
+    ChangeVisibility,
+    ClaimedRow,
+    CompareAndSet,
+    Delete,
+    Enqueue,
+    Lease,
+)
+from stormproof.storage.request_ops import WEBHOOK_DLQ, WEBHOOK_QUEUE
+from stormproof.webhooks import sign
+
+if TYPE_CHECKING:
+    import httpx
+
+    from stormproof.gateway.host import GatewayHost
+
+log = logging.getLogger("stormproof.webhooks")
+DISABLED_PREFIX = "webhook-disabled:"
+BATCH = 16
+VISIBILITY = 60.0
+
+
+async def declare_queues(app: GatewayHost) -> None:
+    """Create the delivery queue and its DLQ (idempotent)."""
+    await app.create_queue(WEBHOOK_DLQ, retention=14 * 86_400)
+    await app.create_queue(WEBHOOK_QUEUE, visibility_timeout=VISIBILITY, retention=14 * 86_400)
+
+
+class WebhookDispatcher:
+    """Claims deliveries and POSTs them until stopped."""
+
+    def __init__(self, app: GatewayHost, settings: ApiSettings, rng: random.Random | None = None):
+        if not settings.webhook_secrets:
+            raise InvalidAttribute("webhook_secrets", [], "at least one 'whsec_...' secret")
+        self.app = app
+        self.settings = settings
+        self.rng = rng or random.Random()
+        self.stopping = asyncio.Event()
+
+    async def run(self) -> None:
+        """Deliver until :meth:`stop`."""
+        import httpx
+
+        async with httpx.AsyncClient(timeout=self.settings.webhook_timeout) as client:
+            while not self.stopping.is_set():
+                if not await self.poll_once(client):
+                    await self.app.store.wait([WEBHOOK_QUEUE], 1.0)
+
+    def stop(self) -> None:
+        """Finish the current batch and return."""
+        self.stopping.set()
+
+    async def poll_once(self, client: httpx.AsyncClient) -> int:
+        """Claim and attempt one batch; returns how many were attempted."""
+        attrs = self.app.attributes_of(WEBHOOK_QUEUE)
+        rows = await self.app.store.claim(WEBHOOK_QUEUE, attrs, BATCH, VISIBILITY)
+        await asyncio.gather(*(self._attempt(client, row) for row in rows))
+        return len(rows)
+
+    async def _attempt(self, client: httpx.AsyncClient, row: ClaimedRow) -> None:
+        event = json.loads(row.body)
+        url = str(event.pop("callback_url"))
+        body = json.dumps(event, separators=(",", ":")).encode()
+        status, error = await self._deliver(client, url, row.message_id, body)
+        verdict = after_attempt(row.receive_count, status, self.settings.webhook_schedule, self.rng)
+        lease = Lease(row.rowid, row.token)
+        log.info(
+            "event=webhook.attempt id=%s attempt=%d status=%s verdict=%s",
+            row.message_id, row.receive_count, status, verdict.action,
+        )  # fmt: skip
+        if verdict.action == "delivered":
+            ops: list[Any] = [Delete(WEBHOOK_QUEUE, [lease])]
+        elif verdict.action == "retry":
+            ops = [ChangeVisibility(WEBHOOK_QUEUE, [lease], [verdict.delay])]
+        else:
+            ops = self._dead_letter_ops(row, lease, url, event, status, error)
+            if verdict.action == "disable":
+                ops.append(CompareAndSet(DISABLED_PREFIX + url, None, json.dumps({"status": 410})))
+        try:
+            await self.app.store.apply(ops, atomic=verdict.action != "disable")
+        except StaleLease:
+            log.warning("event=webhook.lease_lost id=%s", row.message_id)
+
+    async def _deliver(
+        self, client: httpx.AsyncClient, url: str, msg_id: str, body: bytes
+    ) -> tuple[int | None, str | None]:
+        import httpx
+
+        if await self.app.store.get_state(DISABLED_PREFIX + url) is not None:
+            return 410, "endpoint disabled after 410 Gone"
+        headers = sign(self.settings.webhook_secrets, msg_id, body)
+        headers["content-type"] = "application/json"
+        try:
+            response = await client.post(url, content=body, headers=headers)
+        except httpx.HTTPError as exc:
+            return None, f"{type(exc).__name__}: {exc}"
+        return response.status_code, None if response.is_success else response.text[:200]
+
+    def _dead_letter_ops(
+        self, row: ClaimedRow, lease: Lease, url: str, event: dict[str, Any],
+        status: int | None, error: str | None,
+    ) -> list[Any]:  # fmt: skip
+        record = {
+            "webhook_id": row.message_id, "callback_url": url, "event": event,
+            "attempts": row.receive_count, "last_status": status, "last_error": error,
+        }  # fmt: skip
+        attrs = self.app.attributes_of(WEBHOOK_DLQ)
+        msg = rules.prepare_message(attrs, json.dumps(record))
+        return [Delete(WEBHOOK_QUEUE, [lease]), Enqueue(WEBHOOK_DLQ, [msg])]

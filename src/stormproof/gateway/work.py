@@ -1,0 +1,67 @@
+"""The operations that store a request's work on its target, with the request id in it.
+
+The id travels with the work: a message attribute (queues), the Lambda request id
+(functions), the execution's name (state machines: ``$$.Execution.Name``), and a
+``resources`` entry ``stormproof:request:<id>`` (bus events).
+"""
+
+from __future__ import annotations
+
+import json
+from typing import TYPE_CHECKING, Any
+
+from stormproof.bus import Bus
+from stormproof.bus.events import EntryError, build_envelope
+from stormproof.core import queue_rules as rules
+from stormproof.errors import PayloadInvalid
+from stormproof.functions import Function
+from stormproof.functions.jobs import Job, enqueue_job_op
+from stormproof.gateway.routes import PostRoute
+from stormproof.queues import Queue
+from stormproof.storage.base import Enqueue, Operation
+from stormproof.storage.request_ops import ATTRIBUTE
+
+if TYPE_CHECKING:
+    from stormproof.gateway.host import GatewayHost
+
+
+async def work_ops(
+    app: GatewayHost, route: PostRoute, request_id: str, payload: Any
+) -> tuple[dict[str, Any], list[Operation]]:
+    """``(target, ops)``: where the work goes (kept on the record) and how to store it."""
+    target = route.target
+    now = app.clock.now()
+    if isinstance(target, Queue):
+        attrs = target.attributes
+        group = request_id if attrs.fifo else None
+        text = json.dumps(payload, separators=(",", ":"))
+        msg = rules.prepare_message(attrs, text, None, {ATTRIBUTE: request_id}, group, group)
+        op = Enqueue(target.name, [msg], attrs.dedup_window, attrs.fifo)
+        return {"kind": "queue", "name": target.name}, [op]
+    if isinstance(target, Function):
+        job = Job.new(payload, now, request_id=request_id)
+        return {"kind": "function", "name": target.name}, [
+            enqueue_job_op(app, target.queue_name, job)
+        ]
+    if isinstance(target, Bus):
+        return await _bus_ops(app, route, target, request_id, payload, now)
+    _, _, _, arn, ops = await app.executions.start_ops(target.name, payload, request_id)
+    return {"kind": "machine", "name": target.name, "execution_arn": arn}, ops
+
+
+async def _bus_ops(
+    app: GatewayHost, route: PostRoute, bus: Bus, request_id: str, payload: Any, now: float
+) -> tuple[dict[str, Any], list[Operation]]:
+    await bus.manager.ready(bus)
+    entry = {
+        "source": route.source,
+        "detail_type": route.detail_type,
+        "detail": payload,
+        "resources": [f"stormproof:request:{request_id}"],
+    }
+    try:
+        envelope = build_envelope(entry, now)
+    except EntryError as exc:
+        raise PayloadInvalid(exc.message, errors=[{"field": "", "message": exc.message}]) from None
+    target = {"kind": "bus", "name": bus.name, "event_id": envelope["id"]}
+    return target, bus.publish_ops([envelope], now)

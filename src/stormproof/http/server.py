@@ -1,0 +1,126 @@
+"""The front door as a Starlette application, and serving it with uvicorn.
+
+``build(app)`` turns ``app.api``'s routes into endpoints, adds ``GET /requests/{id}``
+and ``GET /requests/{id}/events`` (Server-Sent Events), and maps every error to problem
+details. Its lifespan opens the app (store, migrations), declares the webhook queues and
+runs the webhook dispatcher when secrets are configured.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+from collections.abc import AsyncIterator, Awaitable, Callable
+from typing import TYPE_CHECKING, Any
+
+from starlette.applications import Starlette
+from starlette.requests import Request
+from starlette.responses import JSONResponse, Response
+from starlette.routing import Route
+
+from stormproof.errors import PayloadTooLarge
+from stormproof.gateway.frontdoor import Answer, FrontDoor
+from stormproof.gateway.routes import GetRoute, PostRoute
+from stormproof.gateway.webhooks import WebhookDispatcher, declare_queues
+from stormproof.http.events import request_events
+from stormproof.http.problems import from_exception
+
+if TYPE_CHECKING:
+    from stormproof.app import App
+
+Endpoint = Callable[[Request], Awaitable[Response]]
+
+
+def _respond(answer: Answer) -> Response:
+    return JSONResponse(answer.body, answer.status, headers=answer.headers)
+
+
+def _guarded(handle: Callable[[Request], Awaitable[Response]]) -> Endpoint:
+    async def endpoint(request: Request) -> Response:
+        try:
+            return await handle(request)
+        except Exception as exc:  # every error becomes problem+json, never a traceback
+            return from_exception(exc)
+
+    return endpoint
+
+
+async def read_body(request: Request, limit: int) -> bytes:
+    """The body, refusing (413) as soon as it passes ``limit`` bytes."""
+    declared = request.headers.get("content-length")
+    if declared is not None and declared.isdigit() and int(declared) > limit:
+        raise PayloadTooLarge(f"the body has {declared} bytes; at most {limit} are accepted",
+                              size=int(declared), limit=limit)  # fmt: skip
+    chunks, size = [], 0
+    async for chunk in request.stream():
+        size += len(chunk)
+        if size > limit:
+            raise PayloadTooLarge(f"the body passes {limit} bytes", size=size, limit=limit)
+        chunks.append(chunk)
+    return b"".join(chunks)
+
+
+def _post(door: FrontDoor, route: PostRoute) -> Endpoint:
+    async def handle(request: Request) -> Response:
+        raw = await read_body(request, route.max_body)
+        return _respond(await door.accept(route, raw, request.headers))
+
+    return _guarded(handle)
+
+
+def _get(door: FrontDoor, route: GetRoute) -> Endpoint:
+    async def handle(request: Request) -> Response:
+        data = {
+            "path": request.url.path,
+            "path_params": dict(request.path_params),
+            "query": dict(request.query_params),
+            "headers": dict(request.headers),
+        }
+        return _respond(await door.run_get(route, data))
+
+    return _guarded(handle)
+
+
+def build(app: App, *, webhooks: bool = True) -> Starlette:
+    """The ASGI application serving ``app.api``."""
+    api = app.api
+    door = FrontDoor(app, api)
+
+    async def status(request: Request) -> Response:
+        return _respond(await door.status(request.path_params["id"]))
+
+    async def events(request: Request) -> Response:
+        return await request_events(door, request)
+
+    routes = [Route(p, _post(door, r), methods=["POST"]) for p, r in api.posts.items()]
+    routes += [Route(p, _get(door, r), methods=["GET"]) for p, r in api.gets.items()]
+    routes += [
+        Route("/requests/{id}", _guarded(status), methods=["GET"]),
+        Route("/requests/{id}/events", _guarded(events), methods=["GET"]),
+    ]
+
+    @contextlib.asynccontextmanager
+    async def lifespan(_: Starlette) -> AsyncIterator[None]:
+        async with app:
+            await declare_queues(app)
+            task = None
+            if webhooks and api.settings.webhook_secrets:
+                dispatcher = WebhookDispatcher(app, api.settings)
+                task = asyncio.create_task(dispatcher.run(), name="stormproof-webhooks")
+            try:
+                yield
+            finally:
+                if task is not None:
+                    dispatcher.stop()
+                    task.cancel()
+                    with contextlib.suppress(asyncio.CancelledError):
+                        await task
+
+    return Starlette(routes=routes, lifespan=lifespan)
+
+
+def serve(app: App, host: str = "127.0.0.1", port: int = 8000, **options: Any) -> None:
+    """Serve the front door with uvicorn until interrupted."""
+    import uvicorn
+
+    uvicorn.run(build(app), host=host, port=port, log_level="warning", **options)
