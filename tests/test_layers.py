@@ -15,6 +15,10 @@ BACKENDS = {
     "stormproof.storage.postgres",
     "stormproof.storage.sqlite_writer",
     "stormproof.storage.pg_listener",
+    "stormproof.storage.pg_pool",
+    "stormproof.storage.pg_url",
+    "stormproof.storage.sqlite_errors",
+    "stormproof.storage.sqlite_open",
 }
 
 
@@ -55,7 +59,8 @@ def _violations(path: Path) -> list[str]:
                 ("stormproof.core", "stormproof.errors", "stormproof.storage")
             ):
                 bad.append(name)
-            if top in DRIVERS - {"sqlite3"} and path.stem not in ("postgres", "pg_listener"):
+            postgres_backend = path.stem == "postgres" or path.stem.startswith("pg_")
+            if top in DRIVERS - {"sqlite3"} and not postgres_backend:
                 bad.append(name)
         elif layer == "runtime":
             if any(name.startswith(f"stormproof.{e}") for e in EDGES) or top in DRIVERS:
