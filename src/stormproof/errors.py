@@ -216,7 +216,15 @@ class ExecutionAlreadyExists(StormproofError):
 
 
 class StoreError(StormproofError):
-    """A storage driver failure, translated at the storage boundary."""
+    """A storage driver failure, translated at the storage boundary.
+
+    ``cause`` names the kind of failure when it is known (``disk full``, ``read-only``,
+    ``I/O error``, ``corrupt``, ``locked``, ``timeout``, ``unreachable``), else None.
+    """
+
+    def __init__(self, message: str, *, cause: str | None = None) -> None:
+        self.cause = cause
+        super().__init__(message)
 
 
 class StoreUnavailable(StoreError):

@@ -15,7 +15,7 @@ from collections.abc import Awaitable, Callable
 
 from stormproof.clock import Clock
 from stormproof.engine.waiting import first_of
-from stormproof.errors import StormproofError
+from stormproof.errors import StoreError, StormproofError
 
 log = logging.getLogger("stormproof")
 
@@ -54,6 +54,10 @@ class Periodic:
         while not self._stopping.is_set():
             try:
                 await self._action()
+            except StoreError as exc:
+                # The store's message says it all (disk full, read-only, unreachable): a
+                # traceback would bury it, and the caller's own call reports it too.
+                log.warning("event=background.failed task=%s error=%s", self.name, exc)
             except StormproofError:
                 log.exception("event=background.failed task=%s", self.name)
             await self._nap()

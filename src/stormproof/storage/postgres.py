@@ -9,40 +9,37 @@ backoff; a unit whose COMMIT may or may not have landed is retried too, so a pro
 send is at-least-once across a server restart (documented in docs/guarantees.md).
 
 ``?schema=NAME`` in the URL keeps every table (and the LISTEN channel) in one schema.
+While the database is unreachable a call keeps retrying until ``?deadline=SECONDS``
+(default 20), then raises ``StoreUnavailable``; the pool reconnects every few seconds at
+most, so work resumes within seconds of the database coming back, and the outage is
+logged once when it starts and once when it ends.
 """
 
 from __future__ import annotations
 
 import asyncio
-import re
+import logging
+import random
 from collections.abc import Callable, Sequence
 from typing import Any, TypeVar
-from urllib.parse import parse_qsl, urlencode, urlsplit, urlunsplit
 
 import psycopg
 from psycopg import sql as pgsql
 from psycopg_pool import AsyncConnectionPool
 
-from stormproof.errors import InvalidAttribute, StoreError, StoreUnavailable
+from stormproof.errors import StoreError, StoreUnavailable
 from stormproof.storage import sqlfiles
 from stormproof.storage.pg_listener import Listener
+from stormproof.storage.pg_outage import Outage
+from stormproof.storage.pg_pool import CappedBackoffPool, QuietReconnects
+from stormproof.storage.pg_url import one_line, parse_url, split_url
 from stormproof.storage.program import Dialect, Notify, Program, Row, Stmt
 from stormproof.storage.program_store import ProgramStore
 
 T = TypeVar("T")
-_SCHEMA_RE = re.compile(r"^[a-z_][a-z0-9_]{0,40}$")
-_RETRY_DELAYS = (0.05, 0.1, 0.2, 0.5, 1, 2, 2, 4, 4, 8)
-
-
-def split_url(url: str) -> tuple[str, str]:
-    """Separate our ``schema`` parameter from the libpq connection string."""
-    parts = urlsplit(url)
-    query = dict(parse_qsl(parts.query))
-    schema = query.pop("schema", "public")
-    if not _SCHEMA_RE.match(schema):
-        raise InvalidAttribute("store", url, "schema of lower-case letters, digits and '_'")
-    dsn = urlunsplit(parts._replace(scheme="postgresql", query=urlencode(query)))
-    return dsn, schema
+__all__ = ["PostgresStore", "split_url"]
+_RETRY_FIRST, _RETRY_CAP = 0.05, 1.0  # seconds between a call's attempts, jittered
+_CONNECT_TIMEOUT = 5.0  # seconds one attempt waits for a pooled connection
 
 
 class PostgresStore(ProgramStore):
@@ -52,13 +49,16 @@ class PostgresStore(ProgramStore):
         super().__init__()
         self.url = url
         self.dialect = Dialect("postgres")
-        self.dsn, self.schema = split_url(url)
+        parsed = parse_url(url)
+        self.dsn, self.schema, self.deadline = parsed.dsn, parsed.schema, parsed.deadline
+        self._outage = Outage(f"postgresql schema {self.schema}")
         self.channel = f"stormproof_{self.schema}"
         self._clock = clock
         self._queries = sqlfiles.queries("postgres")
         self._pool_size = pool_size
         self._pool: AsyncConnectionPool[Any] | None = None
         self._listener: Listener | None = None
+        self._quiet: QuietReconnects | None = None
 
     async def _configure(self, conn: psycopg.AsyncConnection[Any]) -> None:
         await conn.execute(pgsql.SQL("SET search_path TO {}").format(pgsql.Identifier(self.schema)))
@@ -71,14 +71,18 @@ class PostgresStore(ProgramStore):
         try:
             await self._migrate()
         except psycopg.OperationalError as exc:
-            raise StoreUnavailable(f"cannot connect to PostgreSQL: {exc}") from exc
-        pool: AsyncConnectionPool[Any] = AsyncConnectionPool(
+            raise StoreUnavailable(f"cannot connect to PostgreSQL: {one_line(exc)}") from exc
+        name = f"stormproof-{self.schema}-{id(self):x}"
+        self._quiet = QuietReconnects(name)
+        logging.getLogger("psycopg.pool").addFilter(self._quiet)
+        pool: AsyncConnectionPool[Any] = CappedBackoffPool(
             self.dsn,
             min_size=1,
             max_size=self._pool_size,
             configure=self._configure,
             open=False,
             reconnect_timeout=3600,
+            name=name,
         )
         await pool.open(wait=True, timeout=30)
         self._pool = pool
@@ -93,6 +97,9 @@ class PostgresStore(ProgramStore):
         if self._pool is not None:
             await self._pool.close()
             self._pool = None
+        if self._quiet is not None:
+            logging.getLogger("psycopg.pool").removeFilter(self._quiet)
+            self._quiet = None
 
     async def _migrate(self) -> None:
         async with await psycopg.AsyncConnection.connect(self.dsn, autocommit=False) as conn:
@@ -120,30 +127,40 @@ class PostgresStore(ProgramStore):
             await conn.commit()
 
     async def _run(self, factory: Callable[[], Program[T]]) -> T:
-        if self._pool is None:
+        pool = self._pool
+        if pool is None:
             raise RuntimeError("the store is not open")
         task = asyncio.current_task()
         asked = task.cancelling() if task is not None else 0
-        for delay in (*_RETRY_DELAYS, None):
+        loop = asyncio.get_running_loop()
+        end, pause = loop.time() + self.deadline, _RETRY_FIRST
+        while True:
+            left = end - loop.time()
             try:
-                result = await self._attempt(self._pool, factory)
+                result = await self._attempt(pool, factory, min(_CONNECT_TIMEOUT, left))
             except psycopg.OperationalError as exc:
                 _reraise_lost_cancel(task, asked, exc)
-                if delay is None:
-                    raise StoreUnavailable(f"PostgreSQL is unreachable: {exc}") from exc
-                await asyncio.sleep(delay)
+                self._outage.failed(one_line(exc))
+                if loop.time() + pause >= end:
+                    raise StoreUnavailable(
+                        f"PostgreSQL is unreachable (gave up after {self.deadline:g} s):"
+                        f" {one_line(exc)}",
+                        cause="unreachable",
+                    ) from exc
+                await asyncio.sleep(pause * (0.5 + 0.5 * random.random()))
+                pause = min(pause * 2, _RETRY_CAP)
             except psycopg.Error as exc:
                 _reraise_lost_cancel(task, asked, exc)
-                raise StoreError(f"{type(exc).__name__}: {exc}") from exc
+                raise StoreError(f"{type(exc).__name__}: {one_line(exc)}") from exc
             else:
                 _reraise_lost_cancel(task, asked, None)
+                self._outage.succeeded()
                 return result
-        raise AssertionError("unreachable")
 
     async def _attempt(
-        self, pool: AsyncConnectionPool[Any], factory: Callable[[], Program[T]]
+        self, pool: AsyncConnectionPool[Any], factory: Callable[[], Program[T]], timeout: float
     ) -> T:
-        async with pool.connection() as conn, conn.transaction():
+        async with pool.connection(timeout=max(timeout, 0.05)) as conn, conn.transaction():
             notified: dict[str, int] = {}
             value = await self._drive(conn, factory(), notified)
             for queue, count in notified.items():

@@ -4,15 +4,23 @@ Callers on the event loop submit programs; the thread takes every unit of work q
 so far, runs each inside its own SAVEPOINT of one ``BEGIN IMMEDIATE`` transaction and
 commits them together, so a burst of small writes costs one fsync-bounded commit. A unit
 that raises is rolled back to its savepoint without sinking the others.
+
+The thread outlives any failure of one group: when a statement or the COMMIT fails (disk
+full, I/O error, read-only or corrupt file), SQLite may already have rolled the
+transaction back, so the writer rolls back only if one is still open, and every caller of
+the group gets the translated error. The next group tries again, so calls fail fast while
+the cause lasts and succeed again once it is gone.
 """
 
 from __future__ import annotations
 
 import asyncio
 import json
+import logging
 import queue
 import sqlite3
 import threading
+import time
 from collections.abc import Callable
 from dataclasses import dataclass
 from typing import Any
@@ -20,9 +28,13 @@ from typing import Any
 from stormproof.errors import StoreError
 from stormproof.storage import sqlfiles
 from stormproof.storage.program import Notify, Program, Row, Stmt
+from stormproof.storage.sqlite_errors import translate
+from stormproof.storage.sqlite_open import connect
 
+log = logging.getLogger("stormproof")
 _MAX_GROUP = 512
-_IDLE_POLL = 0.02  # how often an idle writer looks for other processes' commits
+_IDLE_POLL = 0.02  # how often the writer looks for other connections' commits
+_POKE = object()  # "a receiver started waiting: look for other connections' commits now"
 
 
 @dataclass
@@ -30,6 +42,14 @@ class _Job:
     factory: Callable[[], Program[Any]]
     loop: asyncio.AbstractEventLoop
     future: asyncio.Future[Any]
+
+
+class _GroupLost(Exception):
+    """SQLite rolled the whole transaction back on its own; no unit of the group holds."""
+
+    def __init__(self, cause: sqlite3.Error) -> None:
+        self.cause = cause
+        super().__init__(str(cause))
 
 
 class SqliteWriter:
@@ -48,27 +68,41 @@ class SqliteWriter:
         self._clock = clock
         self._loop = loop
         self._wake = wake  # runs on the event loop
-        self._jobs: queue.SimpleQueue[_Job | None] = queue.SimpleQueue()
+        self._jobs: queue.SimpleQueue[_Job | object | None] = queue.SimpleQueue()
         self._queries = sqlfiles.queries("sqlite")
         self._thread: threading.Thread | None = None
         self._ready = threading.Event()
         self._startup_error: BaseException | None = None
-        self.waiters = 0  # read by the thread: poll for other processes only when needed
+        self._current: list[_Job] = []
+        self.died: BaseException | None = None  # why the thread ended, if not by stop()
+        self.waiters = 0  # read by the thread: poll for other connections only when needed
+
+    @property
+    def alive(self) -> bool:
+        """Whether the thread still serves jobs."""
+        return self._thread is not None and self._thread.is_alive() and self.died is None
 
     def start(self) -> None:
         """Open the connection on the writer thread and apply migrations."""
         self._thread = threading.Thread(target=self._run, name="stormproof-sqlite", daemon=True)
         self._thread.start()
         self._ready.wait()
+        if isinstance(self._startup_error, sqlite3.Error):
+            raise translate(self._startup_error, self._path, "opening")
         if self._startup_error is not None:
             raise StoreError(f"cannot open {self._path}: {self._startup_error}")
 
-    def stop(self) -> None:
-        """Finish queued work, then close."""
-        if self._thread is not None:
-            self._jobs.put(None)
-            self._thread.join()
-            self._thread = None
+    def stop(self, timeout: float) -> bool:
+        """Finish queued work, then close; False if the thread did not end in ``timeout``."""
+        thread, self._thread = self._thread, None
+        if thread is None:
+            return True
+        self._jobs.put(None)
+        thread.join(timeout)
+        if thread.is_alive():
+            self._fail_pending(StoreError(f"SQLite store {self._path}: closed", cause="closed"))
+            return False
+        return True
 
     def submit(self, factory: Callable[[], Program[Any]]) -> asyncio.Future[Any]:
         """Queue a program; the future resolves after its transaction commits."""
@@ -77,78 +111,109 @@ class SqliteWriter:
         self._jobs.put(_Job(factory, loop, future))
         return future
 
-    # --- the thread ---------------------------------------------------------------
+    def poke(self) -> None:
+        """Make an idle thread look for other connections' commits now."""
+        self._jobs.put(_POKE)
 
-    def _connect(self) -> sqlite3.Connection:
-        conn = sqlite3.connect(self._path, isolation_level=None, check_same_thread=True)
-        conn.execute("PRAGMA journal_mode=WAL")
-        conn.execute(f"PRAGMA synchronous={self._synchronous}")
-        conn.execute("PRAGMA busy_timeout=30000")
-        conn.execute("PRAGMA foreign_keys=OFF")
-        migrate(conn)
-        return conn
+    # --- the thread ---------------------------------------------------------------
 
     def _run(self) -> None:
         try:
-            conn = self._connect()
+            conn = connect(self._path, self._synchronous)
         except (sqlite3.Error, OSError) as exc:
             self._startup_error = exc
             self._ready.set()
             return
         self._ready.set()
-        version = conn.execute("PRAGMA data_version").fetchone()[0]
         try:
-            while True:
-                try:
-                    job = self._jobs.get(timeout=_IDLE_POLL if self.waiters else None)
-                except queue.Empty:
-                    version = self._poll_other_processes(conn, version)
-                    continue
-                if job is None:
-                    return
-                batch = [job]
-                while len(batch) < _MAX_GROUP:
-                    try:
-                        nxt = self._jobs.get_nowait()
-                    except queue.Empty:
-                        break
-                    if nxt is None:
-                        self._jobs.put(None)
-                        break
-                    batch.append(nxt)
-                self._commit_group(conn, batch)
+            self._serve(conn)
+        except BaseException as exc:  # a bug, not a store failure: report it, never hang
+            self.died = exc
+            log.error("event=sqlite.writer_died path=%s error=%r", self._path, exc)
+            self._fail_pending(StoreError(f"SQLite writer of {self._path} died: {exc!r}"))
         finally:
             conn.close()
 
-    def _poll_other_processes(self, conn: sqlite3.Connection, version: int) -> int:
-        # data_version changes only for commits by *other* connections: other processes.
-        current = int(conn.execute("PRAGMA data_version").fetchone()[0])
-        if current != version and not self._loop.is_closed():
+    def _serve(self, conn: sqlite3.Connection) -> None:
+        version = _data_version(conn)
+        polled = time.monotonic()
+        while True:
+            try:
+                job = self._jobs.get(timeout=_IDLE_POLL if self.waiters else None)
+            except queue.Empty:
+                job = _POKE
+            if job is None:
+                return
+            if isinstance(job, _Job):
+                self._current = self._take_group(job)
+                self._commit_group(conn, self._current)
+                self._current = []
+            if self.waiters and (job is _POKE or time.monotonic() - polled >= _IDLE_POLL):
+                version, polled = self._poll_others(conn, version), time.monotonic()
+
+    def _take_group(self, first: _Job) -> list[_Job]:
+        batch = [first]
+        while len(batch) < _MAX_GROUP:
+            try:
+                nxt = self._jobs.get_nowait()
+            except queue.Empty:
+                break
+            if nxt is None:
+                self._jobs.put(None)
+                break
+            if isinstance(nxt, _Job):
+                batch.append(nxt)
+        return batch
+
+    def _poll_others(self, conn: sqlite3.Connection, version: int | None) -> int | None:
+        # data_version changes only for commits by *other* connections (in this process
+        # or another); if it cannot be read, wake everyone so they meet the error.
+        current = _data_version(conn)
+        if (current is None or current != version) and not self._loop.is_closed():
             self._loop.call_soon_threadsafe(self._wake, None)
         return current
 
+    def _fail_pending(self, error: StoreError) -> None:
+        pending = [j for j in self._current if not j.future.done()]
+        while True:
+            try:
+                job = self._jobs.get_nowait()
+            except queue.Empty:
+                break
+            if isinstance(job, _Job):
+                pending.append(job)
+        for job in pending:
+            if not job.loop.is_closed():
+                job.loop.call_soon_threadsafe(_settle, job.future, False, error)
+
     def _commit_group(self, conn: sqlite3.Connection, batch: list[_Job]) -> None:
-        notified: dict[str, int] = {}
         try:
-            conn.execute("BEGIN IMMEDIATE")
-        except sqlite3.Error as exc:
-            error = StoreError(f"cannot begin a transaction: {exc}")
-            self._deliver(batch, [(False, error)] * len(batch), {})
-            return
+            outcomes, notified = self._try_group(conn, batch)
+        except Exception as exc:  # one group's failure, whatever it is, ends only that group
+            cause = exc.cause if isinstance(exc, _GroupLost) else exc
+            _rollback(conn)
+            log.warning("event=sqlite.group_failed path=%s error=%s", self._path, cause)
+            error = (
+                translate(cause, self._path, "commit")
+                if isinstance(cause, sqlite3.Error)
+                else StoreError(f"SQLite store {self._path}: commit failed: {cause!r}")
+            )
+            outcomes, notified = [(False, error)] * len(batch), {}
+        self._deliver(batch, outcomes, notified)
+
+    def _try_group(
+        self, conn: sqlite3.Connection, batch: list[_Job]
+    ) -> tuple[list[tuple[bool, Any]], dict[str, int]]:
+        notified: dict[str, int] = {}
+        conn.execute("BEGIN IMMEDIATE")
         # A lone unit needs no savepoint: on failure the whole transaction rolls back.
         alone = len(batch) == 1
         outcomes = [self._run_unit(conn, job, notified, savepoint=not alone) for job in batch]
         if alone and not outcomes[0][0]:
-            conn.execute("ROLLBACK")
-            self._deliver(batch, outcomes, {})
-            return
-        try:
-            conn.execute("COMMIT")
-        except sqlite3.Error as exc:
-            conn.execute("ROLLBACK")
-            outcomes = [(False, StoreError(f"commit failed: {exc}"))] * len(batch)
-            notified = {}
-        self._deliver(batch, outcomes, notified)
+            _rollback(conn)
+            return outcomes, {}
+        conn.execute("COMMIT")
+        return outcomes, notified
 
     def _deliver(
         self, batch: list[_Job], outcomes: list[tuple[bool, Any]], notified: dict[str, int]
@@ -160,7 +225,8 @@ class SqliteWriter:
             if notified:
                 self._wake(notified)
 
-        batch[0].loop.call_soon_threadsafe(settle)
+        if not batch[0].loop.is_closed():
+            batch[0].loop.call_soon_threadsafe(settle)
 
     def _run_unit(
         self, conn: sqlite3.Connection, job: _Job, notified: dict[str, int], savepoint: bool
@@ -171,11 +237,16 @@ class SqliteWriter:
         try:
             value = drive(conn, self._queries, job.factory(), self._clock(), mine)
         except Exception as exc:  # any failure of one unit must reach its caller, not the thread
+            if savepoint and not conn.in_transaction:
+                if isinstance(exc, sqlite3.Error):
+                    raise _GroupLost(exc) from exc
+                raise
             if savepoint:
                 conn.execute("ROLLBACK TO unit")
                 conn.execute("RELEASE unit")
-            err = StoreError(str(exc)) if isinstance(exc, sqlite3.Error) else exc
-            return False, err
+            if isinstance(exc, sqlite3.Error):
+                return False, translate(exc, self._path)
+            return False, exc
         if savepoint:
             conn.execute("RELEASE unit")
         for name, count in mine.items():
@@ -183,8 +254,25 @@ class SqliteWriter:
         return True, value
 
 
+def _data_version(conn: sqlite3.Connection) -> int | None:
+    try:
+        return int(conn.execute("PRAGMA data_version").fetchone()[0])
+    except sqlite3.Error:
+        return None
+
+
+def _rollback(conn: sqlite3.Connection) -> None:
+    # After a failed statement or COMMIT SQLite may have rolled back already: a ROLLBACK
+    # then raises "no transaction is active", which must not end the thread.
+    if conn.in_transaction:
+        try:
+            conn.execute("ROLLBACK")
+        except sqlite3.Error as exc:
+            log.warning("event=sqlite.rollback_failed error=%s", exc)
+
+
 def _settle(future: asyncio.Future[Any], ok: bool, value: Any) -> None:
-    if future.cancelled():
+    if future.done():
         return
     if ok:
         future.set_result(value)
@@ -228,21 +316,3 @@ def drive(
             item = prog.send(rows)
     except StopIteration as stop:
         return stop.value
-
-
-def migrate(conn: sqlite3.Connection) -> None:
-    """Apply pending numbered migrations in one transaction."""
-    conn.execute("BEGIN IMMEDIATE")
-    try:
-        conn.execute("CREATE TABLE IF NOT EXISTS schema_migrations (version INTEGER PRIMARY KEY)")
-        done = {r[0] for r in conn.execute("SELECT version FROM schema_migrations")}
-        for version, script in sqlfiles.migrations("sqlite"):
-            if version in done:
-                continue
-            for statement in sqlfiles.statements(script):
-                conn.execute(statement)
-            conn.execute("INSERT INTO schema_migrations (version) VALUES (?)", (version,))
-        conn.execute("COMMIT")
-    except BaseException:
-        conn.execute("ROLLBACK")
-        raise
