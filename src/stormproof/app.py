@@ -15,6 +15,7 @@ from stormproof.bus import Bus
 from stormproof.bus_manager import BusManager
 from stormproof.bus_targets import HttpTarget
 from stormproof.clock import Clock, SystemClock
+from stormproof.core import names
 from stormproof.core import queue_rules as rules
 from stormproof.errors import InvalidAttribute, QueueDoesNotExist
 from stormproof.execution_records import ExecutionInfo
@@ -121,7 +122,13 @@ class App:
             "content_based_deduplication": content_based_deduplication,
             "dedup_window": dedup_window,
         }
-        changes = {k: v for k, v in passed.items() if v is not UNSET}
+        names.refuse_reserved("name", name)
+        return self.internal_queue(
+            name, fifo, **{k: v for k, v in passed.items() if v is not UNSET}
+        )
+
+    def internal_queue(self, name: str, fifo: bool | None = None, **changes: Any) -> Queue:
+        """Declare a queue, reserved names allowed: the runtime's own queues (``_fn-``...)."""
         is_fifo = rules.validate_queue_name(name, fifo)
         if isinstance(changes.get("dead_letter"), Queue):
             dlq: Queue = changes["dead_letter"]
@@ -130,6 +137,7 @@ class App:
                 raise InvalidAttribute("dead_letter", dlq.name, f"a {kind} queue, like {name!r}")
             changes["dead_letter"] = dlq.name
         changes = rules.validate_attribute_changes(changes)
+        rules.check_own_dead_letter(name, changes.get("dead_letter"))
         if changes.get("content_based_deduplication") and not is_fifo:
             raise InvalidAttribute("content_based_deduplication", True, "False on a standard queue")
         previous = self._declared.get(name)
@@ -358,18 +366,21 @@ class App:
         self._attrs[name] = stored.attributes
         return self._declared.get(name) or Queue(self, name, stored.attributes.fifo, {})
 
-    async def create_queue(self, name: str, **attributes: Any) -> Queue:
-        """Create (or update) a queue at run time with the same rules as ``queue()``."""
-        handle = self.queue(name, **attributes)
+    async def create_queue(self, name: str, *, internal: bool = False, **attributes: Any) -> Queue:
+        """Create (or update) a queue at run time with the same rules as ``queue()``
+        (``internal``: one of the runtime's own queues, see ``internal_queue``)."""
+        handle = (self.internal_queue if internal else self.queue)(name, **attributes)
         await self._reconcile(handle)
         return handle
 
     async def update_queue(self, name: str, **attributes: Any) -> Queue:
         """Change attributes of an existing queue (FIFO-ness cannot change)."""
+        names.refuse_reserved("name", name)
         current = await self.get_queue(name)
         changes = rules.validate_attribute_changes(attributes)
         if isinstance(attributes.get("dead_letter"), Queue):
             changes["dead_letter"] = attributes["dead_letter"].name
+        rules.check_own_dead_letter(name, changes.get("dead_letter"))
         await self._put(name, current.fifo, changes)
         return current
 

@@ -28,7 +28,7 @@ from stormproof.bus_events import (
 )
 from stormproof.bus_publish import Plan
 from stormproof.bus_targets import Target, bus_arn, rule_arn
-from stormproof.core import queue_rules
+from stormproof.core import names, queue_rules
 from stormproof.core import schedule as schedules
 from stormproof.errors import InvalidAttribute
 from stormproof.patterns import Pattern, PatternSet
@@ -38,8 +38,8 @@ from stormproof.storage.base import Operation
 if TYPE_CHECKING:
     from stormproof.bus_manager import BusManager
 
-BUS_NAME_RE = re.compile(r"^[A-Za-z0-9_-]{1,64}$")
-RULE_NAME_RE = re.compile(r"^[.\-_A-Za-z0-9]{1,64}$")
+BUS_NAME_RE = re.compile(r"[A-Za-z0-9_-]{1,64}")
+RULE_NAME_RE = re.compile(r"[.\-_A-Za-z0-9]{1,64}")
 MAX_TARGETS = 5
 MAX_DESCRIPTION = 512
 
@@ -64,7 +64,7 @@ class Rule:
         enabled: bool = True,
         description: str | None = None,
     ) -> None:
-        if not isinstance(name, str) or not RULE_NAME_RE.match(name):
+        if not names.is_name(RULE_NAME_RE, name):
             raise InvalidAttribute("name", name, "1 to 64 characters from A-Z a-z 0-9 . _ -")
         if (pattern is None) == (schedule is None):
             raise InvalidAttribute("pattern", pattern, "an event pattern or a schedule (one)")
@@ -146,7 +146,7 @@ class Archive:
     ``retention`` seconds (None: forever)."""
 
     def __init__(self, bus: str, name: str, pattern: Any = None, retention: Any = None) -> None:
-        if not isinstance(name, str) or not RULE_NAME_RE.match(name):
+        if not names.is_name(RULE_NAME_RE, name):
             raise InvalidAttribute("name", name, "1 to 64 characters from A-Z a-z 0-9 . _ -")
         self.bus, self.name = bus, name
         self.pattern: Pattern | None = None
@@ -181,8 +181,10 @@ class Bus:
     is_stormproof_bus = True
 
     def __init__(self, manager: BusManager, name: str, declared: bool = True) -> None:
-        if not isinstance(name, str) or not BUS_NAME_RE.match(name):
+        if not names.is_name(BUS_NAME_RE, name):
             raise InvalidAttribute("name", name, "1 to 64 characters from A-Z a-z 0-9 _ -")
+        if declared:
+            names.refuse_reserved("name", name, "bus")
         self.manager = manager
         self.name = name
         self.declared = declared  # defined by this process's code (else read from the store)
@@ -213,6 +215,7 @@ class Bus:
     ) -> Rule:
         """Define (or replace) a rule: an event ``pattern`` or a ``schedule`` expression
         (``rate(5 minutes)``, ``cron(0 12 * * ? *)``), and up to 5 targets."""
+        names.refuse_reserved("name", name, "rule")
         rule = Rule(self.name, name, pattern=pattern, schedule=schedule, targets=targets,
                     enabled=enabled, description=description)  # fmt: skip
         self._put_rule(rule)

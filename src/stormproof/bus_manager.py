@@ -131,6 +131,7 @@ class BusManager:
         try:
             await self.app.create_queue(
                 delivery_queue(bus.name),
+                internal=True,
                 visibility_timeout=VISIBILITY_TIMEOUT,
                 retention=DELIVERY_RETENTION,
             )

@@ -15,6 +15,7 @@ import uuid
 from typing import TYPE_CHECKING, Any
 
 from stormproof.concurrency import Concurrency, SlotPool, Ticket, reserve
+from stormproof.core import json_limits, names
 from stormproof.core import queue_rules as rules
 from stormproof.core.retry import AsyncInvokePolicy
 from stormproof.errors import FunctionError, InvalidAttribute, QueueDoesNotExist, Throttled
@@ -37,8 +38,8 @@ if TYPE_CHECKING:
 
 log = logging.getLogger("stormproof.functions")
 
-NAME_RE = re.compile(r"^[A-Za-z0-9_-]{1,64}$")
-INTERNAL_QUEUE_PREFIX = "_fn-"
+NAME_RE = re.compile(r"[A-Za-z0-9_-]{1,64}")
+INTERNAL_QUEUE_PREFIX = names.FUNCTION_QUEUE_PREFIX
 MAX_TIMEOUT = 900.0
 DEFAULT_THREADS = 64
 MAX_RESERVED = 100_000
@@ -150,6 +151,7 @@ class Function:
 
     async def invoke_async(self, event: Any) -> str:
         """Store the event durably for a worker to run (with retries); returns the request id."""
+        json_limits.check_depth("event", event)
         job = Job.new(event, self.app.clock.now())
         op = enqueue_job_op(self.app, self.queue_name, job)
         await self.app.store.apply([op])
@@ -204,12 +206,12 @@ class FunctionRegistry:
         if not callable(handler):
             raise InvalidAttribute("handler", handler, "a def or async def (event, context)")
         fn_name = name if name is not None else getattr(handler, "__name__", "")
-        if not isinstance(fn_name, str) or not NAME_RE.match(fn_name):
+        if not names.is_name(NAME_RE, fn_name):
             raise InvalidAttribute("name", fn_name, "1 to 64 letters, digits, '-' or '_'")
         if fn_name in self.by_name:
             raise InvalidAttribute("name", fn_name, "a name no other function of the app uses")
         fn = Function(self.app, handler, name=fn_name, **_validated(handler, options))
-        self.app.queue(
+        self.app.internal_queue(
             fn.queue_name,
             visibility_timeout=min(float(rules.MAX_VISIBILITY), fn.timeout + 30),
             retention=RETENTION,
@@ -232,6 +234,7 @@ class FunctionRegistry:
         if not isinstance(function, Function):
             raise InvalidAttribute("function", function, "a Function made by @app.function")
         name = queue.name if isinstance(queue, Queue) else queue
+        names.refuse_reserved("queue", name)
         fifo = queue.fifo if isinstance(queue, Queue) else rules.validate_queue_name(queue, None)
         mapping = define_mapping(name, fifo, function, **options)
         if any(m.id == mapping.id for m in self.mappings):

@@ -21,12 +21,14 @@ from __future__ import annotations
 import json
 import logging
 import random
+import sys
 from dataclasses import dataclass, replace
 from datetime import UTC, datetime
 from typing import TYPE_CHECKING, Any
 
 from stormproof.concurrency import Permits, Ticket
 from stormproof.consumers import QueueConsumer, leases_of
+from stormproof.core import json_limits
 from stormproof.core import queue_rules as rules
 from stormproof.core.retry import (
     AsyncCondition,
@@ -78,10 +80,8 @@ class Job:
             "enqueuedAt": self.enqueued_at,
             "error": self.error,
         }
-        try:
-            return json.dumps(data, separators=(",", ":"))
-        except (TypeError, ValueError) as exc:
-            raise InvalidAttribute("event", self.event, "a JSON-serialisable value") from exc
+        # No depth limit of its own: a bus event (1,000 levels) may be a job's event.
+        return json_limits.dumps("event", data, limit=sys.maxsize, separators=(",", ":"))
 
     @classmethod
     def from_body(cls, text: str) -> Job:
