@@ -14,6 +14,7 @@ from stormproof.bus.bus import Bus
 from stormproof.bus.manager import BusManager
 from stormproof.bus.targets import HttpTarget
 from stormproof.clock import Clock, SystemClock
+from stormproof.core import names
 from stormproof.core import queue_rules as rules
 from stormproof.engine.breakers import BreakerRegistry, CircuitBreaker
 from stormproof.engine.limits import Limit, define_limit
@@ -107,6 +108,7 @@ class App:
             "content_based_deduplication": content_based_deduplication,
             "dedup_window": dedup_window,
         }
+        names.refuse_reserved("name", name)
         return self.queues.declare(name, fifo, {k: v for k, v in passed.items() if v is not UNSET})
 
     def function(
@@ -318,10 +320,12 @@ class App:
 
     async def create_queue(self, name: str, **attributes: Any) -> Queue:
         """Create (or update) a queue at run time with the same rules as ``queue()``."""
+        names.refuse_reserved("name", name)
         return await self.queues.create(name, **attributes)
 
     async def update_queue(self, name: str, **attributes: Any) -> Queue:
         """Change attributes of an existing queue (FIFO-ness cannot change)."""
+        names.refuse_reserved("name", name)
         return await self.queues.update(name, **attributes)
 
     async def list_queues(self) -> list[str]:

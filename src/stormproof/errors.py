@@ -4,6 +4,7 @@ Every exception carries its facts as fields, not only as a formatted string::
 
     StormproofError
     ├── InvalidAttribute (ValueError)        field, value, allowed
+    │   └── NestingTooDeep                   field, limit
     ├── MissingParameter (ValueError)        field
     ├── BatchRequestInvalid (ValueError)     code
     ├── MessageTooLarge (ValueError)         size, limit
@@ -54,6 +55,21 @@ class InvalidAttribute(StormproofError, ValueError):
         self.value = value
         self.allowed = allowed
         super().__init__(f"invalid {field}={value!r}: allowed {allowed}")
+
+
+class NestingTooDeep(InvalidAttribute):
+    """A JSON document nests arrays and objects deeper than ``limit`` levels.
+
+    ``value`` is a description, not the document (whose repr would recurse as deep).
+    """
+
+    def __init__(self, field: str, limit: int) -> None:
+        self.limit = limit
+        super().__init__(
+            field,
+            f"<a document nested more than {limit} levels>",
+            f"at most {limit} levels of nested arrays and objects",
+        )
 
 
 class MissingParameter(StormproofError, ValueError):

@@ -27,6 +27,7 @@ from stormproof.bus.bus import Bus
 from stormproof.bus.events import parse_time
 from stormproof.bus.replays import ACTIVE, Replay, ReplayStatus, state_key
 from stormproof.bus.services import BusServices
+from stormproof.core import names
 from stormproof.errors import InvalidAttribute, StaleLease
 from stormproof.storage import bus_ops
 from stormproof.storage.base import CompareAndSet, Store
@@ -36,7 +37,7 @@ log = logging.getLogger("stormproof.bus")
 LEASE = 30.0
 PAGE = 100
 MAX_ACTIVE = 10
-_NAME_RE = re.compile(r"^[.\-_A-Za-z0-9]{1,64}$")
+_NAME_RE = re.compile(r"[.\-_A-Za-z0-9]{1,64}")
 
 
 def _epoch(field_name: str, value: Any) -> float:
@@ -108,7 +109,7 @@ class ReplayManager:
                 raise InvalidAttribute("rules", rules, f"None or rule names of bus {bus.name!r}")
             rules = list(rules)
         name = name or f"{archive}-{uuid.uuid4().hex[:12]}"
-        if not isinstance(name, str) or not _NAME_RE.match(name):
+        if not names.is_name(_NAME_RE, name):
             raise InvalidAttribute("name", name, "1 to 64 characters from A-Z a-z 0-9 . _ -")
         last = await self._store.run(lambda: bus_ops.last_id(archive))
         window = bus_ops.Window(archive, lo, hi, last)

@@ -28,6 +28,7 @@ from stormproof.bus.replays import Replay
 from stormproof.bus.rules import BUS_NAME_RE, Archive, Rule
 from stormproof.bus.services import BusServices
 from stormproof.bus.targets import Target, bus_arn
+from stormproof.core import names
 from stormproof.errors import InvalidAttribute
 from stormproof.patterns import PatternSet
 from stormproof.storage.base import Operation
@@ -40,8 +41,10 @@ class Bus:
     kind = "bus"
 
     def __init__(self, manager: BusServices, name: str, declared: bool = True) -> None:
-        if not isinstance(name, str) or not BUS_NAME_RE.match(name):
+        if not names.is_name(BUS_NAME_RE, name):
             raise InvalidAttribute("name", name, "1 to 64 characters from A-Z a-z 0-9 _ -")
+        if declared:
+            names.refuse_reserved("name", name, "bus")
         self.manager = manager
         self.name = name
         self.declared = declared  # defined by this process's code (else read from the store)
@@ -72,6 +75,7 @@ class Bus:
     ) -> Rule:
         """Define (or replace) a rule: an event ``pattern`` or a ``schedule`` expression
         (``rate(5 minutes)``, ``cron(0 12 * * ? *)``), and up to 5 targets."""
+        names.refuse_reserved("name", name, "rule")
         rule = Rule(self.name, name, pattern=pattern, schedule=schedule, targets=targets,
                     enabled=enabled, description=description)  # fmt: skip
         self._put_rule(rule)

@@ -82,17 +82,18 @@ def entry_size(entry: Any) -> int:
     size = 14 if entry.get("time") is not None else 0
     for key in ("source", "detail_type"):
         value = entry.get(key)
-        size += len(value.encode()) if isinstance(value, str) else 0
+        size += len(value.encode("utf-8", "surrogatepass")) if isinstance(value, str) else 0
     detail = entry.get("detail")
     if isinstance(detail, str):
-        size += len(detail.encode())
+        size += len(detail.encode("utf-8", "surrogatepass"))
     elif detail is not None:
         try:
             size += len(json.dumps(detail, separators=(",", ":")).encode())
         except (TypeError, ValueError, RecursionError):
             pass  # reported as a malformed detail when the entry is built
-    for resource in entry.get("resources") or ():
-        size += len(resource.encode()) if isinstance(resource, str) else 0
+    resources = entry.get("resources")
+    for resource in resources if isinstance(resources, list | tuple) else ():
+        size += len(resource.encode("utf-8", "surrogatepass")) if isinstance(resource, str) else 0
     return size
 
 
@@ -145,6 +146,18 @@ def parse_time(text: Any) -> float:
 
 
 def _event_time(value: Any, now: float) -> float:
+    """Epoch seconds of an entry's time; a time ``datetime`` cannot hold is refused."""
+    seconds = _epoch(value, now)
+    try:
+        datetime.fromtimestamp(seconds, UTC)
+    except (OverflowError, OSError, ValueError):
+        raise EntryError(
+            "InvalidArgument", "Parameter Time is not valid: a time from year 1 to 9999."
+        ) from None
+    return seconds
+
+
+def _epoch(value: Any, now: float) -> float:
     if value is None:
         return now
     if isinstance(value, datetime):

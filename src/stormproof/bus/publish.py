@@ -27,6 +27,7 @@ from typing import TYPE_CHECKING, Any
 from stormproof.bus.events import parse_time
 from stormproof.bus.rules import Archive, Rule
 from stormproof.bus.targets import Target
+from stormproof.core import names
 from stormproof.core import queue_rules as rules
 from stormproof.core.retry import DeliveryFailure, ExhaustedCondition, dlq_attributes
 from stormproof.errors import StormproofError
@@ -40,7 +41,7 @@ if TYPE_CHECKING:
 
 log = logging.getLogger("stormproof.bus")
 
-DELIVERY_PREFIX = "_bus-"
+DELIVERY_PREFIX = names.BUS_QUEUE_PREFIX
 
 
 def delivery_queue(bus: str) -> str:

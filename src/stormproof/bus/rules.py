@@ -8,14 +8,14 @@ from collections.abc import Mapping, Sequence
 from typing import Any
 
 from stormproof.bus.targets import Target, rule_arn
-from stormproof.core import queue_rules
+from stormproof.core import names, queue_rules
 from stormproof.core import schedule as schedules
 from stormproof.errors import InvalidAttribute
 from stormproof.patterns import Pattern
 from stormproof.patterns import compile as compile_pattern
 
-BUS_NAME_RE = re.compile(r"^[A-Za-z0-9_-]{1,64}$")
-RULE_NAME_RE = re.compile(r"^[.\-_A-Za-z0-9]{1,64}$")
+BUS_NAME_RE = re.compile(r"[A-Za-z0-9_-]{1,64}")
+RULE_NAME_RE = re.compile(r"[.\-_A-Za-z0-9]{1,64}")
 MAX_TARGETS = 5
 MAX_DESCRIPTION = 512
 
@@ -40,7 +40,7 @@ class Rule:
         enabled: bool = True,
         description: str | None = None,
     ) -> None:
-        if not isinstance(name, str) or not RULE_NAME_RE.match(name):
+        if not names.is_name(RULE_NAME_RE, name):
             raise InvalidAttribute("name", name, "1 to 64 characters from A-Z a-z 0-9 . _ -")
         if (pattern is None) == (schedule is None):
             raise InvalidAttribute("pattern", pattern, "an event pattern or a schedule (one)")
@@ -122,7 +122,7 @@ class Archive:
     ``retention`` seconds (None: forever)."""
 
     def __init__(self, bus: str, name: str, pattern: Any = None, retention: Any = None) -> None:
-        if not isinstance(name, str) or not RULE_NAME_RE.match(name):
+        if not names.is_name(RULE_NAME_RE, name):
             raise InvalidAttribute("name", name, "1 to 64 characters from A-Z a-z 0-9 . _ -")
         self.bus, self.name = bus, name
         self.pattern: Pattern | None = None

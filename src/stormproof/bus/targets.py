@@ -24,6 +24,7 @@ from datetime import datetime, timedelta
 from typing import Any
 from urllib.parse import urlsplit
 
+from stormproof.core import names
 from stormproof.core import queue_rules as rules
 from stormproof.core.retry import RetryPolicy
 from stormproof.core.transform import InputTransformer, TargetInput
@@ -31,12 +32,12 @@ from stormproof.errors import InvalidAttribute
 from stormproof.queues.queue import Queue
 
 KINDS = ("queue", "function", "bus", "http", "state_machine")
-TARGET_ID_RE = re.compile(r"^[.\-_A-Za-z0-9]{1,64}$")
+TARGET_ID_RE = re.compile(r"[.\-_A-Za-z0-9]{1,64}")
 HTTP_METHODS = ("POST", "PUT", "PATCH", "DELETE", "GET")
 MAX_RATE = 300  # AWS's InvocationRateLimitPerSecond range is 1-300
 MAX_HTTP_TIMEOUT = 60.0
 _ID_UNSAFE = re.compile(r"[^.\-_A-Za-z0-9]")
-_TOKEN_RE = re.compile(r"^[!#$%&'*+.^_`|~0-9A-Za-z-]+$")
+_TOKEN_RE = re.compile(r"[!#$%&'*+.^_`|~0-9A-Za-z-]+")
 SIGNATURE_HEADER = "X-Stormproof-Signature"
 
 
@@ -192,7 +193,7 @@ def _check_headers(headers: Mapping[str, str] | None) -> dict[str, str]:
 
 
 def _check_header(field: str, key: Any, value: Any) -> None:
-    if not isinstance(key, str) or not _TOKEN_RE.match(key):
+    if not names.is_name(_TOKEN_RE, key):
         raise InvalidAttribute(field, key, "header names made of HTTP token characters")
     if not isinstance(value, str) or "\r" in value or "\n" in value:
         raise InvalidAttribute(field, value, "header values as strings without line breaks")
@@ -305,7 +306,7 @@ class Target:
         self.input_transformer = dict(input_transformer) if input_transformer else None
         self.policy = RetryPolicy(max_retry_attempts, _whole_seconds(max_event_age))
         self.dead_letter = _dead_letter(dead_letter)
-        if id is not None and (not isinstance(id, str) or not TARGET_ID_RE.match(id)):
+        if id is not None and not names.is_name(TARGET_ID_RE, id):
             raise InvalidAttribute("id", id, "1 to 64 characters from A-Z a-z 0-9 . _ -")
         self.id = id or f"{self.kind}-{_ID_UNSAFE.sub('_', self.name)}"[:64]
 

@@ -13,12 +13,13 @@ from typing import Any, TypeVar
 import click
 
 from stormproof.app import App
+from stormproof.cli.output import RootGroup
 from stormproof.errors import StormproofError
 
 T = TypeVar("T")
 
 
-@click.group(context_settings={"help_option_names": ["-h", "--help"]})
+@click.group(cls=RootGroup, context_settings={"help_option_names": ["-h", "--help"]})
 @click.option(
     "--store",
     envvar="STORMPROOF_STORE",

@@ -11,7 +11,6 @@ import json
 import sys
 from dataclasses import asdict
 from datetime import UTC, datetime
-from pathlib import Path
 from typing import Any
 
 import click
@@ -20,6 +19,7 @@ from stormproof import patterns
 from stormproof.app import App
 from stormproof.bus.replays import ReplayStatus
 from stormproof.cli.base import emit_json, main, run, store_url
+from stormproof.cli.files import read_text
 from stormproof.cli.output import (
     BadUsage,
     CliError,
@@ -47,9 +47,11 @@ def _app(ctx: click.Context) -> App:
 def _json_arg(name: str, text: str) -> Any:
     """JSON text, or ``@path`` to read it from a file (``@-``: stdin)."""
     if text.startswith("@"):
-        text = sys.stdin.read() if text == "@-" else Path(text[1:]).read_text(encoding="utf-8")
+        text = sys.stdin.read() if text == "@-" else read_text(name, text[1:])
     try:
         return json.loads(text)
+    except RecursionError:
+        raise BadUsage(f"{name} is nested too deeply") from None
     except ValueError as exc:
         raise BadUsage(f"{name} is not valid JSON: {exc}") from None
 

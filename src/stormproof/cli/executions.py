@@ -17,6 +17,7 @@ import click
 
 from stormproof.app import App
 from stormproof.cli.base import emit_json, main, run
+from stormproof.cli.files import read_text
 from stormproof.cli.output import BadUsage, OneLineGroup, json_option, print_fields, print_table
 from stormproof.errors import InvalidDefinition
 from stormproof.machines.definitions import validate
@@ -53,11 +54,13 @@ def executions() -> None:
 def _input(text: str | None, path: Path | None) -> Any:
     if text is not None and path is not None:
         raise BadUsage("give --input or --input-file, not both")
-    raw = path.read_text(encoding="utf-8") if path is not None else text
+    raw = read_text("--input-file", path) if path is not None else text
     if raw is None:
         return None
     try:
         return json.loads(raw)
+    except RecursionError:
+        raise BadUsage("the input is nested too deeply") from None
     except ValueError as exc:
         raise BadUsage(f"the input is not JSON: {exc}") from exc
 

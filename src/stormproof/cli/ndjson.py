@@ -31,6 +31,8 @@ def parse_line(text: str) -> dict[str, Any]:
         value = json.loads(text)
     except json.JSONDecodeError as exc:
         raise ValueError(f"not JSON: {exc.msg} at column {exc.colno}") from None
+    except RecursionError:
+        raise ValueError("not JSON this runtime reads: nested too deeply") from None
     if not isinstance(value, dict) or "body" not in value:
         return {"body": value}
     unknown = sorted(set(value) - _ENVELOPE_KEYS)

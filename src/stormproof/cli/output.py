@@ -10,6 +10,7 @@ from __future__ import annotations
 import base64
 import contextlib
 import json
+import os
 import sys
 from collections.abc import Callable, Iterator, Mapping, Sequence
 from datetime import UTC, datetime
@@ -21,6 +22,7 @@ from rich.progress import MofNCompleteColumn, Progress
 from rich.table import Table
 from rich.text import Text
 
+from stormproof.errors import StormproofError
 from stormproof.queues.messages import Message
 
 F = TypeVar("F", bound=Callable[..., Any])
@@ -49,6 +51,39 @@ class OneLineGroup(click.Group):
             return super().invoke(ctx)
         except click.UsageError as exc:
             raise BadUsage(exc.format_message()) from exc
+
+
+class RootGroup(OneLineGroup):
+    """The root group: every failure ends as one ``error: ...`` line and a non-zero exit.
+
+    Click's own usage errors (exit 2) and anything a command raises are turned into that
+    line here, so no input ends in a traceback; an unexpected exception is reported as
+    ``error: internal error (Type): ...`` (``STORMPROOF_TRACEBACK=1`` shows the traceback).
+    """
+
+    def main(self, *args: Any, **kwargs: Any) -> Any:
+        """Run the command line; exit with its code."""
+        kwargs["standalone_mode"] = False
+        try:
+            result = super().main(*args, **kwargs)
+        except click.exceptions.Exit as exc:
+            sys.exit(exc.exit_code)
+        except click.ClickException as exc:
+            click.echo(f"error: {exc.format_message()}", err=True)
+            sys.exit(exc.exit_code)
+        except click.Abort:
+            click.echo("error: aborted", err=True)
+            sys.exit(1)
+        except StormproofError as exc:
+            click.echo(f"error: {exc}", err=True)
+            sys.exit(1)
+        except Exception as exc:
+            if os.environ.get("STORMPROOF_TRACEBACK") == "1":
+                raise
+            click.echo(f"error: internal error ({type(exc).__name__}): {exc}", err=True)
+            sys.exit(1)
+        # standalone_mode=False returns an exit code for ctx.exit(n) (e.g. --help is 0)
+        sys.exit(result if isinstance(result, int) else 0)
 
 
 def json_option(func: F) -> F:

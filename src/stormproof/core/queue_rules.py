@@ -8,11 +8,13 @@ from __future__ import annotations
 
 import hashlib
 import json
+import math
 import re
 from collections.abc import Mapping
 from dataclasses import dataclass, field, fields, replace
 from typing import Any
 
+from stormproof.core import json_limits, names
 from stormproof.errors import (
     BatchRequestInvalid,
     InvalidAttribute,
@@ -30,11 +32,11 @@ MAX_DELAY = 900
 MAX_WAIT = 20
 MAX_ID_LEN = 128
 
-_NAME_RE = re.compile(r"^[A-Za-z0-9_-]+$")
-_ENTRY_ID_RE = re.compile(r"^[A-Za-z0-9_-]{1,80}$")
+_NAME_RE = re.compile(r"[A-Za-z0-9_-]+")
+_ENTRY_ID_RE = re.compile(r"[A-Za-z0-9_-]{1,80}")
 # SQS allows #x9 #xA #xD #x20-#xD7FF #xE000-#xFFFD #x10000-#x10FFFF; this finds the rest.
 _BAD_CHAR_RE = re.compile("[^\t\n\r\u0020-\ud7ff\ue000-\ufffd\U00010000-\U0010ffff]")
-_ID_CHARS_RE = re.compile(r"^[\x21-\x7e]{1,128}$")
+_ID_CHARS_RE = re.compile(r"[\x21-\x7e]{1,128}")
 _REDRIVE_PERMISSIONS = ("allowAll", "denyAll", "byQueue")
 
 
@@ -94,7 +96,7 @@ def validate_queue_name(name: Any, fifo: bool | None) -> bool:
         raise InvalidAttribute("name", name, f"1 to {MAX_NAME} characters")
     is_fifo_name = name.endswith(".fifo")
     stem = name[: -len(".fifo")] if is_fifo_name else name
-    if not stem or not _NAME_RE.match(stem):
+    if not names.is_name(_NAME_RE, stem):
         raise InvalidAttribute(
             "name", name, "letters, digits, '-' and '_' (plus a '.fifo' suffix on FIFO queues)"
         )
@@ -107,6 +109,24 @@ def validate_queue_name(name: Any, fifo: bool | None) -> bool:
             "True exactly when the queue name ends in '.fifo' (the name is " + name + ")",
         )
     return bool(fifo)
+
+
+def _is_queue_name(name: Any) -> bool:
+    try:
+        validate_queue_name(name, None)
+    except InvalidAttribute:
+        return False
+    return True
+
+
+def check_own_dead_letter(name: str, dead_letter: Any) -> None:
+    """A queue cannot be its own dead-letter queue (said before looking the DLQ up)."""
+    if dead_letter == name:
+        raise InvalidAttribute(
+            "dead_letter",
+            dead_letter,
+            f"a queue other than {name!r}: a queue cannot be its own DLQ",
+        )
 
 
 def validate_redrive_allow(value: Any) -> dict[str, Any] | None:
@@ -123,9 +143,17 @@ def validate_redrive_allow(value: Any) -> dict[str, Any] | None:
             value,
             "'allowAll', 'denyAll', or a list of up to 10 source queue names",
         )
-    sources = list(value.get("sourceQueues") or [])
+    sources = value.get("sourceQueues") or []
+    if isinstance(sources, str) or not isinstance(sources, list | tuple):
+        raise InvalidAttribute("redrive_allow", value, "sourceQueues: a list of queue names")
     if value["redrivePermission"] == "byQueue" and not 1 <= len(sources) <= 10:
         raise InvalidAttribute("redrive_allow", value, "byQueue with 1 to 10 source queue names")
+    for source in sources:
+        if not _is_queue_name(source):
+            raise InvalidAttribute(
+                "redrive_allow", source, "source queue names valid as queue names"
+            )
+    sources = list(sources)
     return {"redrivePermission": value["redrivePermission"], "sourceQueues": sources}
 
 
@@ -171,8 +199,7 @@ def check_dead_letter(
     source: str, src: QueueAttributes, dlq_name: str, dlq: QueueAttributes
 ) -> None:
     """The DLQ must be of the source's type and allow it as a source."""
-    if dlq_name == source:
-        raise InvalidAttribute("dead_letter", dlq_name, "a queue other than the source queue")
+    check_own_dead_letter(source, dlq_name)
     if dlq.fifo != src.fifo:
         kind = "FIFO" if src.fifo else "standard"
         raise InvalidAttribute(
@@ -203,13 +230,11 @@ class OutgoingMessage:
 
 
 def encode_body(body: Any) -> str:
-    """A string body is kept as is; anything else is stored as its JSON text."""
+    """A string body is kept as is; anything else is stored as its JSON text (strict JSON:
+    no NaN or Infinity, at most ``json_limits.MAX_DEPTH`` levels deep)."""
     if isinstance(body, str):
         return body
-    try:
-        return json.dumps(body, separators=(",", ":"))
-    except (TypeError, ValueError) as exc:
-        raise InvalidAttribute("body", body, "a string or a JSON-serialisable value") from exc
+    return json_limits.dumps("body", body, separators=(",", ":"))
 
 
 def check_body_chars(body: str) -> None:
@@ -232,7 +257,7 @@ def encode_attributes(attributes: Mapping[str, Any] | None) -> tuple[str | None,
     for name, value in attributes.items():
         if (
             not isinstance(name, str)
-            or not _NAME_RE.match(name.replace(".", "_"))
+            or not names.is_name(_NAME_RE, name.replace(".", "_"))
             or len(name) > 256
         ):
             raise InvalidAttribute(
@@ -253,6 +278,8 @@ def _typed_value(name: str, value: Any) -> tuple[str, str]:
         check_body_chars(value)
         return "String", value
     if isinstance(value, int | float):
+        if not math.isfinite(value):
+            raise InvalidAttribute(f"attributes[{name!r}]", value, "a finite number")
         return "Number", repr(value)
     if isinstance(value, bytes | bytearray):
         return "Binary", base64.b64encode(bytes(value)).decode()
@@ -277,9 +304,9 @@ def decode_attributes(text: str | None) -> dict[str, Any]:
 
 
 def _check_id(name: str, value: Any) -> str:
-    if not isinstance(value, str) or not _ID_CHARS_RE.match(value):
+    if not names.is_name(_ID_CHARS_RE, value):
         raise InvalidAttribute(name, value, "1 to 128 characters, alphanumeric and punctuation")
-    return value
+    return str(value)
 
 
 def prepare_message(
@@ -331,7 +358,7 @@ def check_batch(entries: list[Mapping[str, Any]], total_limit: int | None = None
         )
     ids = [e.get("id") if isinstance(e, Mapping) else None for e in entries]
     for entry_id in ids:
-        if not isinstance(entry_id, str) or not _ENTRY_ID_RE.match(entry_id):
+        if not names.is_name(_ENTRY_ID_RE, entry_id):
             raise BatchRequestInvalid(
                 "InvalidBatchEntryId", f"entry id {entry_id!r}: 1-80 of [A-Za-z0-9_-]"
             )

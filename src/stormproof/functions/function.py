@@ -14,6 +14,7 @@ import re
 import uuid
 from typing import Any
 
+from stormproof.core import json_limits, names
 from stormproof.core import queue_rules as rules
 from stormproof.core.retry import AsyncInvokePolicy
 from stormproof.engine.destinations import Destination, is_destination
@@ -36,8 +37,8 @@ from stormproof.storage.base import Operation
 
 log = logging.getLogger("stormproof.functions.function")
 
-NAME_RE = re.compile(r"^[A-Za-z0-9_-]{1,64}$")
-INTERNAL_QUEUE_PREFIX = "_fn-"
+NAME_RE = re.compile(r"[A-Za-z0-9_-]{1,64}")
+INTERNAL_QUEUE_PREFIX = names.FUNCTION_QUEUE_PREFIX
 MAX_TIMEOUT = 900.0
 DEFAULT_THREADS = 64
 MAX_RESERVED = 100_000
@@ -155,6 +156,7 @@ class Function:
 
     async def invoke_async(self, event: Any) -> str:
         """Store the event durably for a worker to run (with retries); returns the request id."""
+        json_limits.check_depth("event", event)
         job = Job.new(event, self.app.clock.now())
         op = enqueue_job_op(self.app, self.queue_name, job)
         await self.app.store.apply([op])

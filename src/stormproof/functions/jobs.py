@@ -3,13 +3,14 @@
 from __future__ import annotations
 
 import json
+import sys
 import uuid
 from dataclasses import dataclass
 from typing import Any
 
+from stormproof.core import json_limits
 from stormproof.core import queue_rules as rules
 from stormproof.engine.runtime import Runtime
-from stormproof.errors import InvalidAttribute
 from stormproof.storage.base import Enqueue
 
 
@@ -41,10 +42,8 @@ class Job:
             "enqueuedAt": self.enqueued_at,
             "error": self.error,
         }
-        try:
-            return json.dumps(data, separators=(",", ":"))
-        except (TypeError, ValueError) as exc:
-            raise InvalidAttribute("event", self.event, "a JSON-serialisable value") from exc
+        # No depth limit of its own: a bus event (1,000 levels) may be a job's event.
+        return json_limits.dumps("event", data, limit=sys.maxsize, separators=(",", ":"))
 
     @classmethod
     def from_body(cls, text: str) -> Job:

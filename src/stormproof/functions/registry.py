@@ -7,6 +7,7 @@ import dataclasses
 import logging
 from typing import Any
 
+from stormproof.core import names
 from stormproof.core import queue_rules as rules
 from stormproof.engine.runtime import Runtime
 from stormproof.engine.slots import Concurrency
@@ -45,7 +46,7 @@ class FunctionRegistry:
         if not callable(handler):
             raise InvalidAttribute("handler", handler, "a def or async def (event, context)")
         fn_name = name if name is not None else getattr(handler, "__name__", "")
-        if not isinstance(fn_name, str) or not NAME_RE.match(fn_name):
+        if not names.is_name(NAME_RE, fn_name):
             raise InvalidAttribute("name", fn_name, "1 to 64 letters, digits, '-' or '_'")
         if fn_name in self.by_name:
             raise InvalidAttribute("name", fn_name, "a name no other function of the app uses")
@@ -77,6 +78,7 @@ class FunctionRegistry:
         if not isinstance(function, Function):
             raise InvalidAttribute("function", function, "a Function made by @app.function")
         name = queue.name if isinstance(queue, Queue) else queue
+        names.refuse_reserved("queue", name)
         fifo = queue.fifo if isinstance(queue, Queue) else rules.validate_queue_name(queue, None)
         guards = {k: options.pop(k, None) for k in ("breaker", "limit")}
         mapping = dataclasses.replace(define_mapping(name, fifo, function, **options), **guards)

@@ -24,7 +24,7 @@ from stormproof.queues import Queue
 MAX_INTEGRATION_TIMEOUT = 29.0  # API Gateway's default maximum (configurable on the Api)
 DEFAULT_MAX_BODY = 256 * 1024
 DEFAULT_MAX_DEPTH = 32
-_PATH_RE = re.compile(r"^/[A-Za-z0-9._~\-/{}]*$")
+_PATH_RE = re.compile(r"/[A-Za-z0-9._~\-/{}]*")
 Validator = Callable[[Any], Any]
 
 
@@ -141,7 +141,7 @@ class Api:
 
 
 def _check_path(path: str, taken: Mapping[str, Any]) -> None:
-    if not isinstance(path, str) or not _PATH_RE.match(path) or path.startswith("/requests"):
+    if not isinstance(path, str) or not _PATH_RE.fullmatch(path) or path.startswith("/requests"):
         raise InvalidAttribute("path", path, "'/name/{param}...', not under /requests")
     if path in taken:
         raise InvalidAttribute("path", path, "a path not declared yet")

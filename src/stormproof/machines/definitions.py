@@ -20,19 +20,22 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any, Protocol
 
+from stormproof.core import json_limits, names
 from stormproof.core.asl.validate import validate as _validate
 from stormproof.errors import InvalidAttribute, InvalidDefinition
 from stormproof.machines.records import DEFAULT_ROLE_ARN, machine_arn
 
 __all__ = ["MachineRegistry", "StateMachine", "load_definition", "validate"]
 
-NAME_RE = re.compile(r"^[A-Za-z0-9_-]{1,80}$")
+NAME_RE = re.compile(r"[A-Za-z0-9_-]{1,80}")
 TYPES = ("STANDARD", "EXPRESS")
 
 
 def load_definition(definition: Any) -> dict[str, Any]:
     """A definition as a dict, from a mapping, JSON text or a path to a JSON file."""
     if isinstance(definition, Mapping):
+        if json_limits.depth_over(definition):  # deepcopy recurses
+            raise InvalidDefinition([("$", f"nests more than {json_limits.MAX_DEPTH} levels")])
         return copy.deepcopy(dict(definition))
     text = definition
     if isinstance(definition, Path) or (
@@ -40,10 +43,14 @@ def load_definition(definition: Any) -> dict[str, Any]:
     ):
         try:
             text = Path(definition).read_text(encoding="utf-8")
-        except OSError as exc:
-            raise InvalidDefinition([("$", f"cannot read the definition file: {exc}")]) from exc
+        except (OSError, ValueError) as exc:
+            # ValueError: a NUL in the path, or a file that is not UTF-8 text.
+            raise InvalidDefinition([("$", f"cannot read the definition file: {exc}")]) from None
     if isinstance(text, bytes):
-        text = text.decode("utf-8")
+        try:
+            text = text.decode("utf-8")
+        except UnicodeDecodeError as exc:
+            raise InvalidDefinition([("$", f"the definition is not UTF-8 text: {exc}")]) from None
     if not isinstance(text, str):
         raise InvalidDefinition([("$", "a definition must be a JSON object, its text or a path")])
     _validate(text)  # reports JSON syntax errors and duplicate keys with their paths
@@ -65,9 +72,9 @@ def validate(definition: Any, *, machine_type: str = "STANDARD") -> None:
 
 def check_name(field_name: str, name: Any) -> str:
     """A machine or execution name: 1-80 letters, digits, '-' or '_'."""
-    if not isinstance(name, str) or not NAME_RE.match(name):
+    if not names.is_name(NAME_RE, name):
         raise InvalidAttribute(field_name, name, "1-80 letters, digits, '-' or '_'")
-    return name
+    return str(name)
 
 
 class ExecutionStarter(Protocol):

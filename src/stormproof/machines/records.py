@@ -11,6 +11,7 @@ from dataclasses import dataclass
 from datetime import UTC, datetime
 from typing import Any
 
+from stormproof.core import json_limits
 from stormproof.errors import InvalidAttribute, TaskDoesNotExist
 from stormproof.storage.machine_ops import ExecutionRow
 
@@ -50,10 +51,7 @@ def dumps(value: Any) -> str:
 
 def checked_payload(field: str, value: Any) -> str:
     """JSON text of ``value``, or InvalidAttribute when not JSON or over 256 KB."""
-    try:
-        text = dumps(value)
-    except (TypeError, ValueError) as exc:
-        raise InvalidAttribute(field, value, "a JSON-serialisable value") from exc
+    text = json_limits.dumps(field, value, separators=(",", ":"), ensure_ascii=False)
     size = len(text.encode("utf-8"))
     if size > MAX_PAYLOAD_BYTES:
         raise InvalidAttribute(

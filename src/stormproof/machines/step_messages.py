@@ -10,12 +10,13 @@ from __future__ import annotations
 
 from typing import Any
 
+from stormproof.core import names
 from stormproof.core.queue_rules import OutgoingMessage, QueueAttributes
 from stormproof.machines.records import dumps
 from stormproof.storage.base import Enqueue
 
-STEPS_QUEUE = "_sfn-steps"
-TASKS_QUEUE = "_sfn-tasks"
+STEPS_QUEUE = names.MACHINE_QUEUE_PREFIX + "steps"
+TASKS_QUEUE = names.MACHINE_QUEUE_PREFIX + "tasks"
 STEP_VISIBILITY = 30.0
 #: Internal queues keep messages until consumed: a timer may lie years ahead.
 INTERNAL = QueueAttributes(visibility_timeout=STEP_VISIBILITY, retention=1e12)

@@ -37,6 +37,7 @@ class QueueRegistry:
                 raise InvalidAttribute("dead_letter", dlq.name, f"a {kind} queue, like {name!r}")
             changes["dead_letter"] = dlq.name
         changes = rules.validate_attribute_changes(changes)
+        rules.check_own_dead_letter(name, changes.get("dead_letter"))
         if changes.get("content_based_deduplication") and not is_fifo:
             raise InvalidAttribute("content_based_deduplication", True, "False on a standard queue")
         previous = self._declared.get(name)
@@ -118,6 +119,7 @@ class QueueRegistry:
         changes = rules.validate_attribute_changes(attributes)
         if isinstance(attributes.get("dead_letter"), Queue):
             changes["dead_letter"] = attributes["dead_letter"].name
+        rules.check_own_dead_letter(name, changes.get("dead_letter"))
         await self._put(name, current.fifo, changes)
         return current
 

@@ -25,14 +25,14 @@ _ORDER: dict[str, Callable[[Any, Any], bool]] = {
     "GreaterThanEquals": operator.ge,
 }
 
-_TIMESTAMP = re.compile(r"^\d{4}-\d{2}-\d{2}T\d{2}:\d{2}:\d{2}(\.\d+)?(Z|[+-]\d{2}:\d{2})$")
+_TIMESTAMP = re.compile(r"\d{4}-\d{2}-\d{2}T\d{2}:\d{2}:\d{2}(\.\d+)?(Z|[+-]\d{2}:\d{2})")
 
 _MISSING = object()
 
 
 def parse_timestamp(value: Any) -> datetime | None:
     """Parse an RFC 3339 timestamp with an explicit zone; ``None`` if it is not one."""
-    if not isinstance(value, str) or _TIMESTAMP.match(value) is None:
+    if not isinstance(value, str) or _TIMESTAMP.fullmatch(value) is None:
         return None
     text = value.replace("Z", "+00:00")
     if "." in text:

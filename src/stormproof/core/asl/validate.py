@@ -16,10 +16,10 @@ reachability.
 
 from __future__ import annotations
 
-import json
 from collections.abc import Callable, Mapping
 from typing import Any
 
+from stormproof.core import json_limits
 from stormproof.core.asl.validate_choice import check_choice
 from stormproof.core.asl.validate_fields import (
     MAX_SECONDS,
@@ -39,7 +39,7 @@ from stormproof.core.asl.validate_states import (
     check_task,
     check_wait,
 )
-from stormproof.errors import InvalidDefinition
+from stormproof.errors import InvalidDefinition, NestingTooDeep
 
 __all__ = ["MAX_STATE_NAME_LENGTH", "Definition", "find_problems", "validate"]
 
@@ -48,6 +48,7 @@ MACHINE_TYPES = ("STANDARD", "EXPRESS")
 QUERY_LANGUAGES = ("JSONPath", "JSONata")
 _BLOCK_FIELDS = frozenset({"StartAt", "States", "Comment"})
 _TOP_FIELDS = frozenset({"Version", "TimeoutSeconds", "QueryLanguage"})
+_TOO_DEEP = f"the definition nests more than {json_limits.MAX_DEPTH} levels of arrays and objects"
 _TERMINAL_TYPES = ("Succeed", "Fail")
 # AWS's own wording (ValidateStateMachineDefinition diagnostics).
 _NO_DOWNGRADE = "'QueryLanguage' can not be 'JSONPath' if set to 'JSONata' for whole state machine"
@@ -125,15 +126,22 @@ def _load(scope: Scope, definition: object) -> Mapping[str, Any] | None:
     """Parse JSON text (reporting syntax errors and duplicate keys) or accept a mapping."""
     # Typed as object: untyped callers may pass anything, and that is a problem to report.
     if isinstance(definition, Mapping):
+        if json_limits.depth_over(definition):
+            scope.add("$", _TOO_DEEP)
+            return None
         return definition
     if not isinstance(definition, str | bytes):
         scope.add("$", "a definition must be a JSON object or its text")
         return None
     try:
-        parsed = json.loads(
-            definition, object_pairs_hook=_object_from_pairs, parse_constant=_refuse_constant
-        )
-    except ValueError as exc:
+        parsed = json_limits.loads(
+            "definition", definition, object_pairs_hook=_object_from_pairs,
+            parse_constant=_refuse_constant,
+        )  # fmt: skip
+    except NestingTooDeep:
+        scope.add("$", _TOO_DEEP)
+        return None
+    except ValueError as exc:  # UnicodeDecodeError (bytes that are not UTF-8) included
         scope.add("$", f"the definition is not valid JSON: {exc}")
         return None
     if not isinstance(parsed, dict):

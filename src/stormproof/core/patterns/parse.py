@@ -23,6 +23,7 @@ from collections.abc import Mapping
 from dataclasses import dataclass
 from typing import Any
 
+from stormproof.core import json_limits
 from stormproof.core.patterns.cidr import exact_ip
 from stormproof.core.patterns.expressions import parse_expression
 from stormproof.core.patterns.flatten import is_number, number_key, parse_json, value_key
@@ -39,6 +40,8 @@ from stormproof.errors import InvalidPattern
 
 MAX_PATTERN_LENGTH = 4096
 """Most characters an event pattern's text may have (SDK model ``EventPattern``)."""
+
+_TOO_DEEP = f"Pattern is nested more than {json_limits.MAX_DEPTH} levels deep"
 
 MAX_BRANCHES = 1024
 """Most alternatives the ``$or`` operators of one pattern may multiply out to."""
@@ -73,22 +76,27 @@ def load_pattern(pattern: Mapping[str, Any] | str | bytes | bytearray) -> Any:
     if isinstance(pattern, bytes | bytearray):
         pattern = pattern.decode("utf-8", errors="replace")
     if not isinstance(pattern, str):
+        if json_limits.depth_over(pattern):
+            raise InvalidPattern(_TOO_DEEP)
         try:
             pattern = json.dumps(
                 pattern, separators=(",", ":"), ensure_ascii=False, allow_nan=False
             )
-        except (TypeError, ValueError) as exc:
+        except (TypeError, ValueError, RecursionError) as exc:
             raise InvalidPattern(f"Pattern is not JSON: {exc}") from None
     if len(pattern) > MAX_PATTERN_LENGTH:
         raise InvalidPattern(
             f"Event pattern is {len(pattern)} characters long; the limit is {MAX_PATTERN_LENGTH}"
         )
     try:
-        return parse_json(pattern)
+        document = parse_json(pattern)
     except RecursionError:
-        raise InvalidPattern("Pattern is nested too deeply") from None
+        raise InvalidPattern(_TOO_DEEP) from None
     except ValueError as exc:
         raise InvalidPattern(str(exc)) from None
+    if json_limits.depth_over(document):
+        raise InvalidPattern(_TOO_DEEP)
+    return document
 
 
 def compile_branches(pattern: Mapping[str, Any] | str | bytes | bytearray) -> tuple[Branch, ...]:
