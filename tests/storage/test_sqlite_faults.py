@@ -23,6 +23,7 @@ from stormproof.errors import StoreError
 from stormproof.storage import sqlite as sqlite_store
 from stormproof.storage.program import Program
 from stormproof.storage.sqlite import SqliteStore
+from tests.support.faults import fill, small_tmpfs
 
 QUICK = 5.0  # seconds within which a fault must surface as an error
 
@@ -50,28 +51,8 @@ async def _fails_fast(coro: Any, cause: str) -> StoreError:
 @pytest.fixture
 def tmpfs(tmp_path: Path) -> Iterator[Path]:
     """A 3 MiB tmpfs (needs root); the test is skipped loudly where it cannot be mounted."""
-    mnt = tmp_path / "small"
-    mnt.mkdir()
-    cmd = ["mount", "-t", "tmpfs", "-o", "size=3m", "tmpfs", str(mnt)]
-    done = subprocess.run(cmd, capture_output=True, text=True, check=False)
-    if done.returncode != 0:
-        pytest.skip(f"!!! cannot mount a tmpfs ({done.stderr.strip()}): disk-full test SKIPPED")
-    try:
+    with small_tmpfs(tmp_path) as mnt:
         yield mnt
-    finally:
-        subprocess.run(["umount", "-l", str(mnt)], check=False)
-
-
-def _fill(folder: Path) -> Path:
-    filler = folder / "filler"
-    with filler.open("wb") as f:
-        try:
-            while True:
-                f.write(b"\0" * 65536)
-                f.flush()
-        except OSError:
-            pass
-    return filler
 
 
 async def test_full_disk_fails_fast_and_recovers(tmpfs: Path) -> None:
@@ -82,7 +63,7 @@ async def test_full_disk_fails_fast_and_recovers(tmpfs: Path) -> None:
     async with app:
         for i in range(5):
             accepted.append(await q.send(f"before {i}"))
-        filler = _fill(tmpfs)
+        filler = fill(tmpfs)
         # The WAL may still have room: keep writing until the disk really is full.
         for _ in range(200):
             try:

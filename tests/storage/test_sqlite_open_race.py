@@ -11,7 +11,10 @@ import subprocess
 import sys
 from pathlib import Path
 
+import pytest
+
 ROUNDS, PROCESSES = 25, 4
+pytestmark = pytest.mark.slow  # about 4 s alone, longer on a busy machine
 
 
 def test_processes_open_one_fresh_file_at_once(tmp_path: Path) -> None:

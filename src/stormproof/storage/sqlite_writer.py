@@ -101,6 +101,7 @@ class SqliteWriter:
         thread.join(timeout)
         if thread.is_alive():
             self._fail_pending(StoreError(f"SQLite store {self._path}: closed", cause="closed"))
+            self._jobs.put(None)  # draining took the stop signal: a thread that wakes ends
             return False
         return True
 
