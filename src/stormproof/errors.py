@@ -36,7 +36,17 @@ translated into ``StoreError`` there.
 
 from __future__ import annotations
 
+import reprlib
 from typing import Any
+
+
+def safe_repr(value: Any) -> str:
+    """``repr(value)``, or a shortened one when it would recurse too deep (a value nested
+    thousands of levels) or fails."""
+    try:
+        return repr(value)
+    except (RecursionError, ValueError):
+        return reprlib.repr(value)
 
 
 class StormproofError(Exception):
@@ -54,7 +64,7 @@ class InvalidAttribute(StormproofError, ValueError):
         self.field = field
         self.value = value
         self.allowed = allowed
-        super().__init__(f"invalid {field}={value!r}: allowed {allowed}")
+        super().__init__(f"invalid {field}={safe_repr(value)}: allowed {allowed}")
 
 
 class NestingTooDeep(InvalidAttribute):

@@ -72,6 +72,8 @@ class BusManager:
 
     def bus(self, name: str = "default") -> Bus:
         """Declare (or get) a bus of this app."""
+        if not isinstance(name, str):
+            raise InvalidAttribute("name", name, "a bus name: 1 to 64 characters")
         found = self.buses.get(name)
         if found is None or not found.declared:
             found = self.buses[name] = Bus(self, name)

@@ -13,7 +13,7 @@ from typing import Any, TypeVar
 import click
 
 from stormproof.app import App
-from stormproof.cli.output import RootGroup
+from stormproof.cli.output import RootGroup, echo_error
 from stormproof.errors import StormproofError
 
 T = TypeVar("T")
@@ -71,7 +71,7 @@ def run(ctx: click.Context, work: Callable[[App], Awaitable[T]], app: App | None
     try:
         return asyncio.run(_go())
     except StormproofError as exc:
-        click.echo(f"error: {exc}", err=True)
+        echo_error(str(exc))
         sys.exit(1)
 
 

@@ -14,6 +14,7 @@ import click
 
 from stormproof import config
 from stormproof.cli.base import emit_json, main, store_url
+from stormproof.cli.output import echo_error
 from stormproof.errors import StormproofError
 
 
@@ -86,7 +87,7 @@ def report_on(
     try:
         report = measure(url)
     except StormproofError as exc:
-        click.echo(f"error: {exc}", err=True)
+        echo_error(str(exc))
         sys.exit(1)
     if as_json:
         emit_json(report)

@@ -18,7 +18,14 @@ import click
 from stormproof.app import App
 from stormproof.cli.base import emit_json, main, run
 from stormproof.cli.files import read_text
-from stormproof.cli.output import BadUsage, OneLineGroup, json_option, print_fields, print_table
+from stormproof.cli.output import (
+    BadUsage,
+    OneLineGroup,
+    echo_error,
+    json_option,
+    print_fields,
+    print_table,
+)
 from stormproof.errors import InvalidDefinition
 from stormproof.machines.definitions import validate
 from stormproof.machines.records import STATUSES, ExecutionInfo, iso_time
@@ -41,7 +48,7 @@ def validate_command(file: Path, machine_type: str) -> None:
     except InvalidDefinition as exc:
         for path, message in exc.problems:
             click.echo(f"{path}: {message}")
-        click.echo(f"error: {len(exc.problems)} problem(s) in {file}", err=True)
+        echo_error(f"{len(exc.problems)} problem(s) in {file}")
         sys.exit(1)
     click.echo(f"{file}: valid {machine_type} state machine definition")
 

@@ -28,12 +28,27 @@ from stormproof.queues.messages import Message
 F = TypeVar("F", bound=Callable[..., Any])
 
 
+# Every character str.splitlines() breaks at, escaped so an error stays on one line even
+# when it quotes a user's value verbatim (click's messages do).
+_LINE_BREAKS = {ord(c): repr(c)[1:-1] for c in "\n\r\v\f\x1c\x1d\x1e\x85\u2028\u2029"}
+
+
+def one_line(text: str) -> str:
+    """``text`` with its line breaks escaped."""
+    return text.translate(_LINE_BREAKS)
+
+
+def echo_error(message: str) -> None:
+    """Print ``error: message`` as one line on stderr."""
+    click.echo(f"error: {one_line(message)}", err=True)
+
+
 class CliError(click.ClickException):
     """A failure reported as one ``error: ...`` line on stderr, exit code 1."""
 
     def show(self, file: IO[Any] | None = None) -> None:
         """Print the one-line error."""
-        click.echo(f"error: {self.format_message()}", err=True)
+        echo_error(self.format_message())
 
 
 class BadUsage(CliError):
@@ -69,18 +84,18 @@ class RootGroup(OneLineGroup):
         except click.exceptions.Exit as exc:
             sys.exit(exc.exit_code)
         except click.ClickException as exc:
-            click.echo(f"error: {exc.format_message()}", err=True)
+            echo_error(exc.format_message())
             sys.exit(exc.exit_code)
         except click.Abort:
-            click.echo("error: aborted", err=True)
+            echo_error("aborted")
             sys.exit(1)
         except StormproofError as exc:
-            click.echo(f"error: {exc}", err=True)
+            echo_error(str(exc))
             sys.exit(1)
         except Exception as exc:
             if os.environ.get("STORMPROOF_TRACEBACK") == "1":
                 raise
-            click.echo(f"error: internal error ({type(exc).__name__}): {exc}", err=True)
+            echo_error(f"internal error ({type(exc).__name__}): {exc}")
             sys.exit(1)
         # standalone_mode=False returns an exit code for ctx.exit(n) (e.g. --help is 0)
         sys.exit(result if isinstance(result, int) else 0)

@@ -12,6 +12,7 @@ import threading
 import click
 
 from stormproof.cli.base import load_app, main, store_url
+from stormproof.cli.output import echo_error
 from stormproof.errors import StormproofError
 from stormproof.worker import DEFAULT_CONCURRENCY, DEFAULT_SHUTDOWN_TIMEOUT, Worker
 
@@ -57,7 +58,7 @@ def worker(
     try:
         asyncio.run(_serve(runner))
     except StormproofError as exc:
-        click.echo(f"error: {exc}", err=True)
+        echo_error(str(exc))
         sys.exit(1)
     _exit_past_stuck_threads()
 

@@ -21,6 +21,7 @@ from stormproof.errors import (
     InvalidMessageContents,
     MessageTooLarge,
     MissingParameter,
+    safe_repr,
 )
 
 MAX_NAME = 80
@@ -360,7 +361,7 @@ def check_batch(entries: list[Mapping[str, Any]], total_limit: int | None = None
     for entry_id in ids:
         if not names.is_name(_ENTRY_ID_RE, entry_id):
             raise BatchRequestInvalid(
-                "InvalidBatchEntryId", f"entry id {entry_id!r}: 1-80 of [A-Za-z0-9_-]"
+                "InvalidBatchEntryId", f"entry id {safe_repr(entry_id)}: 1-80 of [A-Za-z0-9_-]"
             )
     if len(set(ids)) != len(ids):
         raise BatchRequestInvalid("BatchEntryIdsNotDistinct", "two entries share an id")

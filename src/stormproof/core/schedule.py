@@ -43,7 +43,7 @@ from dataclasses import dataclass
 from datetime import UTC, date, datetime, timedelta
 from typing import Final
 
-from stormproof.errors import InvalidAttribute
+from stormproof.errors import InvalidAttribute, safe_repr
 
 MIN_YEAR: Final = 1970
 MAX_YEAR: Final = 2199
@@ -207,7 +207,7 @@ class CronSchedule:
 def parse(expr: str) -> RateSchedule | CronSchedule:
     """Parse a ``rate(...)`` or ``cron(...)`` expression; raise ``InvalidAttribute`` if invalid."""
     if not isinstance(expr, str):
-        raise _fail(str(expr), "a string: rate(value unit) or cron(6 fields)")
+        raise _fail(safe_repr(expr), "a string: rate(value unit) or cron(6 fields)")
     if expr.startswith("rate("):
         return _parse_rate(expr)
     match = _CRON.fullmatch(expr)
