@@ -19,6 +19,9 @@ T = TypeVar("T")
 
 
 @click.group(context_settings={"help_option_names": ["-h", "--help"]})
+@click.version_option(
+    None, "--version", "-V", package_name="stormproof", message="%(prog)s %(version)s"
+)
 @click.option(
     "--store",
     envvar="STORMPROOF_STORE",
