@@ -21,7 +21,7 @@ T = TypeVar("T")
 
 @click.group(context_settings={"help_option_names": ["-h", "--help"]})
 @click.version_option(
-    None, "--version", "-V", package_name="stormproof", message="%(prog)s %(version)s"
+    None, "--version", "-V", package_name="stormproof", message="stormproof %(version)s"
 )
 @click.option(
     "--store",

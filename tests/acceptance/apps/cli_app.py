@@ -11,7 +11,7 @@ from typing import Any
 from stormproof import App
 
 app = App("cli-test")
-orders = app.queue("orders", retention=1_209_600)
+orders = app.queue("orders", retention=1_209_600, visibility_timeout=60)
 
 
 @app.function(timeout=10, concurrency=4)
