@@ -32,15 +32,15 @@ async def test_events_commands_end_to_end(store_url: str) -> None:
     rules = ok_json(store_url, "events", "rules")
     assert {r["name"] for r in rules} == {"big", "nightly"}
     [target] = ok_json(store_url, "events", "targets", "big")
-    assert (target["kind"], target["name"], target["max_retry_attempts"]) == ("queue", "orders", 3)
+    assert (target["kind"], target["name"], target["maxRetryAttempts"]) == ("queue", "orders", 3)
     assert "orders" in ok(store_url, "events", "targets", "big")
 
     put = ok_json(store_url, "events", "put", "--source", "shop", "--detail-type", "order",
                   "--detail", '{"total": 250}', "--time", "2024-01-01T00:00:30Z")  # fmt: skip
-    assert put["failed_entry_count"] == 0
+    assert put["failedEntryCount"] == 0
     entries = json.dumps([{"source": "shop", "detail_type": "order", "detail": {"total": 5},
                            "time": "2024-01-01T00:01:00Z"}])  # fmt: skip
-    assert ok_json(store_url, "events", "put", "--entries", entries)["failed_entry_count"] == 0
+    assert ok_json(store_url, "events", "put", "--entries", entries)["failedEntryCount"] == 0
     received = ok_json(store_url, "queues", "receive", "orders", "--max", "10")
     assert [json.loads(m["body"]) for m in received] == [{"total": 250}]
 

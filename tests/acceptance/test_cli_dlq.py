@@ -12,7 +12,7 @@ def test_dead_lettered_message_is_redriven_back(store_url: str) -> None:
        "--max-receive-count", "1")  # fmt: skip
     message_id = ok(store_url, "queues", "send", "orders", "poison").strip()
     [first] = ok_json(store_url, "queues", "receive", "orders", "--visibility-timeout", "0")
-    assert first["message_id"] == message_id
+    assert first["messageId"] == message_id
     # The second receive exceeds max_receive_count: the message moves to the DLQ.
     assert ok_json(store_url, "queues", "receive", "orders", "--visibility-timeout", "0") == []
     assert ok_json(store_url, "queues", "stats", "orders-dlq")["visible"] == 1
@@ -23,7 +23,7 @@ def test_dead_lettered_message_is_redriven_back(store_url: str) -> None:
     assert ok_json(store_url, "queues", "stats", "orders-dlq")["total"] == 0
 
     status = ok(store_url, "dlq", "status", "orders-dlq")
-    assert task["task_id"] in status and "COMPLETED" in status
+    assert task["taskId"] in status and "COMPLETED" in status
     # Cancelling a finished task changes nothing.
     assert ok_json(store_url, "dlq", "cancel", "orders-dlq")["state"] == "COMPLETED"
 

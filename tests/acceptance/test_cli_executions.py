@@ -69,7 +69,8 @@ def test_start_describe_history_stop_redrive_ls(store_url: str) -> None:
     redriven = json.loads(cli(store_url, "executions", "redrive", arn, "--json").stdout)
     assert redriven["status"] == "RUNNING" and redriven["redriveCount"] == 1
     listed = json.loads(cli(store_url, "executions", "ls", "--machine", "Waiting", "--json").stdout)
-    assert [e["executionArn"] for e in listed] == [arn]
+    assert [e["executionArn"] for e in listed["executions"]] == [arn]
+    assert listed["nextPage"] is None
     table = cli(store_url, "executions", "ls")
     assert table.returncode == 0 and "o-7" in table.stdout
     missing = cli(store_url, "executions", "describe", "arn:nope")

@@ -48,31 +48,31 @@ def one_line_error(done: subprocess.CompletedProcess[str]) -> str:
 def test_create_update_send_receive_delete_round_trip(store_url: str) -> None:
     created = ok_json(store_url, "queues", "create", "orders", "--visibility-timeout", "45")
     assert created["name"] == "orders"
-    assert created["visibility_timeout"] == 45
+    assert created["visibilityTimeout"] == 45
     assert created["fifo"] is False
     updated = ok_json(store_url, "queues", "update", "orders", "--retention", "3600")
-    assert (updated["visibility_timeout"], updated["retention"]) == (45, 3600)
+    assert (updated["visibilityTimeout"], updated["retention"]) == (45, 3600)
 
     message_id = ok(store_url, "queues", "send", "orders", "hello", "--attribute", "k=v").strip()
     listing = ok_json(store_url, "queues", "ls")
-    assert [(q["name"], q["visible"], q["in_flight"]) for q in listing] == [("orders", 1, 0)]
+    assert [(q["name"], q["visible"], q["inFlight"]) for q in listing] == [("orders", 1, 0)]
     table = ok(store_url, "queues", "ls")
     assert "orders" in table and "in flight" in table
 
     [msg] = ok_json(store_url, "queues", "receive", "orders", "--max", "10")
-    assert (msg["message_id"], msg["body"], msg["receive_count"]) == (message_id, "hello", 1)
+    assert (msg["messageId"], msg["body"], msg["receiveCount"]) == (message_id, "hello", 1)
     assert msg["attributes"] == {"k": "v"}
-    ok(store_url, "queues", "change-visibility", "orders", msg["receipt_handle"], "0")
+    ok(store_url, "queues", "change-visibility", "orders", msg["receiptHandle"], "0")
 
     human = ok(store_url, "queues", "receive", "orders", "--visibility-timeout", "0")
     assert f"message {message_id}" in human and "body: hello" in human
     assert "receive count: 2" in human
     [again] = ok_json(store_url, "queues", "receive", "orders")
-    stale = one_line_error(cli(store_url, "queues", "delete", "orders", msg["receipt_handle"]))
+    stale = one_line_error(cli(store_url, "queues", "delete", "orders", msg["receiptHandle"]))
     assert "receipt handle is invalid" in stale
-    assert ok(store_url, "queues", "delete", "orders", again["receipt_handle"]).strip() == "deleted"
+    assert ok(store_url, "queues", "delete", "orders", again["receiptHandle"]).strip() == "deleted"
     stats = ok_json(store_url, "queues", "stats", "orders")
-    assert (stats["total"], stats["oldest_age"]) == (0, None)
+    assert (stats["total"], stats["oldestAge"]) == (0, None)
 
     ok(store_url, "queues", "send", "orders", "-", input='{"n": 1}\n')
     assert ok(store_url, "queues", "purge", "orders").strip() == "purged 1 messages from orders"
@@ -91,7 +91,7 @@ def test_bad_input_gives_one_line_errors(store_url: str) -> None:
     assert "--visibility-timeout" in one_line_error(not_a_number)
 
     unknown = cli(store_url, "queues", "send", "nowhere", "hello")
-    assert one_line_error(unknown) == "error: queue 'nowhere' does not exist"
+    assert one_line_error(unknown) == f"error: queue 'nowhere' does not exist [store: {store_url}]"
     assert unknown.stdout == ""
 
     bad_name = one_line_error(cli(store_url, "queues", "create", "bad name!"))
@@ -127,7 +127,7 @@ def test_send_batch_from_a_file_reports_the_bad_line(store_url: str, tmp_path: P
     report = json.loads(done.stdout)
     assert report["sent"] == 249
     assert [(f["line"], f["code"]) for f in report["failed"]] == [(117, "InvalidLine")]
-    assert "117" not in report["message_ids"] and len(report["message_ids"]) == 249
+    assert "117" not in report["messageIds"] and len(report["messageIds"]) == 249
 
     human = cli(store_url, "queues", "send-batch", "bulk", input='"a"\n\n{"body": "b"}\n')
     assert human.returncode == 0, human.stderr
@@ -143,7 +143,7 @@ def test_send_batch_from_a_file_reports_the_bad_line(store_url: str, tmp_path: P
 def test_fifo_queue_needs_a_group_id(store_url: str) -> None:
     fifo_name = "jobs.fifo"
     created = ok_json(store_url, "queues", "create", fifo_name, "--content-based-deduplication")
-    assert created["fifo"] is True and created["content_based_deduplication"] is True
+    assert created["fifo"] is True and created["contentBasedDeduplication"] is True
     assert "group_id" in one_line_error(cli(store_url, "queues", "send", fifo_name, "x"))
     first = ok(store_url, "queues", "send", fifo_name, "x", "--group-id", "g")
     again = ok(store_url, "queues", "send", fifo_name, "x", "--group-id", "g")

@@ -1,8 +1,8 @@
 """Conformance: ASL definitions that AWS accepted or rejected, driven through ``validate``.
 
-Vectors: ``shared/conformance/asl_validation/cases.json`` (122 verdicts from
+Vectors: ``tests/conformance/vectors/asl_validation/cases.json`` (122 verdicts from
 CreateStateMachine / ValidateStateMachineDefinition) and, as further accepted
-definitions, every definition in ``shared/conformance/stepfunctions/cases.json``.
+definitions, every definition in ``tests/conformance/vectors/stepfunctions/cases.json``.
 Cases we do not pass are listed in ``docs/deviations/asl-validation.md`` and in
 ``DEVIATIONS`` below, and run as strict xfails.
 """
@@ -11,21 +11,19 @@ from __future__ import annotations
 
 import json
 import re
-from pathlib import Path
 from typing import Any
 
 import pytest
 
 from stormproof.core.asl.validate import find_problems, validate
 from stormproof.errors import InvalidDefinition
+from tests.conformance import VECTORS
 
-CONFORMANCE = Path(__file__).resolve().parents[2].parent / "shared" / "conformance"
+CONFORMANCE = VECTORS
 CASES_FILE = CONFORMANCE / "asl_validation" / "cases.json"
 EXECUTIONS_FILE = CONFORMANCE / "stepfunctions" / "cases.json"
 DEVIATIONS_DOC = "docs/deviations/asl-validation.md"
 
-if not CASES_FILE.exists():
-    pytest.skip(f"ASL conformance vectors not found at {CASES_FILE}", allow_module_level=True)
 
 # Case name -> reason; each entry is explained in docs/deviations/asl-validation.md.
 DEVIATIONS: dict[str, str] = {}
@@ -117,7 +115,6 @@ def test_conformance_rates() -> None:
     assert missed <= DEVIATIONS.keys(), f"undocumented misses: {sorted(missed)}"
 
 
-@pytest.mark.skipif(not EXECUTIONS_FILE.exists(), reason=f"{EXECUTIONS_FILE} not found")
 def test_every_executed_definition_is_accepted() -> None:
     """AWS created a machine for every execution recorded in stepfunctions/cases.json."""
     executions: list[dict[str, Any]] = json.loads(EXECUTIONS_FILE.read_text(encoding="utf-8"))

@@ -10,19 +10,17 @@ from __future__ import annotations
 import json
 import re
 from datetime import UTC, datetime
-from pathlib import Path
 from typing import Any
 
 import pytest
 
 from stormproof.core.transform import InputTransformer, TargetInput
 from stormproof.errors import InvalidAttribute
+from tests.conformance import VECTORS
 
-CONFORMANCE = Path(__file__).resolve().parents[2].parent / "shared" / "conformance"
+CONFORMANCE = VECTORS
 CASES_FILE = CONFORMANCE / "eventbridge" / "input_transformers.json"
 
-if not CASES_FILE.is_file():
-    pytest.skip(f"conformance vectors not found at {CASES_FILE}", allow_module_level=True)
 
 CASES: list[dict[str, Any]] = json.loads(CASES_FILE.read_text(encoding="utf-8"))
 

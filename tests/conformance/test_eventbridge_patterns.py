@@ -12,19 +12,17 @@ docs/deviations/eventbridge-patterns.md) and marked xfail; there are none at pre
 from __future__ import annotations
 
 import json
-from pathlib import Path
 from typing import Any
 
 import pytest
 
 from stormproof.errors import InvalidEvent, InvalidPattern
 from stormproof.patterns import PatternSet, compile
+from tests.conformance import VECTORS
 
-CONFORMANCE = Path(__file__).resolve().parents[2].parent / "shared" / "conformance"
+CONFORMANCE = VECTORS
 FILES = ("patterns.json", "patterns_extra.json")
 
-if not all((CONFORMANCE / "eventbridge" / name).is_file() for name in FILES):
-    pytest.skip(f"conformance vectors not found under {CONFORMANCE}", allow_module_level=True)
 
 DEVIATIONS: dict[str, str] = {}
 """Case name -> why AWS's recording is not followed (see docs/deviations)."""

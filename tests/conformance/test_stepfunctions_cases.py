@@ -1,6 +1,6 @@
 """Recorded AWS Step Functions executions, replayed through durable executions.
 
-Each case in ``shared/conformance/stepfunctions/cases.json`` is run with
+Each case in ``tests/conformance/vectors/stepfunctions/cases.json`` is run with
 :func:`stormproof.testing.run_state_machine` (the real step consumer on a SQLite store, one
 store for the whole module, with a fake clock) and compared
 with AWS's recording: status, error, cause and output after the README's
@@ -24,8 +24,9 @@ import pytest
 
 from stormproof.testing import run_state_machine
 from stormproof.testing.machines import MachineHarness
+from tests.conformance import VECTORS
 
-CONFORMANCE = Path(__file__).resolve().parents[2].parent / "shared" / "conformance"
+CONFORMANCE = VECTORS
 CASES_FILE = CONFORMANCE / "stepfunctions" / "cases.json"
 DEVIATIONS_FILE = Path(__file__).resolve().parents[2] / "docs" / "deviations" / "stepfunctions.md"
 
@@ -52,8 +53,6 @@ _PLACEHOLDER = re.compile(r"<[A-Za-z0-9_\-:]+>|\bdate\b")
 
 
 def _load_cases() -> list[dict[str, Any]]:
-    if not CASES_FILE.exists():
-        return []
     cases: list[dict[str, Any]] = json.loads(CASES_FILE.read_text(encoding="utf-8"))
     return cases
 
@@ -264,9 +263,6 @@ def _params() -> list[Any]:
             marks.append(pytest.mark.xfail(strict=True, reason=DEVIATIONS[case["name"]]))
         params.append(pytest.param(case["name"], id=case["name"][-120:], marks=marks))
     return params
-
-
-pytestmark = pytest.mark.skipif(not CASES, reason=f"conformance data not found at {CASES_FILE}")
 
 
 @pytest.mark.parametrize("name", _params())

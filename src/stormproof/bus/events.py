@@ -6,7 +6,8 @@ field) raise ``InvalidAttribute``; a problem of one entry fails that entry only,
 AWS's error code, as ``PutEvents`` reports it.
 
 The delivered envelope uses AWS's field names; ``account`` is always
-:data:`ACCOUNT` and ``region`` :data:`REGION` (stormproof has neither).
+:data:`~stormproof.core.identity.ACCOUNT` and ``region``
+:data:`~stormproof.core.identity.REGION`, as in state machine ARNs.
 """
 
 from __future__ import annotations
@@ -18,10 +19,11 @@ from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from typing import Any, Final
 
+from stormproof.core import identity
 from stormproof.errors import InvalidAttribute
 
-ACCOUNT: Final = "000000000000"
-REGION: Final = "local"
+ACCOUNT: Final = identity.ACCOUNT
+REGION: Final = identity.REGION
 MAX_ENTRIES: Final = 10
 MAX_REQUEST_BYTES: Final = 256 * 1024
 MAX_DEPTH: Final = 1000
@@ -118,7 +120,11 @@ def build_envelope(entry: Any, now: float) -> dict[str, Any]:
         if not isinstance(value, str) or len(value) > 256:
             raise EntryError("InvalidArgument", f"Parameter {key} is not valid: 1-256 chars.")
     if source.startswith("aws."):
-        raise EntryError("NotAuthorizedForSourceException", "Not authorized for the source.")
+        raise EntryError(
+            "NotAuthorizedForSourceException",
+            f"Not authorized for the source. (sources beginning with 'aws.' are reserved for "
+            f"AWS services; got {source!r})",
+        )
     return {
         "version": "0",
         "id": str(uuid.uuid4()),
@@ -185,16 +191,30 @@ def _resources(value: Any) -> list[str]:
 
 
 def _detail(value: Any) -> dict[str, Any]:
+    """The detail object; AWS's terse ``Detail is malformed.`` is followed by why."""
     try:
         parsed = json.loads(value) if isinstance(value, str) else value
         if not isinstance(parsed, dict):
-            raise ValueError("not an object")
+            raise ValueError(f"detail must be a JSON object, got a JSON {_json_kind(parsed)}")
         _check_json(parsed)
         # Round-trip so what is stored is exactly what JSON can carry.
         result: dict[str, Any] = json.loads(json.dumps(parsed, allow_nan=False))
-    except (TypeError, ValueError, RecursionError):
-        raise EntryError("MalformedDetail", "Detail is malformed.") from None
+    except json.JSONDecodeError as exc:
+        raise _malformed(f"detail is not valid JSON: {exc}") from None
+    except (TypeError, ValueError, RecursionError) as exc:
+        raise _malformed(str(exc) or type(exc).__name__) from None
     return result
+
+
+def _malformed(why: str) -> EntryError:
+    return EntryError("MalformedDetail", f"Detail is malformed. ({why})")
+
+
+def _json_kind(value: Any) -> str:
+    kinds = ((bool, "boolean"), (int | float, "number"), (str, "string"), (list, "array"))
+    if value is None:
+        return "null"
+    return next((name for cls, name in kinds if isinstance(value, cls)), type(value).__name__)
 
 
 def _check_json(value: Any) -> None:
@@ -203,10 +223,10 @@ def _check_json(value: Any) -> None:
     while stack:
         item, depth = stack.pop()
         if depth > MAX_DEPTH:
-            raise ValueError("nested too deeply")
+            raise ValueError(f"detail is nested deeper than {MAX_DEPTH} levels")
         if isinstance(item, dict):
             stack.extend((v, depth + 1) for v in item.values())
         elif isinstance(item, list):
             stack.extend((v, depth + 1) for v in item)
         elif isinstance(item, int) and not _INT64[0] <= item <= _INT64[1]:
-            raise ValueError("integer out of range")
+            raise ValueError("detail holds an integer outside the 64-bit range")

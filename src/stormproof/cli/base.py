@@ -14,12 +14,16 @@ import click
 
 from stormproof.app import App
 from stormproof.cli.output import RootGroup, echo_error
+from stormproof.cli.store import redact, require_existing, resolved_url
 from stormproof.errors import StormproofError
 
 T = TypeVar("T")
 
 
 @click.group(cls=RootGroup, context_settings={"help_option_names": ["-h", "--help"]})
+@click.version_option(
+    None, "--version", "-V", package_name="stormproof", message="stormproof %(version)s"
+)
 @click.option(
     "--store",
     envvar="STORMPROOF_STORE",
@@ -57,21 +61,33 @@ def load_app(spec: str, store: str | None) -> App:
     return app
 
 
-def run(ctx: click.Context, work: Callable[[App], Awaitable[T]], app: App | None = None) -> T:
+def run(
+    ctx: click.Context,
+    work: Callable[[App], Awaitable[T]],
+    app: App | None = None,
+    *,
+    create: bool = False,
+) -> T:
     """Open an app (by default an empty one on the --store URL), run ``work``, close it.
 
-    A StormproofError becomes a one-line error message and exit code 1.
+    Unless ``create`` (for commands that create something), a SQLite store must already
+    exist: see :mod:`stormproof.cli.store`. A StormproofError becomes a one-line error
+    message and exit code 1; a "does not exist" one names the store searched.
     """
+    url = app.store_url if app is not None else resolved_url(ctx)
+    if not create:
+        require_existing(url)
 
     async def _go() -> T:
-        the_app = app or App("cli", store_url(ctx))
+        the_app = app or App("cli", url)
         async with the_app:
             return await work(the_app)
 
     try:
         return asyncio.run(_go())
     except StormproofError as exc:
-        echo_error(str(exc))
+        where = f" [store: {redact(url)}]" if isinstance(exc, LookupError) else ""
+        echo_error(f"{exc}{where}")
         sys.exit(1)
 
 

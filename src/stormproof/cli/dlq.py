@@ -11,7 +11,6 @@ from __future__ import annotations
 
 import asyncio
 import sys
-from dataclasses import asdict
 from typing import Any
 
 import click
@@ -24,9 +23,11 @@ from stormproof.cli.output import (
     json_option,
     print_fields,
     progress_bar,
-    timestamp,
 )
+from stormproof.cli.shapes import redrive_json
+from stormproof.cli.store import not_found
 from stormproof.errors import RedriveTaskNotFound
+from stormproof.machines.records import iso_time
 from stormproof.queues.redrive import ACTIVE, LEASE, RedriveStatus, RedriveTask
 
 POLL = 0.1
@@ -41,7 +42,7 @@ def dlq() -> None:
 def show_status(status: RedriveStatus, as_json: bool) -> None:
     """Print a redrive task's state and progress."""
     if as_json:
-        emit_json(asdict(status))
+        emit_json(redrive_json(status))
         return
     fields: dict[str, Any] = {
         "task_id": status.task_id,
@@ -50,7 +51,7 @@ def show_status(status: RedriveStatus, as_json: bool) -> None:
         "rate": f"{status.rate}/s" if status.rate else "as fast as possible",
         "state": status.state,
         "moved": f"{status.moved} of {max(status.to_move, status.moved)}",
-        "started_at": timestamp(status.started_at),
+        "started_at": iso_time(status.started_at),
     }
     if status.failure_reason:
         fields["failure_reason"] = status.failure_reason
@@ -118,7 +119,7 @@ async def _load(app: App, name: str) -> RedriveStatus:
     await app.get_queue(name)
     found = await app.redrives.load(name)
     if found is None:
-        raise CliError(f"no redrive task for queue {name!r}")
+        raise not_found(click.get_current_context(), f"no redrive task for queue {name!r}")
     return found[1]
 
 

@@ -9,6 +9,8 @@ from __future__ import annotations
 
 import json
 import sys
+import time
+import uuid
 from dataclasses import asdict
 from datetime import UTC, datetime
 from typing import Any
@@ -17,6 +19,7 @@ import click
 
 from stormproof import patterns
 from stormproof.app import App
+from stormproof.bus.events import format_time
 from stormproof.bus.replays import ReplayStatus
 from stormproof.cli.base import emit_json, main, run, store_url
 from stormproof.cli.files import read_text
@@ -28,6 +31,9 @@ from stormproof.cli.output import (
     print_fields,
     print_table,
 )
+from stormproof.cli.shapes import camel_keys, replay_json
+from stormproof.cli.store import not_found
+from stormproof.core.identity import ACCOUNT, REGION
 from stormproof.errors import StormproofError
 
 bus_option = click.option("--bus", default="default", show_default=True, help="Event bus name.")
@@ -90,7 +96,8 @@ def put(ctx: click.Context, bus: str, source: str | None, detail_type: str | Non
     result = run(ctx, work, _app(ctx))
     rows = [asdict(e) for e in result.entries]
     if as_json:
-        emit_json({"failed_entry_count": result.failed_entry_count, "entries": rows})
+        emit_json({"failedEntryCount": result.failed_entry_count,
+                   "entries": [camel_keys(r) for r in rows]})  # fmt: skip
     else:
         columns = ["event_id", "error_code", "error_message"]
         print_table(columns, [[r[c] for c in columns] for r in rows])
@@ -105,7 +112,7 @@ async def _catalog(app: App, bus: str | None) -> list[dict[str, Any]]:
     specs = await app.buses.catalog()
     found = [s for s in specs if bus is None or s["name"] == bus]
     if bus is not None and not found:
-        raise CliError(f"no bus named {bus!r} in the store")
+        raise not_found(click.get_current_context(), f"no bus named {bus!r} in the store")
     return found
 
 
@@ -118,7 +125,8 @@ def rules(ctx: click.Context, bus: str | None, as_json: bool) -> None:
     specs = run(ctx, lambda app: _catalog(app, bus), _app(ctx))
     rows = [{"bus": s["name"], **r} for s in specs for r in s["rules"]]
     if as_json:
-        emit_json(rows)
+        emit_json([{**camel_keys(r), "targets": [camel_keys(t) for t in r["targets"]]}
+                   for r in rows])  # fmt: skip
         return
     print_table(["bus", "rule", "pattern / schedule", "enabled", "targets"],
                 [[r["bus"], r["name"], r["pattern"] or r["schedule"], r["enabled"],
@@ -135,9 +143,9 @@ def targets(ctx: click.Context, rule: str, bus: str, as_json: bool) -> None:
     [spec] = run(ctx, lambda app: _catalog(app, bus), _app(ctx))
     found = next((r for r in spec["rules"] if r["name"] == rule), None)
     if found is None:
-        raise CliError(f"bus {bus!r} has no rule {rule!r}")
+        raise not_found(ctx, f"bus {bus!r} has no rule {rule!r}")
     if as_json:
-        emit_json(found["targets"])
+        emit_json([camel_keys(t) for t in found["targets"]])
         return
     print_table(["id", "kind", "destination", "retries", "max age", "dead letter", "input"],
                 [[t["id"], t["kind"], t["arn"], t["max_retry_attempts"], t["max_event_age"],
@@ -165,7 +173,7 @@ def archives(ctx: click.Context, as_json: bool) -> None:
 
     rows = run(ctx, work, _app(ctx))
     if as_json:
-        emit_json(rows)
+        emit_json([camel_keys(r) for r in rows])
         return
     print_table(["archive", "bus", "pattern", "retention (s)", "events", "bytes"],
                 [[r["name"], r["bus"], r["pattern"] or "(all)", r["retention"] or "forever",
@@ -221,10 +229,10 @@ def replay_status(ctx: click.Context, name: str | None, as_json: bool) -> None:
     found = run(ctx, work, _app(ctx))
     if name is not None:
         if not found:
-            raise CliError(f"no replay named {name!r}")
+            raise not_found(ctx, f"no replay named {name!r}")
         _show_status(found[0], as_json)
     elif as_json:
-        emit_json([asdict(s) for s in found])
+        emit_json([replay_json(s) for s in found])
     else:
         print_table(["replay", "archive", "state", "replayed", "total", "last event time"],
                     [[s.name, s.archive, s.state, s.replayed, s.total,
@@ -237,7 +245,7 @@ def _iso(t: float | None) -> str | None:
 
 def _show_status(status: ReplayStatus, as_json: bool) -> None:
     if as_json:
-        emit_json(asdict(status))
+        emit_json(replay_json(status))
         return
     fields = asdict(status)
     for key in ("start", "end", "started_at", "ended_at", "event_last_replayed_time"):
@@ -250,17 +258,40 @@ def _show_status(status: ReplayStatus, as_json: bool) -> None:
 # --- patterns ------------------------------------------------------------------------
 
 
+ENVELOPE_FIELDS = ("version", "id", "account", "time", "region", "resources")
+
+
+def filled_envelope(event: Any) -> tuple[Any, list[str]]:
+    """The event with the envelope fields EventBridge would add filled in (those missing)."""
+    if not isinstance(event, dict):
+        return event, []  # reported as not valid by the matcher
+    stand_ins = {"version": "0", "id": str(uuid.uuid4()), "account": ACCOUNT,
+                 "time": format_time(time.time()), "region": REGION, "resources": []}  # fmt: skip
+    filled = [k for k in ENVELOPE_FIELDS if k not in event]
+    return {**{k: stand_ins[k] for k in filled}, **event}, filled
+
+
 @events.command("test-pattern")
 @click.argument("pattern")
 @click.argument("event")
+@click.option("--strict", is_flag=True, help="Fill no envelope field (AWS's TestEventPattern).")
 @json_option
-def test_pattern(pattern: str, event: str, as_json: bool) -> None:
-    """Whether EVENT matches PATTERN (both JSON text, or @file): prints true or false."""
+def test_pattern(pattern: str, event: str, strict: bool, as_json: bool) -> None:
+    """Whether EVENT matches PATTERN (both JSON text, or @file): prints true or false.
+
+    EVENT may hold only source, detail-type and detail: the envelope fields EventBridge adds
+    (version, id, account, time, region, resources) are filled in when missing, unless
+    --strict.
+    """
+    value: Any = _json_arg("EVENT", event)
+    filled: list[str] = []
+    if not strict:
+        value, filled = filled_envelope(value)
     try:
-        matched = patterns.compile(_json_arg("PATTERN", pattern)).matches(_json_arg("EVENT", event))
+        matched = patterns.compile(_json_arg("PATTERN", pattern)).matches(value)
     except StormproofError as exc:
         raise CliError(str(exc)) from None
     if as_json:
-        emit_json({"result": matched})
+        emit_json({"result": matched, "filledFields": filled})
     else:
         click.echo("true" if matched else "false")

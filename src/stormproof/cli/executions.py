@@ -1,4 +1,4 @@
-"""``stormproof executions ...`` and ``stormproof machines validate``.
+"""``stormproof executions ...``: start, inspect, stop and redrive executions.
 
 Executions are operated on the store alone (``--store``): a machine is stored when an app
 declaring it opens (a worker, for instance), so ``executions start`` needs no APP; the
@@ -17,40 +17,10 @@ import click
 
 from stormproof.app import App
 from stormproof.cli.base import emit_json, main, run
+from stormproof.cli.execution_refs import resolve, wait_until_done
 from stormproof.cli.files import read_text
-from stormproof.cli.output import (
-    BadUsage,
-    OneLineGroup,
-    echo_error,
-    json_option,
-    print_fields,
-    print_table,
-)
-from stormproof.errors import InvalidDefinition
-from stormproof.machines.definitions import validate
+from stormproof.cli.output import BadUsage, OneLineGroup, json_option, print_fields, print_table
 from stormproof.machines.records import STATUSES, ExecutionInfo, iso_time
-
-
-@main.group("machines", cls=OneLineGroup)
-def machines() -> None:
-    """State machine definitions."""
-
-
-@machines.command("validate")
-@click.argument("file", type=click.Path(dir_okay=False, path_type=Path))
-@click.option(
-    "--type", "machine_type", type=click.Choice(["STANDARD", "EXPRESS"]), default="STANDARD"
-)
-def validate_command(file: Path, machine_type: str) -> None:
-    """Check a definition file; print every problem with its JSON path (exit 1 if any)."""
-    try:
-        validate(file, machine_type=machine_type)
-    except InvalidDefinition as exc:
-        for path, message in exc.problems:
-            click.echo(f"{path}: {message}")
-        echo_error(f"{len(exc.problems)} problem(s) in {file}")
-        sys.exit(1)
-    click.echo(f"{file}: valid {machine_type} state machine definition")
 
 
 @main.group("executions", cls=OneLineGroup)
@@ -94,37 +64,52 @@ def _print_info(info: ExecutionInfo, as_json: bool) -> None:
 @click.option("--input", "input_text", metavar="JSON", help="Execution input (JSON).")
 @click.option("--input-file", type=click.Path(dir_okay=False, path_type=Path), help="Input file.")
 @click.option("--name", help="Execution name (unique per machine).")
+@click.option(
+    "--wait", is_flag=True, help="Wait until it ends; print it (exit 1 unless it succeeded)."
+)
+@click.option("--timeout", type=click.FloatRange(min=0), default=300, show_default=True,
+              help="With --wait: give up after this many seconds.")  # fmt: skip
 @json_option
 @click.pass_context
 def start_command(
     ctx: click.Context, machine: str, input_text: str | None, input_file: Path | None,
-    name: str | None, as_json: bool,
+    name: str | None, wait: bool, timeout: float, as_json: bool,
 ) -> None:  # fmt: skip
-    """Start an execution of MACHINE (a name or ARN); prints its ARN."""
+    """Start an execution of MACHINE (a name or ARN); prints its ARN.
+
+    A worker of the app that declares MACHINE runs it; with --wait this command waits for
+    the end and prints the execution as ``describe`` does.
+    """
     value = _input(input_text, input_file)
 
-    async def work(app: App) -> str:
-        return await app.start_execution(machine, value, name=name)
+    async def work(app: App) -> str | ExecutionInfo:
+        arn = await app.start_execution(machine, value, name=name)
+        return await wait_until_done(app, arn, timeout) if wait else arn
 
-    arn = run(ctx, work)
-    emit_json({"executionArn": arn}) if as_json else click.echo(arn)
+    done = run(ctx, work)
+    if isinstance(done, str):
+        emit_json({"executionArn": done}) if as_json else click.echo(done)
+        return
+    _print_info(done, as_json)
+    if done.status != "SUCCEEDED":
+        sys.exit(1)
 
 
 @executions.command("describe")
-@click.argument("arn")
+@click.argument("arn", metavar="EXECUTION")
 @json_option
 @click.pass_context
 def describe_command(ctx: click.Context, arn: str, as_json: bool) -> None:
-    """Status, input, output, error and cause of an execution."""
+    """Status, input, output, error and cause of EXECUTION (ARN, MACHINE/NAME or NAME)."""
 
     async def work(app: App) -> ExecutionInfo:
-        return await app.describe_execution(arn)
+        return await app.describe_execution(await resolve(app, arn))
 
     _print_info(run(ctx, work), as_json)
 
 
 @executions.command("history")
-@click.argument("arn")
+@click.argument("arn", metavar="EXECUTION")
 @click.option("--reverse", is_flag=True, help="Newest event first.")
 @json_option
 @click.pass_context
@@ -132,7 +117,7 @@ def history_command(ctx: click.Context, arn: str, reverse: bool, as_json: bool) 
     """The execution's history events (AWS's GetExecutionHistory shape with --json)."""
 
     async def work(app: App) -> list[Any]:
-        return await app.get_execution_history(arn, reverse=reverse)
+        return await app.get_execution_history(await resolve(app, arn), reverse=reverse)
 
     events = run(ctx, work)
     if as_json:
@@ -151,7 +136,7 @@ def _detail(event: dict[str, Any]) -> str:
 
 
 @executions.command("stop")
-@click.argument("arn")
+@click.argument("arn", metavar="EXECUTION")
 @click.option("--error", help="Error name recorded with ExecutionAborted.")
 @click.option("--cause", help="Cause recorded with ExecutionAborted.")
 @json_option
@@ -162,7 +147,7 @@ def stop_command(
     """Stop (abort) a running execution."""
 
     async def work(app: App) -> ExecutionInfo:
-        return await app.stop_execution(arn, error, cause)
+        return await app.stop_execution(await resolve(app, arn), error, cause)
 
     _print_info(run(ctx, work), as_json)
 
@@ -170,39 +155,46 @@ def stop_command(
 @executions.command("ls")
 @click.option("--machine", help="Only this machine's executions.")
 @click.option("--status", type=click.Choice(STATUSES), help="Only executions with this status.")
-@click.option("--limit", type=click.IntRange(min=1), default=100, show_default=True)
+@click.option("--limit", type=click.IntRange(min=1, max=1000), default=20, show_default=True,
+              help="Executions per page.")  # fmt: skip
+@click.option("--page", type=click.IntRange(min=1), default=1, show_default=True)
 @click.option("--map-run", help="Only the child executions of this distributed Map's run.")
 @json_option
 @click.pass_context
 def ls_command(
-    ctx: click.Context,
-    machine: str | None,
-    status: str | None,
-    limit: int,
-    map_run: str | None,
-    as_json: bool,
-) -> None:
-    """Executions, newest first."""
+    ctx: click.Context, machine: str | None, status: str | None, limit: int, page: int,
+    map_run: str | None, as_json: bool,
+) -> None:  # fmt: skip
+    """Executions, newest first, --limit per page; says when there are more."""
+    skip = limit * (page - 1)
 
     async def work(app: App) -> list[ExecutionInfo]:
-        return await app.list_executions(machine, status, limit, map_run=map_run)
+        return await app.list_executions(machine, status, skip + limit + 1, map_run=map_run)
 
-    infos = run(ctx, work)
+    found = run(ctx, work)[skip:]
+    infos, more = found[:limit], len(found) > limit
     if as_json:
-        emit_json([i.as_dict() for i in infos])
+        emit_json(
+            {"executions": [i.as_dict() for i in infos], "nextPage": page + 1 if more else None}
+        )
         return
-    rows = [(i.name, i.machine, i.status, iso_time(i.start_time), i.arn) for i in infos]
-    print_table(("name", "machine", "status", "started", "arn"), rows)
+    rows = [(i.name, i.machine, i.status, iso_time(i.start_time)) for i in infos]
+    if rows:
+        print_table(("name", "machine", "status", "started"), rows)
+    else:
+        click.echo("no executions" + (f" on page {page}" if page > 1 else ""))
+    if more:
+        click.echo(f"more executions: --page {page + 1} (or a larger --limit)")
 
 
 @executions.command("redrive")
-@click.argument("arn")
+@click.argument("arn", metavar="EXECUTION")
 @json_option
 @click.pass_context
 def redrive_command(ctx: click.Context, arn: str, as_json: bool) -> None:
     """Resume a FAILED, TIMED_OUT or ABORTED execution from the state it stopped in."""
 
     async def work(app: App) -> ExecutionInfo:
-        return await app.redrive_execution(arn)
+        return await app.redrive_execution(await resolve(app, arn))
 
     _print_info(run(ctx, work), as_json)

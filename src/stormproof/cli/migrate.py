@@ -6,21 +6,11 @@ this command opens the store and reports; running it again changes nothing.
 
 from __future__ import annotations
 
-from urllib.parse import urlsplit, urlunsplit
-
 import click
 
 from stormproof.app import App
 from stormproof.cli.base import emit_json, main, run
-
-
-def redact(url: str) -> str:
-    """The URL with any password replaced by ``***``."""
-    parts = urlsplit(url)
-    if parts.password is None:
-        return url
-    host = parts.netloc.rpartition("@")[2]
-    return urlunsplit(parts._replace(netloc=f"{parts.username or ''}:***@{host}"))
+from stormproof.cli.store import redact
 
 
 async def _opened(app: App) -> str:
@@ -32,7 +22,7 @@ async def _opened(app: App) -> str:
 @click.pass_context
 def migrate(ctx: click.Context, as_json: bool) -> None:
     """Create or upgrade the store's schema (migrations apply when a store opens)."""
-    url = redact(run(ctx, _opened))
+    url = redact(run(ctx, _opened, create=True))
     if as_json:
         emit_json({"store": url, "schema": "up to date"})
     else:

@@ -7,13 +7,12 @@ as rich markup.
 
 from __future__ import annotations
 
-import base64
 import contextlib
 import json
 import os
+import re
 import sys
 from collections.abc import Callable, Iterator, Mapping, Sequence
-from datetime import UTC, datetime
 from typing import IO, Any, TypeVar
 
 import click
@@ -23,7 +22,6 @@ from rich.table import Table
 from rich.text import Text
 
 from stormproof.errors import StormproofError
-from stormproof.queues.messages import Message
 
 F = TypeVar("F", bound=Callable[..., Any])
 
@@ -119,10 +117,30 @@ def cell(value: Any) -> str:
     if isinstance(value, bool):
         return "yes" if value else "no"
     if isinstance(value, float):
-        return f"{value:g}"
+        return number(value)
     if isinstance(value, Mapping):
         return json.dumps(dict(value))
     return str(value)
+
+
+def number(value: float) -> str:
+    """A number as plain digits, never ``1.2096e+06``: ``1209600``, ``0.25``."""
+    if value.is_integer():
+        return str(int(value))
+    return f"{value:.6f}".rstrip("0").rstrip(".")
+
+
+_UNITS = ((86400, "d"), (3600, "h"), (60, "min"))
+
+
+def duration(seconds: float | None) -> str:
+    """A configured duration in its largest whole unit: ``14 d``, ``5 min``, ``30 s``."""
+    if seconds is None:
+        return "-"
+    for size, unit in _UNITS:
+        if seconds >= size and seconds % size == 0:
+            return f"{int(seconds // size)} {unit}"
+    return f"{number(float(seconds))} s"
 
 
 def age(seconds: float | None) -> str:
@@ -139,11 +157,6 @@ def age(seconds: float | None) -> str:
     return f"{s // 86400}d {s % 86400 // 3600:02d}h"
 
 
-def timestamp(epoch: float) -> str:
-    """Epoch seconds as an ISO 8601 UTC time."""
-    return datetime.fromtimestamp(epoch, UTC).isoformat(timespec="seconds")
-
-
 def print_table(columns: Sequence[str], rows: Sequence[Sequence[Any]]) -> None:
     """Print rows under a header; user data is never read as rich markup."""
     table = Table(*columns)
@@ -152,11 +165,16 @@ def print_table(columns: Sequence[str], rows: Sequence[Sequence[Any]]) -> None:
     console().print(table)
 
 
+def label(key: str) -> str:
+    """A JSON key for humans: ``visibilityTimeout`` and ``to_move`` -> ``visibility timeout``."""
+    return re.sub(r"(?<=[a-z0-9])([A-Z])", r" \1", key).replace("_", " ").lower()
+
+
 def print_fields(fields: Mapping[str, Any], title: str | None = None) -> None:
     """Print a two-column key/value table."""
     table = Table("field", "value", title=title, show_header=False)
     for key, value in fields.items():
-        table.add_row(Text(key.replace("_", " ")), Text(cell(value)))
+        table.add_row(Text(label(key)), Text(cell(value)))
     console().print(table)
 
 
@@ -173,33 +191,16 @@ def progress_bar(label: str, total: int, show: bool) -> Iterator[Callable[[int, 
         yield lambda done, of: bar.update(task, completed=done, total=max(done, of))
 
 
-def message_json(msg: Message) -> dict[str, Any]:
-    """A received message as JSON (Binary attribute values in base64)."""
-    attrs = {
-        k: base64.b64encode(v).decode() if isinstance(v, bytes) else v
-        for k, v in msg.attributes.items()
-    }
-    return {
-        "message_id": msg.message_id,
-        "receipt_handle": msg.receipt_handle,
-        "receive_count": msg.receive_count,
-        "body": msg.body,
-        "attributes": attrs,
-        "sent_at": msg.sent_at.isoformat(),
-        "first_received_at": msg.first_received_at.isoformat(),
-        "group_id": msg.group_id,
-        "dedup_id": msg.dedup_id,
-    }
-
-
 def print_message(msg: dict[str, Any]) -> None:
     """One received message for humans; the receipt handle is kept on one line."""
     out = console()
-    out.print(Text(f"message {msg['message_id']}", style="bold"))
-    lines = {k: msg[k] for k in ("receipt_handle", "receive_count", "sent_at", "group_id")}
+    out.print(Text(f"message {msg['messageId']}", style="bold"))
+    keys = {"receiptHandle": "receipt handle", "receiveCount": "receive count",
+            "sentAt": "sent at", "groupId": "group id"}  # fmt: skip
+    lines = {label: msg[key] for key, label in keys.items()}
     if msg["attributes"]:
         lines["attributes"] = msg["attributes"]
     for key, value in lines.items():
         if value is not None:
-            out.print(Text(f"  {key.replace('_', ' ')}: {cell(value)}"), soft_wrap=True)
+            out.print(Text(f"  {key}: {cell(value)}"), soft_wrap=True)
     out.print(Text(f"  body: {msg['body']}"), soft_wrap=True)

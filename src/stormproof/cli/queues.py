@@ -21,12 +21,14 @@ from stormproof.cli.output import (
     CliError,
     OneLineGroup,
     age,
+    duration,
     json_option,
-    message_json,
     print_fields,
     print_message,
     print_table,
 )
+from stormproof.cli.shapes import camel_keys, message_json, queue_json
+from stormproof.cli.store import redact, resolved_url
 from stormproof.errors import RedriveTaskNotFound
 from stormproof.queues.messages import Message
 from stormproof.queues.queue import Queue
@@ -93,14 +95,18 @@ def attribute_changes(options: Mapping[str, Any]) -> dict[str, Any]:
     return changes
 
 
+DURATIONS = ("visibilityTimeout", "delay", "retention", "receiveWait", "dedupWindow")
+INTERNAL_PREFIXES = ("_bus-", "_fn-", "_sfn-")
+"""Queues stormproof creates for buses, functions and state machines (shown with --all)."""
+
+
 def show_attributes(name: str, queue: Queue, as_json: bool) -> None:
-    """Print a queue's stored attributes."""
-    attrs = {"name": name, **asdict(queue.attributes)}
-    attrs.pop("extra", None)
+    """Print a queue's stored attributes (durations for humans as ``14 d``)."""
+    attrs = queue_json(name, queue)
     if as_json:
         emit_json(attrs)
     else:
-        print_fields(attrs)
+        print_fields({k: duration(v) if k in DURATIONS else v for k, v in attrs.items()})
 
 
 @queues.command("create")
@@ -110,7 +116,7 @@ def show_attributes(name: str, queue: Queue, as_json: bool) -> None:
 def create(ctx: click.Context, /, name: str, as_json: bool, **options: Any) -> None:
     """Create queue NAME (on an existing queue: change only the attributes given)."""
     changes = attribute_changes(options)
-    queue = run(ctx, lambda app: app.create_queue(name, **changes))
+    queue = run(ctx, lambda app: app.create_queue(name, **changes), create=True)
     show_attributes(name, queue, as_json)
 
 
@@ -125,32 +131,45 @@ def update(ctx: click.Context, /, name: str, as_json: bool, **options: Any) -> N
     show_attributes(name, queue, as_json)
 
 
-async def _listing(app: App) -> list[dict[str, Any]]:
+def is_internal(name: str) -> bool:
+    """A queue stormproof made for a bus, function or state machine."""
+    return name.startswith(INTERNAL_PREFIXES)
+
+
+async def _listing(app: App, show_all: bool) -> list[dict[str, Any]]:
     rows = []
     for name in await app.list_queues():
+        if is_internal(name) and not show_all:
+            continue
         try:
             queue = await app.get_queue(name)
             stats = await queue.stats()
         except RedriveTaskNotFound:
             continue  # deleted meanwhile
-        rows.append({"name": name, "fifo": queue.fifo, **asdict(stats)})
+        rows.append({"name": name, "fifo": queue.fifo, **camel_keys(asdict(stats))})
     return rows
 
 
 @queues.command("ls")
+@click.option("--all", "show_all", is_flag=True, help="Also stormproof's internal queues.")
 @json_option
 @click.pass_context
-def ls(ctx: click.Context, as_json: bool) -> None:
-    """List queues with their message counts and the age of their oldest message."""
-    rows = run(ctx, _listing)
+def ls(ctx: click.Context, show_all: bool, as_json: bool) -> None:
+    """List queues with their message counts and the age of their oldest message.
+
+    Internal queues (``_bus-*``, ``_fn-*``, ``_sfn-*``) are shown only with --all.
+    """
+    rows = run(ctx, lambda app: _listing(app, show_all))
     if as_json:
         emit_json(rows)
-    elif not rows:
-        click.echo("no queues")
-    else:
-        columns = ["name", "fifo", "visible", "in flight", "delayed", "oldest age"]
-        keys = ["name", "fifo", "visible", "in_flight", "delayed"]
-        print_table(columns, [[*(r[k] for k in keys), age(r["oldest_age"])] for r in rows])
+        return
+    click.echo(f"store: {redact(resolved_url(ctx))}")
+    if not rows:
+        click.echo("no queues" + ("" if show_all else " (--all shows internal ones)"))
+        return
+    columns = ["name", "fifo", "visible", "in flight", "delayed", "oldest age"]
+    keys = ["name", "fifo", "visible", "inFlight", "delayed"]
+    print_table(columns, [[*(r[k] for k in keys), age(r["oldestAge"])] for r in rows])
 
 
 @queues.command("stats")
@@ -162,13 +181,13 @@ def stats(ctx: click.Context, name: str, as_json: bool) -> None:
 
     async def work(app: App) -> dict[str, Any]:
         found = await (await app.get_queue(name)).stats()
-        return {**asdict(found), "total": found.total}
+        return camel_keys({**asdict(found), "total": found.total})
 
     counts = run(ctx, work)
     if as_json:
         emit_json({"name": name, **counts})
     else:
-        print_fields({**counts, "oldest_age": age(counts["oldest_age"])}, title=name)
+        print_fields({**counts, "oldestAge": age(counts["oldestAge"])}, title=name)
 
 
 @queues.command("purge")
@@ -244,7 +263,7 @@ def send(
 
     message_id = run(ctx, work)
     if as_json:
-        emit_json({"message_id": message_id})
+        emit_json({"messageId": message_id})
     else:
         click.echo(message_id)
 
@@ -323,7 +342,7 @@ def change_visibility(
 
     run(ctx, work)
     if as_json:
-        emit_json({"visibility_timeout": seconds})
+        emit_json({"visibilityTimeout": seconds})
     else:
         click.echo(f"visible again in {seconds:g}s")
 
@@ -355,7 +374,7 @@ def send_batch(ctx: click.Context, name: str, source: IO[str], as_json: bool) ->
             {
                 "sent": len(sent),
                 "failed": [{"line": n, "code": c, "message": m} for n, c, m in failed],
-                "message_ids": {str(n): mid for n, mid in sorted(sent)},
+                "messageIds": {str(n): mid for n, mid in sorted(sent)},
             }
         )
     else:

@@ -11,15 +11,15 @@ from dataclasses import dataclass
 from datetime import UTC, datetime
 from typing import Any
 
-from stormproof.core import json_limits
+from stormproof.core import identity, json_limits
 from stormproof.errors import InvalidAttribute, TaskDoesNotExist
 from stormproof.storage.machine_ops import ExecutionRow
 
 #: AWS's payload quota for execution input/output and task results (UTF-8 bytes).
 MAX_PAYLOAD_BYTES = 262_144
-REGION = "us-east-1"
-ACCOUNT = "111111111111"
-DEFAULT_ROLE_ARN = "arn:aws:iam::111111111111:role/stormproof"
+REGION = identity.REGION
+ACCOUNT = identity.ACCOUNT
+DEFAULT_ROLE_ARN = identity.DEFAULT_ROLE_ARN
 STATUSES = ("RUNNING", "SUCCEEDED", "FAILED", "TIMED_OUT", "ABORTED", "PENDING_REDRIVE")
 REDRIVABLE = ("FAILED", "TIMED_OUT", "ABORTED")
 

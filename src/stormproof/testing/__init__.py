@@ -27,7 +27,7 @@ def run_state_machine(
     returns with status ``RUNNING``. The result has ``status``, ``output``, ``error``,
     ``cause`` and ``history`` (AWS's event shape). Options: ``name``, ``machine_name``,
     ``machine_type``, ``role_arn``, ``start_time``, ``stop_after`` (seconds, then
-    StopExecution) and ``harness`` (a :class:`~stormproof.machine_testing.MachineHarness`
+    StopExecution) and ``harness`` (a :class:`~stormproof.testing.machines.MachineHarness`
     to reuse one store for many runs). See docs/machines.md.
     """
     harness: MachineHarness | None = options.pop("harness", None)

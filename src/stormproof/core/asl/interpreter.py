@@ -20,6 +20,7 @@ from stormproof.core.asl.engine import drive
 from stormproof.core.asl.history import Recorder
 from stormproof.core.asl.random_source import RandomSource
 from stormproof.core.asl.run_context import Env, Run, iso, new_frame
+from stormproof.core.identity import ACCOUNT, DEFAULT_ROLE_ARN, REGION
 
 ExecState = dict[str, Any]
 
@@ -33,9 +34,9 @@ class StartContext:
     start_time: datetime
     execution_name: str = "execution"
     state_machine_name: str = "StateMachine"
-    region: str = "us-east-1"
-    account: str = "111111111111"
-    role_arn: str = "arn:aws:iam::111111111111:role/stormproof"
+    region: str = REGION
+    account: str = ACCOUNT
+    role_arn: str = DEFAULT_ROLE_ARN
     #: For EXPRESS executions: the id AWS appends to their ``express:`` ARN.
     express_id: str | None = None
 
