@@ -75,8 +75,7 @@ def test_bus_events_and_machines_share_one_account_and_region(store_url: str) ->
 
 def test_queues_ls_hides_internal_queues_unless_all(store_url: str) -> None:
     ok(store_url, "queues", "create", "orders")
-    ok(store_url, "queues", "create", "_fn-worker")
-    ok(store_url, "queues", "create", "_bus-default-rule")
+    asyncio.run(_internal_queues(store_url))  # reserved names: only the runtime makes them
     assert [q["name"] for q in ok_json(store_url, "queues", "ls")] == ["orders"]
     every = {q["name"] for q in ok_json(store_url, "queues", "ls", "--all")}
     assert every == {"orders", "_fn-worker", "_bus-default-rule"}
@@ -95,6 +94,12 @@ def test_attributes_show_durations_not_floats(store_url: str) -> None:
     assert rows["visibility timeout"] == "90 s"
     assert rows["dedup window"] == "5 min"
     assert ok_json(store_url, "queues", "stats", "slow")["total"] == 0
+
+
+async def _internal_queues(url: str) -> None:
+    async with App("cli-output", url) as app:
+        await app.queues.create("_fn-worker")
+        await app.queues.create("_bus-default-rule")
 
 
 async def _many_executions(url: str, count: int) -> list[str]:

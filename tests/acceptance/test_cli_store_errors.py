@@ -15,7 +15,7 @@ from tests.conftest import require_postgres
 
 
 def test_sqlite_folder_that_cannot_be_created() -> None:
-    line = one_line_error(cli("sqlite:////sys/stormproof-nope/x.db", "queues", "ls"))
+    line = one_line_error(cli("sqlite:////sys/stormproof-nope/x.db", "queues", "create", "x"))
     assert "/sys/stormproof-nope" in line and "cannot create its folder" in line
 
 

@@ -97,6 +97,8 @@ def validate_command(file: Path, machine_type: str, as_json: bool) -> None:
     if as_json:
         emit_json({"file": str(file), "type": machine_type, "valid": not problems,
                    "problems": [{"path": p, "message": m} for p, m in problems]})  # fmt: skip
+    if problems and as_json:
+        echo_error(f"{len(problems)} problem(s) in {file}")
     elif problems:
         for path, message in problems:
             click.echo(f"{path}: {message}")

@@ -98,7 +98,11 @@ async def test_a_task_whose_owner_died_is_resumed_by_another_process(store_url: 
         assert orphan is not None and orphan[1].state == "RUNNING"
         assert await second.redrives.resume_orphans() == 0  # the lease is still valid
         clock.advance(31)
-        assert await second.redrives.resume_orphans() == 1
+        # The maintenance pass woken by the advance may take the task first; either way
+        # it is this process's now.
+        resumed = await second.redrives.resume_orphans()
+        owner = (await second.redrives.load("dlq"))[1].owner  # type: ignore[index]
+        assert resumed == 1 or owner == second.instance_id
         for _ in range(200):
             status = (await second.redrives.load("dlq"))[1]  # type: ignore[index]
             if status.state == "COMPLETED":
