@@ -30,6 +30,8 @@ from stormproof.queues.queue import Queue
 from stormproof.queues.registry import QueueRegistry
 from stormproof.storage.base import Store
 from stormproof.storage.opening import open_store
+from stormproof.streams.registry import StreamRegistry
+from stormproof.streams.stream import Stream
 
 T = TypeVar("T")
 MAINTENANCE_INTERVAL = 5.0
@@ -59,6 +61,7 @@ class App:
         self.instance_id = str(uuid.uuid4())
         self.queues = QueueRegistry(self)
         self.redrives = self.queues.redrives
+        self.streams = StreamRegistry(self)
         self.functions = FunctionRegistry(self, self.queues)
         self.buses = BusManager(self, self.queues)
         self.executions = ExecutionManager(self, self.queues, self.functions, self.buses)
@@ -190,6 +193,11 @@ class App:
         )
         return self.limits[name]
 
+    def stream(self, name: str, *, shards: int = 1, retention: Seconds = 86400) -> Stream:
+        """Declare an ordered stream (Kinesis semantics): ``shards`` 1-1,024, ``retention``
+        24 h-365 days; created when the app opens. See docs/streams.md."""
+        return self.streams.declare(name, shards, retention)
+
     def bus(self, name: str = "default") -> Bus:
         """Declare (or get) an event bus; see docs/bus.md."""
         return self.buses.bus(name)
@@ -276,6 +284,7 @@ class App:
         self._store = store
         try:
             await self.queues.open()
+            await self.streams.open()
             await self.functions.open()
             await self.buses.open()
             await self.executions.open()
@@ -341,6 +350,7 @@ class App:
     async def run_maintenance(self) -> None:
         """One pass: expire messages past retention, resume orphaned redrive tasks."""
         await self.queues.run_maintenance()
+        await self.streams.run_maintenance()
 
     def run_sync(self, coro: Coroutine[Any, Any, T]) -> T:
         """Run a coroutine for a caller outside asyncio (see ``SyncBridge``)."""

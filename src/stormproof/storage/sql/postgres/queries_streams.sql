@@ -1,0 +1,81 @@
+-- Ordered streams: shards, records and mapping checkpoints; see storage/stream_ops.py.
+
+-- name: stream_upsert
+INSERT INTO streams (name, retention, created_at, updated_at)
+VALUES (%(name)s, %(retention)s, {now}, {now})
+ON CONFLICT (name) DO UPDATE SET retention = excluded.retention, updated_at = excluded.updated_at;
+
+-- name: stream_get
+SELECT name, retention, created_at FROM streams WHERE name = %(name)s;
+
+-- name: stream_list
+SELECT name, retention, created_at FROM streams ORDER BY name;
+
+-- name: stream_delete
+DELETE FROM streams WHERE name = %(name)s;
+
+-- name: stream_delete_shards
+DELETE FROM stream_shards WHERE stream = %(name)s;
+
+-- name: stream_delete_records
+DELETE FROM stream_records WHERE stream = %(name)s;
+
+-- name: stream_shard_insert
+INSERT INTO stream_shards (stream, shard_id, start_hash, end_hash, parent, state, next_seq,
+                           created_at)
+VALUES (%(stream)s, %(shard_id)s, %(start_hash)s, %(end_hash)s, %(parent)s, 'OPEN', 1, {now});
+
+-- name: stream_shards
+SELECT shard_id, start_hash, end_hash, parent, state, next_seq FROM stream_shards
+WHERE stream = %(stream)s ORDER BY shard_id;
+
+-- name: stream_shard_close
+UPDATE stream_shards SET state = 'CLOSED' WHERE stream = %(stream)s AND shard_id = %(shard_id)s;
+
+-- name: stream_allocate
+UPDATE stream_shards SET next_seq = next_seq + %(n)s
+WHERE stream = %(stream)s AND shard_id = %(shard_id)s AND state = 'OPEN'
+RETURNING next_seq, shard_id;
+
+-- name: stream_record_insert
+INSERT INTO stream_records (stream, shard_id, seq, partition_key, data, arrived_at)
+VALUES (%(stream)s, %(shard_id)s, %(seq)s, %(partition_key)s, %(data)s, {now});
+
+-- name: stream_read
+SELECT seq, partition_key, data, arrived_at FROM stream_records
+WHERE stream = %(stream)s AND shard_id = %(shard_id)s AND seq > %(after)s
+ORDER BY seq LIMIT %(n)s;
+
+-- name: stream_seq_at_time
+SELECT MIN(seq)::bigint FROM stream_records
+WHERE stream = %(stream)s AND shard_id = %(shard_id)s AND arrived_at >= %(at)s;
+
+-- name: stream_first_seq
+SELECT MIN(seq)::bigint FROM stream_records WHERE stream = %(stream)s AND shard_id = %(shard_id)s;
+
+-- name: stream_expire
+DELETE FROM stream_records WHERE stream = %(stream)s AND arrived_at < {now} - %(retention)s;
+
+-- name: checkpoint_ensure
+INSERT INTO stream_checkpoints (consumer, shard_id, seq, holder, lease_until, updated_at)
+VALUES (%(consumer)s, %(shard_id)s, %(seq)s, NULL, 0, {now})
+ON CONFLICT (consumer, shard_id) DO NOTHING;
+
+-- name: checkpoint_list
+SELECT shard_id, seq, holder, lease_until, iterator_age, {now} FROM stream_checkpoints
+WHERE consumer = %(consumer)s ORDER BY shard_id;
+
+-- name: checkpoint_take
+UPDATE stream_checkpoints SET holder = %(holder)s, lease_until = {now} + %(ttl)s, updated_at = {now}
+WHERE consumer = %(consumer)s AND shard_id = %(shard_id)s
+  AND (holder IS NULL OR holder = %(holder)s OR lease_until < {now})
+RETURNING seq, holder;
+
+-- name: checkpoint_advance
+UPDATE stream_checkpoints SET seq = %(seq)s, iterator_age = %(age)s, updated_at = {now}
+WHERE consumer = %(consumer)s AND shard_id = %(shard_id)s AND holder = %(holder)s
+  AND lease_until >= {now};
+
+-- name: checkpoint_release
+UPDATE stream_checkpoints SET holder = NULL, lease_until = 0
+WHERE consumer = %(consumer)s AND shard_id = %(shard_id)s AND holder = %(holder)s;

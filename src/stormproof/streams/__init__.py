@@ -1,0 +1,1 @@
+"""Ordered streams: sharded logs with per-shard sequence numbers (Kinesis semantics)."""
