@@ -7,7 +7,7 @@ import uuid
 from collections.abc import Coroutine
 from datetime import timedelta
 from types import TracebackType
-from typing import Any, TypeVar
+from typing import Any, TypeVar, overload
 
 from stormproof import config
 from stormproof.bus.bus import Bus
@@ -20,9 +20,11 @@ from stormproof.engine.breakers import BreakerRegistry, CircuitBreaker
 from stormproof.engine.limits import Limit, define_limit
 from stormproof.engine.periodic import Periodic
 from stormproof.engine.sync_bridge import SyncBridge
+from stormproof.errors import InvalidAttribute
 from stormproof.functions.function import Function
 from stormproof.functions.mappings import EventSourceMapping
 from stormproof.functions.registry import FunctionRegistry
+from stormproof.functions.stream_mappings import StreamMapping, define_stream_mapping
 from stormproof.machines.definitions import StateMachine
 from stormproof.machines.executions import ExecutionManager
 from stormproof.machines.records import ExecutionInfo
@@ -62,6 +64,7 @@ class App:
         self.queues = QueueRegistry(self)
         self.redrives = self.queues.redrives
         self.streams = StreamRegistry(self)
+        self.stream_mappings: list[StreamMapping] = []
         self.functions = FunctionRegistry(self, self.queues)
         self.buses = BusManager(self, self.queues)
         self.executions = ExecutionManager(self, self.queues, self.functions, self.buses)
@@ -145,35 +148,59 @@ class App:
             isolation=isolation,
         )
 
+    @overload
+    def consume(self, queue: Stream, function: Function, **options: Any) -> StreamMapping: ...
+
+    @overload
+    def consume(
+        self, queue: Queue | str, function: Function, **options: Any
+    ) -> EventSourceMapping: ...
+
     def consume(
         self,
-        queue: Queue | str,
+        queue: Queue | Stream | str,
         function: Function,
         *,
-        batch_size: int = 10,
-        batch_window: Seconds = 0,
+        batch_size: int = UNSET,
+        batch_window: Seconds = UNSET,
         max_concurrency: int | None = None,
-        report_batch_item_failures: bool = False,
-        filter: Any = None,
+        report_batch_item_failures: bool = UNSET,
+        filter: Any = UNSET,
         enabled: bool = True,
         breaker: CircuitBreaker | str | None = None,
         limit: Limit | None = None,
-    ) -> EventSourceMapping:
+        **stream_options: Any,
+    ) -> EventSourceMapping | StreamMapping:
         """Map a queue to a function (Lambda's SQS event-source mapping); run by workers.
+
+        A :class:`Stream` gets Lambda's Kinesis mapping instead (batch_size=100,
+        starting_position, parallelization_factor, bisect_on_error, max_retry_attempts,
+        max_record_age, on_failure, tumbling_window; see docs/streams.md).
 
         ``batch_size`` 1-10,000 (FIFO <= 10); ``batch_window`` 0-300 s (>= 1 when
         batch_size > 10; 0 on FIFO); ``max_concurrency`` 2-1,000 or None; ``filter`` an event
         pattern or a callable(record); ``breaker``: claiming pauses while it is open;
         ``limit``: claims wait for its tokens and slots. See docs/functions.md.
         """
+        if isinstance(queue, Stream):
+            passed = {"batch_size": batch_size, "batch_window": batch_window, "filter": filter,
+                      "report_batch_item_failures": report_batch_item_failures}  # fmt: skip
+            given = {k: v for k, v in passed.items() if v is not UNSET}
+            mapping = define_stream_mapping(queue, function, **given, **stream_options)
+            self.stream_mappings.append(mapping)
+            return mapping
+        if stream_options:
+            raise InvalidAttribute("options", sorted(stream_options), "stream options on a stream")
         return self.functions.consume(
             queue,
             function,
-            batch_size=batch_size,
-            batch_window=batch_window,
+            batch_size=10 if batch_size is UNSET else batch_size,
+            batch_window=0 if batch_window is UNSET else batch_window,
             max_concurrency=max_concurrency,
-            report_batch_item_failures=report_batch_item_failures,
-            filter=filter,
+            report_batch_item_failures=(
+                False if report_batch_item_failures is UNSET else report_batch_item_failures
+            ),
+            filter=None if filter is UNSET else filter,
             enabled=enabled,
             breaker=self.breakers.get(breaker) if isinstance(breaker, str) else breaker,
             limit=limit,

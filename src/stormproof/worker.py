@@ -23,6 +23,7 @@ from stormproof.engine.leases import LeaseKeeper
 from stormproof.engine.slots import Permits
 from stormproof.functions.invocations import InvocationConsumer
 from stormproof.functions.mapping_consumer import MappingConsumer
+from stormproof.functions.stream_consumer import StreamConsumer
 
 log = logging.getLogger("stormproof.worker")
 
@@ -48,6 +49,7 @@ class Worker:
         self.shutdown_timeout = shutdown_timeout
         self.rng = rng or random.Random()
         self.consumers: list[QueueConsumer] = []
+        self.stream_consumers: list[StreamConsumer] = []
         self.keeper: LeaseKeeper | None = None
         self.permits: Permits | None = None
         self._stop = asyncio.Event()
@@ -75,6 +77,7 @@ class Worker:
         self.consumers += [
             InvocationConsumer(self.app, keeper, permits, fn, self.rng) for fn in self.app.functions
         ]
+        self.stream_consumers = [StreamConsumer(self.app, m) for m in self.app.stream_mappings]
         self._started = True
         log.info(
             "event=worker.started app=%s concurrency=%d consumers=%s",
@@ -90,6 +93,10 @@ class Worker:
         self._pollers = [
             loop.create_task(c.run(), name=f"stormproof-poll-{c.queue}") for c in self.consumers
         ]
+        self._pollers += [
+            loop.create_task(c.run(), name=f"stormproof-stream-{c.consumer}")
+            for c in self.stream_consumers
+        ]
         try:
             await self._stop.wait()
         finally:
@@ -100,6 +107,8 @@ class Worker:
         self._stop.set()
         for consumer in self.consumers:
             consumer.stop()
+        for stream_consumer in self.stream_consumers:
+            stream_consumer.stop()
 
     async def run_once(self) -> int:
         """One claim per consumer with the capacity free now; wait for those units to finish.
@@ -110,6 +119,8 @@ class Worker:
         claimed = 0
         for consumer in self.consumers:
             claimed += await consumer.poll_once()
+        for stream_consumer in self.stream_consumers:
+            claimed += await stream_consumer.poll_once()
         await self.wait_idle()
         return claimed
 

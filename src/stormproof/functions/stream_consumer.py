@@ -1,0 +1,197 @@
+"""Runs a stream mapping: per-shard leases, ordered batches, checkpoints, retries, bisect.
+
+Each shard is leased by one worker at a time (a row in ``stream_checkpoints`` with a
+holder and an expiry judged by the store's clock); every poll renews the leases it holds
+and takes free or expired ones, so a SIGKILLed worker's shards are taken over once its
+leases run out, and the new holder resumes after the last checkpoint (at-least-once, in
+order). A shard's batch and its :class:`~stormproof.core.stream_batch.BatchPlan` live in
+memory; the checkpoint moves only after a range succeeded or was given up, in the same
+transaction as the on-failure record, and only while the lease is still held.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+import uuid
+from dataclasses import dataclass
+
+from stormproof.core import stream_batch as sb
+from stormproof.core.stream_rules import format_seq, parse_seq
+from stormproof.engine.runtime import Runtime
+from stormproof.errors import StaleLease
+from stormproof.functions.runners import Failed
+from stormproof.functions.stream_mappings import (
+    StreamMapping,
+    failure_record,
+    filterable,
+    kinesis_record,
+)
+from stormproof.storage import stream_ops as ops
+from stormproof.storage.base import Operation
+from stormproof.streams.iterators import AfterSequenceNumber
+from stormproof.streams.stream import StreamRecord
+
+log = logging.getLogger("stormproof.functions.stream_consumer")
+
+LEASE_TTL = 30.0
+IDLE_POLL = 0.2
+
+
+@dataclass
+class _Batch:
+    records: list[StreamRecord]
+    plan: sb.BatchPlan
+
+
+class StreamConsumer:
+    """Polls the shards of one stream mapping that this worker leases."""
+
+    def __init__(self, rt: Runtime, mapping: StreamMapping, lease_ttl: float = LEASE_TTL) -> None:
+        self.rt = rt
+        self.mapping = mapping
+        self.lease_ttl = lease_ttl
+        self.holder = f"{rt.instance_id}:{uuid.uuid4().hex[:8]}"
+        self.invocations = 0
+        self.held: set[str] = set()
+        self._batches: dict[str, _Batch] = {}
+        self._stopping = asyncio.Event()
+
+    @property
+    def consumer(self) -> str:
+        """The checkpoints' consumer name."""
+        return self.mapping.id
+
+    async def run(self) -> None:
+        """Poll until :meth:`stop`; then give the leases back."""
+        try:
+            while not self._stopping.is_set():
+                if await self.poll_once() == 0:
+                    await self.rt.clock.sleep(IDLE_POLL)
+        finally:
+            await self.release()
+
+    def stop(self) -> None:
+        """Stop polling (the running invocation finishes)."""
+        self._stopping.set()
+
+    async def poll_once(self) -> int:
+        """Renew or take shard leases, then one invocation per held shard; returns how many
+        records were invoked or checkpointed."""
+        shards = await self.mapping.stream.describe()
+        work = 0
+        for shard in shards:
+            if not await self._lease(shard.shard_id, shard.last_sequence_number):
+                continue
+            work += await self._step(shard.shard_id)
+        return work
+
+    async def release(self) -> None:
+        """Give every held lease back, so another worker takes the shards at once."""
+        for sid in sorted(self.held):
+            await self.rt.store.run(lambda s=sid: ops.release_lease(self.consumer, s, self.holder))  # type: ignore[misc]
+        self.held.clear()
+        self._batches.clear()
+
+    async def _lease(self, shard_id: str, last: str | None) -> bool:
+        start = 0 if self.mapping.starting_position == "TRIM_HORIZON" else parse_seq(last or 0)
+        taken, _ = await self.rt.store.run(
+            lambda: ops.take_lease(self.consumer, shard_id, self.holder, self.lease_ttl, start)
+        )
+        if taken:
+            self.held.add(shard_id)
+        else:
+            self.held.discard(shard_id)
+            self._batches.pop(shard_id, None)  # another worker has it: forget our batch
+        return taken
+
+    async def _step(self, shard_id: str) -> int:
+        batch = self._batches.get(shard_id) or await self._load(shard_id)
+        if batch is None:
+            return 0
+        rng = sb.head(batch.plan)
+        assert rng is not None
+        lo, hi = rng
+        part = batch.records[lo:hi]
+        keep = [
+            r for r in part if self.mapping.filter is None or self.mapping.filter(filterable(r))
+        ]
+        if not keep:
+            await self._finish(shard_id, batch, sb.succeeded(batch.plan), None)
+            return len(part)
+        outcome = await self.mapping.function.execute(
+            {"Records": [kinesis_record(self.mapping.stream, r) for r in keep]},
+            request_id=str(uuid.uuid4()),
+            attempt=batch.plan.attempts + 1,
+            ticket=None,
+        )
+        self.invocations += 1
+        failed_at = None
+        if not isinstance(outcome, Failed) and self.mapping.report_batch_item_failures:
+            low = sb.lowest_failure([r.sequence_number for r in keep], outcome.result)
+            failed_at = None if low is None else lo + part.index(keep[low])
+        if not isinstance(outcome, Failed) and failed_at is None:
+            await self._finish(shard_id, batch, sb.succeeded(batch.plan), None)
+            return len(part)
+        now = self.rt.clock.now()
+        age = self.mapping.max_record_age
+        too_old = age >= 0 and now - part[0].approximate_arrival_timestamp > age
+        plan, give = sb.failed(
+            batch.plan, bisect=self.mapping.bisect_on_error, age_exceeded=too_old,
+            max_retry_attempts=self.mapping.max_retry_attempts,
+            failed_at=failed_at if failed_at != lo else None,
+        )  # fmt: skip
+        await self._finish(shard_id, batch, plan, give)
+        return len(part)
+
+    async def _load(self, shard_id: str) -> _Batch | None:
+        rows = await self.rt.store.run(lambda: ops.checkpoints(self.consumer))
+        seq = next((r.seq for r in rows if r.shard_id == shard_id), None) or 0
+        got = await self.mapping.stream.read(
+            shard_id, AfterSequenceNumber(format_seq(seq)), limit=self.mapping.batch_size
+        )
+        if not got.records:
+            return None
+        batch = _Batch(got.records, sb.start(len(got.records)))
+        self._batches[shard_id] = batch
+        return batch
+
+    async def _finish(
+        self, shard_id: str, batch: _Batch, plan: sb.BatchPlan, give: sb.GiveUp | None
+    ) -> None:
+        """Record the new plan; checkpoint when it moved on (with the failure record)."""
+        moved = plan.done > batch.plan.done
+        batch.plan = plan
+        if sb.head(plan) is None:
+            self._batches.pop(shard_id, None)
+        if not moved:
+            return
+        now = self.rt.clock.now()
+        last = batch.records[plan.done - 1]
+        todo: list[Operation] = []
+        if give is not None:
+            todo += await self._failure_ops(batch.records, give, now)
+        todo.append(
+            ops.AdvanceCheckpoint(self.consumer, shard_id, self.holder,
+                                  parse_seq(last.sequence_number),
+                                  max(0.0, now - last.approximate_arrival_timestamp))
+        )  # fmt: skip
+        try:
+            await self.rt.store.apply(todo, atomic=True)
+        except StaleLease:
+            log.warning("event=stream.lease_lost consumer=%s shard=%s", self.consumer, shard_id)
+            self.held.discard(shard_id)
+            self._batches.pop(shard_id, None)
+
+    async def _failure_ops(
+        self, records: list[StreamRecord], give: sb.GiveUp, now: float
+    ) -> list[Operation]:
+        body = failure_record(self.mapping, records, give, now)
+        info = body["KinesisBatchInfo"]
+        log.warning(
+            "event=stream.batch_dropped consumer=%s shard=%s condition=%s start=%s end=%s",
+            self.consumer, info["shardId"], give.condition, info["startSequenceNumber"],
+            info["endSequenceNumber"],
+        )  # fmt: skip
+        dest = self.mapping.on_failure
+        return [] if dest is None else await dest.delivery_ops(body, now)
