@@ -34,7 +34,6 @@ from stormproof.streams.stream import StreamRecord
 
 log = logging.getLogger("stormproof.functions.stream_consumer")
 
-LEASE_TTL = 30.0
 IDLE_POLL = 0.2
 
 
@@ -47,10 +46,10 @@ class _Batch:
 class StreamConsumer:
     """Polls the shards of one stream mapping that this worker leases."""
 
-    def __init__(self, rt: Runtime, mapping: StreamMapping, lease_ttl: float = LEASE_TTL) -> None:
+    def __init__(self, rt: Runtime, mapping: StreamMapping) -> None:
         self.rt = rt
         self.mapping = mapping
-        self.lease_ttl = lease_ttl
+        self.lease_ttl = mapping.shard_lease
         self.holder = f"{rt.instance_id}:{uuid.uuid4().hex[:8]}"
         self.invocations = 0
         self.held: set[str] = set()
@@ -76,22 +75,35 @@ class StreamConsumer:
         self._stopping.set()
 
     async def poll_once(self) -> int:
-        """Renew or take shard leases, then one invocation per held shard; returns how many
-        records were invoked or checkpointed."""
-        shards = await self.mapping.stream.describe()
+        """Renew or take this worker's share of the shard leases, then one invocation per
+        held shard; returns how many records were invoked or checkpointed."""
+        live = await self.rt.store.run(
+            lambda: ops.heartbeat(self.consumer, self.holder, self.lease_ttl)
+        )
+        shards = [s for s in await self.mapping.stream.describe() if s.state == "OPEN"]
+        share = -(-len(shards) // live)
         work = 0
         for shard in shards:
-            if not await self._lease(shard.shard_id, shard.last_sequence_number):
+            sid = shard.shard_id
+            if sid in self.held and len(self.held) > share and sid not in self._batches:
+                await self._release(sid)  # more than our share, between batches: hand over
                 continue
-            work += await self._step(shard.shard_id)
+            if sid not in self.held and len(self.held) >= share:
+                continue
+            if await self._lease(sid, shard.last_sequence_number):
+                work += await self._step(sid)
         return work
 
     async def release(self) -> None:
         """Give every held lease back, so another worker takes the shards at once."""
         for sid in sorted(self.held):
-            await self.rt.store.run(lambda s=sid: ops.release_lease(self.consumer, s, self.holder))  # type: ignore[misc]
-        self.held.clear()
+            await self._release(sid)
+        await self._release(f"~{self.holder}")
         self._batches.clear()
+
+    async def _release(self, shard_id: str) -> None:
+        await self.rt.store.run(lambda: ops.release_lease(self.consumer, shard_id, self.holder))
+        self.held.discard(shard_id)
 
     async def _lease(self, shard_id: str, last: str | None) -> bool:
         start = 0 if self.mapping.starting_position == "TRIM_HORIZON" else parse_seq(last or 0)

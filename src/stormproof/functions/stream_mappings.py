@@ -42,6 +42,7 @@ class StreamMapping:
     tumbling_window: float
     filter: Filter | None
     include_records: bool  # stormproof extension: put the failed records in the failure record
+    shard_lease: float  # stormproof extension: seconds a worker's shard lease lasts unrenewed
 
     @property
     def id(self) -> str:
@@ -70,6 +71,7 @@ def define_stream_mapping(stream: Stream, function: Function, **o: Any) -> Strea
         bool(o.get("report_batch_item_failures", False)), dest,
         _seconds("tumbling_window", o.get("tumbling_window", 0), 0, 900),
         compile_filter(o.get("filter")), bool(o.get("include_records", False)),
+        _seconds("shard_lease", o.get("shard_lease", 30), 1, 3600),
     )  # fmt: skip
 
 

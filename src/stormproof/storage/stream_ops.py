@@ -177,6 +177,14 @@ def take_lease(
     return True, None if rows[0][0] is None else int(rows[0][0])
 
 
+def heartbeat(consumer: str, holder: str, ttl: float) -> Program[int]:
+    """Announce this worker (a ``~holder`` row) and count the live workers of a mapping,
+    so each takes its share of the shards (rebalancing when workers join or leave)."""
+    yield from take_lease(consumer, f"~{holder}", holder, ttl, None)
+    rows = yield Stmt("checkpoint_live", {"consumer": consumer})
+    return max(1, int(rows[0][0]))
+
+
 def release_lease(consumer: str, shard_id: str, holder: str) -> Program[None]:
     """Give a shard lease back (on shutdown), so another worker takes it at once."""
     params = {"consumer": consumer, "shard_id": shard_id, "holder": holder}

@@ -128,6 +128,10 @@ async def test_lease_is_exclusive_and_taken_over_after_expiry(store_url: str) ->
         assert await first.poll_once() > 0
         assert first.held == {"shardId-000000000000", "shardId-000000000001"}
         assert await second.poll_once() == 0 and second.held == set()
+        await first.poll_once()  # sees two live workers: hands one shard over
+        assert len(first.held) == 1
+        await second.poll_once()
+        assert len(second.held) == 1 and first.held.isdisjoint(second.held)
         # ``first`` dies without releasing: its leases expire, ``second`` resumes in order.
         clock.advance(31)
         await _drain(second)

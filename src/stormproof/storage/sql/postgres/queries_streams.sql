@@ -63,7 +63,8 @@ ON CONFLICT (consumer, shard_id) DO NOTHING;
 
 -- name: checkpoint_list
 SELECT shard_id, seq, holder, lease_until, iterator_age, {now} FROM stream_checkpoints
-WHERE consumer = %(consumer)s ORDER BY shard_id;
+WHERE consumer = %(consumer)s AND substr(shard_id, 1, 1) <> '~'
+ORDER BY shard_id;
 
 -- name: checkpoint_take
 UPDATE stream_checkpoints SET holder = %(holder)s, lease_until = {now} + %(ttl)s, updated_at = {now}
@@ -79,3 +80,7 @@ WHERE consumer = %(consumer)s AND shard_id = %(shard_id)s AND holder = %(holder)
 -- name: checkpoint_release
 UPDATE stream_checkpoints SET holder = NULL, lease_until = 0
 WHERE consumer = %(consumer)s AND shard_id = %(shard_id)s AND holder = %(holder)s;
+
+-- name: checkpoint_live
+SELECT COUNT(*) FROM stream_checkpoints
+WHERE consumer = %(consumer)s AND substr(shard_id, 1, 1) = '~' AND lease_until >= {now};
