@@ -35,6 +35,16 @@ async def app(store_url: str) -> AsyncIterator[App]:
 
 
 async def test_poison_record_is_bisected_out_and_sent_on_failure(store_url: str) -> None:
+    await _poison_case(store_url, RECORDS)
+
+
+@pytest.mark.slow
+async def test_poison_record_in_100000_records(store_url: str) -> None:
+    """The issue's acceptance size: 100,000 records over 8 shards."""
+    await _poison_case(store_url, 100_000)
+
+
+async def _poison_case(store_url: str, records: int) -> None:
     app = App("t", store_url, clock=FakeClock())
     stream = app.stream("s", shards=SHARDS)
     fail = app.queue("fail")
@@ -54,16 +64,16 @@ async def test_poison_record_is_bisected_out_and_sent_on_failure(store_url: str)
     mapping = app.consume(stream, handler, batch_size=BATCH, bisect_on_error=True,
                           max_retry_attempts=2, on_failure=fail)  # fmt: skip
     async with app:
-        entries = [{"data": str(i), "partition_key": f"k{i % 50}"} for i in range(RECORDS)]
+        entries = [{"data": str(i), "partition_key": f"k{i % 50}"} for i in range(records)]
         entries[1234] = {"data": "poison", "partition_key": "k34"}
-        for i in range(0, RECORDS, 500):
+        for i in range(0, records, 500):
             await stream.put_records(entries[i : i + 500])
         consumer = StreamConsumer(app, mapping)
         await _drain(consumer)
-        assert sum(len(v) for v in seen.values()) == RECORDS - 1
+        assert sum(len(v) for v in seen.values()) == records - 1
         for key, order in seen.items():
             assert order == sorted(order), key
-            want = [i for i in range(RECORDS) if f"k{i % 50}" == key and i != 1234]
+            want = [i for i in range(records) if f"k{i % 50}" == key and i != 1234]
             assert order == want
         msgs = await fail.receive(10)
         assert len(msgs) == 1
