@@ -163,6 +163,17 @@ def checkpoints(consumer: str) -> Program[list[CheckpointRow]]:
     ]  # fmt: skip
 
 
+def checkpoints_of_stream(stream: str) -> Program[list[tuple[str, CheckpointRow]]]:
+    """``(mapping id, checkpoint)`` of every mapping of a stream (ids start ``stream->``)."""
+    rows = yield Stmt("checkpoint_by_prefix", {"prefix": f"{stream}->"})
+    return [
+        (str(r[0]), CheckpointRow(str(r[1]), None if r[2] is None else int(r[2]), r[3],
+                                  float(r[4]), None if r[5] is None else float(r[5]),
+                                  float(r[6])))
+        for r in rows
+    ]  # fmt: skip
+
+
 def take_lease(
     consumer: str, shard_id: str, holder: str, ttl: float, start: int | None
 ) -> Program[tuple[bool, int | None]]:

@@ -84,3 +84,8 @@ WHERE consumer = :consumer AND shard_id = :shard_id AND holder = :holder;
 -- name: checkpoint_live
 SELECT COUNT(*) FROM stream_checkpoints
 WHERE consumer = :consumer AND substr(shard_id, 1, 1) = '~' AND lease_until >= {now};
+
+-- name: checkpoint_by_prefix
+SELECT consumer, shard_id, seq, holder, lease_until, iterator_age, {now} FROM stream_checkpoints
+WHERE substr(consumer, 1, length(:prefix)) = :prefix AND substr(shard_id, 1, 1) <> '~'
+ORDER BY consumer, shard_id;
