@@ -71,6 +71,11 @@ def route(key: int, ranges: Sequence[HashRange]) -> int:
     raise ValueError(f"hash key {key} is in no open shard")
 
 
+def slot(partition_key: str, factor: int) -> int:
+    """Which of a shard's ``factor`` parallel batches a key belongs to (keeps per-key order)."""
+    return hash_key(partition_key) % factor
+
+
 def format_seq(seq: int) -> str:
     """A sequence number as text: zero-padded, so text order equals numeric order."""
     return f"{seq:0{SEQ_DIGITS}d}"

@@ -17,7 +17,7 @@ import uuid
 from dataclasses import dataclass
 
 from stormproof.core import stream_batch as sb
-from stormproof.core.stream_rules import format_seq, parse_seq
+from stormproof.core.stream_rules import format_seq, parse_seq, slot
 from stormproof.engine.runtime import Runtime
 from stormproof.errors import StaleLease
 from stormproof.functions.runners import Failed
@@ -81,18 +81,31 @@ class StreamConsumer:
             lambda: ops.heartbeat(self.consumer, self.holder, self.lease_ttl)
         )
         shards = [s for s in await self.mapping.stream.describe() if s.state == "OPEN"]
-        share = -(-len(shards) // live)
-        work = 0
-        for shard in shards:
-            sid = shard.shard_id
-            if sid in self.held and len(self.held) > share and sid not in self._batches:
-                await self._release(sid)  # more than our share, between batches: hand over
+        units = [(u, s.last_sequence_number) for s in shards for u in self._units(s.shard_id)]
+        share = -(-len(units) // live)
+        ready = []
+        for uid, last in units:
+            if uid in self.held and len(self.held) > share and uid not in self._batches:
+                await self._release(uid)  # more than our share, between batches: hand over
                 continue
-            if sid not in self.held and len(self.held) >= share:
+            if uid not in self.held and len(self.held) >= share:
                 continue
-            if await self._lease(sid, shard.last_sequence_number):
-                work += await self._step(sid)
-        return work
+            if await self._lease(uid, last):
+                ready.append(uid)
+        # Shards (and a shard's parallel slots) run their batches concurrently.
+        return sum(await asyncio.gather(*(self._step(uid) for uid in ready)))
+
+    def _units(self, shard_id: str) -> list[str]:
+        """The lease units of a shard: the shard, or one per parallelization slot."""
+        factor = self.mapping.parallelization_factor
+        return [shard_id] if factor == 1 else [f"{shard_id}#{k}" for k in range(factor)]
+
+    def _ours(self, unit: str, record: StreamRecord) -> bool:
+        """Whether a record belongs to this unit (its partition key's slot) and the filter."""
+        factor = self.mapping.parallelization_factor
+        if factor > 1 and slot(record.partition_key, factor) != int(unit.rsplit("#", 1)[1]):
+            return False
+        return self.mapping.filter is None or self.mapping.filter(filterable(record))
 
     async def release(self) -> None:
         """Give every held lease back, so another worker takes the shards at once."""
@@ -125,9 +138,7 @@ class StreamConsumer:
         assert rng is not None
         lo, hi = rng
         part = batch.records[lo:hi]
-        keep = [
-            r for r in part if self.mapping.filter is None or self.mapping.filter(filterable(r))
-        ]
+        keep = [r for r in part if self._ours(shard_id, r)]
         if not keep:
             await self._finish(shard_id, batch, sb.succeeded(batch.plan), None)
             return len(part)
@@ -160,7 +171,9 @@ class StreamConsumer:
         rows = await self.rt.store.run(lambda: ops.checkpoints(self.consumer))
         seq = next((r.seq for r in rows if r.shard_id == shard_id), None) or 0
         got = await self.mapping.stream.read(
-            shard_id, AfterSequenceNumber(format_seq(seq)), limit=self.mapping.batch_size
+            shard_id.split("#")[0],
+            AfterSequenceNumber(format_seq(seq)),
+            limit=self.mapping.batch_size,
         )
         if not got.records:
             return None
@@ -182,7 +195,8 @@ class StreamConsumer:
         last = batch.records[plan.done - 1]
         todo: list[Operation] = []
         if give is not None:
-            todo += await self._failure_ops(batch.records, give, now)
+            part = [r for r in batch.records[give.start : give.end] if self._ours(shard_id, r)]
+            todo += await self._failure_ops(part, give, now)
         todo.append(
             ops.AdvanceCheckpoint(self.consumer, shard_id, self.holder,
                                   parse_seq(last.sequence_number),

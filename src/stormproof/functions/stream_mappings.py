@@ -106,10 +106,10 @@ def filterable(record: StreamRecord) -> dict[str, Any]:
 
 
 def failure_record(
-    mapping: StreamMapping, records: list[StreamRecord], give: GiveUp, now: float
+    mapping: StreamMapping, part: list[StreamRecord], give: GiveUp, now: float
 ) -> dict[str, Any]:
-    """Lambda's on-failure record for a Kinesis batch (records only with the extension)."""
-    part = records[give.start : give.end]
+    """Lambda's on-failure record for the dropped records ``part`` of a Kinesis batch (the
+    records themselves only with the ``include_records`` extension)."""
     out: dict[str, Any] = {
         "requestContext": {"requestId": str(uuid.uuid4()), "functionArn": mapping.function.arn,
                            "condition": give.condition,

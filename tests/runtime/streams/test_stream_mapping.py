@@ -3,6 +3,7 @@ partial batch responses, shard leases and takeover from the checkpoint."""
 
 from __future__ import annotations
 
+import asyncio
 import base64
 import json
 from collections.abc import AsyncIterator
@@ -165,3 +166,35 @@ def test_mapping_ranges_are_validated() -> None:
     for options in bad:
         with pytest.raises(InvalidAttribute):
             app.consume(stream, fn, **options)
+
+
+async def test_parallelization_factor_runs_slots_concurrently_in_key_order(
+    store_url: str,
+) -> None:
+    app = App("t", store_url, clock=FakeClock())
+    stream = app.stream("s")
+    seen: dict[str, list[int]] = {}
+    running, peak = 0, 0
+
+    @app.function(timeout=30)
+    async def handler(event: dict[str, Any], context: Any) -> None:
+        nonlocal running, peak
+        running += 1
+        peak = max(peak, running)
+        await asyncio.sleep(0.01)
+        for r in event["Records"]:
+            body = int(base64.b64decode(r["kinesis"]["data"]))
+            seen.setdefault(r["kinesis"]["partitionKey"], []).append(body)
+        running -= 1
+
+    mapping = app.consume(stream, handler, batch_size=20, parallelization_factor=4)
+    async with app:
+        await stream.put_records([{"data": str(i), "partition_key": f"k{i % 13}"}
+                                  for i in range(300)])  # fmt: skip
+        consumer = StreamConsumer(app, mapping)
+        await _drain(consumer)
+        assert len(consumer.held) == 4
+    assert peak > 1
+    assert sum(len(v) for v in seen.values()) == 300
+    for key, order in seen.items():
+        assert order == [i for i in range(300) if f"k{i % 13}" == key]
