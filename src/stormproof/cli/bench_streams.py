@@ -1,0 +1,32 @@
+"""``stormproof bench streams``: stream writes, mapping consumption and put→handler latency."""
+
+from __future__ import annotations
+
+import click
+
+from stormproof.cli.bench import bench, report_on
+
+
+@bench.command("streams")
+@click.option(
+    "--store",
+    "store",
+    default=None,
+    help="Store URL to benchmark beside (a fresh SQLite file or PostgreSQL schema, removed "
+    "afterwards). Default: the root --store.",
+)
+@click.option("-n", "--records", default=50_000, show_default=True, type=click.IntRange(min=1))
+@click.option("--latency-samples", default=100, show_default=True, type=click.IntRange(min=1))
+@click.option("--json", "as_json", is_flag=True, help="Print the report as JSON.")
+@click.pass_context
+def streams_command(
+    ctx: click.Context, store: str | None, records: int, latency_samples: int, as_json: bool
+) -> None:
+    """Records/s written (put_records of 500) and consumed (no-op, batch 100), 1 and 8 shards."""
+    from stormproof.bench import streams as bench_streams
+
+    report_on(
+        ctx, store, as_json,
+        lambda url: bench_streams.run(url, records, latency_samples),
+        bench_streams.render,
+    )  # fmt: skip
