@@ -21,5 +21,7 @@ def test_streams_commands(store_url: str) -> None:
     assert any(s["LastSequenceNumber"] == again["SequenceNumber"] for s in described)
     assert ok_json(store_url, "streams", "checkpoints", "clicks") == []
     assert "shardId-000000000000" in ok(store_url, "streams", "describe", "clicks")
+    resharded = ok_json(store_url, "streams", "reshard", "clicks", "--shards", "3")
+    assert [s["State"] for s in resharded] == ["CLOSED", "CLOSED", "OPEN", "OPEN", "OPEN"]
     error = one_line_error(cli(store_url, "streams", "create", "bad", "--shards", "0"))
     assert "shards" in error

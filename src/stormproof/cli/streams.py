@@ -60,6 +60,20 @@ def describe(ctx: click.Context, name: str, as_json: bool) -> None:
     _shards(run(ctx, work), as_json)
 
 
+@streams.command("reshard")
+@click.argument("name")
+@click.option("--shards", type=int, required=True, help="The new number of open shards.")
+@json_option
+@click.pass_context
+def reshard(ctx: click.Context, name: str, shards: int, as_json: bool) -> None:
+    """Close the open shards of NAME and open SHARDS new ones (children name parents)."""
+
+    async def work(app: App) -> list[Any]:
+        return await (await app.streams.load(name)).reshard(shards)
+
+    _shards(run(ctx, work), as_json)
+
+
 @streams.command("put")
 @click.argument("name")
 @click.argument("data")

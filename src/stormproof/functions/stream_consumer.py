@@ -30,7 +30,7 @@ from stormproof.functions.stream_mappings import (
 from stormproof.storage import stream_ops as ops
 from stormproof.storage.base import Operation
 from stormproof.streams.iterators import AfterSequenceNumber
-from stormproof.streams.stream import StreamRecord
+from stormproof.streams.stream import ShardInfo, StreamRecord
 
 log = logging.getLogger("stormproof.functions.stream_consumer")
 
@@ -80,20 +80,45 @@ class StreamConsumer:
         live = await self.rt.store.run(
             lambda: ops.heartbeat(self.consumer, self.holder, self.lease_ttl)
         )
-        shards = [s for s in await self.mapping.stream.describe() if s.state == "OPEN"]
-        units = [(u, s.last_sequence_number) for s in shards for u in self._units(s.shard_id)]
+        shards = await self._active_shards()
+        units = [(u, s) for s in shards for u in self._units(s.shard_id)]
         share = -(-len(units) // live)
+        for gone in self.held - {u for u, _ in units} - {f"~{self.holder}"}:
+            await self._release(gone)  # a parent read to its end: its lease is not needed
         ready = []
-        for uid, last in units:
+        for uid, shard in units:
             if uid in self.held and len(self.held) > share and uid not in self._batches:
                 await self._release(uid)  # more than our share, between batches: hand over
                 continue
             if uid not in self.held and len(self.held) >= share:
                 continue
+            # A child shard (after a reshard) starts at its oldest record, whatever the
+            # starting position: its parents were read to their ends first.
+            last = "0" if shard.parent_shard_id else shard.last_sequence_number
             if await self._lease(uid, last):
                 ready.append(uid)
         # Shards (and a shard's parallel slots) run their batches concurrently.
         return sum(await asyncio.gather(*(self._step(uid) for uid in ready)))
+
+    async def _active_shards(self) -> list[ShardInfo]:
+        """Shards to read: open or closed-but-unfinished ones whose parents are finished
+        (a child is not read until this mapping has processed its parents to their ends)."""
+        shards = await self.mapping.stream.describe()
+        rows = await self.rt.store.run(lambda: ops.checkpoints(self.consumer))
+        seqs = {r.shard_id: r.seq or 0 for r in rows}
+        by_id = {s.shard_id: s for s in shards}
+
+        def finished(shard: ShardInfo) -> bool:
+            last = int(shard.last_sequence_number or 0)
+            done = all(seqs.get(u, 0) >= last for u in self._units(shard.shard_id))
+            return shard.state == "CLOSED" and done
+
+        out = []
+        for shard in shards:
+            parents = [by_id[p] for p in (shard.parent_shard_id or "").split(",") if p in by_id]
+            if not finished(shard) and all(finished(p) for p in parents):
+                out.append(shard)
+        return out
 
     def _units(self, shard_id: str) -> list[str]:
         """The lease units of a shard: the shard, or one per parallelization slot."""

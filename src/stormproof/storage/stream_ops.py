@@ -14,7 +14,8 @@ from __future__ import annotations
 from collections.abc import Sequence
 from dataclasses import dataclass
 
-from stormproof.core.stream_rules import HashRange, route
+from stormproof.core.stream_rules import HashRange, even_ranges, route
+from stormproof.core.stream_rules import shard_id as shard_name
 from stormproof.storage.base import EntryStatus, OpResult
 from stormproof.storage.program import Dialect, Program, Stmt
 
@@ -75,6 +76,27 @@ def create(name: str, retention: float, ranges: Sequence[HashRange], ids: Sequen
     ]  # fmt: skip
     yield Stmt("stream_shard_insert", params, many=True)
     return (yield from shards(name))
+
+
+def reshard(stream: str, count: int) -> Program[list[ShardRow]]:
+    """Close every open shard and open ``count`` new ones over even hash ranges; each new
+    shard's ``parent`` lists the closed shards whose ranges overlap it (comma-separated).
+
+    On PostgreSQL, closing takes the shard rows' locks, so appends in flight commit first
+    and later ones see the new shards (or fail alone, to be retried)."""
+    existing = yield from shards(stream)
+    closing = [s for s in existing if s.state == "OPEN"]
+    for s in closing:
+        yield Stmt("stream_shard_close", {"stream": stream, "shard_id": s.shard_id})
+    base = 1 + max(int(s.shard_id.rsplit("-", 1)[1]) for s in existing)
+    params = []
+    for i, r in enumerate(even_ranges(count)):
+        parents = [s.shard_id for s in closing if s.start_hash <= r.end and r.start <= s.end_hash]
+        params.append({"stream": stream, "shard_id": shard_name(base + i),
+                       "start_hash": str(r.start), "end_hash": str(r.end),
+                       "parent": ",".join(parents) or None})  # fmt: skip
+    yield Stmt("stream_shard_insert", params, many=True)
+    return (yield from shards(stream))
 
 
 def shards(stream: str) -> Program[list[ShardRow]]:

@@ -156,6 +156,16 @@ class Stream:
         rows = await self.rt.store.run(lambda: ops.shards(self.name))
         return [_info(r) for r in rows]
 
+    async def reshard(self, shards: int) -> list[ShardInfo]:
+        """Change the shard count: every open shard closes (its records stay readable) and
+        ``shards`` new ones split the hash-key space evenly, each naming its parents. A
+        mapping reads a child only after it processed the child's parents to their ends,
+        so order per partition key holds across the change."""
+        count, _ = rules.validate_stream(shards, self.retention)
+        rows = await self.rt.store.run(lambda: ops.reshard(self.name, count))
+        self.shards = count
+        return [_info(r) for r in rows]
+
     async def expire(self) -> int:
         """Delete records older than the retention; returns how many (run by maintenance)."""
         return await self.rt.store.run(lambda: ops.expire(self.name, self.retention))

@@ -198,3 +198,33 @@ async def test_parallelization_factor_runs_slots_concurrently_in_key_order(
     assert sum(len(v) for v in seen.values()) == 300
     for key, order in seen.items():
         assert order == [i for i in range(300) if f"k{i % 13}" == key]
+
+
+async def test_reshard_keeps_per_key_order(store_url: str) -> None:
+    app = App("t", store_url, clock=FakeClock())
+    stream = app.stream("s", shards=2)
+    seen: dict[str, list[int]] = {}
+
+    @app.function(timeout=30)
+    async def handler(event: dict[str, Any], context: Any) -> None:
+        for r in event["Records"]:
+            body = int(base64.b64decode(r["kinesis"]["data"]))
+            seen.setdefault(r["kinesis"]["partitionKey"], []).append(body)
+
+    mapping = app.consume(stream, handler, batch_size=10, starting_position="LATEST")
+    async with app:
+        consumer = StreamConsumer(app, mapping)
+        await consumer.poll_once()  # LATEST: the mapping starts at the (empty) end
+        await stream.put_records([{"data": str(i), "partition_key": f"k{i % 7}"}
+                                  for i in range(100)])  # fmt: skip
+        await consumer.poll_once()  # part of the parents only
+        shards = await stream.reshard(3)
+        assert [s.state for s in shards] == ["CLOSED", "CLOSED", "OPEN", "OPEN", "OPEN"]
+        assert shards[3].parent_shard_id == "shardId-000000000000,shardId-000000000001"
+        await stream.put_records([{"data": str(i), "partition_key": f"k{i % 7}"}
+                                  for i in range(100, 200)])  # fmt: skip
+        await _drain(consumer)
+        assert consumer.held == {s.shard_id for s in shards[2:]}
+    assert sum(len(v) for v in seen.values()) == 200
+    for key, order in seen.items():
+        assert order == [i for i in range(200) if f"k{i % 7}" == key]
