@@ -17,7 +17,7 @@ from tests.acceptance.worker_procs import read_lines, spawn_worker, stop_gracefu
 
 pytestmark = pytest.mark.slow
 APP = "tests.acceptance.apps.stream_kill_app:app"
-RECORDS = 600
+RECORDS = 1000
 WORKERS = 2
 KILLS = 3
 
@@ -33,14 +33,18 @@ async def _prepare(url: str) -> None:
 def test_killed_stream_worker_is_taken_over_from_checkpoint(store_url: str, tmp_path: Path) -> None:
     asyncio.run(_prepare(store_url))
     log, err = tmp_path / "processed.log", tmp_path / "workers.err"
-    env = {"SP_TEST_PAUSE": "0.1"}
+    env = {"SP_TEST_PAUSE": "0.2"}
     rng = random.Random(7)
     procs = [spawn_worker(APP, store_url, 2, log, err, **env) for _ in range(WORKERS)]
     deadline, kills = time.monotonic() + 90, 0
     try:
         while len(set(read_lines(log))) < RECORDS and time.monotonic() < deadline:
             if kills < KILLS:
-                time.sleep(rng.uniform(0.5, 1.5))
+                # Kill mid-work: only once records are flowing again since the last kill.
+                mark = len(read_lines(log))
+                while len(read_lines(log)) < mark + 20 and time.monotonic() < deadline:
+                    time.sleep(0.05)
+                time.sleep(rng.uniform(0.05, 0.3))
                 victim = rng.randrange(WORKERS)
                 procs[victim].send_signal(signal.SIGKILL)
                 procs[victim].wait()
