@@ -236,8 +236,13 @@ class App:
         return await self.executions.stop_execution(execution_arn, error, cause)
 
     async def list_executions(
-        self, machine: str | None = None, status: str | None = None, limit: int = 100, *,
-        map_run: str | None = None) -> list[ExecutionInfo]:  # fmt: skip
+        self,
+        machine: str | None = None,
+        status: str | None = None,
+        limit: int = 100,
+        *,
+        map_run: str | None = None,
+    ) -> list[ExecutionInfo]:
         """Executions, newest first (``map_run``: a distributed Map run's children)."""
         return await self.executions.list_executions(machine, status, limit, map_run=map_run)
 

@@ -111,8 +111,7 @@ class DeliveryConsumer:
                 await self._deliver(row, body)
         except Exception:
             # Left alone, the message reappears after its visibility timeout.
-            log.exception("event=delivery.error queue=%s message_id=%s", self.queue,
-                          row.message_id)  # fmt: skip
+            log.exception("event=delivery.error queue=%s message_id=%s", self.queue, row.message_id)
 
     async def _deliver(self, row: ClaimedRow, body: dict[str, Any]) -> None:
         body["delivery"] = row.message_id  # stable across retries: an idempotency key
@@ -191,13 +190,26 @@ class DeliveryConsumer:
         if not isinstance(decision, GiveUp):
             op = ChangeVisibility(self.queue, [lease], [decision.delay])
             await self.manager.app.store.apply([op])
-            log.info("event=delivery.retry_scheduled rule=%s target=%s event_id=%s attempt=%d "
-                     "delay=%.3f error_code=%s", body["rule"], body["target"], body["event_id"],
-                     retries + 1, decision.delay, failure.error_code)  # fmt: skip
+            log.info(
+                "event=delivery.retry_scheduled rule=%s target=%s event_id=%s attempt=%d "
+                "delay=%.3f error_code=%s",
+                body["rule"],
+                body["target"],
+                body["event_id"],
+                retries + 1,
+                decision.delay,
+                failure.error_code,
+            )
             return
-        letter = DeadLetter(body["rule_arn"], body["target_arn"], body["dlq"],
-                            decision.exhausted_condition, decision.error_code,
-                            decision.error_message, retries)  # fmt: skip
+        letter = DeadLetter(
+            body["rule_arn"],
+            body["target_arn"],
+            body["dlq"],
+            decision.exhausted_condition,
+            decision.error_code,
+            decision.error_message,
+            retries,
+        )
         ops: list[Operation] = [Delete(self.queue, [lease])]
         try:
             dlq = dead_letter_op(self.manager.app, letter, body["event"])

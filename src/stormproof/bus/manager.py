@@ -181,9 +181,11 @@ class BusManager:
         if self.background and any(b.declared for b in self.buses.values()):
             self._stop = asyncio.Event()
             self._housekeeping = Periodic(
-                "stormproof-bus-housekeeping", self.housekeeping_once, HOUSEKEEPING_INTERVAL,
+                "stormproof-bus-housekeeping",
+                self.housekeeping_once,
+                HOUSEKEEPING_INTERVAL,
                 self.app.clock,
-            )  # fmt: skip
+            )
             self._housekeeping.start()
             self._start_consumers()
 

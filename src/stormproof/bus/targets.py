@@ -294,8 +294,11 @@ class Target:
         self.kind, self.name, self.arn = classify(destination)
         shaped = input is not None or input_path is not None or input_transformer is not None
         if self.kind == "bus" and shaped:
-            raise InvalidAttribute("input", input or input_path or input_transformer,
-                                   "nothing: a bus target receives the event as it is")  # fmt: skip
+            raise InvalidAttribute(
+                "input",
+                input or input_path or input_transformer,
+                "nothing: a bus target receives the event as it is",
+            )
         self.shaping = TargetInput.build(input, input_path, input_transformer)
         self.input, self.input_path = input, input_path
         if isinstance(input_transformer, InputTransformer):

@@ -40,8 +40,14 @@ class Context:
     """What a handler gets besides its event (Lambda's context object, in snake case)."""
 
     __slots__ = (
-        "_clock", "_logger", "attempt", "deadline", "function_name", "request_id", "requests",
-    )  # fmt: skip
+        "_clock",
+        "_logger",
+        "attempt",
+        "deadline",
+        "function_name",
+        "request_id",
+        "requests",
+    )
 
     def __init__(
         self, request_id: str, attempt: int, function_name: str, deadline: float, clock: Clock

@@ -66,17 +66,26 @@ def _child_row(
 ) -> dict[str, Any]:
     definition = map_run.child_definition(state["definition"], request["block"])
     context = StartContext(
-        start_time=_datetime(now), execution_name=request["name"],
-        state_machine_name=request["machine"], region=REGION, account=ACCOUNT,
+        start_time=_datetime(now),
+        execution_name=request["name"],
+        state_machine_name=request["machine"],
+        region=REGION,
+        account=ACCOUNT,
         role_arn=str(state.get("role_arn", "")),
-    )  # fmt: skip
+    )
     child = start(definition, request["input"], context)
     return {
-        "id": arn, "machine": request["machine"], "name": request["name"],
-        "input": dumps(request["input"]), "definition": dumps(definition), "start_time": now,
+        "id": arn,
+        "machine": request["machine"],
+        "name": request["name"],
+        "input": dumps(request["input"]),
+        "definition": dumps(definition),
+        "start_time": now,
         "state": dumps({k: v for k, v in child.items() if k != "definition"}),
-        "runtime": dumps(new_runtime()), "parent": dumps(link), "map_run": request["map_run"],
-    }  # fmt: skip
+        "runtime": dumps(new_runtime()),
+        "parent": dumps(link),
+        "map_run": request["map_run"],
+    }
 
 
 def stop_ops(stop: list[tuple[str, str]]) -> list[Operation]:

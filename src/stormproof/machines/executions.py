@@ -177,17 +177,28 @@ class ExecutionManager:
         text = checked_payload("input", value)
         now = self.app.clock.now()
         context = StartContext(
-            start_time=to_datetime(now), execution_name=name, state_machine_name=found.name,
-            region=REGION, account=ACCOUNT, role_arn=found.role_arn,
+            start_time=to_datetime(now),
+            execution_name=name,
+            state_machine_name=found.name,
+            region=REGION,
+            account=ACCOUNT,
+            role_arn=found.role_arn,
             express_id=uuid.uuid4().hex if found.type == "EXPRESS" else None,
-        )  # fmt: skip
+        )
         state = start(found.definition, json.loads(text), context)
         arn = str(state["context"]["Execution"]["Id"])
         stored = dumps({k: v for k, v in state.items() if k != "definition"})
         insert = InsertExecution(
-            arn, found.name, name, text, found.definition_text, now, stored,
-            dumps(new_runtime()), parent,
-        )  # fmt: skip
+            arn,
+            found.name,
+            name,
+            text,
+            found.definition_text,
+            now,
+            stored,
+            dumps(new_runtime()),
+            parent,
+        )
         return found, name, text, arn, [insert, step_op(arn)]
 
     async def _existing(self, machine: str, name: str, text: str) -> str:
@@ -328,9 +339,13 @@ class ExecutionManager:
 
 def _resave(row: ExecutionRow, runtime: dict[str, Any]) -> SaveExecution:
     return SaveExecution(
-        id=row.id, expected=row.version, status=row.status, state=row.state,
-        runtime=dumps(runtime), redrive_count=row.redrive_count,
-    )  # fmt: skip
+        id=row.id,
+        expected=row.version,
+        status=row.status,
+        state=row.state,
+        runtime=dumps(runtime),
+        redrive_count=row.redrive_count,
+    )
 
 
 def _check_failure(error: str | None, cause: str | None) -> None:

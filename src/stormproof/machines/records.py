@@ -89,11 +89,19 @@ class ExecutionInfo:
     def from_row(cls, row: ExecutionRow) -> ExecutionInfo:
         """From a stored row."""
         return cls(
-            row.id, row.machine, row.name, row.status,
+            row.id,
+            row.machine,
+            row.name,
+            row.status,
             json.loads(row.input) if row.input else None,
             json.loads(row.output) if row.output is not None else None,
-            row.error, row.cause, row.start_time, row.stop_time, row.redrive_count, row.map_run,
-        )  # fmt: skip
+            row.error,
+            row.cause,
+            row.start_time,
+            row.stop_time,
+            row.redrive_count,
+            row.map_run,
+        )
 
     def as_dict(self) -> dict[str, Any]:
         """AWS's ``DescribeExecution`` shape (input and output as JSON text)."""

@@ -60,12 +60,24 @@ class ExecutionRow:
 
 def _execution(row: Row) -> ExecutionRow:
     return ExecutionRow(
-        id=row[0], machine=row[1], name=row[2], status=row[3], input=row[4], output=row[5],
-        error=row[6], cause=row[7], definition=row[8], start_time=float(row[9]),
-        stop_time=None if row[10] is None else float(row[10]), state=row[11],
-        runtime=row[12], version=int(row[13]), redrive_count=int(row[14]), parent=row[15],
+        id=row[0],
+        machine=row[1],
+        name=row[2],
+        status=row[3],
+        input=row[4],
+        output=row[5],
+        error=row[6],
+        cause=row[7],
+        definition=row[8],
+        start_time=float(row[9]),
+        stop_time=None if row[10] is None else float(row[10]),
+        state=row[11],
+        runtime=row[12],
+        version=int(row[13]),
+        redrive_count=int(row[14]),
+        parent=row[15],
         map_run=row[16],
-    )  # fmt: skip
+    )
 
 
 def _machine(row: Row) -> MachineRow:

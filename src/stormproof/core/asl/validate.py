@@ -135,9 +135,11 @@ def _load(scope: Scope, definition: object) -> Mapping[str, Any] | None:
         return None
     try:
         parsed = json_limits.loads(
-            "definition", definition, object_pairs_hook=_object_from_pairs,
+            "definition",
+            definition,
+            object_pairs_hook=_object_from_pairs,
             parse_constant=_refuse_constant,
-        )  # fmt: skip
+        )
     except NestingTooDeep:
         scope.add("$", _TOO_DEEP)
         return None
