@@ -20,6 +20,7 @@ from stormproof.engine.breakers import BreakerRegistry, CircuitBreaker
 from stormproof.engine.limits import Limit, define_limit
 from stormproof.engine.periodic import Periodic
 from stormproof.engine.sync_bridge import SyncBridge
+from stormproof.errors import AppNotOpen
 from stormproof.functions.function import Function
 from stormproof.functions.mappings import EventSourceMapping
 from stormproof.functions.registry import FunctionRegistry
@@ -268,7 +269,7 @@ class App:
     def store(self) -> Store:
         """The open store."""
         if self._store is None:
-            raise RuntimeError("the app is not open: use 'async with app:'")
+            raise AppNotOpen
         return self._store
 
     async def open(self) -> None:

@@ -21,6 +21,7 @@ from stormproof.app import App
 from stormproof.engine.consumer import QueueConsumer
 from stormproof.engine.leases import LeaseKeeper
 from stormproof.engine.slots import Permits
+from stormproof.errors import InvalidAttribute
 from stormproof.functions.invocations import InvocationConsumer
 from stormproof.functions.mapping_consumer import MappingConsumer
 
@@ -42,7 +43,7 @@ class Worker:
         rng: random.Random | None = None,
     ) -> None:
         if isinstance(concurrency, bool) or not isinstance(concurrency, int) or concurrency < 1:
-            raise ValueError(f"concurrency must be a whole number >= 1, got {concurrency!r}")
+            raise InvalidAttribute("concurrency", concurrency, "a whole number >= 1")
         self.app = app
         self.concurrency = concurrency
         self.shutdown_timeout = shutdown_timeout

@@ -28,7 +28,7 @@ from stormproof.bus.events import parse_time
 from stormproof.bus.replays import ACTIVE, Replay, ReplayStatus, state_key
 from stormproof.bus.services import BusServices
 from stormproof.core import names
-from stormproof.errors import InvalidAttribute, StaleLease
+from stormproof.errors import InvalidAttribute, ReplayNotFound, StaleLease
 from stormproof.storage import bus_ops
 from stormproof.storage.base import CompareAndSet, Store
 
@@ -136,7 +136,7 @@ class ReplayManager:
         while True:
             found = await self.load(name)
             if found is None:
-                raise LookupError(f"replay {name!r} does not exist")
+                raise ReplayNotFound(name)
             version, status = found
             if status.state not in ACTIVE:
                 return status

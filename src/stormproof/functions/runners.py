@@ -30,7 +30,7 @@ from multiprocessing.connection import Connection
 from typing import Any, Protocol
 
 from stormproof.clock import Clock, SystemClock
-from stormproof.errors import InvalidAttribute
+from stormproof.errors import InvalidAttribute, InvalidHandler
 
 TIMEOUT_ERROR = "Sandbox.Timedout"
 Handler = Callable[[Any, "Context"], Any]
@@ -284,7 +284,7 @@ class ProcessRunner:
 
     def __init__(self, handler: Handler, size: int, name: str) -> None:
         if is_async(handler):
-            raise TypeError("isolation='process' runs plain def handlers, not async def")
+            raise InvalidHandler("isolation", "process", "plain def handlers, not async def")
         self.target = (handler.__module__, handler.__qualname__)
         self.function_name = name
         self._mp = multiprocessing.get_context("spawn")
