@@ -71,7 +71,7 @@ class DeliveryConsumer:
                     await asyncio.wait(self.inflight, return_when=asyncio.FIRST_COMPLETED)
             except Exception:
                 log.exception("event=delivery.loop_error queue=%s", self.queue)
-                await asyncio.sleep(1.0)
+                await self.manager.app.clock.sleep(1.0)
 
     async def poll_once(self) -> int:
         """Claim as many messages as there are free slots and start delivering them."""
@@ -156,7 +156,7 @@ class DeliveryConsumer:
 
     async def _http(self, dest: HttpTarget, payload: str, event_id: str) -> DeliveryFailure | None:
         if dest.limiter is not None:
-            await dest.limiter.acquire()
+            await dest.limiter.acquire(self.manager.app.clock)
         data = payload.encode()
         headers = dest.request_headers(data, event_id, self.manager.app.clock.now())
         try:

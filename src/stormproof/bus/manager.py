@@ -16,7 +16,6 @@ import contextlib
 import json
 import logging
 import random
-import time
 from collections.abc import Mapping
 from typing import TYPE_CHECKING, Any
 
@@ -87,7 +86,7 @@ class BusManager:
         """A bus declared here, or read from the store's catalog."""
         found = self.buses.get(name)
         if found is not None and (
-            found.declared or time.monotonic() - self._loaded_at.get(name, 0) < CATALOG_TTL
+            found.declared or self.app.clock.now() - self._loaded_at.get(name, 0) < CATALOG_TTL
         ):
             return found
         rec = await self.app.store.get_state(CATALOG_PREFIX + name)
@@ -98,7 +97,7 @@ class BusManager:
         bus.load_spec(json.loads(rec.value))
         await self._cache_queues(bus)
         bus.dirty = False
-        self.buses[name], self._loaded_at[name] = bus, time.monotonic()
+        self.buses[name], self._loaded_at[name] = bus, self.app.clock.now()
         return bus
 
     async def catalog(self) -> list[dict[str, Any]]:

@@ -17,13 +17,13 @@ import hashlib
 import hmac
 import inspect
 import re
-import time
 from collections.abc import Mapping
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 from typing import Any
 from urllib.parse import urlsplit
 
+from stormproof.clock import Clock
 from stormproof.core import names
 from stormproof.core import queue_rules as rules
 from stormproof.core.retry import RetryPolicy
@@ -84,26 +84,29 @@ class HmacAuth:
 class RateLimiter:
     """A token bucket of ``rate`` requests per second (burst ``rate``), in this process.
 
-    HTTP calls are real I/O, so the limiter paces them in real (monotonic) time.
+    It starts full and is paced by the caller's (the runtime's) clock, so a fake clock
+    drives it in tests; a clock stepping back refills nothing rather than draining.
     """
 
     def __init__(self, rate: int) -> None:
         self.rate = rate
         self._tokens = float(rate)
-        self._stamp = time.monotonic()
+        self._stamp: float | None = None
         self._lock = asyncio.Lock()
 
-    async def acquire(self) -> None:
-        """Wait for one token."""
+    async def acquire(self, clock: Clock) -> None:
+        """Wait (on ``clock``) for one token."""
         async with self._lock:
             while True:
-                now = time.monotonic()
-                self._tokens = min(self.rate, self._tokens + (now - self._stamp) * self.rate)
+                now = clock.now()
+                if self._stamp is not None:
+                    refill = max(0.0, now - self._stamp) * self.rate
+                    self._tokens = min(self.rate, self._tokens + refill)
                 self._stamp = now
                 if self._tokens >= 1:
                     self._tokens -= 1
                     return
-                await asyncio.sleep((1 - self._tokens) / self.rate)
+                await clock.sleep((1 - self._tokens) / self.rate)
 
 
 class HttpTarget:

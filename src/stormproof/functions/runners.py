@@ -22,7 +22,6 @@ import inspect
 import logging
 import multiprocessing
 import threading
-import time
 from collections.abc import Callable
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
@@ -391,7 +390,7 @@ def child_main(conn: Connection, module: str, qualname: str, function_name: str)
         if message is None:
             return
         event, request_id, attempt, remaining = message
-        context = Context(request_id, attempt, function_name, time.time() + remaining, clock)
+        context = Context(request_id, attempt, function_name, clock.now() + remaining, clock)
         try:
             reply: tuple[Any, ...] = ("ok", handler(event, context))
             conn.send(reply)
