@@ -3,11 +3,12 @@
 from __future__ import annotations
 
 import asyncio
+import enum
 import uuid
-from collections.abc import Coroutine
+from collections.abc import Callable, Coroutine, Mapping, Sequence
 from datetime import timedelta
 from types import TracebackType
-from typing import Any, TypeVar
+from typing import Any, Final, TypeVar, overload
 
 from stormproof import config
 from stormproof.bus.bus import Bus
@@ -24,6 +25,7 @@ from stormproof.errors import AppNotOpen
 from stormproof.functions.function import Function
 from stormproof.functions.mappings import EventSourceMapping
 from stormproof.functions.registry import FunctionRegistry
+from stormproof.functions.runners import Handler
 from stormproof.machines.definitions import StateMachine
 from stormproof.machines.executions import ExecutionManager
 from stormproof.machines.records import ExecutionInfo
@@ -36,12 +38,16 @@ T = TypeVar("T")
 MAINTENANCE_INTERVAL = 5.0
 
 
-class _Unset:
+class Unset(enum.Enum):
+    """The type of :data:`UNSET`: "not passed", where ``None`` is a meaningful value."""
+
+    UNSET = "UNSET"
+
     def __repr__(self) -> str:
         return "UNSET"
 
 
-UNSET: Any = _Unset()
+UNSET: Final = Unset.UNSET
 Seconds = float | timedelta
 
 
@@ -79,17 +85,17 @@ class App:
         self,
         name: str,
         *,
-        visibility_timeout: Seconds = UNSET,
-        delay: Seconds = UNSET,
-        max_message_size: int = UNSET,
-        retention: Seconds = UNSET,
-        receive_wait: Seconds = UNSET,
-        dead_letter: Queue | str | None = UNSET,
-        max_receive_count: int = UNSET,
-        redrive_allow: Any = UNSET,
+        visibility_timeout: Seconds | Unset = UNSET,
+        delay: Seconds | Unset = UNSET,
+        max_message_size: int | Unset = UNSET,
+        retention: Seconds | Unset = UNSET,
+        receive_wait: Seconds | Unset = UNSET,
+        dead_letter: Queue | str | Unset | None = UNSET,
+        max_receive_count: int | Unset = UNSET,
+        redrive_allow: str | Sequence[str] | Mapping[str, Any] | Unset | None = UNSET,
         fifo: bool | None = None,
-        content_based_deduplication: bool = UNSET,
-        dedup_window: Seconds = UNSET,
+        content_based_deduplication: bool | Unset = UNSET,
+        dedup_window: Seconds | Unset = UNSET,
     ) -> Queue:
         """Declare a queue (validated now; created or updated when the app opens).
 
@@ -112,9 +118,13 @@ class App:
         names.refuse_reserved("name", name)
         return self.queues.declare(name, fifo, {k: v for k, v in passed.items() if v is not UNSET})
 
+    @overload
+    def function(self, name: Handler, /) -> Function: ...
+
+    @overload
     def function(
         self,
-        name: Any = None,
+        name: str | None = None,
         *,
         timeout: Seconds = 3,
         concurrency: int | None = None,
@@ -123,7 +133,20 @@ class App:
         on_success: Queue | Function | None = None,
         on_failure: Queue | Function | None = None,
         isolation: str = "thread",
-    ) -> Any:
+    ) -> Callable[[Handler], Function]: ...
+
+    def function(
+        self,
+        name: Handler | str | None = None,
+        *,
+        timeout: Seconds = 3,
+        concurrency: int | None = None,
+        max_retry_attempts: int = 2,
+        max_event_age: Seconds = 21600,
+        on_success: Queue | Function | None = None,
+        on_failure: Queue | Function | None = None,
+        isolation: str = "thread",
+    ) -> Function | Callable[[Handler], Function]:
         """Declare a function: ``@app.function(...)`` (or bare ``@app.function``).
 
         ``timeout`` 1-900 s; ``concurrency`` is reserved concurrency, a cap across every
@@ -132,7 +155,7 @@ class App:
         ``isolation`` "thread" or "process" (sync handlers, killed on timeout). See
         docs/functions.md.
         """
-        return self.functions.decorator(
+        made: Function | Callable[[Handler], Function] = self.functions.decorator(
             name,
             timeout=timeout,
             concurrency=concurrency,
@@ -142,6 +165,7 @@ class App:
             on_failure=on_failure,
             isolation=isolation,
         )
+        return made
 
     def consume(
         self,
