@@ -31,7 +31,6 @@ from stormproof.core.transform import InputTransformer, TargetInput
 from stormproof.errors import InvalidAttribute
 from stormproof.queues.queue import Queue
 
-KINDS = ("queue", "function", "bus", "http", "state_machine")
 TARGET_ID_RE = re.compile(r"[.\-_A-Za-z0-9]{1,64}")
 HTTP_METHODS = ("POST", "PUT", "PATCH", "DELETE", "GET")
 MAX_RATE = 300  # AWS's InvocationRateLimitPerSecond range is 1-300

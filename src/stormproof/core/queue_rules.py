@@ -31,7 +31,6 @@ MAX_MESSAGE_SIZE = 1_048_576
 MAX_VISIBILITY = 43_200
 MAX_DELAY = 900
 MAX_WAIT = 20
-MAX_ID_LEN = 128
 
 _NAME_RE = re.compile(r"[A-Za-z0-9_-]+")
 _ENTRY_ID_RE = re.compile(r"[A-Za-z0-9_-]{1,80}")

@@ -193,24 +193,6 @@ class SaveExecution:
         return not result.ok
 
 
-@dataclass(frozen=True)
-class AppendHistory:
-    """Append history events of a new execution (with :class:`InsertExecution`)."""
-
-    execution: str
-    events: Sequence[dict[str, Any]]
-
-    def program(self, dialect: Dialect) -> Program[OpResult]:
-        """One INSERT per event."""
-        if self.events:
-            yield Stmt("sfn_history_insert", history_rows(self.execution, self.events)[0])
-        return OpResult([EntryStatus.OK])
-
-    def is_stale(self, result: OpResult) -> bool:
-        """Never stale."""
-        return False
-
-
 def history_rows(execution: str, events: Sequence[dict[str, Any]]) -> list[dict[str, Any]]:
     """Parameter rows for ``sfn_history_insert``: the events of one step in one row, keyed
     by the id of its first event (one insert per step, however many states it ran)."""
