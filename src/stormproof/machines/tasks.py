@@ -20,7 +20,7 @@ from typing import TYPE_CHECKING
 from stormproof.core.step_plan import task_pending
 from stormproof.errors import StaleLease, StormproofError
 from stormproof.machines.integrations import run_task
-from stormproof.machines.step_messages import INTERNAL, TASKS_QUEUE, step_op
+from stormproof.machines.step_messages import EXECUTION, INTERNAL, TASK, TASKS_QUEUE, step_op
 from stormproof.machines.steps import IDLE_WAIT, check_cancelled
 from stormproof.storage.base import ChangeVisibility, ClaimedRow, Delete, Lease, Operation
 
@@ -93,7 +93,7 @@ class TaskConsumer:
         """Run one claimed task and commit its outcome with the message's deletion."""
         store = self.manager.app.store
         body = json.loads(row.body)
-        arn, request = body["e"], body["task"]
+        arn, request = body[EXECUTION], body[TASK]
         lease = Lease(row.rowid, row.token)
         execution = await self.manager.load(arn)
         if (
