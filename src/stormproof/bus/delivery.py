@@ -37,6 +37,7 @@ from stormproof.bus.publish import (
 from stormproof.bus.services import BusServices
 from stormproof.bus.targets import HttpTarget, Target, is_state_machine, start_machine
 from stormproof.core.retry import DeliveryFailure, GiveUp, RetryPolicy, decide_delivery
+from stormproof.engine.consumer import IDLE_WAIT
 from stormproof.engine.http_client import HttpFailure
 from stormproof.engine.waiting import nap_until_visible
 from stormproof.errors import ExecutionAlreadyExists, StaleLease, StormproofError, Throttled
@@ -46,7 +47,6 @@ log = logging.getLogger("stormproof.bus")
 
 VISIBILITY_TIMEOUT = 120.0  # longer than any delivery attempt may last
 ATTEMPT_TIMEOUT = 60.0  # a state machine's start_execution or another bus's publish
-IDLE_WAIT = 2.0
 
 
 class DeliveryConsumer:

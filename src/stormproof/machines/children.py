@@ -21,13 +21,19 @@ from __future__ import annotations
 
 import json
 from dataclasses import dataclass
-from datetime import UTC, datetime
 from typing import Any
 
 from stormproof.core.asl import map_run
 from stormproof.core.asl.interpreter import ExecState, StartContext, start
 from stormproof.core.step_plan import new_runtime
-from stormproof.machines.records import ACCOUNT, REDRIVABLE, REGION, dumps, machine_arn
+from stormproof.machines.records import (
+    ACCOUNT,
+    REDRIVABLE,
+    REGION,
+    dumps,
+    machine_arn,
+    to_datetime,
+)
 from stormproof.machines.step_messages import (
     EXECUTION,
     STEPS_QUEUE,
@@ -73,7 +79,7 @@ def _child_row(
 ) -> dict[str, Any]:
     definition = map_run.child_definition(state["definition"], request["block"])
     context = StartContext(
-        start_time=_datetime(now),
+        start_time=to_datetime(now),
         execution_name=request["name"],
         state_machine_name=request["machine"],
         region=REGION,
@@ -182,7 +188,3 @@ class Control:
         if not relink and link.get("task") in self.stops:
             return Action.ABORT
         return Action.STEP
-
-
-def _datetime(epoch: float) -> datetime:
-    return datetime.fromtimestamp(epoch, UTC)

@@ -50,16 +50,16 @@ from stormproof.machines.records import (
     dumps,
     machine_name_of,
     split_token,
+    to_datetime,
 )
 from stormproof.machines.step_messages import step_op
-from stormproof.machines.steps import StepConsumer, plan_ops, save_op, to_datetime
+from stormproof.machines.steps import MAX_CONFLICTS, StepConsumer, plan_ops, save_op
 from stormproof.machines.tasks import TaskConsumer
 from stormproof.queues.registry import QueueRegistry
 from stormproof.storage import machine_ops
 from stormproof.storage.base import Operation
 from stormproof.storage.machine_ops import ExecutionRow, InsertExecution, SaveExecution
 
-MAX_CONFLICTS = 20
 HISTORY_PAGE = 500  # steps per read
 MAX_ERROR = 256
 MAX_CAUSE = 32_768

@@ -60,6 +60,11 @@ def checked_payload(field: str, value: Any) -> str:
     return text
 
 
+def to_datetime(epoch: float) -> datetime:
+    """Epoch seconds as an aware UTC datetime."""
+    return datetime.fromtimestamp(epoch, UTC)
+
+
 def iso_time(epoch: float | None) -> str | None:
     """ISO-8601 UTC text of an epoch time."""
     if epoch is None:

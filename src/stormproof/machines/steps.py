@@ -26,13 +26,14 @@ import logging
 import random
 from collections import defaultdict
 from dataclasses import dataclass, field, replace
-from datetime import UTC, datetime
 from typing import TYPE_CHECKING, Any
 
 from stormproof.core.step_plan import StepPlan, new_runtime, plan_abort, plan_step, redrive
+from stormproof.engine.consumer import IDLE_WAIT
+from stormproof.engine.slots import honour_cancellation
 from stormproof.errors import StaleLease, StormproofError
 from stormproof.machines.children import Control, link_of, parent_outcome, spawn_ops, stop_ops
-from stormproof.machines.records import dumps
+from stormproof.machines.records import dumps, to_datetime
 from stormproof.machines.step_messages import (
     EXECUTION,
     FIRED,
@@ -56,21 +57,7 @@ if TYPE_CHECKING:
 
 log = logging.getLogger("stormproof.machines.executions")
 
-MAX_CONFLICTS = 20
-IDLE_WAIT = 2.0
-
-
-def check_cancelled() -> None:
-    """Raise CancelledError if the current task was asked to stop (a driver may have turned
-    the cancellation into an error of its own)."""
-    task = asyncio.current_task()
-    if task is not None and task.cancelling():
-        raise asyncio.CancelledError
-
-
-def to_datetime(epoch: float) -> datetime:
-    """Epoch seconds as an aware UTC datetime."""
-    return datetime.fromtimestamp(epoch, UTC)
+MAX_CONFLICTS = 20  # an execution's version moved under us this often: give up
 
 
 @dataclass
@@ -111,12 +98,12 @@ class StepConsumer:
 
     async def _lane(self) -> None:
         while True:
-            check_cancelled()  # the PostgreSQL driver may swallow a cancellation
+            honour_cancellation()  # the PostgreSQL driver may swallow a cancellation
             try:
                 if not await self.poll_once():
                     await self.manager.wait_for(STEPS_QUEUE, IDLE_WAIT)
             except StormproofError:
-                check_cancelled()
+                honour_cancellation()
                 log.exception("event=steps.error")
                 await self.manager.app.clock.sleep(1.0)
 
