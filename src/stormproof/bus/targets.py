@@ -26,6 +26,7 @@ from urllib.parse import urlsplit
 from stormproof.clock import Clock
 from stormproof.core import names
 from stormproof.core import queue_rules as rules
+from stormproof.core.numbers import whole_number
 from stormproof.core.retry import RetryPolicy
 from stormproof.core.transform import InputTransformer, TargetInput
 from stormproof.errors import InvalidAttribute
@@ -135,10 +136,10 @@ class HttpTarget:
         self.method = method
         self.headers = _check_headers(headers)
         self.auth = _check_auth(auth)
-        if rate is not None and (
-            isinstance(rate, bool) or not isinstance(rate, int) or not 1 <= rate <= MAX_RATE
-        ):
-            raise InvalidAttribute("rate", rate, f"None or a whole number from 1 to {MAX_RATE}")
+        if rate is not None:
+            whole_number(
+                "rate", rate, 1, MAX_RATE, allowed=f"None or a whole number from 1 to {MAX_RATE}"
+            )
         self.rate = rate
         if isinstance(timeout, bool) or not isinstance(timeout, int | float):
             raise InvalidAttribute("timeout", timeout, f"0.1 to {MAX_HTTP_TIMEOUT:g} seconds")

@@ -19,6 +19,7 @@ from typing import Any
 
 from stormproof.bus.manager import BusManager
 from stormproof.core.asl.interpreter import ExecState, StartContext, start
+from stormproof.core.numbers import whole_number
 from stormproof.core.step_plan import (
     StepPlan,
     heartbeat,
@@ -238,8 +239,7 @@ class ExecutionManager:
     ) -> list[ExecutionInfo]:
         """Executions, newest first, optionally of one machine, one status, one Map Run."""
         name = machine_name_of(machine) if machine else None
-        if isinstance(limit, bool) or not isinstance(limit, int) or limit < 1:
-            raise InvalidAttribute("limit", limit, "a whole number >= 1")
+        whole_number("limit", limit, 1, allowed="a whole number >= 1")
         read = functools.partial(machine_ops.list_executions, name, status, limit, map_run)
         rows = await self.app.store.run(read)
         return [ExecutionInfo.from_row(r) for r in rows]
