@@ -28,21 +28,32 @@ BACKENDS = {
 }
 # A module imports only its own package or lower ranks.
 RANKS: dict[str, float] = {
-    "errors": 0, "config": 0, "clock": 0,
-    "core": 1, "patterns": 1.5, "webhooks": 1.5,  # public facades over core
+    "errors": 0,
+    "config": 0,
+    "clock": 0,
+    "core": 1,
+    "patterns": 1.5,
+    "webhooks": 1.5,  # public facades over core
     "storage": 2,
     "engine": 3,
-    "telemetry": 3, "chaos": 3,  # import engine and below; only app and cli import them
-    "queues": 4, "streams": 4,
+    "telemetry": 3,
+    "chaos": 3,  # import engine and below; only app and cli import them
+    "queues": 4,
+    "streams": 4,
     "functions": 5,
     "bus": 6,
     "machines": 7,
     "gateway": 8,
-    "app": 9, "worker": 9.5,
-    "bench": 9.8, "http": 9.9,  # cli runs the benchmarks and starts the HTTP server
-    "cli": 10, "lint": 10, "testing": 10,
-    "__init__": 11, "__main__": 11,
-}  # fmt: skip
+    "app": 9,
+    "worker": 9.5,
+    "bench": 9.8,
+    "http": 9.9,  # cli runs the benchmarks and starts the HTTP server
+    "cli": 10,
+    "lint": 10,
+    "testing": 10,
+    "__init__": 11,
+    "__main__": 11,
+}
 # The bare-SQL baselines of the benchmarks need the drivers' own connections.
 BACKEND_USERS = {"storage", "bench"}
 APP_USERS = {"app", "worker", "cli", "http", "lint", "bench", "testing", "__init__", "__main__"}

@@ -3,11 +3,12 @@
 from __future__ import annotations
 
 import asyncio
+import enum
 import uuid
-from collections.abc import Coroutine
+from collections.abc import Callable, Coroutine, Mapping, Sequence
 from datetime import timedelta
 from types import TracebackType
-from typing import Any, TypeVar, overload
+from typing import Any, Final, TypeVar, overload
 
 from stormproof import config
 from stormproof.bus.bus import Bus
@@ -20,10 +21,11 @@ from stormproof.engine.breakers import BreakerRegistry, CircuitBreaker
 from stormproof.engine.limits import Limit, define_limit
 from stormproof.engine.periodic import Periodic
 from stormproof.engine.sync_bridge import SyncBridge
-from stormproof.errors import InvalidAttribute
+from stormproof.errors import AppNotOpen, InvalidAttribute
 from stormproof.functions.function import Function
 from stormproof.functions.mappings import EventSourceMapping
 from stormproof.functions.registry import FunctionRegistry
+from stormproof.functions.runners import Handler
 from stormproof.functions.stream_mappings import StreamMapping, define_stream_mapping
 from stormproof.machines.definitions import StateMachine
 from stormproof.machines.executions import ExecutionManager
@@ -39,12 +41,16 @@ T = TypeVar("T")
 MAINTENANCE_INTERVAL = 5.0
 
 
-class _Unset:
+class Unset(enum.Enum):
+    """The type of :data:`UNSET`: "not passed", where ``None`` is a meaningful value."""
+
+    UNSET = "UNSET"
+
     def __repr__(self) -> str:
         return "UNSET"
 
 
-UNSET: Any = _Unset()
+UNSET: Final = Unset.UNSET
 Seconds = float | timedelta
 
 
@@ -84,17 +90,17 @@ class App:
         self,
         name: str,
         *,
-        visibility_timeout: Seconds = UNSET,
-        delay: Seconds = UNSET,
-        max_message_size: int = UNSET,
-        retention: Seconds = UNSET,
-        receive_wait: Seconds = UNSET,
-        dead_letter: Queue | str | None = UNSET,
-        max_receive_count: int = UNSET,
-        redrive_allow: Any = UNSET,
+        visibility_timeout: Seconds | Unset = UNSET,
+        delay: Seconds | Unset = UNSET,
+        max_message_size: int | Unset = UNSET,
+        retention: Seconds | Unset = UNSET,
+        receive_wait: Seconds | Unset = UNSET,
+        dead_letter: Queue | str | Unset | None = UNSET,
+        max_receive_count: int | Unset = UNSET,
+        redrive_allow: str | Sequence[str] | Mapping[str, Any] | Unset | None = UNSET,
         fifo: bool | None = None,
-        content_based_deduplication: bool = UNSET,
-        dedup_window: Seconds = UNSET,
+        content_based_deduplication: bool | Unset = UNSET,
+        dedup_window: Seconds | Unset = UNSET,
     ) -> Queue:
         """Declare a queue (validated now; created or updated when the app opens).
 
@@ -117,9 +123,13 @@ class App:
         names.refuse_reserved("name", name)
         return self.queues.declare(name, fifo, {k: v for k, v in passed.items() if v is not UNSET})
 
+    @overload
+    def function(self, name: Handler, /) -> Function: ...
+
+    @overload
     def function(
         self,
-        name: Any = None,
+        name: str | None = None,
         *,
         timeout: Seconds = 3,
         concurrency: int | None = None,
@@ -128,7 +138,20 @@ class App:
         on_success: Queue | Function | None = None,
         on_failure: Queue | Function | None = None,
         isolation: str = "thread",
-    ) -> Any:
+    ) -> Callable[[Handler], Function]: ...
+
+    def function(
+        self,
+        name: Handler | str | None = None,
+        *,
+        timeout: Seconds = 3,
+        concurrency: int | None = None,
+        max_retry_attempts: int = 2,
+        max_event_age: Seconds = 21600,
+        on_success: Queue | Function | None = None,
+        on_failure: Queue | Function | None = None,
+        isolation: str = "thread",
+    ) -> Function | Callable[[Handler], Function]:
         """Declare a function: ``@app.function(...)`` (or bare ``@app.function``).
 
         ``timeout`` 1-900 s; ``concurrency`` is reserved concurrency, a cap across every
@@ -137,7 +160,7 @@ class App:
         ``isolation`` "thread" or "process" (sync handlers, killed on timeout). See
         docs/functions.md.
         """
-        return self.functions.decorator(
+        made: Function | Callable[[Handler], Function] = self.functions.decorator(
             name,
             timeout=timeout,
             concurrency=concurrency,
@@ -147,6 +170,7 @@ class App:
             on_failure=on_failure,
             isolation=isolation,
         )
+        return made
 
     @overload
     def consume(self, queue: Stream, function: Function, **options: Any) -> StreamMapping: ...
@@ -161,10 +185,10 @@ class App:
         queue: Queue | Stream | str,
         function: Function,
         *,
-        batch_size: int = UNSET,
-        batch_window: Seconds = UNSET,
+        batch_size: int | Unset = UNSET,
+        batch_window: Seconds | Unset = UNSET,
         max_concurrency: int | None = None,
-        report_batch_item_failures: bool = UNSET,
+        report_batch_item_failures: bool | Unset = UNSET,
         filter: Any = UNSET,
         enabled: bool = True,
         breaker: CircuitBreaker | str | None = None,
@@ -271,8 +295,13 @@ class App:
         return await self.executions.stop_execution(execution_arn, error, cause)
 
     async def list_executions(
-        self, machine: str | None = None, status: str | None = None, limit: int = 100, *,
-        map_run: str | None = None) -> list[ExecutionInfo]:  # fmt: skip
+        self,
+        machine: str | None = None,
+        status: str | None = None,
+        limit: int = 100,
+        *,
+        map_run: str | None = None,
+    ) -> list[ExecutionInfo]:
         """Executions, newest first (``map_run``: a distributed Map run's children)."""
         return await self.executions.list_executions(machine, status, limit, map_run=map_run)
 
@@ -298,7 +327,7 @@ class App:
     def store(self) -> Store:
         """The open store."""
         if self._store is None:
-            raise RuntimeError("the app is not open: use 'async with app:'")
+            raise AppNotOpen
         return self._store
 
     async def open(self) -> None:

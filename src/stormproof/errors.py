@@ -338,3 +338,50 @@ class WebhookVerificationError(StormproofError):
     def __init__(self, reason: str) -> None:
         self.reason = reason
         super().__init__(f"webhook rejected: {reason}")
+
+
+# --- the runtime's own misuse and lookups (each also its old builtin, so callers that
+# caught RuntimeError/LookupError/TypeError keep working) ------------------------------
+
+
+class NotOpen(StormproofError, RuntimeError):
+    """``what`` (``"app"`` or ``"store"``) is used before it is opened or after it closed."""
+
+    def __init__(self, what: str, hint: str = "") -> None:
+        self.what = what
+        super().__init__(f"the {what} is not open" + (f": {hint}" if hint else ""))
+
+
+class AppNotOpen(NotOpen):
+    """The app is used before ``async with app:`` (or ``app.open()``) or after it closed."""
+
+    def __init__(self) -> None:
+        super().__init__("app", "use 'async with app:'")
+
+
+class SyncInsideEventLoop(StormproofError, RuntimeError):
+    """A ``*_sync`` method was called from inside a running event loop: await instead."""
+
+    def __init__(self) -> None:
+        super().__init__("the *_sync methods are for code outside asyncio: await instead")
+
+
+class FunctionNotFound(StormproofError, LookupError):
+    """No function of this ``name`` is defined on the app."""
+
+    def __init__(self, name: str) -> None:
+        self.name = name
+        super().__init__(f"no function named {name!r}")
+
+
+class ReplayNotFound(StormproofError, LookupError):
+    """No event-bus replay of this ``name``."""
+
+    def __init__(self, name: str) -> None:
+        self.name = name
+        super().__init__(f"replay {name!r} does not exist")
+
+
+class InvalidHandler(InvalidAttribute, TypeError):
+    """A handler of the wrong kind for its option (``field``), e.g. ``async def`` with
+    ``isolation='process'``."""

@@ -18,6 +18,7 @@ import logging
 import random
 
 from stormproof.app import App
+from stormproof.core.numbers import whole_number
 from stormproof.engine.consumer import QueueConsumer
 from stormproof.engine.leases import LeaseKeeper
 from stormproof.engine.slots import Permits
@@ -42,8 +43,7 @@ class Worker:
         shutdown_timeout: float = DEFAULT_SHUTDOWN_TIMEOUT,
         rng: random.Random | None = None,
     ) -> None:
-        if isinstance(concurrency, bool) or not isinstance(concurrency, int) or concurrency < 1:
-            raise ValueError(f"concurrency must be a whole number >= 1, got {concurrency!r}")
+        whole_number("concurrency", concurrency, 1, allowed="a whole number >= 1")
         self.app = app
         self.concurrency = concurrency
         self.shutdown_timeout = shutdown_timeout

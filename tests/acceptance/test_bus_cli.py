@@ -8,9 +8,14 @@ from stormproof import App, Target
 from tests.acceptance.test_cli_queues import cli, ok, ok_json, one_line_error
 
 EVENT = {
-    "id": "1", "account": "1", "source": "shop", "time": "2024-01-01T00:00:00Z",
-    "region": "r", "detail-type": "order", "detail": {"total": 250},
-}  # fmt: skip
+    "id": "1",
+    "account": "1",
+    "source": "shop",
+    "time": "2024-01-01T00:00:00Z",
+    "region": "r",
+    "detail-type": "order",
+    "detail": {"total": 250},
+}
 
 
 async def _declare(store_url: str) -> None:
@@ -19,8 +24,11 @@ async def _declare(store_url: str) -> None:
     app.buses.background = False
     orders = app.queue("orders")
     bus = app.bus("default")
-    bus.rule("big", pattern={"detail": {"total": [{"numeric": [">", 100]}]}},
-             targets=[Target(orders, input_path="$.detail", max_retry_attempts=3)])  # fmt: skip
+    bus.rule(
+        "big",
+        pattern={"detail": {"total": [{"numeric": [">", 100]}]}},
+        targets=[Target(orders, input_path="$.detail", max_retry_attempts=3)],
+    )
     bus.rule("nightly", schedule="cron(0 3 * * ? *)", targets=[Target(orders)])
     bus.archive("all")
     async with app:
@@ -35,11 +43,30 @@ async def test_events_commands_end_to_end(store_url: str) -> None:
     assert (target["kind"], target["name"], target["maxRetryAttempts"]) == ("queue", "orders", 3)
     assert "orders" in ok(store_url, "events", "targets", "big")
 
-    put = ok_json(store_url, "events", "put", "--source", "shop", "--detail-type", "order",
-                  "--detail", '{"total": 250}', "--time", "2024-01-01T00:00:30Z")  # fmt: skip
+    put = ok_json(
+        store_url,
+        "events",
+        "put",
+        "--source",
+        "shop",
+        "--detail-type",
+        "order",
+        "--detail",
+        '{"total": 250}',
+        "--time",
+        "2024-01-01T00:00:30Z",
+    )
     assert put["failedEntryCount"] == 0
-    entries = json.dumps([{"source": "shop", "detail_type": "order", "detail": {"total": 5},
-                           "time": "2024-01-01T00:01:00Z"}])  # fmt: skip
+    entries = json.dumps(
+        [
+            {
+                "source": "shop",
+                "detail_type": "order",
+                "detail": {"total": 5},
+                "time": "2024-01-01T00:01:00Z",
+            }
+        ]
+    )
     assert ok_json(store_url, "events", "put", "--entries", entries)["failedEntryCount"] == 0
     received = ok_json(store_url, "queues", "receive", "orders", "--max", "10")
     assert [json.loads(m["body"]) for m in received] == [{"total": 250}]
@@ -47,17 +74,31 @@ async def test_events_commands_end_to_end(store_url: str) -> None:
     [archive] = ok_json(store_url, "events", "archives")
     assert (archive["name"], archive["events"]) == ("all", 2)
 
-    status = ok_json(store_url, "events", "replay", "all", "--start", "2024-01-01T00:00:00Z",
-                     "--end", "2024-01-01T00:02:00Z", "--rules", "big", "--name", "r1")  # fmt: skip
+    status = ok_json(
+        store_url,
+        "events",
+        "replay",
+        "all",
+        "--start",
+        "2024-01-01T00:00:00Z",
+        "--end",
+        "2024-01-01T00:02:00Z",
+        "--rules",
+        "big",
+        "--name",
+        "r1",
+    )
     assert (status["state"], status["total"], status["replayed"]) == ("COMPLETED", 2, 2)
     assert ok_json(store_url, "events", "replay-status", "r1")["state"] == "COMPLETED"
     assert "r1" in ok(store_url, "events", "replay-status")
 
-    failed = cli(store_url, "events", "put", "--source", "shop", "--detail-type", "order",
-                 "--detail", "[1]")  # fmt: skip
+    failed = cli(
+        store_url, "events", "put", "--source", "shop", "--detail-type", "order", "--detail", "[1]"
+    )
     assert failed.returncode == 1 and "MalformedDetail" in failed.stdout
-    error = one_line_error(cli(store_url, "events", "replay", "nope", "--start",
-                               "2024-01-01", "--end", "2024-01-02"))  # fmt: skip
+    error = one_line_error(
+        cli(store_url, "events", "replay", "nope", "--start", "2024-01-01", "--end", "2024-01-02")
+    )
     assert "archive" in error
 
 

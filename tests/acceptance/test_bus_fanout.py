@@ -67,8 +67,12 @@ async def _run(
     finally:
         for srv in (healthy, flaky, down):
             await srv.down()
-    return {"published": published, "dead": dead, "elapsed": elapsed,
-            "servers": {"healthy": healthy, "flaky": flaky, "down": down}}  # fmt: skip
+    return {
+        "published": published,
+        "dead": dead,
+        "elapsed": elapsed,
+        "servers": {"healthy": healthy, "flaky": flaky, "down": down},
+    }
 
 
 async def _publish(app: App, events: int) -> set[str]:
@@ -76,8 +80,10 @@ async def _publish(app: App, events: int) -> set[str]:
     ids: set[str] = set()
 
     async def batch(first: int) -> None:
-        entries = [{"source": "load", "detail_type": "tick", "detail": {"n": n}}
-                   for n in range(first, min(first + 10, events))]  # fmt: skip
+        entries = [
+            {"source": "load", "detail_type": "tick", "detail": {"n": n}}
+            for n in range(first, min(first + 10, events))
+        ]
         result = await bus.put_events(entries)
         assert result.failed_entry_count == 0
         ids.update(str(e.event_id) for e in result.entries)
@@ -99,16 +105,16 @@ def _check(outcome: dict[str, Any], retries: int | None) -> None:
             assert attributes["TARGET_ARN"] == f"stormproof:http:{name}"
             assert attributes["RULE_ARN"] == "stormproof:events:rule/default/all"
             assert attributes["EXHAUSTED_RETRY_CONDITION"] in (
-                "MaximumRetryAttempts", "MaximumEventAgeInSeconds",
-            )  # fmt: skip
+                "MaximumRetryAttempts",
+                "MaximumEventAgeInSeconds",
+            )
             if retries is not None:
                 assert attributes["RETRY_ATTEMPTS"] == str(retries)
     flaky_dead = dead["flaky"].values()
     assert all(a["ERROR_CODE"] == "SERVER_ERROR" for a in flaky_dead)
     assert all(a["ERROR_CODE"] == "TIMEOUT" for a in dead["down"].values())
     # Retried deliveries arrive: events first refused with a 503 that got through later.
-    refused = {r.headers["x-stormproof-event-id"] for r, c in servers["flaky"].answered
-               if c == 503}  # fmt: skip
+    refused = {r.headers["x-stormproof-event-id"] for r, c in servers["flaky"].answered if c == 503}
     assert refused & _ids(servers["flaky"].received)
     assert servers["down"].received, "nothing reached the target after its outage"
 
@@ -117,8 +123,10 @@ async def test_thousand_events_three_targets_with_failures(store_url: str) -> No
     outcome = await _run(store_url, events=1000, outage=5.0, retries=3, deadline=45)
     _check(outcome, retries=3)
     assert outcome["dead"]["flaky"], "with 30 % failures and 3 retries a few are exhausted"
-    print(f"\n1,000 events x 3 targets delivered in {outcome['elapsed']:.1f} s; dead-lettered: "
-          f"flaky={len(outcome['dead']['flaky'])} down={len(outcome['dead']['down'])}")  # fmt: skip
+    print(
+        f"\n1,000 events x 3 targets delivered in {outcome['elapsed']:.1f} s; dead-lettered: "
+        f"flaky={len(outcome['dead']['flaky'])} down={len(outcome['dead']['down'])}"
+    )
 
 
 @pytest.mark.soak

@@ -80,11 +80,25 @@ def test_executions_by_name_and_start_wait_with_a_worker(store_url: str) -> None
     open_app(store_url)
     worker = subprocess.Popen(
         [sys.executable, "-m", "stormproof", "--store", store_url, "worker", APP],
-        cwd=ROOT, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE, text=True,
-    )  # fmt: skip
+        cwd=ROOT,
+        stdout=subprocess.DEVNULL,
+        stderr=subprocess.PIPE,
+        text=True,
+    )
     try:
-        done = ok_json(store_url, "executions", "start", "Doubler", "--input", '{"n": 21}',
-                       "--name", "first", "--wait", "--timeout", "60")  # fmt: skip
+        done = ok_json(
+            store_url,
+            "executions",
+            "start",
+            "Doubler",
+            "--input",
+            '{"n": 21}',
+            "--name",
+            "first",
+            "--wait",
+            "--timeout",
+            "60",
+        )
     finally:
         worker.send_signal(signal.SIGTERM)
         worker.communicate(timeout=30)
@@ -111,8 +125,14 @@ def test_test_pattern_fills_the_envelope() -> None:
     assert ok(store, "events", "test-pattern", pattern, bare).strip() == "true"
     report = ok_json(store, "events", "test-pattern", pattern, bare)
     assert report["result"] is True
-    assert set(report["filledFields"]) == {"version", "id", "account", "time", "region",
-                                           "resources"}  # fmt: skip
+    assert set(report["filledFields"]) == {
+        "version",
+        "id",
+        "account",
+        "time",
+        "region",
+        "resources",
+    }
     strict = one_line_error(cli(store, "events", "test-pattern", pattern, bare, "--strict"))
     assert "Missing mandatory fields" in strict
 
@@ -131,15 +151,35 @@ def test_terse_aws_bus_errors_keep_the_text_and_say_why(store_url: str) -> None:
             pass
 
     asyncio.run(declare())
-    put = cli(store_url, "events", "put", "--source", "shop", "--detail-type", "t",
-              "--detail", "[1]", "--json")  # fmt: skip
+    put = cli(
+        store_url,
+        "events",
+        "put",
+        "--source",
+        "shop",
+        "--detail-type",
+        "t",
+        "--detail",
+        "[1]",
+        "--json",
+    )
     [entry] = json.loads(put.stdout)["entries"]
     assert entry["errorCode"] == "MalformedDetail"
     assert entry["errorMessage"] == (
         "Detail is malformed. (detail must be a JSON object, got a JSON array)"
     )
-    aws = cli(store_url, "events", "put", "--source", "aws.ec2", "--detail-type", "t",
-              "--detail", "{}", "--json")  # fmt: skip
+    aws = cli(
+        store_url,
+        "events",
+        "put",
+        "--source",
+        "aws.ec2",
+        "--detail-type",
+        "t",
+        "--detail",
+        "{}",
+        "--json",
+    )
     [entry] = json.loads(aws.stdout)["entries"]
     assert entry["errorMessage"].startswith("Not authorized for the source. (")
     assert "reserved" in entry["errorMessage"]

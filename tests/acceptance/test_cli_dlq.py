@@ -8,8 +8,16 @@ from tests.acceptance.test_cli_queues import cli, ok, ok_json, one_line_error
 
 def test_dead_lettered_message_is_redriven_back(store_url: str) -> None:
     ok(store_url, "queues", "create", "orders-dlq")
-    ok(store_url, "queues", "create", "orders", "--dead-letter", "orders-dlq",
-       "--max-receive-count", "1")  # fmt: skip
+    ok(
+        store_url,
+        "queues",
+        "create",
+        "orders",
+        "--dead-letter",
+        "orders-dlq",
+        "--max-receive-count",
+        "1",
+    )
     message_id = ok(store_url, "queues", "send", "orders", "poison").strip()
     [first] = ok_json(store_url, "queues", "receive", "orders", "--visibility-timeout", "0")
     assert first["messageId"] == message_id

@@ -29,8 +29,18 @@ def snake_keys(value: Any) -> list[str]:
 
 def test_queue_and_redrive_json_is_camel_case_with_iso_times(store_url: str) -> None:
     ok(store_url, "queues", "create", "jobs-dlq")
-    created = ok_json(store_url, "queues", "create", "jobs", "--dead-letter", "jobs-dlq",
-                      "--max-receive-count", "1", "--redrive-allow", "allowAll")  # fmt: skip
+    created = ok_json(
+        store_url,
+        "queues",
+        "create",
+        "jobs",
+        "--dead-letter",
+        "jobs-dlq",
+        "--max-receive-count",
+        "1",
+        "--redrive-allow",
+        "allowAll",
+    )
     assert created["visibilityTimeout"] == 30 and created["deadLetter"] == "jobs-dlq"
     assert created["redriveAllow"] == {"redrivePermission": "allowAll", "sourceQueues": []}
     sent = ok_json(store_url, "queues", "send", "jobs", "x", "--attribute", "snake_key=v")
@@ -41,10 +51,16 @@ def test_queue_and_redrive_json_is_camel_case_with_iso_times(store_url: str) -> 
     task = ok_json(store_url, "dlq", "redrive", "jobs-dlq")
     assert ISO.match(task["startedAt"]), task
     assert "owner" not in task and "leaseUntil" not in task and "lease_until" not in task
-    outputs = [created, sent, msg, task, ok_json(store_url, "queues", "ls"),
-               ok_json(store_url, "queues", "stats", "jobs"),
-               ok_json(store_url, "dlq", "status", "jobs-dlq"),
-               ok_json(store_url, "queues", "purge", "jobs")]  # fmt: skip
+    outputs = [
+        created,
+        sent,
+        msg,
+        task,
+        ok_json(store_url, "queues", "ls"),
+        ok_json(store_url, "queues", "stats", "jobs"),
+        ok_json(store_url, "dlq", "status", "jobs-dlq"),
+        ok_json(store_url, "queues", "purge", "jobs"),
+    ]
     assert [snake_keys(o) for o in outputs] == [[]] * len(outputs)
 
 
@@ -62,8 +78,9 @@ def test_bus_events_and_machines_share_one_account_and_region(store_url: str) ->
     asyncio.run(_events_app(store_url))
     arn = ok(store_url, "executions", "start", "Waiting").strip()
     assert f":{identity.REGION}:{identity.ACCOUNT}:" in arn
-    put = ok_json(store_url, "events", "put", "--source", "shop", "--detail-type", "t",
-                  "--detail", "{}")  # fmt: skip
+    put = ok_json(
+        store_url, "events", "put", "--source", "shop", "--detail-type", "t", "--detail", "{}"
+    )
     assert put["failedEntryCount"] == 0 and "eventId" in put["entries"][0]
     assert snake_keys(put) == [] and snake_keys(put["entries"]) == []
     [delivered] = ok_json(store_url, "queues", "receive", "sink")
@@ -85,11 +102,24 @@ def test_queues_ls_hides_internal_queues_unless_all(store_url: str) -> None:
 
 
 def test_attributes_show_durations_not_floats(store_url: str) -> None:
-    shown = ok(store_url, "queues", "create", "slow", "--retention", "1209600",
-               "--visibility-timeout", "90", "--dedup-window", "300")  # fmt: skip
+    shown = ok(
+        store_url,
+        "queues",
+        "create",
+        "slow",
+        "--retention",
+        "1209600",
+        "--visibility-timeout",
+        "90",
+        "--dedup-window",
+        "300",
+    )
     assert "1.2096e+06" not in shown
-    rows = {line.split("│")[1].strip(): line.split("│")[2].strip()
-            for line in shown.splitlines() if line.count("│") == 3}  # fmt: skip
+    rows = {
+        line.split("│")[1].strip(): line.split("│")[2].strip()
+        for line in shown.splitlines()
+        if line.count("│") == 3
+    }
     assert rows["retention"] == "14 d"
     assert rows["visibility timeout"] == "90 s"
     assert rows["dedup window"] == "5 min"
@@ -114,8 +144,9 @@ def test_executions_ls_pages_and_says_when_there_is_more(store_url: str) -> None
     arns = asyncio.run(_many_executions(store_url, 5))
     first = ok_json(store_url, "executions", "ls", "--limit", "2")
     assert len(first["executions"]) == 2 and first["nextPage"] == 2
-    pages = [first] + [ok_json(store_url, "executions", "ls", "--limit", "2", "--page", str(n))
-                       for n in (2, 3)]  # fmt: skip
+    pages = [first] + [
+        ok_json(store_url, "executions", "ls", "--limit", "2", "--page", str(n)) for n in (2, 3)
+    ]
     assert pages[2]["nextPage"] is None
     listed = [e["executionArn"] for p in pages for e in p["executions"]]
     assert sorted(listed) == sorted(arns)
@@ -129,6 +160,11 @@ def test_executions_ls_pages_and_says_when_there_is_more(store_url: str) -> None
 
 def test_json_output_is_valid_json_everywhere(store_url: str) -> None:
     ok(store_url, "queues", "create", "q")
-    for args in (("queues", "ls"), ("machines", "ls"), ("executions", "ls"),
-                 ("events", "rules"), ("migrate",)):  # fmt: skip
+    for args in (
+        ("queues", "ls"),
+        ("machines", "ls"),
+        ("executions", "ls"),
+        ("events", "rules"),
+        ("migrate",),
+    ):
         json.loads(ok(store_url, *args, "--json"))

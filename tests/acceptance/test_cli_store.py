@@ -30,8 +30,15 @@ def run_in(cwd: Path, *args: str) -> subprocess.CompletedProcess[str]:
     """The real CLI in ``cwd`` with no STORMPROOF_STORE set."""
     env = {k: v for k, v in os.environ.items() if k != "STORMPROOF_STORE"}
     env["PYTHONPATH"] = str(ROOT)  # for the test app module
-    return subprocess.run([sys.executable, "-m", "stormproof", *args], cwd=cwd, env=env,
-                          capture_output=True, text=True, timeout=60, check=False)  # fmt: skip
+    return subprocess.run(
+        [sys.executable, "-m", "stormproof", *args],
+        cwd=cwd,
+        env=env,
+        capture_output=True,
+        text=True,
+        timeout=60,
+        check=False,
+    )
 
 
 @pytest.mark.parametrize("command", READ_ONLY, ids=" ".join)

@@ -14,8 +14,11 @@ ROOT = Path(__file__).resolve().parents[2]
 PYPROJECT = tomllib.loads((ROOT / "pyproject.toml").read_text(encoding="utf-8"))
 
 # Top-level modules each optional dependency installs.
-EXTRA_MODULES = {"psycopg": ["psycopg", "psycopg_binary", "psycopg_c"],
-                 "psycopg-pool": ["psycopg_pool"], "jsonata-python": ["jsonata"]}  # fmt: skip
+EXTRA_MODULES = {
+    "psycopg": ["psycopg", "psycopg_binary", "psycopg_c"],
+    "psycopg-pool": ["psycopg_pool"],
+    "jsonata-python": ["jsonata"],
+}
 
 HIDE = """
 import sys, importlib.abc
@@ -46,8 +49,14 @@ def _hidden_modules() -> list[str]:
 
 def _run_bare(code: str, tmp_path: Path) -> subprocess.CompletedProcess[str]:
     script = HIDE.format(hidden=_hidden_modules()) + code
-    return subprocess.run([sys.executable, "-c", script, str(tmp_path)], cwd=tmp_path,
-                          capture_output=True, text=True, timeout=60, check=False)  # fmt: skip
+    return subprocess.run(
+        [sys.executable, "-c", script, str(tmp_path)],
+        cwd=tmp_path,
+        capture_output=True,
+        text=True,
+        timeout=60,
+        check=False,
+    )
 
 
 def test_jsonata_is_a_core_dependency() -> None:
@@ -63,8 +72,10 @@ def test_the_postgres_modules_really_are_hidden(tmp_path: Path) -> None:
 
 def test_without_extras_stormproof_imports_and_runs_a_queue(tmp_path: Path) -> None:
     smoke = ROOT / "scripts" / "smoke_install.py"
-    code = ("import runpy, stormproof.cli, stormproof.core.asl.jsonata_mode\n"
-            f"runpy.run_path({str(smoke)!r}, run_name='__main__')")  # fmt: skip
+    code = (
+        "import runpy, stormproof.cli, stormproof.core.asl.jsonata_mode\n"
+        f"runpy.run_path({str(smoke)!r}, run_name='__main__')"
+    )
     done = _run_bare(code, tmp_path)
     assert done.returncode == 0, done.stderr
     assert "sqlite send/receive ok" in done.stdout

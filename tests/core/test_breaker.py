@@ -175,9 +175,14 @@ class BreakerModel(RuleBasedStateMachine):
     def __init__(self) -> None:
         super().__init__()
         self.p = cb.policy(
-            minimum_calls=3, window=10, consecutive_failures=4, open_for=5, open_for_max=30,
-            half_open_calls=2, probe_timeout=8,
-        )  # fmt: skip
+            minimum_calls=3,
+            window=10,
+            consecutive_failures=4,
+            open_for=5,
+            open_for_max=30,
+            half_open_calls=2,
+            probe_timeout=8,
+        )
         self.now = 0.0
         self.b = Breaker()
         self.held: list[str] = []  # probe permits given out and not yet reported

@@ -103,7 +103,7 @@ IGNORE_CASE_TYPE = (
         ({"wildcard": ["a**"]}, "Consecutive wildcard characters at pos 2"),
         ({"prefix": "a", "suffix": "b"}, "Too many elements in numeric expression"),
     ],
-)  # fmt: skip
+)
 def test_anything_but_errors(anything_but: Any, expected: str) -> None:
     assert reason({"f": [{"anything-but": anything_but}]}) == expected
 
@@ -192,8 +192,12 @@ def test_wildcard_complexity_is_checked_per_field() -> None:
     names = ("Shared", "App", "Data", "Monitoring")
     assert reason({"f": [{"wildcard": f"*:stack/{n}/*"} for n in names]}) == message
     # The same patterns spread over two fields are fine.
-    compile({"f": [{"wildcard": f"*:stack/{n}/*"} for n in names[:2]],
-             "g": [{"wildcard": f"*:stack/{n}/*"} for n in names[2:]]})  # fmt: skip
+    compile(
+        {
+            "f": [{"wildcard": f"*:stack/{n}/*"} for n in names[:2]],
+            "g": [{"wildcard": f"*:stack/{n}/*"} for n in names[2:]],
+        }
+    )
 
 
 def test_compile_accepts_text_bytes_and_compiled() -> None:

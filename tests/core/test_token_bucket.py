@@ -59,8 +59,15 @@ def test_never_more_than_burst_plus_rate_times_elapsed(
     assert served <= burst + rate * now + 1e-6
 
 
-@pytest.mark.parametrize("bad", [dict(rate=0, burst=1), dict(rate=1, burst=0),
-                                 dict(rate=True, burst=1), dict(rate=1, burst=1.5)])  # fmt: skip
+@pytest.mark.parametrize(
+    "bad",
+    [
+        dict(rate=0, burst=1),
+        dict(rate=1, burst=0),
+        dict(rate=True, burst=1),
+        dict(rate=1, burst=1.5),
+    ],
+)
 def test_bad_limits_name_the_field(bad: dict[str, object]) -> None:
     with pytest.raises(InvalidAttribute, match="throttle"):
         BucketLimits(bad["rate"], bad["burst"])  # type: ignore[arg-type]

@@ -29,8 +29,17 @@ def _free_port() -> int:
 
 
 def _spawn(url: str, port: int, err: Path) -> subprocess.Popen[bytes]:
-    cmd = [sys.executable, "-m", "stormproof", "--store", url, "serve",
-           "tests.http.frontdoor_app:app", "--port", str(port)]  # fmt: skip
+    cmd = [
+        sys.executable,
+        "-m",
+        "stormproof",
+        "--store",
+        url,
+        "serve",
+        "tests.http.frontdoor_app:app",
+        "--port",
+        str(port),
+    ]
     with err.open("wb") as stderr:  # the child keeps its own copy of the descriptor
         return subprocess.Popen(cmd, stderr=stderr, env={**os.environ, "PYTHONPATH": "."})
 

@@ -11,10 +11,13 @@ def test_bench_machines_smoke(tmp_path: Path) -> None:
     report = machines.run(f"sqlite:///{tmp_path}/b.db", executions=20, workers=1, map_executions=2)
     rows = report["rows"]
     assert [(r["machine"], r["mode"]) for r in rows] == [
-        ("pass-choice", "in-process"), ("pass-choice", "1 workers"),
-        ("map-100", "in-process"), ("map-100", "1 workers"),
-        ("distributed-map-100", "in-process"), ("distributed-map-100", "1 workers"),
-    ]  # fmt: skip
+        ("pass-choice", "in-process"),
+        ("pass-choice", "1 workers"),
+        ("map-100", "in-process"),
+        ("map-100", "1 workers"),
+        ("distributed-map-100", "in-process"),
+        ("distributed-map-100", "1 workers"),
+    ]
     assert all(r["succeeded"] == r["executions"] for r in rows)
     assert rows[0]["transitions_per_execution"] == 10
     assert rows[2]["transitions_per_execution"] == 102

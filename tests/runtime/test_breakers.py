@@ -43,8 +43,9 @@ async def _fail(b: CircuitBreaker, times: int) -> None:
 
 async def _write(app: App, state: core.Breaker, name: str = "api") -> None:
     rec = await app.store.get_state(f"breaker/{name}")
-    op = CompareAndSet(f"breaker/{name}", rec.version if rec else None,
-                       json.dumps(core.to_dict(state)))  # fmt: skip
+    op = CompareAndSet(
+        f"breaker/{name}", rec.version if rec else None, json.dumps(core.to_dict(state))
+    )
     assert (await app.store.apply([op]))[0].ok
 
 
@@ -138,8 +139,9 @@ async def test_closed_check_makes_no_round_trip(store_url: str) -> None:
 
 async def test_decorator_call_and_result_predicate(store_url: str) -> None:
     app = App("b", store_url, clock=FakeClock())
-    b = app.breaker("api", consecutive_failures=2, scope="process",
-                    failed_result=lambda r: r >= 500)  # fmt: skip
+    b = app.breaker(
+        "api", consecutive_failures=2, scope="process", failed_result=lambda r: r >= 500
+    )
 
     @b
     async def status(code: int) -> int:

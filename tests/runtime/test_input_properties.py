@@ -59,10 +59,28 @@ def app(tmp_path_factory: pytest.TempPathFactory) -> Iterator[App]:
 
 
 @SETTINGS
-@given(name=anything, options=st.dictionaries(st.sampled_from(
-    ["visibility_timeout", "delay", "retention", "dead_letter", "redrive_allow",
-     "max_receive_count", "fifo", "content_based_deduplication", "dedup_window",
-     "max_message_size", "receive_wait"]), anything, max_size=3))  # fmt: skip
+@given(
+    name=anything,
+    options=st.dictionaries(
+        st.sampled_from(
+            [
+                "visibility_timeout",
+                "delay",
+                "retention",
+                "dead_letter",
+                "redrive_allow",
+                "max_receive_count",
+                "fifo",
+                "content_based_deduplication",
+                "dedup_window",
+                "max_message_size",
+                "receive_wait",
+            ]
+        ),
+        anything,
+        max_size=3,
+    ),
+)
 def test_queue_declarations(tmp_path: Path, name: Any, options: dict[str, Any]) -> None:
     app = App("t", f"sqlite:///{tmp_path}/never-opened.db")
     only_stormproof(lambda: app.queue(name, **options))
@@ -91,9 +109,19 @@ def test_send(app: App, body: Any, delay: Any, attributes: Any, group: Any, dedu
 
 
 @SETTINGS
-@given(entries=anything, entry=st.fixed_dictionaries({}, optional={
-    "source": anything, "detail_type": anything, "detail": anything, "resources": anything,
-    "time": anything}))  # fmt: skip
+@given(
+    entries=anything,
+    entry=st.fixed_dictionaries(
+        {},
+        optional={
+            "source": anything,
+            "detail_type": anything,
+            "detail": anything,
+            "resources": anything,
+            "time": anything,
+        },
+    ),
+)
 def test_put_events(app: App, entries: Any, entry: dict[str, Any]) -> None:
     bus = app.bus("default")
     only_stormproof(lambda: bus.put_events_sync(entries))

@@ -16,9 +16,14 @@ from stormproof.testing import FakeClock
 
 @pytest.mark.parametrize(
     ("options", "field"),
-    [({"rate": -1}, "rate"), ({"rate": 5, "burst": 0}, "burst"),
-     ({"concurrency": 0}, "concurrency"), ({}, "rate"), ({"rate": 1, "colour": "red"}, "colour")],
-)  # fmt: skip
+    [
+        ({"rate": -1}, "rate"),
+        ({"rate": 5, "burst": 0}, "burst"),
+        ({"concurrency": 0}, "concurrency"),
+        ({}, "rate"),
+        ({"rate": 1, "colour": "red"}, "colour"),
+    ],
+)
 def test_invalid_limits_are_rejected(options: dict[str, Any], field: str) -> None:
     with pytest.raises(InvalidAttribute) as err:
         App("l", "sqlite:///unused.db").limit("api", **options)

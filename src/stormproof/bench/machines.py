@@ -231,8 +231,12 @@ def render(report: dict[str, Any]) -> None:
         table.add_column(column, justify="left" if column in ("machine", "mode") else "right")
     for r in report["rows"]:
         table.add_row(
-            r["machine"], r["mode"], f"{r['succeeded']}/{r['executions']}",
-            f"{r['start_per_s']:,.0f}", f"{r['run_per_s']:,.0f}",
-            f"{r['end_to_end_per_s']:,.0f}", f"{r['transitions_per_s']:,.0f}",
-        )  # fmt: skip
+            r["machine"],
+            r["mode"],
+            f"{r['succeeded']}/{r['executions']}",
+            f"{r['start_per_s']:,.0f}",
+            f"{r['run_per_s']:,.0f}",
+            f"{r['end_to_end_per_s']:,.0f}",
+            f"{r['transitions_per_s']:,.0f}",
+        )
     Console().print(table)

@@ -28,7 +28,7 @@ from stormproof.bus.events import parse_time
 from stormproof.bus.replays import ACTIVE, Replay, ReplayStatus, state_key
 from stormproof.bus.services import BusServices
 from stormproof.core import names
-from stormproof.errors import InvalidAttribute, StaleLease
+from stormproof.errors import InvalidAttribute, ReplayNotFound, StaleLease
 from stormproof.storage import bus_ops
 from stormproof.storage.base import CompareAndSet, Store
 
@@ -90,8 +90,9 @@ class ReplayManager:
         op = CompareAndSet(state_key(status.name), None, json.dumps(asdict(status)))
         if not (await self._store.apply([op]))[0].ok:
             raise InvalidAttribute("name", status.name, "a replay name not used before")
-        log.info("event=replay.started name=%s archive=%s total=%d", status.name, archive,
-                 status.total)  # fmt: skip
+        log.info(
+            "event=replay.started name=%s archive=%s total=%d", status.name, archive, status.total
+        )
         if self.autorun:
             self._spawn(status.name)
         return Replay(self, status.name)
@@ -116,17 +117,26 @@ class ReplayManager:
         total = await self._store.run(lambda: bus_ops.count(window))
         now = self.buses.app.clock.now()
         return ReplayStatus(
-            name=name, bus=bus.name, archive=archive, start=lo, end=hi, rules=rules,
-            state="RUNNING", total=total, last=last, started_at=now,
-            owner=self.buses.app.instance_id, lease_until=now + LEASE if self.autorun else now,
-        )  # fmt: skip
+            name=name,
+            bus=bus.name,
+            archive=archive,
+            start=lo,
+            end=hi,
+            rules=rules,
+            state="RUNNING",
+            total=total,
+            last=last,
+            started_at=now,
+            owner=self.buses.app.instance_id,
+            lease_until=now + LEASE if self.autorun else now,
+        )
 
     async def cancel(self, name: str) -> ReplayStatus:
         """Mark an active replay CANCELLING (CANCELLED if nobody runs it)."""
         while True:
             found = await self.load(name)
             if found is None:
-                raise LookupError(f"replay {name!r} does not exist")
+                raise ReplayNotFound(name)
             version, status = found
             if status.state not in ACTIVE:
                 return status
@@ -200,10 +210,12 @@ class ReplayManager:
         ops = bus.publish_ops(events, now, only=status.rules, archive=False)
         latest = max(parse_time(e.get("time")) for e in events)
         new = replace(
-            status, cursor=rows[-1][0], replayed=status.replayed + len(rows),
+            status,
+            cursor=rows[-1][0],
+            replayed=status.replayed + len(rows),
             event_last_replayed_time=max(latest, status.event_last_replayed_time or latest),
             lease_until=now + LEASE,
-        )  # fmt: skip
+        )
         record = CompareAndSet(state_key(name), version, json.dumps(asdict(new)))
         with contextlib.suppress(StaleLease):  # cancelled or taken over: re-read and see
             await self._store.apply([*ops, record], atomic=True)

@@ -76,8 +76,15 @@ class Bus:
         """Define (or replace) a rule: an event ``pattern`` or a ``schedule`` expression
         (``rate(5 minutes)``, ``cron(0 12 * * ? *)``), and up to 5 targets."""
         names.refuse_reserved("name", name, "rule")
-        rule = Rule(self.name, name, pattern=pattern, schedule=schedule, targets=targets,
-                    enabled=enabled, description=description)  # fmt: skip
+        rule = Rule(
+            self.name,
+            name,
+            pattern=pattern,
+            schedule=schedule,
+            targets=targets,
+            enabled=enabled,
+            description=description,
+        )
         self._put_rule(rule)
         return rule
 

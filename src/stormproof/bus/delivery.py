@@ -37,6 +37,7 @@ from stormproof.bus.publish import (
 from stormproof.bus.services import BusServices
 from stormproof.bus.targets import HttpTarget, Target, is_state_machine, start_machine
 from stormproof.core.retry import DeliveryFailure, GiveUp, RetryPolicy, decide_delivery
+from stormproof.engine.consumer import IDLE_WAIT
 from stormproof.engine.http_client import HttpFailure
 from stormproof.engine.waiting import nap_until_visible
 from stormproof.errors import ExecutionAlreadyExists, StaleLease, StormproofError, Throttled
@@ -46,7 +47,6 @@ log = logging.getLogger("stormproof.bus")
 
 VISIBILITY_TIMEOUT = 120.0  # longer than any delivery attempt may last
 ATTEMPT_TIMEOUT = 60.0  # a state machine's start_execution or another bus's publish
-IDLE_WAIT = 2.0
 
 
 class DeliveryConsumer:
@@ -71,7 +71,7 @@ class DeliveryConsumer:
                     await asyncio.wait(self.inflight, return_when=asyncio.FIRST_COMPLETED)
             except Exception:
                 log.exception("event=delivery.loop_error queue=%s", self.queue)
-                await asyncio.sleep(1.0)
+                await self.manager.app.clock.sleep(1.0)
 
     async def poll_once(self) -> int:
         """Claim as many messages as there are free slots and start delivering them."""
@@ -111,8 +111,7 @@ class DeliveryConsumer:
                 await self._deliver(row, body)
         except Exception:
             # Left alone, the message reappears after its visibility timeout.
-            log.exception("event=delivery.error queue=%s message_id=%s", self.queue,
-                          row.message_id)  # fmt: skip
+            log.exception("event=delivery.error queue=%s message_id=%s", self.queue, row.message_id)
 
     async def _deliver(self, row: ClaimedRow, body: dict[str, Any]) -> None:
         body["delivery"] = row.message_id  # stable across retries: an idempotency key
@@ -157,7 +156,7 @@ class DeliveryConsumer:
 
     async def _http(self, dest: HttpTarget, payload: str, event_id: str) -> DeliveryFailure | None:
         if dest.limiter is not None:
-            await dest.limiter.acquire()
+            await dest.limiter.acquire(self.manager.app.clock)
         data = payload.encode()
         headers = dest.request_headers(data, event_id, self.manager.app.clock.now())
         try:
@@ -191,13 +190,26 @@ class DeliveryConsumer:
         if not isinstance(decision, GiveUp):
             op = ChangeVisibility(self.queue, [lease], [decision.delay])
             await self.manager.app.store.apply([op])
-            log.info("event=delivery.retry_scheduled rule=%s target=%s event_id=%s attempt=%d "
-                     "delay=%.3f error_code=%s", body["rule"], body["target"], body["event_id"],
-                     retries + 1, decision.delay, failure.error_code)  # fmt: skip
+            log.info(
+                "event=delivery.retry_scheduled rule=%s target=%s event_id=%s attempt=%d "
+                "delay=%.3f error_code=%s",
+                body["rule"],
+                body["target"],
+                body["event_id"],
+                retries + 1,
+                decision.delay,
+                failure.error_code,
+            )
             return
-        letter = DeadLetter(body["rule_arn"], body["target_arn"], body["dlq"],
-                            decision.exhausted_condition, decision.error_code,
-                            decision.error_message, retries)  # fmt: skip
+        letter = DeadLetter(
+            body["rule_arn"],
+            body["target_arn"],
+            body["dlq"],
+            decision.exhausted_condition,
+            decision.error_code,
+            decision.error_message,
+            retries,
+        )
         ops: list[Operation] = [Delete(self.queue, [lease])]
         try:
             dlq = dead_letter_op(self.manager.app, letter, body["event"])

@@ -16,7 +16,6 @@ import contextlib
 import json
 import logging
 import random
-import time
 from collections.abc import Mapping
 from typing import TYPE_CHECKING, Any
 
@@ -87,7 +86,7 @@ class BusManager:
         """A bus declared here, or read from the store's catalog."""
         found = self.buses.get(name)
         if found is not None and (
-            found.declared or time.monotonic() - self._loaded_at.get(name, 0) < CATALOG_TTL
+            found.declared or self.app.clock.now() - self._loaded_at.get(name, 0) < CATALOG_TTL
         ):
             return found
         rec = await self.app.store.get_state(CATALOG_PREFIX + name)
@@ -98,7 +97,7 @@ class BusManager:
         bus.load_spec(json.loads(rec.value))
         await self._cache_queues(bus)
         bus.dirty = False
-        self.buses[name], self._loaded_at[name] = bus, time.monotonic()
+        self.buses[name], self._loaded_at[name] = bus, self.app.clock.now()
         return bus
 
     async def catalog(self) -> list[dict[str, Any]]:
@@ -181,9 +180,11 @@ class BusManager:
         if self.background and any(b.declared for b in self.buses.values()):
             self._stop = asyncio.Event()
             self._housekeeping = Periodic(
-                "stormproof-bus-housekeeping", self.housekeeping_once, HOUSEKEEPING_INTERVAL,
+                "stormproof-bus-housekeeping",
+                self.housekeeping_once,
+                HOUSEKEEPING_INTERVAL,
                 self.app.clock,
-            )  # fmt: skip
+            )
             self._housekeeping.start()
             self._start_consumers()
 

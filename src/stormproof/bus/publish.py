@@ -72,8 +72,11 @@ def dead_letter_op(app: Runtime, letter: DeadLetter, event: Mapping[str, Any]) -
     if letter.dead_letter is None:
         log.warning(
             "event=delivery.dropped rule=%s target=%s error_code=%s condition=%s",
-            letter.rule_arn, letter.target_arn, letter.error_code, letter.condition,
-        )  # fmt: skip
+            letter.rule_arn,
+            letter.target_arn,
+            letter.error_code,
+            letter.condition,
+        )
         return None
     attributes = dlq_attributes(
         rule_arn=letter.rule_arn,
@@ -92,9 +95,12 @@ def dead_letter_op(app: Runtime, letter: DeadLetter, event: Mapping[str, Any]) -
         return None
     log.info(
         "event=delivery.dead_lettered rule=%s target=%s dlq=%s error_code=%s condition=%s",
-        letter.rule_arn, letter.target_arn, letter.dead_letter, letter.error_code,
+        letter.rule_arn,
+        letter.target_arn,
+        letter.dead_letter,
+        letter.error_code,
         letter.condition,
-    )  # fmt: skip
+    )
     return Enqueue(letter.dead_letter, [msg], attrs.dedup_window, attrs.fifo)
 
 
@@ -130,8 +136,9 @@ class Plan:
 
     def _target(self, rule: Rule, target: Target, event: dict[str, Any], text: str) -> None:
         ingestion = datetime.fromtimestamp(self.now, UTC)
-        payload = target.render(event, rule_arn=rule.arn, rule_name=rule.name,
-                                ingestion_time=ingestion)  # fmt: skip
+        payload = target.render(
+            event, rule_arn=rule.arn, rule_name=rule.name, ingestion_time=ingestion
+        )
         if payload is None:
             log.info("event=delivery.not_rendered rule=%s target=%s", rule.arn, target.id)
             return
@@ -140,9 +147,15 @@ class Plan:
             msg = rules.prepare_message(self.app.attributes_of(queue), body)
         except StormproofError as exc:
             failure = DeliveryFailure.missing_destination(f"{type(exc).__name__}: {exc}")
-            letter = DeadLetter(rule.arn, target.arn, target.dead_letter,
-                                ExhaustedCondition.NOT_RETRIABLE, failure.error_code,
-                                failure.error_message, 0)  # fmt: skip
+            letter = DeadLetter(
+                rule.arn,
+                target.arn,
+                target.dead_letter,
+                ExhaustedCondition.NOT_RETRIABLE,
+                failure.error_code,
+                failure.error_message,
+                0,
+            )
             op = dead_letter_op(self.app, letter, event)
             if op is not None:
                 self.extra.append(op)

@@ -6,6 +6,8 @@ import asyncio
 from dataclasses import dataclass
 from typing import Protocol
 
+from stormproof.errors import ReplayNotFound
+
 ACTIVE = ("RUNNING", "CANCELLING")
 
 
@@ -63,7 +65,7 @@ class Replay:
         """The replay's state and progress."""
         found = await self._manager.load(self.name)
         if found is None:
-            raise LookupError(f"replay {self.name!r} does not exist")
+            raise ReplayNotFound(self.name)
         return found[1]
 
     async def cancel(self) -> ReplayStatus:

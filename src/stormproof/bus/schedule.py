@@ -117,8 +117,9 @@ async def fire(manager: BusServices, bus: Bus, row: ClaimedRow, body: dict[str, 
     except StaleLease:
         return  # another process fired it, or the rule changed meanwhile
     if now >= at:
-        log.info("event=schedule.fired rule=%s at=%s enabled=%s", rule.arn, format_time(at),
-                 rule.enabled)  # fmt: skip
+        log.info(
+            "event=schedule.fired rule=%s at=%s enabled=%s", rule.arn, format_time(at), rule.enabled
+        )
 
 
 def scheduled_event(rule: Rule, at: float) -> dict[str, Any]:

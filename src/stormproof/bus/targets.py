@@ -17,21 +17,21 @@ import hashlib
 import hmac
 import inspect
 import re
-import time
 from collections.abc import Mapping
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 from typing import Any
 from urllib.parse import urlsplit
 
+from stormproof.clock import Clock
 from stormproof.core import names
 from stormproof.core import queue_rules as rules
+from stormproof.core.numbers import whole_number
 from stormproof.core.retry import RetryPolicy
 from stormproof.core.transform import InputTransformer, TargetInput
 from stormproof.errors import InvalidAttribute
 from stormproof.queues.queue import Queue
 
-KINDS = ("queue", "function", "bus", "http", "state_machine")
 TARGET_ID_RE = re.compile(r"[.\-_A-Za-z0-9]{1,64}")
 HTTP_METHODS = ("POST", "PUT", "PATCH", "DELETE", "GET")
 MAX_RATE = 300  # AWS's InvocationRateLimitPerSecond range is 1-300
@@ -84,26 +84,29 @@ class HmacAuth:
 class RateLimiter:
     """A token bucket of ``rate`` requests per second (burst ``rate``), in this process.
 
-    HTTP calls are real I/O, so the limiter paces them in real (monotonic) time.
+    It starts full and is paced by the caller's (the runtime's) clock, so a fake clock
+    drives it in tests; a clock stepping back refills nothing rather than draining.
     """
 
     def __init__(self, rate: int) -> None:
         self.rate = rate
         self._tokens = float(rate)
-        self._stamp = time.monotonic()
+        self._stamp: float | None = None
         self._lock = asyncio.Lock()
 
-    async def acquire(self) -> None:
-        """Wait for one token."""
+    async def acquire(self, clock: Clock) -> None:
+        """Wait (on ``clock``) for one token."""
         async with self._lock:
             while True:
-                now = time.monotonic()
-                self._tokens = min(self.rate, self._tokens + (now - self._stamp) * self.rate)
+                now = clock.now()
+                if self._stamp is not None:
+                    refill = max(0.0, now - self._stamp) * self.rate
+                    self._tokens = min(self.rate, self._tokens + refill)
                 self._stamp = now
                 if self._tokens >= 1:
                     self._tokens -= 1
                     return
-                await asyncio.sleep((1 - self._tokens) / self.rate)
+                await clock.sleep((1 - self._tokens) / self.rate)
 
 
 class HttpTarget:
@@ -133,10 +136,10 @@ class HttpTarget:
         self.method = method
         self.headers = _check_headers(headers)
         self.auth = _check_auth(auth)
-        if rate is not None and (
-            isinstance(rate, bool) or not isinstance(rate, int) or not 1 <= rate <= MAX_RATE
-        ):
-            raise InvalidAttribute("rate", rate, f"None or a whole number from 1 to {MAX_RATE}")
+        if rate is not None:
+            whole_number(
+                "rate", rate, 1, MAX_RATE, allowed=f"None or a whole number from 1 to {MAX_RATE}"
+            )
         self.rate = rate
         if isinstance(timeout, bool) or not isinstance(timeout, int | float):
             raise InvalidAttribute("timeout", timeout, f"0.1 to {MAX_HTTP_TIMEOUT:g} seconds")
@@ -294,8 +297,11 @@ class Target:
         self.kind, self.name, self.arn = classify(destination)
         shaped = input is not None or input_path is not None or input_transformer is not None
         if self.kind == "bus" and shaped:
-            raise InvalidAttribute("input", input or input_path or input_transformer,
-                                   "nothing: a bus target receives the event as it is")  # fmt: skip
+            raise InvalidAttribute(
+                "input",
+                input or input_path or input_transformer,
+                "nothing: a bus target receives the event as it is",
+            )
         self.shaping = TargetInput.build(input, input_path, input_transformer)
         self.input, self.input_path = input, input_path
         if isinstance(input_transformer, InputTransformer):

@@ -68,10 +68,12 @@ def queue_command(
     from stormproof.bench import queue as bench_queue
 
     report_on(
-        ctx, store, as_json,
+        ctx,
+        store,
+        as_json,
         lambda url: bench_queue.run(url, messages, consumers, latency_samples),
         bench_queue.render,
-    )  # fmt: skip
+    )
 
 
 def report_on(

@@ -50,9 +50,11 @@ def consume_command(
     from stormproof.bench import consume as bench_consume
 
     report_on(
-        ctx, store, as_json,
+        ctx,
+        store,
+        as_json,
         lambda url: bench_consume.run(
             url, messages, batch_size, concurrency, rounds, latency_samples, reserved
         ),
         bench_consume.render,
-    )  # fmt: skip
+    )

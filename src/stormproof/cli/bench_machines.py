@@ -15,23 +15,46 @@ from stormproof.cli.bench import bench, report_on
     help="Store URL to benchmark beside (a fresh SQLite file next to it, or a fresh "
     "PostgreSQL schema; removed afterwards). Default: the root --store.",
 )
-@click.option("-n", "--executions", default=5000, show_default=True, type=click.IntRange(min=1),
-              help="Executions of the 10-state Pass/Choice machine per mode.")  # fmt: skip
-@click.option("--map-executions", default=200, show_default=True, type=click.IntRange(min=1),
-              help="Executions of the Map-of-100 machine per mode.")  # fmt: skip
-@click.option("-w", "--workers", default=2, show_default=True, type=click.IntRange(min=1, max=64),
-              help="Worker processes in the 'workers' mode.")  # fmt: skip
+@click.option(
+    "-n",
+    "--executions",
+    default=5000,
+    show_default=True,
+    type=click.IntRange(min=1),
+    help="Executions of the 10-state Pass/Choice machine per mode.",
+)
+@click.option(
+    "--map-executions",
+    default=200,
+    show_default=True,
+    type=click.IntRange(min=1),
+    help="Executions of the Map-of-100 machine per mode.",
+)
+@click.option(
+    "-w",
+    "--workers",
+    default=2,
+    show_default=True,
+    type=click.IntRange(min=1, max=64),
+    help="Worker processes in the 'workers' mode.",
+)
 @click.option("--json", "as_json", is_flag=True, help="Print the report as JSON.")
 @click.pass_context
 def machines_command(
-    ctx: click.Context, store: str | None, executions: int, map_executions: int, workers: int,
+    ctx: click.Context,
+    store: str | None,
+    executions: int,
+    map_executions: int,
+    workers: int,
     as_json: bool,
-) -> None:  # fmt: skip
+) -> None:
     """Executions/s and state transitions/s, in-process and with worker processes."""
     from stormproof.bench import machines as bench_machines
 
     report_on(
-        ctx, store, as_json,
+        ctx,
+        store,
+        as_json,
         lambda url: bench_machines.run(url, executions, workers, map_executions),
         bench_machines.render,
-    )  # fmt: skip
+    )

@@ -9,8 +9,13 @@ from stormproof.cli.bench import bench
 
 
 @bench.command("patterns")
-@click.option("--events", default=2000, show_default=True, type=click.IntRange(min=1),
-              help="Events matched per rule count.")  # fmt: skip
+@click.option(
+    "--events",
+    default=2000,
+    show_default=True,
+    type=click.IntRange(min=1),
+    help="Events matched per rule count.",
+)
 @click.option("--seed", default=0, show_default=True, help="Seed of the generated rules.")
 @click.option("--json", "as_json", is_flag=True, help="Print the figures as JSON.")
 def patterns_command(events: int, seed: int, as_json: bool) -> None:

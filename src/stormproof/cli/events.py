@@ -75,15 +75,26 @@ def _json_arg(name: str, text: str) -> Any:
 @click.option("--entries", help="Instead: a JSON list of entries (or @file, @- for stdin).")
 @json_option
 @click.pass_context
-def put(ctx: click.Context, bus: str, source: str | None, detail_type: str | None,
-        detail: str | None, resources: tuple[str, ...], time_: str | None,
-        entries: str | None, as_json: bool) -> None:  # fmt: skip
+def put(
+    ctx: click.Context,
+    bus: str,
+    source: str | None,
+    detail_type: str | None,
+    detail: str | None,
+    resources: tuple[str, ...],
+    time_: str | None,
+    entries: str | None,
+    as_json: bool,
+) -> None:
     """Publish events (1-10) to a bus; prints one result per entry."""
     if entries is not None:
         items = _json_arg("--entries", entries)
     else:
-        entry: dict[str, Any] = {"source": source, "detail_type": detail_type,
-                                 "detail": _json_arg("--detail", detail or "null")}  # fmt: skip
+        entry: dict[str, Any] = {
+            "source": source,
+            "detail_type": detail_type,
+            "detail": _json_arg("--detail", detail or "null"),
+        }
         if resources:
             entry["resources"] = list(resources)
         if time_:
@@ -96,8 +107,12 @@ def put(ctx: click.Context, bus: str, source: str | None, detail_type: str | Non
     result = run(ctx, work, _app(ctx))
     rows = [asdict(e) for e in result.entries]
     if as_json:
-        emit_json({"failedEntryCount": result.failed_entry_count,
-                   "entries": [camel_keys(r) for r in rows]})  # fmt: skip
+        emit_json(
+            {
+                "failedEntryCount": result.failed_entry_count,
+                "entries": [camel_keys(r) for r in rows],
+            }
+        )
     else:
         columns = ["event_id", "error_code", "error_message"]
         print_table(columns, [[r[c] for c in columns] for r in rows])
@@ -125,12 +140,17 @@ def rules(ctx: click.Context, bus: str | None, as_json: bool) -> None:
     specs = run(ctx, lambda app: _catalog(app, bus), _app(ctx))
     rows = [{"bus": s["name"], **r} for s in specs for r in s["rules"]]
     if as_json:
-        emit_json([{**camel_keys(r), "targets": [camel_keys(t) for t in r["targets"]]}
-                   for r in rows])  # fmt: skip
+        emit_json(
+            [{**camel_keys(r), "targets": [camel_keys(t) for t in r["targets"]]} for r in rows]
+        )
         return
-    print_table(["bus", "rule", "pattern / schedule", "enabled", "targets"],
-                [[r["bus"], r["name"], r["pattern"] or r["schedule"], r["enabled"],
-                  len(r["targets"])] for r in rows])  # fmt: skip
+    print_table(
+        ["bus", "rule", "pattern / schedule", "enabled", "targets"],
+        [
+            [r["bus"], r["name"], r["pattern"] or r["schedule"], r["enabled"], len(r["targets"])]
+            for r in rows
+        ],
+    )
 
 
 @events.command("targets")
@@ -147,9 +167,21 @@ def targets(ctx: click.Context, rule: str, bus: str, as_json: bool) -> None:
     if as_json:
         emit_json([camel_keys(t) for t in found["targets"]])
         return
-    print_table(["id", "kind", "destination", "retries", "max age", "dead letter", "input"],
-                [[t["id"], t["kind"], t["arn"], t["max_retry_attempts"], t["max_event_age"],
-                  t["dead_letter"], _shaping(t)] for t in found["targets"]])  # fmt: skip
+    print_table(
+        ["id", "kind", "destination", "retries", "max age", "dead letter", "input"],
+        [
+            [
+                t["id"],
+                t["kind"],
+                t["arn"],
+                t["max_retry_attempts"],
+                t["max_event_age"],
+                t["dead_letter"],
+                _shaping(t),
+            ]
+            for t in found["targets"]
+        ],
+    )
 
 
 def _shaping(target: dict[str, Any]) -> str:
@@ -167,17 +199,35 @@ def archives(ctx: click.Context, as_json: bool) -> None:
 
     async def work(app: App) -> list[dict[str, Any]]:
         stats = await app.buses.archive_stats()
-        return [{"bus": s["name"], **a, "events": stats.get(a["name"], (0, 0))[0],
-                 "bytes": stats.get(a["name"], (0, 0))[1]}
-                for s in await _catalog(app, None) for a in s["archives"]]  # fmt: skip
+        return [
+            {
+                "bus": s["name"],
+                **a,
+                "events": stats.get(a["name"], (0, 0))[0],
+                "bytes": stats.get(a["name"], (0, 0))[1],
+            }
+            for s in await _catalog(app, None)
+            for a in s["archives"]
+        ]
 
     rows = run(ctx, work, _app(ctx))
     if as_json:
         emit_json([camel_keys(r) for r in rows])
         return
-    print_table(["archive", "bus", "pattern", "retention (s)", "events", "bytes"],
-                [[r["name"], r["bus"], r["pattern"] or "(all)", r["retention"] or "forever",
-                  r["events"], r["bytes"]] for r in rows])  # fmt: skip
+    print_table(
+        ["archive", "bus", "pattern", "retention (s)", "events", "bytes"],
+        [
+            [
+                r["name"],
+                r["bus"],
+                r["pattern"] or "(all)",
+                r["retention"] or "forever",
+                r["events"],
+                r["bytes"],
+            ]
+            for r in rows
+        ],
+    )
 
 
 # --- replays -------------------------------------------------------------------------
@@ -201,8 +251,17 @@ def _when(option: str, text: str) -> float:
 @bus_option
 @json_option
 @click.pass_context
-def replay(ctx: click.Context, archive: str, start: str, end: str, rule_names: str | None,
-           name: str | None, no_wait: bool, bus: str, as_json: bool) -> None:  # fmt: skip
+def replay(
+    ctx: click.Context,
+    archive: str,
+    start: str,
+    end: str,
+    rule_names: str | None,
+    name: str | None,
+    no_wait: bool,
+    bus: str,
+    as_json: bool,
+) -> None:
     """Re-emit archived events of a time window through the bus's rules."""
     lo, hi = _when("--start", start), _when("--end", end)
     chosen = [r for r in rule_names.split(",") if r] if rule_names else None
@@ -234,9 +293,13 @@ def replay_status(ctx: click.Context, name: str | None, as_json: bool) -> None:
     elif as_json:
         emit_json([replay_json(s) for s in found])
     else:
-        print_table(["replay", "archive", "state", "replayed", "total", "last event time"],
-                    [[s.name, s.archive, s.state, s.replayed, s.total,
-                      _iso(s.event_last_replayed_time)] for s in found])  # fmt: skip
+        print_table(
+            ["replay", "archive", "state", "replayed", "total", "last event time"],
+            [
+                [s.name, s.archive, s.state, s.replayed, s.total, _iso(s.event_last_replayed_time)]
+                for s in found
+            ],
+        )
 
 
 def _iso(t: float | None) -> str | None:
@@ -265,8 +328,14 @@ def filled_envelope(event: Any) -> tuple[Any, list[str]]:
     """The event with the envelope fields EventBridge would add filled in (those missing)."""
     if not isinstance(event, dict):
         return event, []  # reported as not valid by the matcher
-    stand_ins = {"version": "0", "id": str(uuid.uuid4()), "account": ACCOUNT,
-                 "time": format_time(time.time()), "region": REGION, "resources": []}  # fmt: skip
+    stand_ins = {
+        "version": "0",
+        "id": str(uuid.uuid4()),
+        "account": ACCOUNT,
+        "time": format_time(time.time()),
+        "region": REGION,
+        "resources": [],
+    }
     filled = [k for k in ENVELOPE_FIELDS if k not in event]
     return {**{k: stand_ins[k] for k in filled}, **event}, filled
 

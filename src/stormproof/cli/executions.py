@@ -47,10 +47,15 @@ def _print_info(info: ExecutionInfo, as_json: bool) -> None:
         emit_json(info.as_dict())
         return
     fields = {
-        "arn": info.arn, "status": info.status, "machine": info.machine, "name": info.name,
-        "started": iso_time(info.start_time), "stopped": iso_time(info.stop_time) or "-",
-        "redrives": info.redrive_count, "input": json.dumps(info.input),
-    }  # fmt: skip
+        "arn": info.arn,
+        "status": info.status,
+        "machine": info.machine,
+        "name": info.name,
+        "started": iso_time(info.start_time),
+        "stopped": iso_time(info.stop_time) or "-",
+        "redrives": info.redrive_count,
+        "input": json.dumps(info.input),
+    }
     if info.status == "SUCCEEDED":
         fields["output"] = json.dumps(info.output)
     if info.error is not None or info.cause is not None:
@@ -67,14 +72,25 @@ def _print_info(info: ExecutionInfo, as_json: bool) -> None:
 @click.option(
     "--wait", is_flag=True, help="Wait until it ends; print it (exit 1 unless it succeeded)."
 )
-@click.option("--timeout", type=click.FloatRange(min=0), default=300, show_default=True,
-              help="With --wait: give up after this many seconds.")  # fmt: skip
+@click.option(
+    "--timeout",
+    type=click.FloatRange(min=0),
+    default=300,
+    show_default=True,
+    help="With --wait: give up after this many seconds.",
+)
 @json_option
 @click.pass_context
 def start_command(
-    ctx: click.Context, machine: str, input_text: str | None, input_file: Path | None,
-    name: str | None, wait: bool, timeout: float, as_json: bool,
-) -> None:  # fmt: skip
+    ctx: click.Context,
+    machine: str,
+    input_text: str | None,
+    input_file: Path | None,
+    name: str | None,
+    wait: bool,
+    timeout: float,
+    as_json: bool,
+) -> None:
     """Start an execution of MACHINE (a name or ARN); prints its ARN.
 
     A worker of the app that declares MACHINE runs it; with --wait this command waits for
@@ -155,16 +171,26 @@ def stop_command(
 @executions.command("ls")
 @click.option("--machine", help="Only this machine's executions.")
 @click.option("--status", type=click.Choice(STATUSES), help="Only executions with this status.")
-@click.option("--limit", type=click.IntRange(min=1, max=1000), default=20, show_default=True,
-              help="Executions per page.")  # fmt: skip
+@click.option(
+    "--limit",
+    type=click.IntRange(min=1, max=1000),
+    default=20,
+    show_default=True,
+    help="Executions per page.",
+)
 @click.option("--page", type=click.IntRange(min=1), default=1, show_default=True)
 @click.option("--map-run", help="Only the child executions of this distributed Map's run.")
 @json_option
 @click.pass_context
 def ls_command(
-    ctx: click.Context, machine: str | None, status: str | None, limit: int, page: int,
-    map_run: str | None, as_json: bool,
-) -> None:  # fmt: skip
+    ctx: click.Context,
+    machine: str | None,
+    status: str | None,
+    limit: int,
+    page: int,
+    map_run: str | None,
+    as_json: bool,
+) -> None:
     """Executions, newest first, --limit per page; says when there are more."""
     skip = limit * (page - 1)
 

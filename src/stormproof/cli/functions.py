@@ -55,25 +55,33 @@ def _destination(dest: Any) -> str | None:
 def function_json(fn: Function, in_flight: int | None) -> dict[str, Any]:
     """A function's settings (durations in seconds) and its async invocations in flight."""
     return {
-        "name": fn.name, "functionArn": fn.arn, "timeout": fn.timeout,
-        "reservedConcurrency": fn.concurrency, "isolation": fn.isolation,
+        "name": fn.name,
+        "functionArn": fn.arn,
+        "timeout": fn.timeout,
+        "reservedConcurrency": fn.concurrency,
+        "isolation": fn.isolation,
         "maximumRetryAttempts": fn.policy.max_retry_attempts,
         "maximumEventAge": fn.policy.max_event_age,
-        "onSuccess": _destination(fn.on_success), "onFailure": _destination(fn.on_failure),
+        "onSuccess": _destination(fn.on_success),
+        "onFailure": _destination(fn.on_failure),
         "asyncInFlight": in_flight,
-    }  # fmt: skip
+    }
 
 
 def mapping_json(mapping: EventSourceMapping, in_flight: int | None) -> dict[str, Any]:
     """An event-source mapping's settings and the queue's messages in flight."""
     return {
-        "id": mapping.id, "queue": mapping.queue, "function": mapping.function.name,
-        "batchSize": mapping.batch_size, "batchWindow": mapping.batch_window,
+        "id": mapping.id,
+        "queue": mapping.queue,
+        "function": mapping.function.name,
+        "batchSize": mapping.batch_size,
+        "batchWindow": mapping.batch_window,
         "maximumConcurrency": mapping.max_concurrency,
         "reportBatchItemFailures": mapping.report_batch_item_failures,
-        "filtered": mapping.filter is not None, "enabled": mapping.enabled,
+        "filtered": mapping.filter is not None,
+        "enabled": mapping.enabled,
         "inFlight": in_flight,
-    }  # fmt: skip
+    }
 
 
 @functions.command("ls")
@@ -92,10 +100,19 @@ def ls(ctx: click.Context, app_spec: str, as_json: bool) -> None:
         return
     print_table(
         ["function", "timeout", "reserved", "isolation", "retries", "max age", "in flight"],
-        [[r["name"], duration(r["timeout"]), r["reservedConcurrency"] or "unreserved",
-          r["isolation"], r["maximumRetryAttempts"], duration(r["maximumEventAge"]),
-          r["asyncInFlight"]] for r in rows],
-    )  # fmt: skip
+        [
+            [
+                r["name"],
+                duration(r["timeout"]),
+                r["reservedConcurrency"] or "unreserved",
+                r["isolation"],
+                r["maximumRetryAttempts"],
+                duration(r["maximumEventAge"]),
+                r["asyncInFlight"],
+            ]
+            for r in rows
+        ],
+    )
 
 
 @functions.command("mappings")
@@ -114,9 +131,19 @@ def mappings(ctx: click.Context, app_spec: str, as_json: bool) -> None:
         return
     print_table(
         ["queue", "function", "batch", "window", "max concurrency", "enabled", "in flight"],
-        [[r["queue"], r["function"], r["batchSize"], duration(r["batchWindow"]),
-          r["maximumConcurrency"] or "-", r["enabled"], r["inFlight"]] for r in rows],
-    )  # fmt: skip
+        [
+            [
+                r["queue"],
+                r["function"],
+                r["batchSize"],
+                duration(r["batchWindow"]),
+                r["maximumConcurrency"] or "-",
+                r["enabled"],
+                r["inFlight"],
+            ]
+            for r in rows
+        ],
+    )
 
 
 def _payload(text: str | None) -> Any:
@@ -136,9 +163,13 @@ def _payload(text: str | None) -> Any:
 @json_option
 @click.pass_context
 def invoke(
-    ctx: click.Context, app_spec: str, name: str, payload: str | None, is_async: bool,
+    ctx: click.Context,
+    app_spec: str,
+    name: str,
+    payload: str | None,
+    is_async: bool,
     as_json: bool,
-) -> None:  # fmt: skip
+) -> None:
     """Run function NAME of APP here and print its result (--async: print the request id)."""
     event = _payload(payload)
 

@@ -31,9 +31,12 @@ def machines() -> None:
 def machine_json(row: MachineRow, with_definition: bool) -> dict[str, Any]:
     """AWS's DescribeStateMachine shape (ListStateMachines' without the definition)."""
     out: dict[str, Any] = {
-        "stateMachineArn": machine_arn(row.name), "name": row.name, "type": row.type,
-        "creationDate": iso_time(row.created_at), "updateDate": iso_time(row.updated_at),
-    }  # fmt: skip
+        "stateMachineArn": machine_arn(row.name),
+        "name": row.name,
+        "type": row.type,
+        "creationDate": iso_time(row.created_at),
+        "updateDate": iso_time(row.updated_at),
+    }
     if with_definition:
         out |= {"status": "ACTIVE", "roleArn": row.role_arn, "definition": row.definition}
     return out
@@ -95,8 +98,14 @@ def validate_command(file: Path, machine_type: str, as_json: bool) -> None:
     except InvalidDefinition as exc:
         problems = exc.problems
     if as_json:
-        emit_json({"file": str(file), "type": machine_type, "valid": not problems,
-                   "problems": [{"path": p, "message": m} for p, m in problems]})  # fmt: skip
+        emit_json(
+            {
+                "file": str(file),
+                "type": machine_type,
+                "valid": not problems,
+                "problems": [{"path": p, "message": m} for p, m in problems],
+            }
+        )
     if problems and as_json:
         echo_error(f"{len(problems)} problem(s) in {file}")
     elif problems:

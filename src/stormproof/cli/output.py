@@ -195,8 +195,12 @@ def print_message(msg: dict[str, Any]) -> None:
     """One received message for humans; the receipt handle is kept on one line."""
     out = console()
     out.print(Text(f"message {msg['messageId']}", style="bold"))
-    keys = {"receiptHandle": "receipt handle", "receiveCount": "receive count",
-            "sentAt": "sent at", "groupId": "group id"}  # fmt: skip
+    keys = {
+        "receiptHandle": "receipt handle",
+        "receiveCount": "receive count",
+        "sentAt": "sent at",
+        "groupId": "group id",
+    }
     lines = {label: msg[key] for key, label in keys.items()}
     if msg["attributes"]:
         lines["attributes"] = msg["attributes"]

@@ -15,8 +15,13 @@ from stormproof.cli.base import load_app, main, store_url
 @click.option("--store", default=None, help="Store URL (overrides the root --store).")
 @click.option("--host", default="127.0.0.1", show_default=True)
 @click.option("--port", type=click.IntRange(0, 65535), default=8000, show_default=True)
-@click.option("--workers", type=click.IntRange(min=1), default=1, show_default=True,
-              help="uvicorn worker processes (they share the store).")  # fmt: skip
+@click.option(
+    "--workers",
+    type=click.IntRange(min=1),
+    default=1,
+    show_default=True,
+    help="uvicorn worker processes (they share the store).",
+)
 @click.pass_context
 def serve(
     ctx: click.Context, app_spec: str, store: str | None, host: str, port: int, workers: int
@@ -28,8 +33,10 @@ def serve(
         click.echo(f"error: {exc}; install with: pip install 'stormproof[server]'", err=True)
         sys.exit(1)
     if not _loopback(host):
-        click.echo("error: refusing to listen beyond loopback without an admin token "
-                   "(not supported yet)", err=True)  # fmt: skip
+        click.echo(
+            "error: refusing to listen beyond loopback without an admin token (not supported yet)",
+            err=True,
+        )
         sys.exit(1)
     app = load_app(app_spec, store or store_url(ctx))
     if workers > 1:

@@ -69,16 +69,24 @@ def policy(**fields: object) -> Policy:
     p = Policy(**fields)  # type: ignore[arg-type]
     rate = p.failure_rate
     _check(_number(rate) and 0 < rate <= 1, "failure_rate", rate, "a number in (0, 1]")
-    _check(_count(p.minimum_calls) and p.minimum_calls >= 1, "minimum_calls", p.minimum_calls,
-           "an integer >= 1")  # fmt: skip
+    _check(
+        _count(p.minimum_calls) and p.minimum_calls >= 1,
+        "minimum_calls",
+        p.minimum_calls,
+        "an integer >= 1",
+    )
     _check(_number(p.window) and p.window >= 1, "window", p.window, "seconds >= 1")
     n = p.consecutive_failures
     _check(n is None or (_count(n) and n >= 1), "consecutive_failures", n, "None or >= 1")
     s = p.slow_call
     _check(s is None or (_number(s) and s > 0), "slow_call", s, "None or seconds > 0")
     _check(_number(p.open_for) and p.open_for >= 1, "open_for", p.open_for, "seconds >= 1")
-    _check(_number(p.open_for_max) and p.open_for_max >= p.open_for, "open_for_max",
-           p.open_for_max, f"seconds >= open_for ({p.open_for})")  # fmt: skip
+    _check(
+        _number(p.open_for_max) and p.open_for_max >= p.open_for,
+        "open_for_max",
+        p.open_for_max,
+        f"seconds >= open_for ({p.open_for})",
+    )
     h = p.half_open_calls
     _check(_count(h) and 1 <= h <= 1000, "half_open_calls", h, "an integer from 1 to 1000")
     t = p.probe_timeout

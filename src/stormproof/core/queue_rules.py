@@ -15,6 +15,7 @@ from dataclasses import dataclass, field, fields, replace
 from typing import Any
 
 from stormproof.core import json_limits, names
+from stormproof.core.numbers import whole_number
 from stormproof.errors import (
     BatchRequestInvalid,
     InvalidAttribute,
@@ -31,7 +32,6 @@ MAX_MESSAGE_SIZE = 1_048_576
 MAX_VISIBILITY = 43_200
 MAX_DELAY = 900
 MAX_WAIT = 20
-MAX_ID_LEN = 128
 
 _NAME_RE = re.compile(r"[A-Za-z0-9_-]+")
 _ENTRY_ID_RE = re.compile(r"[A-Za-z0-9_-]{1,80}")
@@ -387,6 +387,6 @@ def wait_time(value: Any) -> float:
 
 def max_messages(value: Any) -> int:
     """A receive size in range (1 to 10)."""
-    if isinstance(value, bool) or not isinstance(value, int) or not 1 <= value <= MAX_BATCH:
-        raise InvalidAttribute("max_messages", value, f"a whole number from 1 to {MAX_BATCH}")
-    return value
+    return whole_number(
+        "max_messages", value, 1, MAX_BATCH, allowed=f"a whole number from 1 to {MAX_BATCH}"
+    )

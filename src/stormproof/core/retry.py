@@ -45,6 +45,7 @@ from enum import StrEnum
 from typing import Any, Final
 
 from stormproof.core.backoff import Jitter, RandomSource, delay, uniform
+from stormproof.core.numbers import whole_number
 from stormproof.errors import InvalidAttribute
 
 # Seconds; the schedules in the module docstring.
@@ -57,9 +58,7 @@ THROTTLE_CAP: Final = 300.0
 
 
 def _check_range(field: str, value: int, low: int, high: int) -> None:
-    # bool is an int subclass; True as a retry count is a bug, not 1.
-    if isinstance(value, bool) or not isinstance(value, int) or not low <= value <= high:
-        raise InvalidAttribute(field, value, f"an integer from {low} to {high}")
+    whole_number(field, value, low, high)
 
 
 @dataclass(frozen=True)

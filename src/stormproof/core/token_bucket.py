@@ -9,6 +9,7 @@ from __future__ import annotations
 import math
 from dataclasses import dataclass
 
+from stormproof.core.numbers import whole_number
 from stormproof.errors import InvalidAttribute
 
 MAX_RATE = 1_000_000.0
@@ -26,8 +27,7 @@ class BucketLimits:
             raise InvalidAttribute("throttle.rate", self.rate, f"a number in (0, {MAX_RATE:g}]")
         if not 0 < self.rate <= MAX_RATE or math.isnan(self.rate):
             raise InvalidAttribute("throttle.rate", self.rate, f"a number in (0, {MAX_RATE:g}]")
-        if isinstance(self.burst, bool) or not isinstance(self.burst, int) or self.burst < 1:
-            raise InvalidAttribute("throttle.burst", self.burst, "an integer >= 1")
+        whole_number("throttle.burst", self.burst, 1)
 
 
 @dataclass(frozen=True)

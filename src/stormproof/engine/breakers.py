@@ -181,8 +181,9 @@ class CircuitBreaker:
             return await self._change_shared(decide)
         except StoreError as exc:
             if not self._degraded:
-                log.warning("event=breaker.degraded breaker=%s scope=process error=%s",
-                            self.name, exc)  # fmt: skip
+                log.warning(
+                    "event=breaker.degraded breaker=%s scope=process error=%s", self.name, exc
+                )
             self._degraded = True
             return self._apply_locally(decide)
 
@@ -214,8 +215,13 @@ class CircuitBreaker:
     def _keep(self, new: core.Breaker, now: float) -> None:
         old, self._state, self._fetched_at = self._state, new, now
         if old.state is not new.state:
-            log.warning("event=breaker.%s breaker=%s reason=%s open_until=%s", new.state.value,
-                        self.name, json.dumps(new.reason), _iso(new.open_until))  # fmt: skip
+            log.warning(
+                "event=breaker.%s breaker=%s reason=%s open_until=%s",
+                new.state.value,
+                self.name,
+                json.dumps(new.reason),
+                _iso(new.open_until),
+            )
 
     async def refresh(self) -> core.Breaker:
         """Read the shared state now (and merge pending outcomes)."""
@@ -297,8 +303,11 @@ class BreakerRegistry:
         """Declare (or redeclare) a breaker; policy fields are validated now."""
         if not isinstance(name, str) or not name or "/" in name:
             raise InvalidAttribute("name", name, "a non-empty name without '/'")
-        extra = {k: options.pop(k) for k in ("scope", "failure_on", "failed_result", "rng")
-                 if k in options}  # fmt: skip
+        extra = {
+            k: options.pop(k)
+            for k in ("scope", "failure_on", "failed_result", "rng")
+            if k in options
+        }
         b = CircuitBreaker(self._store, self._clock, name, core.policy(**options), **extra)
         self.breakers[name] = b
         return b

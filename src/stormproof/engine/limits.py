@@ -24,6 +24,7 @@ from typing import Any
 from stormproof.clock import Clock
 from stormproof.core import bucket
 from stormproof.core.bucket import Rate
+from stormproof.core.numbers import whole_number
 from stormproof.engine.slots import SlotPool
 from stormproof.errors import InvalidAttribute
 from stormproof.storage.base import CompareAndSet, Store
@@ -154,10 +155,8 @@ def define_limit(
         r, per, *burst = spec
         rates.append(bucket.rate(r, burst[0] if burst else None, per))
     concurrency = options.get("concurrency")
-    if concurrency is not None and (
-        isinstance(concurrency, bool) or not isinstance(concurrency, int) or concurrency < 1
-    ):
-        raise InvalidAttribute("concurrency", concurrency, "None or an integer >= 1")
+    if concurrency is not None:
+        whole_number("concurrency", concurrency, 1, allowed="None or an integer >= 1")
     if not rates and concurrency is None:
         raise InvalidAttribute("rate", None, "a rate, rates or a concurrency")
     unknown = set(options) - {"rate", "burst", "rates", "concurrency", "key"}

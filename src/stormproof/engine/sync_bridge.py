@@ -7,6 +7,8 @@ import threading
 from collections.abc import Callable, Coroutine
 from typing import Any, TypeVar
 
+from stormproof.errors import SyncInsideEventLoop
+
 T = TypeVar("T")
 
 
@@ -33,7 +35,7 @@ class SyncBridge:
             pass
         else:
             coro.close()
-            raise RuntimeError("the *_sync methods are for code outside asyncio: await instead")
+            raise SyncInsideEventLoop
         if not app_is_open or self.loop is None:
             self._start_thread()
         assert self.loop is not None

@@ -115,9 +115,14 @@ class Function:
         return self.pools.pool(f"fn:{self.name}", self.concurrency)
 
     async def execute(
-        self, event: Any, *, request_id: str, attempt: int, ticket: Ticket | None,
+        self,
+        event: Any,
+        *,
+        request_id: str,
+        attempt: int,
+        ticket: Ticket | None,
         requests: dict[str, Any] | None = None,
-    ) -> Outcome:  # fmt: skip
+    ) -> Outcome:
         """Run the handler once under its timeout; the ticket's slots follow the handler.
         ``requests`` (front-door request ids) collects ``context.complete_request`` results."""
         clock = self.app.clock
@@ -147,9 +152,12 @@ class Function:
             tickets[0].finish()
         if isinstance(outcome, Failed):
             log_event(
-                "invoke.failure", function=self.name, request_id=request_id, attempt=1,
+                "invoke.failure",
+                function=self.name,
+                request_id=request_id,
+                attempt=1,
                 error_type=outcome.error_type,
-            )  # fmt: skip
+            )
             raise FunctionError(outcome.error_type, outcome.error_message)
         log_event("invoke.success", function=self.name, request_id=request_id, attempt=1)
         return outcome.result

@@ -170,8 +170,14 @@ class InvocationConsumer(QueueConsumer):
         dest += outcome_ops(job.request_id, "failed", self.app.clock.now(), error=error)
         await self._commit(row, dest)
         target = getattr(self.function.on_failure, "name", None)
-        self._log("invoke.dead_lettered", job, row, job.attempts, condition=condition.value,
-                  destination=target)  # fmt: skip
+        self._log(
+            "invoke.dead_lettered",
+            job,
+            row,
+            job.attempts,
+            condition=condition.value,
+            destination=target,
+        )
 
     def _record(
         self,
@@ -208,7 +214,12 @@ class InvocationConsumer(QueueConsumer):
 
     def _log(self, event: str, job: Job, row: ClaimedRow, attempt: int, **extra: Any) -> None:
         if log.isEnabledFor(logging.INFO):
-            fields = {"function": self.function.name, "request_id": job.request_id,
-                      "message_id": row.message_id, "attempt": attempt, **extra}  # fmt: skip
+            fields = {
+                "function": self.function.name,
+                "request_id": job.request_id,
+                "message_id": row.message_id,
+                "attempt": attempt,
+                **extra,
+            }
             text = " ".join(f"{k}={v}" for k, v in fields.items())
             log.info("event=%s %s", event, text, extra={"stormproof": {"event": event, **fields}})

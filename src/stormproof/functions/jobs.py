@@ -50,9 +50,12 @@ class Job:
         """Parse a message body."""
         data = json.loads(text)
         return cls(
-            data["requestId"], data["event"], int(data["attempts"]), float(data["enqueuedAt"]),
+            data["requestId"],
+            data["event"],
+            int(data["attempts"]),
+            float(data["enqueuedAt"]),
             data.get("error"),
-        )  # fmt: skip
+        )
 
 
 def enqueue_job_op(app: Runtime, queue: str, job: Job, delay: float | None = None) -> Enqueue:

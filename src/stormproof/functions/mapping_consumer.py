@@ -177,9 +177,16 @@ def _log(event: str, function: str, queue: str, request_id: str, rows: Any, **ex
             request_id,
             ids,
             more,
-            extra={"stormproof": {"event": event, "function": function, "queue": queue,
-                                  "request_id": request_id, **extra}},
-        )  # fmt: skip
+            extra={
+                "stormproof": {
+                    "event": event,
+                    "function": function,
+                    "queue": queue,
+                    "request_id": request_id,
+                    **extra,
+                }
+            },
+        )
 
 
 def _text(value: Any) -> str:

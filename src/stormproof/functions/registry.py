@@ -11,7 +11,7 @@ from stormproof.core import names
 from stormproof.core import queue_rules as rules
 from stormproof.engine.runtime import Runtime
 from stormproof.engine.slots import Concurrency
-from stormproof.errors import InvalidAttribute, QueueDoesNotExist
+from stormproof.errors import FunctionNotFound, InvalidAttribute, QueueDoesNotExist
 from stormproof.functions.function import NAME_RE, RETENTION, Function, validated_options
 from stormproof.functions.mappings import EventSourceMapping, check_timeouts, define_mapping
 from stormproof.functions.runners import Handler
@@ -35,11 +35,11 @@ class FunctionRegistry:
         return iter(list(self.by_name.values()))
 
     def get(self, name: str) -> Function:
-        """The function of that name; raises ``LookupError``."""
+        """The function of that name; raises ``FunctionNotFound`` (a ``LookupError``)."""
         try:
             return self.by_name[name]
         except KeyError:
-            raise LookupError(f"no function named {name!r}") from None
+            raise FunctionNotFound(name) from None
 
     def define(self, handler: Handler, name: str | None, **options: Any) -> Function:
         """Validate and register a function (see ``App.function``)."""

@@ -22,7 +22,6 @@ import inspect
 import logging
 import multiprocessing
 import threading
-import time
 from collections.abc import Callable
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
@@ -30,7 +29,7 @@ from multiprocessing.connection import Connection
 from typing import Any, Protocol
 
 from stormproof.clock import Clock, SystemClock
-from stormproof.errors import InvalidAttribute
+from stormproof.errors import InvalidAttribute, InvalidHandler
 
 TIMEOUT_ERROR = "Sandbox.Timedout"
 Handler = Callable[[Any, "Context"], Any]
@@ -40,8 +39,14 @@ class Context:
     """What a handler gets besides its event (Lambda's context object, in snake case)."""
 
     __slots__ = (
-        "_clock", "_logger", "attempt", "deadline", "function_name", "request_id", "requests",
-    )  # fmt: skip
+        "_clock",
+        "_logger",
+        "attempt",
+        "deadline",
+        "function_name",
+        "request_id",
+        "requests",
+    )
 
     def __init__(
         self, request_id: str, attempt: int, function_name: str, deadline: float, clock: Clock
@@ -278,7 +283,7 @@ class ProcessRunner:
 
     def __init__(self, handler: Handler, size: int, name: str) -> None:
         if is_async(handler):
-            raise TypeError("isolation='process' runs plain def handlers, not async def")
+            raise InvalidHandler("isolation", "process", "plain def handlers, not async def")
         self.target = (handler.__module__, handler.__qualname__)
         self.function_name = name
         self._mp = multiprocessing.get_context("spawn")
@@ -385,7 +390,7 @@ def child_main(conn: Connection, module: str, qualname: str, function_name: str)
         if message is None:
             return
         event, request_id, attempt, remaining = message
-        context = Context(request_id, attempt, function_name, time.time() + remaining, clock)
+        context = Context(request_id, attempt, function_name, clock.now() + remaining, clock)
         try:
             reply: tuple[Any, ...] = ("ok", handler(event, context))
             conn.send(reply)

@@ -132,9 +132,13 @@ class FrontDoor:
         return str(url)
 
     async def _store(
-        self, route: PostRoute, payload: Any, callback: str | None,
-        key: tuple[str | None, StateRecord | None], print_: str,
-    ) -> Answer:  # fmt: skip
+        self,
+        route: PostRoute,
+        payload: Any,
+        callback: str | None,
+        key: tuple[str | None, StateRecord | None],
+        print_: str,
+    ) -> Answer:
         request_id = new_request_id()
         now = self.app.clock.now()
         target, ops = await work_ops(self.app, route, request_id, payload)

@@ -112,9 +112,17 @@ class Api:
         if not isinstance(max_body, int) or not 1 <= max_body <= 10 * 1024 * 1024:
             raise InvalidAttribute("max_body", max_body, "1 to 10,485,760 bytes")
         route = PostRoute(
-            path, to, idempotency, idempotency_required and idempotency is not None,
-            compile_schema(schema), limits_of(throttle), webhook, detail_type, source, max_body,
-        )  # fmt: skip
+            path,
+            to,
+            idempotency,
+            idempotency_required and idempotency is not None,
+            compile_schema(schema),
+            limits_of(throttle),
+            webhook,
+            detail_type,
+            source,
+            max_body,
+        )
         self.posts[path] = route
         return route
 

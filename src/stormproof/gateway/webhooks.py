@@ -89,8 +89,11 @@ class WebhookDispatcher:
         lease = Lease(row.rowid, row.token)
         log.info(
             "event=webhook.attempt id=%s attempt=%d status=%s verdict=%s",
-            row.message_id, row.receive_count, status, verdict.action,
-        )  # fmt: skip
+            row.message_id,
+            row.receive_count,
+            status,
+            verdict.action,
+        )
         if verdict.action == "delivered":
             ops: list[Any] = [Delete(WEBHOOK_QUEUE, [lease])]
         elif verdict.action == "retry":
@@ -120,13 +123,22 @@ class WebhookDispatcher:
         return response.status_code, None if response.is_success else response.text[:200]
 
     def _dead_letter_ops(
-        self, row: ClaimedRow, lease: Lease, url: str, event: dict[str, Any],
-        status: int | None, error: str | None,
-    ) -> list[Any]:  # fmt: skip
+        self,
+        row: ClaimedRow,
+        lease: Lease,
+        url: str,
+        event: dict[str, Any],
+        status: int | None,
+        error: str | None,
+    ) -> list[Any]:
         record = {
-            "webhook_id": row.message_id, "callback_url": url, "event": event,
-            "attempts": row.receive_count, "last_status": status, "last_error": error,
-        }  # fmt: skip
+            "webhook_id": row.message_id,
+            "callback_url": url,
+            "event": event,
+            "attempts": row.receive_count,
+            "last_status": status,
+            "last_error": error,
+        }
         attrs = self.app.attributes_of(WEBHOOK_DLQ)
         msg = rules.prepare_message(attrs, json.dumps(record))
         return [Delete(WEBHOOK_QUEUE, [lease]), Enqueue(WEBHOOK_DLQ, [msg])]

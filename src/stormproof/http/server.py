@@ -49,8 +49,11 @@ async def read_body(request: Request, limit: int) -> bytes:
     """The body, refusing (413) as soon as it passes ``limit`` bytes."""
     declared = request.headers.get("content-length")
     if declared is not None and declared.isdigit() and int(declared) > limit:
-        raise PayloadTooLarge(f"the body has {declared} bytes; at most {limit} are accepted",
-                              size=int(declared), limit=limit)  # fmt: skip
+        raise PayloadTooLarge(
+            f"the body has {declared} bytes; at most {limit} are accepted",
+            size=int(declared),
+            limit=limit,
+        )
     chunks, size = [], 0
     async for chunk in request.stream():
         size += len(chunk)

@@ -21,14 +21,27 @@ from __future__ import annotations
 
 import json
 from dataclasses import dataclass
-from datetime import UTC, datetime
 from typing import Any
 
 from stormproof.core.asl import map_run
 from stormproof.core.asl.interpreter import ExecState, StartContext, start
 from stormproof.core.step_plan import new_runtime
-from stormproof.machines.records import ACCOUNT, REDRIVABLE, REGION, dumps, machine_arn
-from stormproof.machines.step_messages import STEPS_QUEUE, control_op, message, step_op
+from stormproof.machines.records import (
+    ACCOUNT,
+    REDRIVABLE,
+    REGION,
+    dumps,
+    machine_arn,
+    to_datetime,
+)
+from stormproof.machines.step_messages import (
+    EXECUTION,
+    STEPS_QUEUE,
+    Action,
+    control_op,
+    message,
+    step_op,
+)
 from stormproof.storage.base import Enqueue, Operation
 from stormproof.storage.machine_ops import ExecutionRow, InsertChildren
 
@@ -52,12 +65,12 @@ def spawn_ops(
         arn = map_run.child_arn(parent.id, request)
         link = {"execution": parent.id, "task": request["id"], "mode": MAP_MODE}
         if "redrive" in request:
-            ops.append(control_op(arn, r=link))
+            ops.append(control_op(arn, relink=link))
         else:
             rows.append(_child_row(arn, link, state, request, now))
     if rows:
         ops.append(InsertChildren(rows))
-        ops.append(Enqueue(STEPS_QUEUE, [message({"e": row["id"]}) for row in rows]))
+        ops.append(Enqueue(STEPS_QUEUE, [message({EXECUTION: row["id"]}) for row in rows]))
     return ops
 
 
@@ -66,22 +79,31 @@ def _child_row(
 ) -> dict[str, Any]:
     definition = map_run.child_definition(state["definition"], request["block"])
     context = StartContext(
-        start_time=_datetime(now), execution_name=request["name"],
-        state_machine_name=request["machine"], region=REGION, account=ACCOUNT,
+        start_time=to_datetime(now),
+        execution_name=request["name"],
+        state_machine_name=request["machine"],
+        region=REGION,
+        account=ACCOUNT,
         role_arn=str(state.get("role_arn", "")),
-    )  # fmt: skip
+    )
     child = start(definition, request["input"], context)
     return {
-        "id": arn, "machine": request["machine"], "name": request["name"],
-        "input": dumps(request["input"]), "definition": dumps(definition), "start_time": now,
+        "id": arn,
+        "machine": request["machine"],
+        "name": request["name"],
+        "input": dumps(request["input"]),
+        "definition": dumps(definition),
+        "start_time": now,
         "state": dumps({k: v for k, v in child.items() if k != "definition"}),
-        "runtime": dumps(new_runtime()), "parent": dumps(link), "map_run": request["map_run"],
-    }  # fmt: skip
+        "runtime": dumps(new_runtime()),
+        "parent": dumps(link),
+        "map_run": request["map_run"],
+    }
 
 
 def stop_ops(stop: list[tuple[str, str]]) -> list[Operation]:
     """Control messages stopping children nobody waits for any more."""
-    return [control_op(arn, x=request_id) for arn, request_id in stop]
+    return [control_op(arn, stop=request_id) for arn, request_id in stop]
 
 
 def parent_outcome(
@@ -153,20 +175,16 @@ class Control:
             return None
         return self.relink
 
-    def decide(self, row: ExecutionRow) -> str:
-        """``"notify"`` (report at once), ``"redrive"``, ``"abort"``, ``"step"`` or ``"skip"``."""
+    def decide(self, row: ExecutionRow) -> Action:
+        """What to do with ``row`` (see :class:`~stormproof.machines.step_messages.Action`)."""
         link = link_of(row) or {}
         relink = self.new_link(row) is not None
         if relink and row.status in REDRIVABLE:
-            return "redrive"
+            return Action.REDRIVE
         if relink and row.status != "RUNNING":
-            return "notify"
+            return Action.NOTIFY
         if row.status != "RUNNING":
-            return "skip"
+            return Action.SKIP
         if not relink and link.get("task") in self.stops:
-            return "abort"
-        return "step"
-
-
-def _datetime(epoch: float) -> datetime:
-    return datetime.fromtimestamp(epoch, UTC)
+            return Action.ABORT
+        return Action.STEP

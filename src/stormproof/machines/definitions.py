@@ -15,7 +15,7 @@ from __future__ import annotations
 import copy
 import json
 import re
-from collections.abc import Callable, Iterator, Mapping
+from collections.abc import Iterator, Mapping
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any, Protocol
@@ -180,6 +180,3 @@ def unsupported_fields(block: dict[str, Any], path: str = "$") -> Iterator[tuple
         for key in ("ItemProcessor", "Iterator"):
             if isinstance(state.get(key), dict):
                 yield from unsupported_fields(state[key], f"{here}.{key}")
-
-
-ResourceFunction = Callable[..., Any]

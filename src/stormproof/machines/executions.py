@@ -19,6 +19,7 @@ from typing import Any
 
 from stormproof.bus.manager import BusManager
 from stormproof.core.asl.interpreter import ExecState, StartContext, start
+from stormproof.core.numbers import whole_number
 from stormproof.core.step_plan import (
     StepPlan,
     heartbeat,
@@ -50,16 +51,16 @@ from stormproof.machines.records import (
     dumps,
     machine_name_of,
     split_token,
+    to_datetime,
 )
 from stormproof.machines.step_messages import step_op
-from stormproof.machines.steps import StepConsumer, plan_ops, save_op, to_datetime
+from stormproof.machines.steps import MAX_CONFLICTS, StepConsumer, plan_ops, save_op
 from stormproof.machines.tasks import TaskConsumer
 from stormproof.queues.registry import QueueRegistry
 from stormproof.storage import machine_ops
 from stormproof.storage.base import Operation
 from stormproof.storage.machine_ops import ExecutionRow, InsertExecution, SaveExecution
 
-MAX_CONFLICTS = 20
 HISTORY_PAGE = 500  # steps per read
 MAX_ERROR = 256
 MAX_CAUSE = 32_768
@@ -177,17 +178,28 @@ class ExecutionManager:
         text = checked_payload("input", value)
         now = self.app.clock.now()
         context = StartContext(
-            start_time=to_datetime(now), execution_name=name, state_machine_name=found.name,
-            region=REGION, account=ACCOUNT, role_arn=found.role_arn,
+            start_time=to_datetime(now),
+            execution_name=name,
+            state_machine_name=found.name,
+            region=REGION,
+            account=ACCOUNT,
+            role_arn=found.role_arn,
             express_id=uuid.uuid4().hex if found.type == "EXPRESS" else None,
-        )  # fmt: skip
+        )
         state = start(found.definition, json.loads(text), context)
         arn = str(state["context"]["Execution"]["Id"])
         stored = dumps({k: v for k, v in state.items() if k != "definition"})
         insert = InsertExecution(
-            arn, found.name, name, text, found.definition_text, now, stored,
-            dumps(new_runtime()), parent,
-        )  # fmt: skip
+            arn,
+            found.name,
+            name,
+            text,
+            found.definition_text,
+            now,
+            stored,
+            dumps(new_runtime()),
+            parent,
+        )
         return found, name, text, arn, [insert, step_op(arn)]
 
     async def _existing(self, machine: str, name: str, text: str) -> str:
@@ -227,8 +239,7 @@ class ExecutionManager:
     ) -> list[ExecutionInfo]:
         """Executions, newest first, optionally of one machine, one status, one Map Run."""
         name = machine_name_of(machine) if machine else None
-        if isinstance(limit, bool) or not isinstance(limit, int) or limit < 1:
-            raise InvalidAttribute("limit", limit, "a whole number >= 1")
+        whole_number("limit", limit, 1, allowed="a whole number >= 1")
         read = functools.partial(machine_ops.list_executions, name, status, limit, map_run)
         rows = await self.app.store.run(read)
         return [ExecutionInfo.from_row(r) for r in rows]
@@ -328,9 +339,13 @@ class ExecutionManager:
 
 def _resave(row: ExecutionRow, runtime: dict[str, Any]) -> SaveExecution:
     return SaveExecution(
-        id=row.id, expected=row.version, status=row.status, state=row.state,
-        runtime=dumps(runtime), redrive_count=row.redrive_count,
-    )  # fmt: skip
+        id=row.id,
+        expected=row.version,
+        status=row.status,
+        state=row.state,
+        runtime=dumps(runtime),
+        redrive_count=row.redrive_count,
+    )
 
 
 def _check_failure(error: str | None, cause: str | None) -> None:

@@ -170,9 +170,13 @@ async def _sqs_send(manager: ExecutionServices, params: dict[str, Any], result: 
         body = params.get("MessageBody")
         text = body if isinstance(body, str) else dumps(body)
         message = rules.prepare_message(
-            attrs, text, params.get("DelaySeconds"), None,
-            params.get("MessageGroupId"), params.get("MessageDeduplicationId"),
-        )  # fmt: skip
+            attrs,
+            text,
+            params.get("DelaySeconds"),
+            None,
+            params.get("MessageGroupId"),
+            params.get("MessageDeduplicationId"),
+        )
     except QueueDoesNotExist as exc:
         raise TaskError("SQS.QueueDoesNotExistException", str(exc)) from exc
     except StormproofError as exc:

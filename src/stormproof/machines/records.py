@@ -60,6 +60,11 @@ def checked_payload(field: str, value: Any) -> str:
     return text
 
 
+def to_datetime(epoch: float) -> datetime:
+    """Epoch seconds as an aware UTC datetime."""
+    return datetime.fromtimestamp(epoch, UTC)
+
+
 def iso_time(epoch: float | None) -> str | None:
     """ISO-8601 UTC text of an epoch time."""
     if epoch is None:
@@ -89,11 +94,19 @@ class ExecutionInfo:
     def from_row(cls, row: ExecutionRow) -> ExecutionInfo:
         """From a stored row."""
         return cls(
-            row.id, row.machine, row.name, row.status,
+            row.id,
+            row.machine,
+            row.name,
+            row.status,
             json.loads(row.input) if row.input else None,
             json.loads(row.output) if row.output is not None else None,
-            row.error, row.cause, row.start_time, row.stop_time, row.redrive_count, row.map_run,
-        )  # fmt: skip
+            row.error,
+            row.cause,
+            row.start_time,
+            row.stop_time,
+            row.redrive_count,
+            row.map_run,
+        )
 
     def as_dict(self) -> dict[str, Any]:
         """AWS's ``DescribeExecution`` shape (input and output as JSON text)."""

@@ -1,13 +1,28 @@
-"""The messages that move executions: their queues and bodies.
+"""The messages that move executions: their queues, bodies and control decisions.
 
-A body names its execution (``e``) and may carry task outcomes (``w``), the time of the
-timer that fired (``t``), or a control for a child execution: ``r`` (redrive it, or
-re-point it, for the parent link given) and ``x`` (stop it if its parent still waits
-under that request id). Timers are messages whose visibility is the wake-up time.
+This is the one description of the step wire format. A body is a JSON object whose keys
+are one letter (bodies are stored and parsed on every step); use the names below:
+
+========  =====  ==========================================================================
+name      key    value
+========  =====  ==========================================================================
+EXECUTION ``e``  the execution's ARN (every body, on both queues)
+WORK      ``w``  task outcomes by request id, for the step to consume
+FIRED     ``t``  the ISO time of the timer that fired (a timer is a step message whose
+                 visibility is the wake-up time)
+RELINK    ``r``  control for a child execution: redrive it, or re-point it, for this
+                 parent link
+STOP      ``x``  control for a child execution: stop it if its parent still waits under
+                 this request id
+TASK      ``task``  on the tasks queue: the task request to run
+========  =====  ==========================================================================
+
+The controls claimed for one execution decide its :class:`Action`.
 """
 
 from __future__ import annotations
 
+import enum
 from typing import Any
 
 from stormproof.core import names
@@ -21,6 +36,23 @@ STEP_VISIBILITY = 30.0
 #: Internal queues keep messages until consumed: a timer may lie years ahead.
 INTERNAL = QueueAttributes(visibility_timeout=STEP_VISIBILITY, retention=1e12)
 
+EXECUTION = "e"
+WORK = "w"
+FIRED = "t"
+RELINK = "r"
+STOP = "x"
+TASK = "task"
+
+
+class Action(enum.StrEnum):
+    """What a step does with the execution its claimed messages name."""
+
+    STEP = "step"  # advance it
+    SKIP = "skip"  # nothing: it is no longer running
+    NOTIFY = "notify"  # it already closed: report its outcome to the (new) parent at once
+    ABORT = "abort"  # its parent stopped waiting: abort it
+    REDRIVE = "redrive"  # it failed and a parent asks again: redrive, then step
+
 
 def message(body: dict[str, Any], delay: float = 0.0) -> OutgoingMessage:
     """An internal message (no SQS limits: a timer's delay may exceed 900 s)."""
@@ -30,12 +62,20 @@ def message(body: dict[str, Any], delay: float = 0.0) -> OutgoingMessage:
 
 def step_op(arn: str, *, work: dict[str, Any] | None = None, delay: float = 0.0) -> Enqueue:
     """Enqueue a step of ``arn`` (with task outcomes ``work``), visible after ``delay``."""
-    body: dict[str, Any] = {"e": arn}
+    body: dict[str, Any] = {EXECUTION: arn}
     if work:
-        body["w"] = work
+        body[WORK] = work
     return Enqueue(STEPS_QUEUE, [message(body, delay)])
 
 
-def control_op(arn: str, **control: Any) -> Enqueue:
-    """Enqueue a control message (``r`` or ``x``) for the execution ``arn``."""
-    return Enqueue(STEPS_QUEUE, [message({"e": arn, **control})])
+def control_op(
+    arn: str, *, relink: dict[str, Any] | None = None, stop: str | None = None
+) -> Enqueue:
+    """Enqueue a control message for the execution ``arn``: ``relink`` (a parent link,
+    :data:`RELINK`) or ``stop`` (a request id, :data:`STOP`)."""
+    body: dict[str, Any] = {EXECUTION: arn}
+    if relink is not None:
+        body[RELINK] = relink
+    if stop is not None:
+        body[STOP] = stop
+    return Enqueue(STEPS_QUEUE, [message(body)])

@@ -26,18 +26,26 @@ import logging
 import random
 from collections import defaultdict
 from dataclasses import dataclass, field, replace
-from datetime import UTC, datetime
 from typing import TYPE_CHECKING, Any
 
 from stormproof.core.step_plan import StepPlan, new_runtime, plan_abort, plan_step, redrive
+from stormproof.engine.consumer import IDLE_WAIT
+from stormproof.engine.slots import honour_cancellation
 from stormproof.errors import StaleLease, StormproofError
 from stormproof.machines.children import Control, link_of, parent_outcome, spawn_ops, stop_ops
-from stormproof.machines.records import dumps
+from stormproof.machines.records import dumps, to_datetime
 from stormproof.machines.step_messages import (
+    EXECUTION,
+    FIRED,
     INTERNAL,
+    RELINK,
     STEP_VISIBILITY,
     STEPS_QUEUE,
+    STOP,
+    TASK,
     TASKS_QUEUE,
+    WORK,
+    Action,
     message,
 )
 from stormproof.storage import machine_ops
@@ -49,21 +57,7 @@ if TYPE_CHECKING:
 
 log = logging.getLogger("stormproof.machines.executions")
 
-MAX_CONFLICTS = 20
-IDLE_WAIT = 2.0
-
-
-def check_cancelled() -> None:
-    """Raise CancelledError if the current task was asked to stop (a driver may have turned
-    the cancellation into an error of its own)."""
-    task = asyncio.current_task()
-    if task is not None and task.cancelling():
-        raise asyncio.CancelledError
-
-
-def to_datetime(epoch: float) -> datetime:
-    """Epoch seconds as an aware UTC datetime."""
-    return datetime.fromtimestamp(epoch, UTC)
+MAX_CONFLICTS = 20  # an execution's version moved under us this often: give up
 
 
 @dataclass
@@ -77,13 +71,13 @@ class _Claimed:
     def add(self, row: ClaimedRow) -> None:
         body = json.loads(row.body)
         self.rows.append(row)
-        self.work.update(body.get("w") or {})
-        if "t" in body:
-            self.fired.append(body["t"])
-        if "r" in body:
-            self.relink = body["r"]
-        if "x" in body:
-            self.stops.add(body["x"])
+        self.work.update(body.get(WORK) or {})
+        if FIRED in body:
+            self.fired.append(body[FIRED])
+        if RELINK in body:
+            self.relink = body[RELINK]
+        if STOP in body:
+            self.stops.add(body[STOP])
 
 
 class StepConsumer:
@@ -104,12 +98,12 @@ class StepConsumer:
 
     async def _lane(self) -> None:
         while True:
-            check_cancelled()  # the PostgreSQL driver may swallow a cancellation
+            honour_cancellation()  # the PostgreSQL driver may swallow a cancellation
             try:
                 if not await self.poll_once():
                     await self.manager.wait_for(STEPS_QUEUE, IDLE_WAIT)
             except StormproofError:
-                check_cancelled()
+                honour_cancellation()
                 log.exception("event=steps.error")
                 await self.manager.app.clock.sleep(1.0)
 
@@ -132,7 +126,7 @@ class StepConsumer:
         """Advance each execution named by the claimed messages, committing concurrently."""
         claimed: dict[str, _Claimed] = defaultdict(_Claimed)
         for row in rows:
-            claimed[json.loads(row.body)["e"]].add(row)
+            claimed[json.loads(row.body)[EXECUTION]].add(row)
         store = self.manager.app.store
         loaded = await store.run(lambda: machine_ops.load_executions(list(claimed)))
         await asyncio.gather(
@@ -160,18 +154,18 @@ class StepConsumer:
         control = Control(entry.relink, frozenset(entry.stops))
         action = control.decide(row)
         now = self.manager.app.clock.now()
-        if action == "skip":
+        if action is Action.SKIP:
             return []
-        if action == "notify":
+        if action is Action.NOTIFY:
             result = (json.loads(row.output or "null"), row.error, row.cause)
             return [parent_outcome(entry.relink or {}, row, row.status, result, now)]
         state = self.manager.state_of(row)
-        if action == "abort":
+        if action is Action.ABORT:
             plan = plan_abort(state, to_datetime(now), None, None, json.loads(row.runtime))
             return plan_ops(row, plan, now)
         runtime = json.loads(row.runtime)
         earlier: list[dict[str, Any]] = []
-        if action == "redrive":
+        if action is Action.REDRIVE:
             state, earlier = redrive(state, to_datetime(now))
             runtime = new_runtime()
         plan = plan_step(state, runtime, to_datetime(now), self.rng, entry.work, entry.fired)
@@ -208,14 +202,14 @@ def plan_ops(
     stop, the timer, and the outcome for a parent that waits on this execution."""
     ops: list[Operation] = [save_op(row, plan, now, relink)]
     if plan.dispatch:
-        tasks = [message({"e": row.id, "task": request}) for request in plan.dispatch]
+        tasks = [message({EXECUTION: row.id, TASK: request}) for request in plan.dispatch]
         ops.append(Enqueue(TASKS_QUEUE, tasks))
     ops.extend(spawn_ops(row, plan.state, plan.spawn, now))
     ops.extend(stop_ops(plan.stop))
     if plan.timer is not None:
         at = plan.timer.isoformat(timespec="milliseconds").replace("+00:00", "Z")
         delay = plan.timer.timestamp() - now
-        ops.append(Enqueue(STEPS_QUEUE, [message({"e": row.id, "t": at}, delay)]))
+        ops.append(Enqueue(STEPS_QUEUE, [message({EXECUTION: row.id, FIRED: at}, delay)]))
     link = relink or link_of(row)
     if plan.finished and link is not None:
         state = plan.state

@@ -18,10 +18,11 @@ import logging
 from typing import TYPE_CHECKING
 
 from stormproof.core.step_plan import task_pending
+from stormproof.engine.consumer import IDLE_WAIT
+from stormproof.engine.slots import honour_cancellation
 from stormproof.errors import StaleLease, StormproofError
 from stormproof.machines.integrations import run_task
-from stormproof.machines.step_messages import INTERNAL, TASKS_QUEUE, step_op
-from stormproof.machines.steps import IDLE_WAIT, check_cancelled
+from stormproof.machines.step_messages import EXECUTION, INTERNAL, TASK, TASKS_QUEUE, step_op
 from stormproof.storage.base import ChangeVisibility, ClaimedRow, Delete, Lease, Operation
 
 if TYPE_CHECKING:
@@ -46,12 +47,12 @@ class TaskConsumer:
     async def run(self) -> None:
         """Poll forever (cancel to stop)."""
         while True:
-            check_cancelled()  # the PostgreSQL driver may swallow a cancellation
+            honour_cancellation()  # the PostgreSQL driver may swallow a cancellation
             try:
                 await self._cycle()
             except StormproofError:
                 # A driver may turn a cancellation into its own error: honour the request.
-                check_cancelled()
+                honour_cancellation()
                 log.exception("event=tasks.error")
                 await self.manager.app.clock.sleep(1.0)
 
@@ -93,7 +94,7 @@ class TaskConsumer:
         """Run one claimed task and commit its outcome with the message's deletion."""
         store = self.manager.app.store
         body = json.loads(row.body)
-        arn, request = body["e"], body["task"]
+        arn, request = body[EXECUTION], body[TASK]
         lease = Lease(row.rowid, row.token)
         execution = await self.manager.load(arn)
         if (

@@ -16,10 +16,6 @@ from stormproof.storage.base import ClaimedRow, Lease
 _SEP = "\x1f"
 
 
-def _utc(ts: float | None) -> datetime | None:
-    return None if ts is None else datetime.fromtimestamp(ts, UTC)
-
-
 def encode_handle(queue: str, rowid: int, token: str) -> str:
     """A receipt handle names the queue, the message row and the receive's token."""
     raw = f"{queue}{_SEP}{rowid}{_SEP}{token}".encode()
@@ -75,8 +71,8 @@ class Message:
             body=row.body,
             attributes=decode_attributes(row.attributes),
             receive_count=row.receive_count,
-            sent_at=_utc(row.sent_at) or datetime.now(UTC),
-            first_received_at=_utc(row.first_received_at) or datetime.now(UTC),
+            sent_at=datetime.fromtimestamp(row.sent_at, UTC),
+            first_received_at=datetime.fromtimestamp(row.first_received_at, UTC),
             group_id=row.group_id,
             dedup_id=row.dedup_id,
         )

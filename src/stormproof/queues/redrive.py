@@ -16,9 +16,9 @@ import uuid
 from dataclasses import asdict, dataclass, replace
 from typing import Any
 
+from stormproof.core.numbers import whole_number
 from stormproof.engine.runtime import Runtime
 from stormproof.errors import (
-    InvalidAttribute,
     QueueDoesNotExist,
     RedriveTaskConflict,
     RedriveTaskNotFound,
@@ -101,10 +101,10 @@ class RedriveManager:
 
     async def start(self, source: str, destination: str | None, rate: int | None) -> RedriveTask:
         """Start a task (one active per queue)."""
-        if rate is not None and (
-            isinstance(rate, bool) or not isinstance(rate, int) or not 1 <= rate <= MAX_RATE
-        ):
-            raise InvalidAttribute("rate", rate, f"None or a whole number from 1 to {MAX_RATE}")
+        if rate is not None:
+            whole_number(
+                "rate", rate, 1, MAX_RATE, allowed=f"None or a whole number from 1 to {MAX_RATE}"
+            )
         store = self.app.store
         for name in (source, destination):
             if name is not None and await store.get_queue(name) is None:

@@ -35,10 +35,14 @@ class ArchiveEvents:
         """One multi-row insert."""
         if self.rows:
             params = [
-                {"archive": r.archive, "event_id": r.event_id, "event_time": r.event_time,
-                 "body": r.body}
+                {
+                    "archive": r.archive,
+                    "event_id": r.event_id,
+                    "event_time": r.event_time,
+                    "body": r.body,
+                }
                 for r in self.rows
-            ]  # fmt: skip
+            ]
             yield Stmt("bus_archive_insert", params, many=True)
         return OpResult([EntryStatus.OK] * len(self.rows))
 

@@ -60,12 +60,24 @@ class ExecutionRow:
 
 def _execution(row: Row) -> ExecutionRow:
     return ExecutionRow(
-        id=row[0], machine=row[1], name=row[2], status=row[3], input=row[4], output=row[5],
-        error=row[6], cause=row[7], definition=row[8], start_time=float(row[9]),
-        stop_time=None if row[10] is None else float(row[10]), state=row[11],
-        runtime=row[12], version=int(row[13]), redrive_count=int(row[14]), parent=row[15],
+        id=row[0],
+        machine=row[1],
+        name=row[2],
+        status=row[3],
+        input=row[4],
+        output=row[5],
+        error=row[6],
+        cause=row[7],
+        definition=row[8],
+        start_time=float(row[9]),
+        stop_time=None if row[10] is None else float(row[10]),
+        state=row[11],
+        runtime=row[12],
+        version=int(row[13]),
+        redrive_count=int(row[14]),
+        parent=row[15],
         map_run=row[16],
-    )  # fmt: skip
+    )
 
 
 def _machine(row: Row) -> MachineRow:
@@ -179,24 +191,6 @@ class SaveExecution:
     def is_stale(self, result: OpResult) -> bool:
         """A version that moved on rolls the unit back."""
         return not result.ok
-
-
-@dataclass(frozen=True)
-class AppendHistory:
-    """Append history events of a new execution (with :class:`InsertExecution`)."""
-
-    execution: str
-    events: Sequence[dict[str, Any]]
-
-    def program(self, dialect: Dialect) -> Program[OpResult]:
-        """One INSERT per event."""
-        if self.events:
-            yield Stmt("sfn_history_insert", history_rows(self.execution, self.events)[0])
-        return OpResult([EntryStatus.OK])
-
-    def is_stale(self, result: OpResult) -> bool:
-        """Never stale."""
-        return False
 
 
 def history_rows(execution: str, events: Sequence[dict[str, Any]]) -> list[dict[str, Any]]:

@@ -27,7 +27,7 @@ import psycopg
 from psycopg import sql as pgsql
 from psycopg_pool import AsyncConnectionPool
 
-from stormproof.errors import StoreError, StoreUnavailable
+from stormproof.errors import NotOpen, StoreError, StoreUnavailable
 from stormproof.storage import sqlfiles
 from stormproof.storage.pg_listener import Listener
 from stormproof.storage.pg_outage import Outage
@@ -129,7 +129,7 @@ class PostgresStore(ProgramStore):
     async def _run(self, factory: Callable[[], Program[T]]) -> T:
         pool = self._pool
         if pool is None:
-            raise RuntimeError("the store is not open")
+            raise NotOpen("store")
         task = asyncio.current_task()
         asked = task.cancelling() if task is not None else 0
         loop = asyncio.get_running_loop()

@@ -24,6 +24,21 @@ from stormproof.storage.program import Dialect, Notify, Program, Row, Stmt
 _MAX_CLAIM_ROUNDS = 8
 ORIGINAL_ID_ATTRIBUTE = "stormproof.OriginalMessageId"
 
+# Column positions of the rows the queries return (sql/<dialect>/queries.sql); claimed
+# rows are named by turning them into ClaimedRow at once.
+# fifo_ready_groups: (group_id,); next_visible and queue_size: one value.
+_FIRST = 0
+# dedup_lookup: (dedup_id, message_id)
+_DEDUP_ID, _DEDUP_MESSAGE_ID = 0, 1
+# fifo_group_head(s): (id, group_id, inflight, ready)
+_HEAD_ID, _HEAD_GROUP, _HEAD_INFLIGHT, _HEAD_READY = 0, 1, 2, 3
+# delete_leased: (id,); lease_rows: (id, receipt, inflight, held)
+_LEASE_ID, _LEASE_RECEIPT, _LEASE_INFLIGHT, _LEASE_HELD = 0, 1, 2, 3
+# redrive_select: (id, source_queue, group_id, attributes, message_id)
+_MOVE_ID, _MOVE_SOURCE, _MOVE_GROUP, _MOVE_ATTRIBUTES, _MOVE_MESSAGE_ID = 0, 1, 2, 3, 4
+# queues_named: (name, attributes)
+_QUEUE_NAME, _QUEUE_ATTRIBUTES = 0, 1
+
 
 def new_message_ids(count: int) -> list[str]:
     """Random (version 4) UUIDs, from one read of the OS's random source."""
@@ -42,7 +57,7 @@ def enqueue(d: Dialect, op: Enqueue) -> Program[OpResult]:
     dedup_ids = [m.dedup_id for m in op.messages if m.dedup_id]
     if dedup_ids:
         rows = yield Stmt("dedup_lookup", {"queue": op.queue, "dedup_ids": dedup_ids})
-        seen = {r[0]: r[1] for r in rows}
+        seen = {r[_DEDUP_ID]: r[_DEDUP_MESSAGE_ID] for r in rows}
     inserts: list[dict[str, Any]] = []
     dedup_rows: list[dict[str, Any]] = []
     for i, m in enumerate(op.messages):
@@ -104,28 +119,30 @@ def claim(
 ) -> Program[list[ClaimedRow]]:
     """Lease visible messages; those received more than ``max_receive_count`` go to the DLQ."""
     token = secrets.token_hex(8)
-    out: list[Row] = []
+    out: list[ClaimedRow] = []
     for _ in range(_MAX_CLAIM_ROUNDS):
         want = max_messages - len(out)
         params = {"queue": queue, "n": want, "vt": vt, "token": token, "retention": attrs.retention}
         if attrs.fifo:
-            rows = yield from _claim_fifo(d, params)
+            raw = yield from _claim_fifo(d, params)
         else:
-            rows = yield Stmt("claim_standard", params)
-        over = [r for r in rows if attrs.dead_letter and r[8] > attrs.max_receive_count]
-        out.extend(r for r in rows if not (attrs.dead_letter and r[8] > attrs.max_receive_count))
+            raw = yield Stmt("claim_standard", params)
+        rows = [_to_claimed(r, token) for r in raw]
+        limit = attrs.max_receive_count if attrs.dead_letter else None
+        over = [r for r in rows if limit is not None and r.receive_count > limit]
+        out.extend(r for r in rows if not (limit is not None and r.receive_count > limit))
         if over:
             yield Stmt(
                 "move_to_dlq",
                 {
                     "queue": queue,
                     "dlq": attrs.dead_letter,
-                    "ids": [r[0] for r in over],
+                    "ids": [r.rowid for r in over],
                     "reset": attrs.fifo,
                 },
             )
             if attrs.fifo:
-                groups = sorted({r[4] for r in over})
+                groups = sorted({r.group_id for r in over if r.group_id is not None})
                 yield Stmt(
                     "group_insert",
                     [{"queue": attrs.dead_letter, "group_id": g} for g in groups],
@@ -134,8 +151,8 @@ def claim(
             yield Notify(str(attrs.dead_letter), len(over))
         if not over or len(out) >= max_messages:
             break
-    out.sort(key=lambda r: r[0])
-    return [_to_claimed(r, token) for r in out]
+    out.sort(key=lambda r: r.rowid)
+    return out
 
 
 def receive(
@@ -146,12 +163,13 @@ def receive(
     if rows:
         return rows, None
     soonest = yield Stmt("next_visible", {"queue": queue})
-    return rows, None if soonest[0][0] is None else float(soonest[0][0])
+    seconds = soonest[0][_FIRST]
+    return rows, None if seconds is None else float(seconds)
 
 
 def _claim_fifo(d: Dialect, params: dict[str, Any]) -> Program[list[Row]]:
     ready = yield Stmt("fifo_ready_groups", {"queue": params["queue"], "n": params["n"]})
-    groups = [r[0] for r in ready]
+    groups = [r[_FIRST] for r in ready]
     if not groups:
         return []
     heads: list[Row] = []
@@ -175,16 +193,16 @@ def select_fifo(heads: Sequence[Row], limit: int) -> list[int]:
     as a prefix (stopping at the first one not yet visible), so order within a group holds.
     """
     by_group: dict[str, list[Row]] = {}
-    for row in sorted(heads, key=lambda r: r[0]):
-        by_group.setdefault(row[1], []).append(row)
+    for row in sorted(heads, key=lambda r: r[_HEAD_ID]):
+        by_group.setdefault(row[_HEAD_GROUP], []).append(row)
     picked: list[int] = []
     for rows in by_group.values():
-        if any(r[2] for r in rows):
+        if any(r[_HEAD_INFLIGHT] for r in rows):
             continue
         for row in rows:
-            if not row[3]:
+            if not row[_HEAD_READY]:
                 break
-            picked.append(row[0])
+            picked.append(row[_HEAD_ID])
     return sorted(picked)[:limit]
 
 
@@ -199,12 +217,12 @@ def delete(d: Dialect, op: Delete) -> Program[OpResult]:
             "keys": [f"{ls.rowid}:{ls.token}" for ls in leases],
         },
     )
-    deleted = {r[0] for r in rows}
+    deleted = {r[_LEASE_ID] for r in rows}
     missing = [ls.rowid for ls in leases if ls.rowid not in deleted]
     present: set[int] = set()
     if missing:
         rows = yield Stmt("lease_rows", {"queue": op.queue, "ids": missing})
-        present = {r[0] for r in rows}
+        present = {r[_LEASE_ID] for r in rows}
     statuses = [
         EntryStatus.OK
         if ls.rowid in deleted
@@ -220,18 +238,18 @@ def change_visibility(d: Dialect, op: ChangeVisibility) -> Program[OpResult]:
     """Make each leased message visible ``timeout`` seconds from now, if still in flight."""
     ids = [ls.rowid for ls in op.leases]
     rows = yield Stmt("lease_rows", {"queue": op.queue, "ids": ids})
-    found = {r[0]: r for r in rows}
+    found = {r[_LEASE_ID]: r for r in rows}
     statuses: list[EntryStatus] = []
     updates: list[dict[str, Any]] = []
     for lease, timeout in zip(op.leases, op.timeouts, strict=True):
         row = found.get(lease.rowid)
         if row is None:
             statuses.append(EntryStatus.GONE)
-        elif row[1] != lease.token:
+        elif row[_LEASE_RECEIPT] != lease.token:
             statuses.append(EntryStatus.STALE)
-        elif not row[2]:
+        elif not row[_LEASE_INFLIGHT]:
             statuses.append(EntryStatus.NOT_IN_FLIGHT)
-        elif row[3] + timeout > MAX_VISIBILITY:
+        elif row[_LEASE_HELD] + timeout > MAX_VISIBILITY:
             statuses.append(EntryStatus.TOO_LONG)
         else:
             statuses.append(EntryStatus.OK)
@@ -251,23 +269,23 @@ def move_messages(
     rows = yield Stmt(
         "redrive_select", {"queue": source, "n": limit, "anywhere": destination is not None}
     )
-    targets = {destination} if destination else {r[1] for r in rows if r[1]}
+    targets = {destination} if destination else {r[_MOVE_SOURCE] for r in rows if r[_MOVE_SOURCE]}
     known = yield Stmt("queues_named", {"names": sorted(targets)})
-    fifo = {r[0]: QueueAttributes.from_json(r[1]).fifo for r in known}
+    fifo = {r[_QUEUE_NAME]: QueueAttributes.from_json(r[_QUEUE_ATTRIBUTES]).fifo for r in known}
     moves: list[dict[str, Any]] = []
     for row in rows:
-        dest = destination or row[1]
+        dest = destination or row[_MOVE_SOURCE]
         if dest not in fifo:
             continue
-        attrs = json.loads(row[3]) if row[3] else {}
-        attrs[ORIGINAL_ID_ATTRIBUTE] = ["String", row[4]]
+        attrs = json.loads(row[_MOVE_ATTRIBUTES]) if row[_MOVE_ATTRIBUTES] else {}
+        attrs[ORIGINAL_ID_ATTRIBUTE] = ["String", row[_MOVE_MESSAGE_ID]]
         moves.append(
             {
-                "id": row[0],
+                "id": row[_MOVE_ID],
                 "dest": dest,
                 "new_id": new_message_ids(1)[0],
                 "attributes": json.dumps(attrs, separators=(",", ":")),
-                "group_id": row[2],
+                "group_id": row[_MOVE_GROUP],
             }
         )
     if moves:
@@ -287,4 +305,4 @@ def move_messages(
             yield Notify(dest, sum(1 for m in moves if m["dest"] == dest))
     left = yield Stmt("queue_size", {"queue": source})
     stranded = len(rows) - len(moves)
-    return MoveResult(moved=len(moves), remaining=int(left[0][0]), unmovable=stranded)
+    return MoveResult(moved=len(moves), remaining=int(left[0][_FIRST]), unmovable=stranded)

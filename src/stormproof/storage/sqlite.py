@@ -26,7 +26,7 @@ from pathlib import Path
 from typing import TypeVar
 from urllib.parse import parse_qs, urlsplit
 
-from stormproof.errors import InvalidAttribute, StoreError
+from stormproof.errors import InvalidAttribute, NotOpen, StoreError
 from stormproof.storage.program import Dialect, Program
 from stormproof.storage.program_store import ProgramStore
 from stormproof.storage.sqlite_writer import SqliteWriter
@@ -118,7 +118,7 @@ class SqliteStore(ProgramStore):
     async def _run(self, factory: Callable[[], Program[T]]) -> T:
         writer = self._writer
         if writer is None:
-            raise RuntimeError("the store is not open")
+            raise NotOpen("store")
         if not writer.alive:
             writer = await self._replace(writer)
         loop = asyncio.get_running_loop()

@@ -4,6 +4,8 @@ from __future__ import annotations
 
 import asyncio
 
+from stormproof.errors import InvalidAttribute
+
 
 class FakeClock:
     """A :class:`~stormproof.clock.Clock` whose time moves only with :meth:`advance`.
@@ -23,7 +25,7 @@ class FakeClock:
     def advance(self, seconds: float) -> None:
         """Move time forward and wake every sleeper whose deadline has come."""
         if seconds < 0:
-            raise ValueError("time only moves forward")
+            raise InvalidAttribute("seconds", seconds, "seconds >= 0: time only moves forward")
         self._now += seconds
         due = [s for s in self._sleepers if s[0] <= self._now]
         self._sleepers = [s for s in self._sleepers if s[0] > self._now]

@@ -21,8 +21,13 @@ from tests.conformance.test_eventbridge_input_transformers import (
     _normalise_text,
 )
 
-_FIELDS = {"Source": "source", "DetailType": "detail_type", "Detail": "detail",
-           "Resources": "resources", "Time": "time"}  # fmt: skip
+_FIELDS = {
+    "Source": "source",
+    "DetailType": "detail_type",
+    "Detail": "detail",
+    "Resources": "resources",
+    "Time": "time",
+}
 
 
 def _as_recorded(text: str, event: dict[str, Any]) -> str:
@@ -32,8 +37,9 @@ def _as_recorded(text: str, event: dict[str, Any]) -> str:
 
 
 def _target(queue: Any, case: dict[str, Any]) -> Target:
-    return Target(queue, input_path=case.get("input_path"),
-                  input_transformer=case.get("input_transformer"))  # fmt: skip
+    return Target(
+        queue, input_path=case.get("input_path"), input_transformer=case.get("input_transformer")
+    )
 
 
 async def test_every_recorded_case_through_a_bus(store_url: str) -> None:
@@ -50,8 +56,11 @@ async def test_every_recorded_case_through_a_bus(store_url: str) -> None:
                 with pytest.raises(InvalidAttribute):
                     _target(queues[i], case)
                 continue
-            bus.rule(RULE_NAME, pattern={"source": [case["event"]["source"]]},
-                     targets=[_target(queues[i], case)])  # fmt: skip
+            bus.rule(
+                RULE_NAME,
+                pattern={"source": [case["event"]["source"]]},
+                targets=[_target(queues[i], case)],
+            )
             entry = {_FIELDS[k]: v for k, v in case["put_events_entry"].items() if k in _FIELDS}
             assert (await bus.put_events([entry])).failed_entry_count == 0
             got = await queues[i].receive(10)

@@ -43,8 +43,17 @@ async def test_put_events_fans_out_to_queue_targets_with_the_aws_envelope(store_
         got = [json.loads(m.body) for m in await big.receive(10)]
         assert len(got) == 1
         event = got[0]
-        assert set(event) == {"version", "id", "detail-type", "source", "account", "time",
-                              "region", "resources", "detail"}  # fmt: skip
+        assert set(event) == {
+            "version",
+            "id",
+            "detail-type",
+            "source",
+            "account",
+            "time",
+            "region",
+            "resources",
+            "detail",
+        }
         assert event["id"] == result.entries[0].event_id
         assert (event["account"], event["region"], event["version"]) == (ACCOUNT, REGION, "0")
         assert event["detail-type"] == "order" and event["detail"] == {"total": 250}
@@ -67,12 +76,20 @@ async def test_per_entry_errors_and_whole_request_errors(store_url: str) -> None
             ]
         )
         codes = [e.error_code for e in result.entries]
-        assert codes == [None, "InvalidArgument", "MalformedDetail",
-                         "NotAuthorizedForSourceException"]  # fmt: skip
+        assert codes == [
+            None,
+            "InvalidArgument",
+            "MalformedDetail",
+            "NotAuthorizedForSourceException",
+        ]
         assert result.failed_entry_count == 3
         assert "DetailType" in str(result.entries[1].error_message)
-        for bad in ([], [ENTRY] * 11, [{**ENTRY, "detail": {"x": "a" * 300_000}}],
-                    [{"source": "shop"}]):  # fmt: skip
+        for bad in (
+            [],
+            [ENTRY] * 11,
+            [{**ENTRY, "detail": {"x": "a" * 300_000}}],
+            [{"source": "shop"}],
+        ):
             with pytest.raises(InvalidAttribute) as info:
                 await bus.put_events(bad)
             assert info.value.field == "entries"

@@ -41,8 +41,9 @@ async def test_retries_back_off_within_full_jitter_then_dead_letter(
     store_url: str, server: HttpServer
 ) -> None:
     app, clock, dlq = _app(store_url)
-    target = Target(app.http_target(server.url + "/hook", name="hook"), max_retry_attempts=3,
-                    dead_letter=dlq)  # fmt: skip
+    target = Target(
+        app.http_target(server.url + "/hook", name="hook"), max_retry_attempts=3, dead_letter=dlq
+    )
     app.bus("default").rule("r", pattern={"source": ["shop"]}, targets=[target])
     async with app:
         await app.bus("default").put_events([ENTRY])
@@ -95,9 +96,10 @@ async def test_4xx_is_not_retried_and_429_is(store_url: str, server: HttpServer)
     codes = iter([429, 400])
     server.status = lambda request: next(codes)
     app.bus("default").rule(
-        "r", pattern={"source": ["shop"]},
+        "r",
+        pattern={"source": ["shop"]},
         targets=[Target(app.http_target(server.url), dead_letter=dlq)],
-    )  # fmt: skip
+    )
     async with app:
         await app.bus("default").put_events([ENTRY])
         await app.buses.run_once()  # 429: retried
@@ -114,8 +116,11 @@ async def test_a_target_missing_at_delivery_goes_to_the_dlq_without_retry(
 ) -> None:
     app, _, dlq = _app(store_url)
     bus = app.bus("default")
-    bus.rule("r", pattern={"source": ["shop"]},
-             targets=[Target(app.http_target(server.url), dead_letter=dlq, id="gone")])  # fmt: skip
+    bus.rule(
+        "r",
+        pattern={"source": ["shop"]},
+        targets=[Target(app.http_target(server.url), dead_letter=dlq, id="gone")],
+    )
     async with app:
         await bus.put_events([ENTRY])
         bus.rule("r", pattern={"source": ["shop"]}, targets=[])  # redeployed without it
@@ -131,11 +136,13 @@ async def test_success_deletes_and_http_settings_are_sent(
 ) -> None:
     app, _, _ = _app(store_url)
     server.status = 204
-    http = app.http_target(server.url + "/in?x=1", method="PUT", headers={"X-Team": "a"},
-                           auth=HmacAuth("s3cret"))  # fmt: skip
+    http = app.http_target(
+        server.url + "/in?x=1", method="PUT", headers={"X-Team": "a"}, auth=HmacAuth("s3cret")
+    )
     template = {"InputPathsMap": {"n": "$.detail.n"}, "InputTemplate": '{"count": <n>}'}
-    app.bus("default").rule("r", pattern={"source": ["shop"]},
-                            targets=[Target(http, input_transformer=template)])  # fmt: skip
+    app.bus("default").rule(
+        "r", pattern={"source": ["shop"]}, targets=[Target(http, input_transformer=template)]
+    )
     async with app:
         result = await app.bus("default").put_events([ENTRY])
         assert await app.buses.run_once() == 1
@@ -181,8 +188,9 @@ class Machine:
 async def test_a_state_machine_target_is_started_and_retried(store_url: str) -> None:
     app, clock, _ = _app(store_url)
     machine = Machine()
-    app.bus("default").rule("sm", pattern={"source": ["shop"]},
-                            targets=[Target(machine, input_path="$.detail")])  # fmt: skip
+    app.bus("default").rule(
+        "sm", pattern={"source": ["shop"]}, targets=[Target(machine, input_path="$.detail")]
+    )
     async with app:
         await app.bus("default").put_events([ENTRY])
         await app.buses.run_once()

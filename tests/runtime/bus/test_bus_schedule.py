@@ -29,8 +29,10 @@ async def test_each_tick_fires_once_across_two_processes(store_url: str) -> None
         messages = await (await first.get_queue("ticks")).receive(10)
         events = sorted((json.loads(m.body) for m in messages), key=lambda e: e["time"])
         assert [e["time"] for e in events] == [
-            "2026-01-01T00:05:00Z", "2026-01-01T00:10:00Z", "2026-01-01T00:15:00Z",
-        ]  # fmt: skip
+            "2026-01-01T00:05:00Z",
+            "2026-01-01T00:10:00Z",
+            "2026-01-01T00:15:00Z",
+        ]
         assert all(e["source"] == "aws.events" for e in events)
         assert events[0]["detail-type"] == "Scheduled Event"
         assert events[0]["resources"] == ["stormproof:events:rule/default/every-5"]
@@ -61,8 +63,9 @@ async def test_a_disabled_rule_keeps_time_without_firing(store_url: str) -> None
     app = App("sched", store_url, clock=clock)
     app.buses.background = False
     ticks = app.queue("ticks")
-    app.bus("default").rule("r", schedule="cron(0/5 * * * ? *)", targets=[Target(ticks)],
-                            enabled=False)  # fmt: skip
+    app.bus("default").rule(
+        "r", schedule="cron(0/5 * * * ? *)", targets=[Target(ticks)], enabled=False
+    )
     async with app:
         clock.advance(300)
         await app.buses.drain()

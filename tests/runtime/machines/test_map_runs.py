@@ -221,9 +221,10 @@ async def test_redrive_reruns_only_the_failed_children(store_url: str) -> None:
         assert len(children) == 8  # the same children, redriven: none started anew
         redriven = {c.input: c.redrive_count for c in children}
         assert all(redriven[v] == (1 if v in rerun else 0) for v in range(8))
-        history = [e["type"] for e in await app.get_execution_history(
-            next(c.arn for c in children if c.input == 3)
-        )]  # fmt: skip
+        history = [
+            e["type"]
+            for e in await app.get_execution_history(next(c.arn for c in children if c.input == 3))
+        ]
         assert history.count("PassStateEntered") == 1  # resumed at the failed Task
 
 

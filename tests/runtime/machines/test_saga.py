@@ -74,9 +74,14 @@ def test_saga_compensates_in_reverse_order_and_keeps_the_input() -> None:
     calls: list[tuple[str, Any]] = []
     result = run_state_machine(SAGA, TRIP, resources=resources(calls, car_fails=True))
     assert [name for name, _ in calls] == [
-        "book_hotel", "book_flight", "book_car", "book_car", "book_car",
-        "cancel_flight", "cancel_hotel",
-    ]  # fmt: skip
+        "book_hotel",
+        "book_flight",
+        "book_car",
+        "book_car",
+        "book_car",
+        "cancel_flight",
+        "cancel_hotel",
+    ]
     assert (result.status, result.error, result.cause) == (
         "FAILED",
         "BookingFailed",

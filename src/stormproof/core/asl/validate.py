@@ -135,9 +135,11 @@ def _load(scope: Scope, definition: object) -> Mapping[str, Any] | None:
         return None
     try:
         parsed = json_limits.loads(
-            "definition", definition, object_pairs_hook=_object_from_pairs,
+            "definition",
+            definition,
+            object_pairs_hook=_object_from_pairs,
             parse_constant=_refuse_constant,
-        )  # fmt: skip
+        )
     except NestingTooDeep:
         scope.add("$", _TOO_DEEP)
         return None
@@ -285,18 +287,7 @@ def _is_terminal(state: Any) -> bool:
 
 def _check_graph(scope: Scope, states_path: str, states: dict[str, Any], start: Any) -> None:
     """Transition targets exist in this block; every state is reachable; some state ends."""
-    edges: dict[str, list[str]] = {}
-    for name, state in states.items():
-        edges[name] = []
-        if not isinstance(state, dict):
-            continue
-        for where, target in _transitions(child(states_path, name), state):
-            if not isinstance(target, str) or not target:
-                continue  # the wrong type is reported by the state's own checks
-            if target in states:
-                edges[name].append(target)
-            else:
-                scope.add(where, f"'{target}' does not name a state in this States object")
+    edges = _edges(scope, states_path, states)
     if not any(_is_terminal(state) for state in states.values()):
         scope.add(states_path, "no terminal state: add a Succeed, Fail or End: true state")
     if not isinstance(start, str) or start not in states:
@@ -310,3 +301,20 @@ def _check_graph(scope: Scope, states_path: str, states: dict[str, Any], start: 
     for name in states:
         if name not in reached:
             scope.add(child(states_path, name), f"state '{name}' is not reachable from StartAt")
+
+
+def _edges(scope: Scope, states_path: str, states: dict[str, Any]) -> dict[str, list[str]]:
+    """Each state's transition targets in this block; a target naming no state is reported."""
+    edges: dict[str, list[str]] = {}
+    for name, state in states.items():
+        edges[name] = []
+        if not isinstance(state, dict):
+            continue
+        for where, target in _transitions(child(states_path, name), state):
+            if not isinstance(target, str) or not target:
+                continue  # the wrong type is reported by the state's own checks
+            if target in states:
+                edges[name].append(target)
+            else:
+                scope.add(where, f"'{target}' does not name a state in this States object")
+    return edges

@@ -49,12 +49,32 @@ MAX_BRANCHES = 1024
 OR = "$or"
 RESERVED_IN_OR = frozenset(
     {
-        "exactly", "equals-ignore-case", "prefix", "suffix", "anything-but", "exists",
-        "wildcard", "numeric", "cidr", "=", "<", "<=", ">", ">=", "regex", "not-wildcard",
-        "not-equals-ignore-case", "date-after", "date-on-or-after", "date-before",
-        "date-on-or-before", "in-date-range", "ip-address-in-range", "ip-address-not-in-range",
+        "exactly",
+        "equals-ignore-case",
+        "prefix",
+        "suffix",
+        "anything-but",
+        "exists",
+        "wildcard",
+        "numeric",
+        "cidr",
+        "=",
+        "<",
+        "<=",
+        ">",
+        ">=",
+        "regex",
+        "not-wildcard",
+        "not-equals-ignore-case",
+        "date-after",
+        "date-on-or-after",
+        "date-before",
+        "date-on-or-before",
+        "in-date-range",
+        "ip-address-in-range",
+        "ip-address-not-in-range",
     }
-)  # fmt: skip
+)
 TOO_COMPLEX = (
     "Rule is too complex - try using fewer wildcard characters or fewer repeating character "
     "sequences after a wildcard character"
