@@ -106,8 +106,8 @@ def validate_command(file: Path, machine_type: str, as_json: bool) -> None:
                 "problems": [{"path": p, "message": m} for p, m in problems],
             }
         )
-    if problems and as_json:
-        echo_error(f"{len(problems)} problem(s) in {file}")
+        if problems:
+            echo_error(f"{len(problems)} problem(s) in {file}")
     elif problems:
         for path, message in problems:
             click.echo(f"{path}: {message}")
