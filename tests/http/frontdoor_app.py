@@ -67,3 +67,4 @@ app.api.get("/hello/{name}", handler=slow, timeout=0.5)
 app.api.settings.webhook_secrets = [SECRET]
 app.api.settings.callback_hosts = ["127.0.0.1"]
 app.api.settings.webhook_schedule = (0, 0.2, 0.2, 0.2)
+app.api.post("/keyed", to=orders, api_key_required=True)

@@ -8,6 +8,7 @@ from typing import Any
 
 import httpx
 
+from stormproof.gateway.keys import create_key
 from stormproof.storage.request_ops import ATTRIBUTE
 from stormproof.worker import Worker
 from tests.http import frontdoor_app as fa
@@ -96,8 +97,9 @@ async def test_idempotency_keys(store_url: str) -> None:
         assert other.headers["content-type"] == "application/problem+json"
         assert other.json()["type"].endswith("/idempotency-key-reused")
         # Keys are scoped per client: another API key's same key is a new request.
+        _, secret = await create_key(fa.app.store, "other", 0.0)
         mine = await client.post(
-            "/orders", json={"qty": 1, "item": "a"}, headers={**key, "x-api-key": "other"}
+            "/orders", json={"qty": 1, "item": "a"}, headers={**key, "x-api-key": secret}
         )
         assert mine.json()["request_id"] != first.json()["request_id"]
         missing = await client.post("/strict", json={"qty": 1})

@@ -25,10 +25,10 @@ from stormproof.errors import (
     StaleLease,
 )
 from stormproof.gateway import idempotency as idem
+from stormproof.gateway.admission import Admission
 from stormproof.gateway.payload import check_schema, parse_body
 from stormproof.gateway.routes import Api, GetRoute, PostRoute
 from stormproof.gateway.status import refresh
-from stormproof.gateway.throttles import Throttles
 from stormproof.gateway.work import work_ops
 from stormproof.storage.base import DeleteState, Operation, StateRecord
 from stormproof.storage.request_ops import RequestRecord, UpdateRequest, key_of, new_request_id
@@ -58,18 +58,17 @@ class FrontDoor:
     def __init__(self, app: GatewayHost, api: Api) -> None:
         self.app = app
         self.api = api
-        self.throttles = Throttles(app.clock)
+        self.admission = Admission(lambda: app.store, app.clock, api.settings.account_throttle)
         self._background: set[asyncio.Task[None]] = set()
 
-    def admit(self, path: str, limits: Any, client: str) -> None:
-        """Throttle before any work (a refusal costs no store write)."""
-        account = self.api.settings.account_throttle
-        self.throttles.admit([(f"route {path}", limits), ("account", account)])
+    async def admit(self, route: PostRoute | GetRoute, headers: Mapping[str, str]) -> None:
+        """Key, throttles and quota before any work (a refusal costs no store write)."""
+        await self.admission.admit(route.path, route.throttle, route.api_key_required, headers)
 
     async def accept(self, route: PostRoute, raw: bytes, headers: Mapping[str, str]) -> Answer:
         """Store a POST's work and its request record together; answer 202."""
         client = client_of(headers)
-        self.admit(route.path, route.throttle, client)
+        await self.admit(route, headers)
         payload = parse_body(route, raw)
         state_key = self._idempotency_key(route, client, headers)
         print_ = idem.fingerprint(payload)
@@ -173,8 +172,7 @@ class FrontDoor:
 
     async def run_get(self, route: GetRoute, request: dict[str, Any]) -> Answer:
         """Run a synchronous handler; past its timeout answer 504 and record its outcome."""
-        client = client_of(request.get("headers", {}))
-        self.admit(route.path, route.throttle, client)
+        await self.admit(route, request.get("headers", {}))
         task = asyncio.ensure_future(_call(route.handler, request))
         try:
             result = await asyncio.wait_for(asyncio.shield(task), route.timeout)

@@ -43,6 +43,7 @@ class PostRoute:
     source: str | None = None
     max_body: int = DEFAULT_MAX_BODY
     max_depth: int = DEFAULT_MAX_DEPTH
+    api_key_required: bool = False
 
     @property
     def kind(self) -> str:
@@ -64,6 +65,7 @@ class GetRoute:
     handler: Callable[..., Any]
     timeout: float
     throttle: BucketLimits | None = None
+    api_key_required: bool = False
 
 
 @dataclass
@@ -101,6 +103,7 @@ class Api:
         detail_type: str | None = None,
         source: str | None = None,
         max_body: int = DEFAULT_MAX_BODY,
+        api_key_required: bool = False,
     ) -> PostRoute:
         """Declare a storage-first POST route whose body goes ``to`` a queue, a bus, a
         function (async invocation) or a state machine (an execution)."""
@@ -114,6 +117,7 @@ class Api:
         route = PostRoute(
             path, to, idempotency, idempotency_required and idempotency is not None,
             compile_schema(schema), limits_of(throttle), webhook, detail_type, source, max_body,
+            api_key_required=bool(api_key_required),
         )  # fmt: skip
         self.posts[path] = route
         return route
@@ -125,6 +129,7 @@ class Api:
         handler: Callable[..., Any],
         timeout: float = MAX_INTEGRATION_TIMEOUT,
         throttle: Mapping[str, Any] | None = None,
+        api_key_required: bool = False,
     ) -> GetRoute:
         """Declare a synchronous GET route; past ``timeout`` seconds the caller gets 504."""
         _check_path(path, self.gets)
@@ -135,7 +140,7 @@ class Api:
             raise InvalidAttribute("timeout", timeout, f"0.05 to {limit:g} seconds")
         if not callable(handler):
             raise InvalidAttribute("handler", handler, "a callable(request)")
-        route = GetRoute(path, handler, float(timeout), limits_of(throttle))
+        route = GetRoute(path, handler, float(timeout), limits_of(throttle), bool(api_key_required))
         self.gets[path] = route
         return route
 
