@@ -50,6 +50,14 @@ booking = app.state_machine(
     },
 )
 
+no_booking = app.state_machine(
+    "NoBook",
+    definition={
+        "StartAt": "Full",
+        "States": {"Full": {"Type": "Fail", "Error": "Full", "Cause": "no rooms"}},
+    },
+)
+
 ORDER_SCHEMA = {
     "type": "object",
     "required": ["qty"],
@@ -62,6 +70,7 @@ app.api.post("/strict", to=orders, idempotency="Idempotency-Key", idempotency_re
 app.api.post("/limited", to=orders, throttle=dict(rate=1, burst=3))
 app.api.post("/resize", to=resize)
 app.api.post("/bookings", to=booking)
+app.api.post("/nobook", to=no_booking)
 app.api.post("/events", to=app.bus("default"), detail_type="order.placed", source="shop")
 app.api.get("/hello/{name}", handler=slow, timeout=0.5)
 app.api.settings.webhook_secrets = [SECRET]

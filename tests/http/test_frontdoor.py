@@ -55,19 +55,27 @@ async def test_function_machine_and_bus_routes(store_url: str) -> None:
         ok = (await client.post("/resize", json={"w": 5})).json()["request_id"]
         bad = (await client.post("/resize", json={"fail": True})).json()["request_id"]
         booked = (await client.post("/bookings", json={"who": "ann"})).json()["request_id"]
+        nobook = (await client.post("/nobook", json={})).json()["request_id"]
         event = await client.post("/events", json={"total": 7})
         assert event.status_code == 202
+        # A bus request is final once stored: the event is routed in the same unit.
+        routed = (await client.get(event.json()["status_url"])).json()
+        assert routed["state"] == "succeeded" and routed["result"]["rules"] == []
+        assert routed["result"]["event_id"]
         worker = Worker(fa.app, concurrency=2)
         task = asyncio.create_task(worker.run())
         try:
             assert (await _poll(client, ok, "succeeded"))["result"] == {"resized": 5, "request": ok}
             assert (await _poll(client, booked, "succeeded"))["result"] == {"booked": True}
             failed = await _poll(client, bad, "failed")
+            # The closing step updated the record (nothing refreshes it at read time).
+            refused = await _poll(client, nobook, "failed")
         finally:
             worker.stop()
             await task
         assert failed["error"]["error"]["errorType"] == "ValueError"
         assert failed["error"]["condition"] == "RetriesExhausted"
+        assert refused["error"] == {"error": "Full", "cause": "no rooms"}
 
 
 async def test_concurrent_posts_are_all_stored(store_url: str) -> None:
