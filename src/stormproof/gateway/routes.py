@@ -7,6 +7,7 @@ request.
 from __future__ import annotations
 
 import json
+import os
 import re
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
@@ -26,6 +27,7 @@ DEFAULT_MAX_BODY = 256 * 1024
 DEFAULT_MAX_DEPTH = 32
 _PATH_RE = re.compile(r"/[A-Za-z0-9._~\-/{}]*")
 Validator = Callable[[Any], Any]
+ADMIN_TOKEN_ENV = "STORMPROOF_ADMIN_TOKEN"
 
 
 @dataclass(frozen=True)
@@ -80,6 +82,11 @@ class ApiSettings:
     callback_hosts: list[str] = field(default_factory=list)
     webhook_schedule: tuple[float, ...] = DEFAULT_SCHEDULE
     webhook_timeout: float = 15.0
+    admin_token: str | None = None  # or STORMPROOF_ADMIN_TOKEN; see stormproof.http.admin
+
+    def configured_admin_token(self) -> str | None:
+        """The admin token: this setting, else ``STORMPROOF_ADMIN_TOKEN``; None if neither."""
+        return self.admin_token or os.environ.get(ADMIN_TOKEN_ENV) or None
 
 
 class Api:

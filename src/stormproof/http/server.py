@@ -14,6 +14,7 @@ from collections.abc import AsyncIterator, Awaitable, Callable
 from typing import TYPE_CHECKING, Any
 
 from starlette.applications import Starlette
+from starlette.exceptions import HTTPException
 from starlette.requests import Request
 from starlette.responses import JSONResponse, Response
 from starlette.routing import Route
@@ -22,8 +23,10 @@ from stormproof.errors import PayloadTooLarge
 from stormproof.gateway.frontdoor import Answer, FrontDoor
 from stormproof.gateway.routes import GetRoute, PostRoute
 from stormproof.gateway.webhooks import WebhookDispatcher, declare_queues
+from stormproof.http.admin import admin_token
+from stormproof.http.admin import routes as admin_routes
 from stormproof.http.events import request_events
-from stormproof.http.problems import from_exception
+from stormproof.http.problems import from_exception, problem
 
 if TYPE_CHECKING:
     from stormproof.app import App
@@ -98,6 +101,9 @@ def build(app: App, *, webhooks: bool = True) -> Starlette:
         Route("/requests/{id}", _guarded(status), methods=["GET"]),
         Route("/requests/{id}/events", _guarded(events), methods=["GET"]),
     ]
+    token = admin_token(app)
+    if token is not None:
+        routes += admin_routes(app, token)
 
     @contextlib.asynccontextmanager
     async def lifespan(_: Starlette) -> AsyncIterator[None]:
@@ -116,7 +122,19 @@ def build(app: App, *, webhooks: bool = True) -> Starlette:
                     with contextlib.suppress(asyncio.CancelledError):
                         await task
 
-    return Starlette(routes=routes, lifespan=lifespan)
+    return Starlette(
+        routes=routes, lifespan=lifespan, exception_handlers={HTTPException: _unrouted}
+    )
+
+
+async def _unrouted(_: Request, exc: Exception) -> Response:
+    """No route (404) or no such method (405), as problem+json like every other error."""
+    status = exc.status_code if isinstance(exc, HTTPException) else 500
+    kind, title = _UNROUTED.get(status, ("internal", "Internal error"))
+    return problem(status, kind, title, f"{title.lower()} for this path")
+
+
+_UNROUTED = {404: ("not-found", "Not found"), 405: ("method-not-allowed", "Method not allowed")}
 
 
 def serve(app: App, host: str = "127.0.0.1", port: int = 8000, **options: Any) -> None:
