@@ -46,6 +46,7 @@ class PostRoute:
     max_body: int = DEFAULT_MAX_BODY
     max_depth: int = DEFAULT_MAX_DEPTH
     api_key_required: bool = False
+    schema: Mapping[str, Any] | None = None  # the JSON Schema, for /openapi.json
 
     @property
     def kind(self) -> str:
@@ -82,6 +83,7 @@ class ApiSettings:
     callback_hosts: list[str] = field(default_factory=list)
     webhook_schedule: tuple[float, ...] = DEFAULT_SCHEDULE
     webhook_timeout: float = 15.0
+    api_version: str = "1.0.0"  # info.version of /openapi.json
     admin_token: str | None = None  # or STORMPROOF_ADMIN_TOKEN; see stormproof.http.admin
 
     def configured_admin_token(self) -> str | None:
@@ -124,7 +126,7 @@ class Api:
         route = PostRoute(
             path, to, idempotency, idempotency_required and idempotency is not None,
             compile_schema(schema), limits_of(throttle), webhook, detail_type, source, max_body,
-            api_key_required=bool(api_key_required),
+            api_key_required=bool(api_key_required), schema=load_schema(schema),
         )  # fmt: skip
         self.posts[path] = route
         return route
@@ -170,21 +172,27 @@ def limits_of(throttle: Mapping[str, Any] | None) -> BucketLimits | None:
     return BucketLimits(rate, throttle.get("burst", max(1, int(rate))))
 
 
+def load_schema(schema: str | Path | Mapping[str, Any] | None) -> dict[str, Any] | None:
+    """A JSON Schema given as a file path or a mapping, as a dict."""
+    if schema is None:
+        return None
+    if isinstance(schema, str | Path):
+        try:
+            return dict(json.loads(Path(schema).read_text(encoding="utf-8")))
+        except (OSError, ValueError, TypeError) as exc:
+            raise InvalidAttribute("schema", str(schema), f"a readable JSON file ({exc})") from exc
+    return dict(schema)
+
+
 def compile_schema(schema: str | Path | Mapping[str, Any] | None) -> Validator | None:
     """A JSON Schema (a file path or a mapping) compiled with fastjsonschema."""
-    if schema is None:
+    spec = load_schema(schema)
+    if spec is None:
         return None
     try:
         import fastjsonschema
     except ImportError as exc:  # pragma: no cover - depends on the install
         raise InvalidAttribute("schema", schema, "pip install 'stormproof[server]'") from exc
-    if isinstance(schema, str | Path):
-        try:
-            spec = dict(json.loads(Path(schema).read_text(encoding="utf-8")))
-        except (OSError, ValueError, TypeError) as exc:
-            raise InvalidAttribute("schema", str(schema), f"a readable JSON file ({exc})") from exc
-    else:
-        spec = dict(schema)
     try:
         validator: Validator = fastjsonschema.compile(spec)
     except fastjsonschema.JsonSchemaDefinitionException as exc:

@@ -21,6 +21,7 @@ from starlette.routing import Route
 
 from stormproof.errors import PayloadTooLarge
 from stormproof.gateway.frontdoor import Answer, FrontDoor
+from stormproof.gateway.openapi import document
 from stormproof.gateway.routes import GetRoute, PostRoute
 from stormproof.gateway.webhooks import WebhookDispatcher, declare_queues
 from stormproof.http.admin import admin_token
@@ -101,6 +102,12 @@ def build(app: App, *, webhooks: bool = True) -> Starlette:
         Route("/requests/{id}", _guarded(status), methods=["GET"]),
         Route("/requests/{id}/events", _guarded(events), methods=["GET"]),
     ]
+    spec = document(api, app.name, api.settings.api_version)
+
+    async def openapi(_: Request) -> Response:
+        return JSONResponse(spec)
+
+    routes.append(Route("/openapi.json", openapi, methods=["GET"]))
     token = admin_token(app)
     if token is not None:
         routes += admin_routes(app, token)
