@@ -77,3 +77,4 @@ app.api.settings.webhook_secrets = [SECRET]
 app.api.settings.callback_hosts = ["127.0.0.1"]
 app.api.settings.webhook_schedule = (0, 0.2, 0.2, 0.2)
 app.api.post("/keyed", to=orders, api_key_required=True)
+app.api.post("/cors", to=orders, cors=dict(origins=["https://shop.example"], max_age=60))

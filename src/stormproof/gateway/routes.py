@@ -31,6 +31,36 @@ ADMIN_TOKEN_ENV = "STORMPROOF_ADMIN_TOKEN"
 
 
 @dataclass(frozen=True)
+class CorsPolicy:
+    """A route's CORS answer: allowed ``origins`` (``"*"`` for any), request ``headers``,
+    preflight ``max_age`` seconds. Off (None) unless a route declares ``cors=``."""
+
+    origins: tuple[str, ...]
+    headers: tuple[str, ...] = ("content-type", "idempotency-key", "x-api-key")
+    max_age: int = 600
+
+    def allows(self, origin: str | None) -> bool:
+        """Whether a request from ``origin`` gets CORS headers."""
+        return origin is not None and ("*" in self.origins or origin in self.origins)
+
+
+def cors_of(cors: Mapping[str, Any] | None) -> CorsPolicy | None:
+    """``dict(origins=[...], headers=[...], max_age=600)`` as a policy (validated)."""
+    if cors is None:
+        return None
+    unknown = set(cors) - {"origins", "headers", "max_age"}
+    origins = cors.get("origins")
+    ok = isinstance(origins, list | tuple) and origins and all(isinstance(o, str) for o in origins)
+    if unknown or not ok:
+        raise InvalidAttribute("cors", dict(cors), "dict(origins=[...], headers=[...], max_age=s)")
+    max_age = cors.get("max_age", 600)
+    if isinstance(max_age, bool) or not isinstance(max_age, int) or not 0 <= max_age <= 86_400:
+        raise InvalidAttribute("cors.max_age", max_age, "0 to 86,400 seconds")
+    headers = tuple(h.lower() for h in cors.get("headers", CorsPolicy.headers))
+    return CorsPolicy(tuple(origins or ()), headers, max_age)
+
+
+@dataclass(frozen=True)
 class PostRoute:
     """A storage-first route: the body is stored with its request record, then 202."""
 
@@ -47,6 +77,7 @@ class PostRoute:
     max_depth: int = DEFAULT_MAX_DEPTH
     api_key_required: bool = False
     schema: Mapping[str, Any] | None = None  # the JSON Schema, for /openapi.json
+    cors: CorsPolicy | None = None
 
     @property
     def kind(self) -> str:
@@ -69,6 +100,7 @@ class GetRoute:
     timeout: float
     throttle: BucketLimits | None = None
     api_key_required: bool = False
+    cors: CorsPolicy | None = None
 
 
 @dataclass
@@ -113,6 +145,7 @@ class Api:
         source: str | None = None,
         max_body: int = DEFAULT_MAX_BODY,
         api_key_required: bool = False,
+        cors: Mapping[str, Any] | None = None,
     ) -> PostRoute:
         """Declare a storage-first POST route whose body goes ``to`` a queue, a bus, a
         function (async invocation) or a state machine (an execution)."""
@@ -127,6 +160,7 @@ class Api:
             path, to, idempotency, idempotency_required and idempotency is not None,
             compile_schema(schema), limits_of(throttle), webhook, detail_type, source, max_body,
             api_key_required=bool(api_key_required), schema=load_schema(schema),
+            cors=cors_of(cors),
         )  # fmt: skip
         self.posts[path] = route
         return route
@@ -139,6 +173,7 @@ class Api:
         timeout: float = MAX_INTEGRATION_TIMEOUT,
         throttle: Mapping[str, Any] | None = None,
         api_key_required: bool = False,
+        cors: Mapping[str, Any] | None = None,
     ) -> GetRoute:
         """Declare a synchronous GET route; past ``timeout`` seconds the caller gets 504."""
         _check_path(path, self.gets)

@@ -22,10 +22,11 @@ from starlette.routing import Route
 from stormproof.errors import PayloadTooLarge
 from stormproof.gateway.frontdoor import Answer, FrontDoor
 from stormproof.gateway.openapi import document
-from stormproof.gateway.routes import GetRoute, PostRoute
+from stormproof.gateway.routes import CorsPolicy, GetRoute, PostRoute
 from stormproof.gateway.webhooks import WebhookDispatcher, declare_queues
 from stormproof.http.admin import admin_token
 from stormproof.http.admin import routes as admin_routes
+from stormproof.http.cors import decorate, preflight
 from stormproof.http.events import request_events
 from stormproof.http.problems import from_exception, problem
 
@@ -69,7 +70,7 @@ def _post(door: FrontDoor, route: PostRoute) -> Endpoint:
         raw = await read_body(request, route.max_body)
         return _respond(await door.accept(route, raw, request.headers))
 
-    return _guarded(handle)
+    return _with_cors(route.cors, _guarded(handle))
 
 
 def _get(door: FrontDoor, route: GetRoute) -> Endpoint:
@@ -82,7 +83,33 @@ def _get(door: FrontDoor, route: GetRoute) -> Endpoint:
         }
         return _respond(await door.run_get(route, data))
 
-    return _guarded(handle)
+    return _with_cors(route.cors, _guarded(handle))
+
+
+def _with_cors(policy: CorsPolicy | None, endpoint: Endpoint) -> Endpoint:
+    if policy is None:
+        return endpoint
+
+    async def with_headers(request: Request) -> Response:
+        return decorate(policy, request, await endpoint(request))
+
+    return with_headers
+
+
+def _preflights(routes: list[tuple[str, str, CorsPolicy | None]]) -> list[Route]:
+    """An OPTIONS route per path whose route declares CORS."""
+
+    def answer(policy: CorsPolicy, method: str) -> Endpoint:
+        async def endpoint(request: Request) -> Response:
+            return preflight(policy, method, request)
+
+        return endpoint
+
+    return [
+        Route(path, answer(policy, method), methods=["OPTIONS"])
+        for path, method, policy in routes
+        if policy is not None
+    ]
 
 
 def build(app: App, *, webhooks: bool = True) -> Starlette:
@@ -98,6 +125,10 @@ def build(app: App, *, webhooks: bool = True) -> Starlette:
 
     routes = [Route(p, _post(door, r), methods=["POST"]) for p, r in api.posts.items()]
     routes += [Route(p, _get(door, r), methods=["GET"]) for p, r in api.gets.items()]
+    routes += _preflights(
+        [(p, "POST", r.cors) for p, r in api.posts.items()]
+        + [(p, "GET", r.cors) for p, r in api.gets.items()]
+    )
     routes += [
         Route("/requests/{id}", _guarded(status), methods=["GET"]),
         Route("/requests/{id}/events", _guarded(events), methods=["GET"]),
