@@ -17,7 +17,8 @@ from starlette.applications import Starlette
 from starlette.exceptions import HTTPException
 from starlette.requests import Request
 from starlette.responses import JSONResponse, Response
-from starlette.routing import Route
+from starlette.routing import BaseRoute, Route, WebSocketRoute
+from starlette.websockets import WebSocket
 
 from stormproof.errors import PayloadTooLarge
 from stormproof.gateway.frontdoor import Answer, FrontDoor
@@ -29,6 +30,7 @@ from stormproof.http.admin import routes as admin_routes
 from stormproof.http.cors import decorate, preflight
 from stormproof.http.events import request_events
 from stormproof.http.problems import from_exception, problem
+from stormproof.http.push import request_push
 
 if TYPE_CHECKING:
     from stormproof.app import App
@@ -123,7 +125,12 @@ def build(app: App, *, webhooks: bool = True) -> Starlette:
     async def events(request: Request) -> Response:
         return await request_events(door, request)
 
-    routes = [Route(p, _post(door, r), methods=["POST"]) for p, r in api.posts.items()]
+    async def push(socket: WebSocket) -> None:
+        await request_push(door, socket)
+
+    routes: list[BaseRoute] = [
+        Route(p, _post(door, r), methods=["POST"]) for p, r in api.posts.items()
+    ]
     routes += [Route(p, _get(door, r), methods=["GET"]) for p, r in api.gets.items()]
     routes += _preflights(
         [(p, "POST", r.cors) for p, r in api.posts.items()]
@@ -132,6 +139,7 @@ def build(app: App, *, webhooks: bool = True) -> Starlette:
     routes += [
         Route("/requests/{id}", _guarded(status), methods=["GET"]),
         Route("/requests/{id}/events", _guarded(events), methods=["GET"]),
+        WebSocketRoute("/requests/ws", push),
     ]
     spec = document(api, app.name, api.settings.api_version)
 
