@@ -58,6 +58,17 @@ no_booking = app.state_machine(
     },
 )
 
+slow_booking = app.state_machine(
+    "SlowBook",
+    definition={
+        "StartAt": "Hold",
+        "States": {
+            "Hold": {"Type": "Wait", "Seconds": 1, "Next": "Done"},
+            "Done": {"Type": "Pass", "Result": "held", "End": True},
+        },
+    },
+)
+
 ORDER_SCHEMA = {
     "type": "object",
     "required": ["qty"],
@@ -71,6 +82,7 @@ app.api.post("/limited", to=orders, throttle=dict(rate=1, burst=3))
 app.api.post("/resize", to=resize)
 app.api.post("/bookings", to=booking)
 app.api.post("/nobook", to=no_booking)
+app.api.post("/slowbook", to=slow_booking)
 app.api.post("/events", to=app.bus("default"), detail_type="order.placed", source="shop")
 app.api.get("/hello/{name}", handler=slow, timeout=0.5)
 app.api.settings.webhook_secrets = [SECRET]

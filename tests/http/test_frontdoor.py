@@ -206,3 +206,19 @@ async def test_server_sent_events_follow_the_state(store_url: str) -> None:
             f"/requests/{request_id}/events", headers={"last-event-id": "succeeded"}
         )
         assert "id:" not in r.text
+
+
+async def test_machine_request_runs_then_closes_with_its_execution(store_url: str) -> None:
+    fa.app.store_url = store_url
+    async with serving(fa.app) as client:
+        rid = (await client.post("/slowbook", json={})).json()["request_id"]
+        assert (await client.get(f"/requests/{rid}")).json()["state"] == "accepted"
+        worker = Worker(fa.app, concurrency=2)
+        task = asyncio.create_task(worker.run())
+        try:
+            await _poll(client, rid, "running")  # written by the first step's unit
+            done = await _poll(client, rid, "succeeded")
+        finally:
+            worker.stop()
+            await task
+        assert done["result"] == "held"

@@ -22,6 +22,7 @@ from stormproof.storage.base import Store
 
 #: A level: (label for the message, limit name, key within the limit, its limits or None).
 Level = tuple[str, str, str, BucketLimits | None]
+MAX_REFUSALS = 10_000
 
 
 def _no_pool(name: str, size: int) -> SlotPool:  # throttles have no concurrency part
@@ -47,6 +48,11 @@ class Throttles:
             self._limits[(name, limits.rate, limits.burst)] = found
         return found
 
+    def _remember_refusal(self, level: tuple[str, str], until: float, now: float) -> None:
+        if len(self._refused) >= MAX_REFUSALS:  # per-client levels: keep memory bounded
+            self._refused = {k: u for k, u in self._refused.items() if u > now}
+        self._refused[level] = until
+
     async def admit(self, levels: Sequence[Level]) -> None:
         """Take one token at every level (most specific first) or raise TooManyRequests.
 
@@ -63,7 +69,7 @@ class Throttles:
             if now < until or not await limit.take(1, key):
                 if now >= until:
                     until = now + limit.retry_after
-                    self._refused[(name, key)] = until
+                    self._remember_refusal((name, key), until, now)
                 raise TooManyRequests(
                     f"the {label} limit of {limits.rate:g} requests/s "
                     f"(burst {limits.burst}) is exceeded",
