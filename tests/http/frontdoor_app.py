@@ -90,3 +90,4 @@ app.api.settings.callback_hosts = ["127.0.0.1"]
 app.api.settings.webhook_schedule = (0, 0.2, 0.2, 0.2)
 app.api.post("/keyed", to=orders, api_key_required=True)
 app.api.post("/cors", to=orders, cors=dict(origins=["https://shop.example"], max_age=60))
+app.api.get("/busy/{name}", handler=slow, timeout=0.5, concurrency=1, cors=dict(origins=["*"]))

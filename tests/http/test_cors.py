@@ -30,6 +30,13 @@ async def test_cors_per_route(store_url: str) -> None:
         assert "Location" in posted.headers["access-control-expose-headers"]
         refused = await client.post("/cors", content=b"{", headers=SHOP)  # errors carry it too
         assert refused.status_code == 400 and "access-control-allow-origin" in refused.headers
+        # On a GET route too ("*": any origin).
+        pre = await client.options(
+            "/busy/x", headers={**SHOP, "access-control-request-method": "GET"}
+        )
+        assert pre.status_code == 204 and pre.headers["access-control-allow-methods"] == "GET"
+        got = await client.get("/busy/x", headers=SHOP)
+        assert got.headers["access-control-allow-origin"] == "https://shop.example"
         # Off by default: no CORS headers, and no preflight route.
         plain = await client.post("/orders", json={"qty": 1}, headers=SHOP)
         assert "access-control-allow-origin" not in plain.headers

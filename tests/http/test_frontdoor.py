@@ -222,3 +222,15 @@ async def test_machine_request_runs_then_closes_with_its_execution(store_url: st
             worker.stop()
             await task
         assert done["result"] == "held"
+
+
+async def test_route_bulkhead_counts_handlers_past_their_timeout(store_url: str) -> None:
+    fa.app.store_url = store_url
+    async with serving(fa.app) as client:
+        late = await client.get("/busy/ann", params={"sleep": "1.2"})
+        assert late.status_code == 504  # the handler runs on, holding the only place
+        busy = await client.get("/busy/bob")
+        assert busy.status_code == 429 and busy.json()["limit"] == "concurrency"
+        assert busy.headers["retry-after"] == "1"
+        await asyncio.sleep(1.0)  # the late handler ends and frees its place
+        assert (await client.get("/busy/cy")).json() == {"hello": "cy"}

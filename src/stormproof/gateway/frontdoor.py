@@ -23,6 +23,7 @@ from stormproof.errors import (
     PayloadInvalid,
     RequestNotFound,
     StaleLease,
+    TooManyRequests,
 )
 from stormproof.gateway import idempotency as idem
 from stormproof.gateway.admission import Admission
@@ -60,6 +61,7 @@ class FrontDoor:
         self.api = api
         self.admission = Admission(lambda: app.store, app.clock, api.settings.account_throttle)
         self._batcher = UnitBatcher(lambda: app.store)
+        self._running: dict[str, int] = {}  # synchronous handlers running, per route
         self._background: set[asyncio.Task[None]] = set()
 
     async def admit(self, route: PostRoute | GetRoute, headers: Mapping[str, str]) -> None:
@@ -182,7 +184,7 @@ class FrontDoor:
     async def run_get(self, route: GetRoute, request: dict[str, Any]) -> Answer:
         """Run a synchronous handler; past its timeout answer 504 and record its outcome."""
         await self.admit(route, request.get("headers", {}))
-        task = asyncio.ensure_future(_call(route.handler, request))
+        task = self._start(route, request)
         try:
             result = await asyncio.wait_for(asyncio.shield(task), route.timeout)
         except TimeoutError:
@@ -195,6 +197,26 @@ class FrontDoor:
         if isinstance(result, Answer):
             return result
         return Answer(200, result)
+
+    def _start(self, route: GetRoute, request: dict[str, Any]) -> asyncio.Future[Any]:
+        """Start the handler within the route's bulkhead: a handler still running past
+        its timeout keeps its place until it ends, so a slow route cannot take the
+        server's capacity."""
+        running = self._running.get(route.path, 0)
+        if route.concurrency is not None and running >= route.concurrency:
+            raise TooManyRequests(
+                f"the route {route.path} already runs {running} handlers (its concurrency)",
+                retry_after=1.0,
+                limit="concurrency",
+            )
+        self._running[route.path] = running + 1
+        task = asyncio.ensure_future(_call(route.handler, request))
+
+        def done(_: asyncio.Future[Any]) -> None:
+            self._running[route.path] -= 1
+
+        task.add_done_callback(done)
+        return task
 
     async def _record_late(self, route: GetRoute, task: asyncio.Future[Any]) -> str:
         request_id, now = new_request_id(), self.app.clock.now()

@@ -101,6 +101,7 @@ class GetRoute:
     throttle: BucketLimits | None = None
     api_key_required: bool = False
     cors: CorsPolicy | None = None
+    concurrency: int | None = None  # the bulkhead: handlers running at once, per process
 
 
 @dataclass
@@ -174,6 +175,7 @@ class Api:
         throttle: Mapping[str, Any] | None = None,
         api_key_required: bool = False,
         cors: Mapping[str, Any] | None = None,
+        concurrency: int | None = None,
     ) -> GetRoute:
         """Declare a synchronous GET route; past ``timeout`` seconds the caller gets 504."""
         _check_path(path, self.gets)
@@ -184,7 +186,14 @@ class Api:
             raise InvalidAttribute("timeout", timeout, f"0.05 to {limit:g} seconds")
         if not callable(handler):
             raise InvalidAttribute("handler", handler, "a callable(request)")
-        route = GetRoute(path, handler, float(timeout), limits_of(throttle), bool(api_key_required))
+        if concurrency is not None and (
+            isinstance(concurrency, bool) or not isinstance(concurrency, int) or concurrency < 1
+        ):
+            raise InvalidAttribute("concurrency", concurrency, "None or an integer >= 1")
+        route = GetRoute(
+            path, handler, float(timeout), limits_of(throttle), bool(api_key_required),
+            cors_of(cors), concurrency,
+        )  # fmt: skip
         self.gets[path] = route
         return route
 
