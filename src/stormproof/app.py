@@ -404,9 +404,14 @@ class App:
     # --- background work ------------------------------------------------------------
 
     async def run_maintenance(self) -> None:
-        """One pass: expire messages past retention, resume orphaned redrive tasks."""
+        """One pass: expire messages past retention, resume orphaned redrive tasks, and
+        sweep the front door's expired request records and idempotency keys."""
         await self.queues.run_maintenance()
         await self.streams.run_maintenance()
+        if self._api is not None:
+            from stormproof.gateway.retention import sweep_expired
+
+            await sweep_expired(self.store, self._api.settings)
 
     def run_sync(self, coro: Coroutine[Any, Any, T]) -> T:
         """Run a coroutine for a caller outside asyncio (see ``SyncBridge``)."""

@@ -324,6 +324,14 @@ class TooManyRequests(RequestRejected):
     """A throttle refused the request; ``retry_after`` seconds until a token is free."""
 
 
+class QuotaExceeded(TooManyRequests):
+    """A usage plan's quota for the period is spent; ``reset`` is when it renews."""
+
+
+class Forbidden(RequestRejected):
+    """No valid API key for this route (missing, unknown, revoked or not scoped to it)."""
+
+
 class RequestNotFound(RequestRejected, LookupError):
     """No request record with this id (or it expired)."""
 

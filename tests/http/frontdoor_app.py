@@ -50,6 +50,25 @@ booking = app.state_machine(
     },
 )
 
+no_booking = app.state_machine(
+    "NoBook",
+    definition={
+        "StartAt": "Full",
+        "States": {"Full": {"Type": "Fail", "Error": "Full", "Cause": "no rooms"}},
+    },
+)
+
+slow_booking = app.state_machine(
+    "SlowBook",
+    definition={
+        "StartAt": "Hold",
+        "States": {
+            "Hold": {"Type": "Wait", "Seconds": 1, "Next": "Done"},
+            "Done": {"Type": "Pass", "Result": "held", "End": True},
+        },
+    },
+)
+
 ORDER_SCHEMA = {
     "type": "object",
     "required": ["qty"],
@@ -62,8 +81,13 @@ app.api.post("/strict", to=orders, idempotency="Idempotency-Key", idempotency_re
 app.api.post("/limited", to=orders, throttle=dict(rate=1, burst=3))
 app.api.post("/resize", to=resize)
 app.api.post("/bookings", to=booking)
+app.api.post("/nobook", to=no_booking)
+app.api.post("/slowbook", to=slow_booking)
 app.api.post("/events", to=app.bus("default"), detail_type="order.placed", source="shop")
 app.api.get("/hello/{name}", handler=slow, timeout=0.5)
 app.api.settings.webhook_secrets = [SECRET]
 app.api.settings.callback_hosts = ["127.0.0.1"]
 app.api.settings.webhook_schedule = (0, 0.2, 0.2, 0.2)
+app.api.post("/keyed", to=orders, api_key_required=True)
+app.api.post("/cors", to=orders, cors=dict(origins=["https://shop.example"], max_age=60))
+app.api.get("/busy/{name}", handler=slow, timeout=0.5, concurrency=1, cors=dict(origins=["*"]))

@@ -8,6 +8,7 @@ from typing import Any
 
 import httpx
 
+from stormproof.gateway.keys import create_key
 from stormproof.storage.request_ops import ATTRIBUTE
 from stormproof.worker import Worker
 from tests.http import frontdoor_app as fa
@@ -54,19 +55,27 @@ async def test_function_machine_and_bus_routes(store_url: str) -> None:
         ok = (await client.post("/resize", json={"w": 5})).json()["request_id"]
         bad = (await client.post("/resize", json={"fail": True})).json()["request_id"]
         booked = (await client.post("/bookings", json={"who": "ann"})).json()["request_id"]
+        nobook = (await client.post("/nobook", json={})).json()["request_id"]
         event = await client.post("/events", json={"total": 7})
         assert event.status_code == 202
+        # A bus request is final once stored: the event is routed in the same unit.
+        routed = (await client.get(event.json()["status_url"])).json()
+        assert routed["state"] == "succeeded" and routed["result"]["rules"] == []
+        assert routed["result"]["event_id"]
         worker = Worker(fa.app, concurrency=2)
         task = asyncio.create_task(worker.run())
         try:
             assert (await _poll(client, ok, "succeeded"))["result"] == {"resized": 5, "request": ok}
             assert (await _poll(client, booked, "succeeded"))["result"] == {"booked": True}
             failed = await _poll(client, bad, "failed")
+            # The closing step updated the record (nothing refreshes it at read time).
+            refused = await _poll(client, nobook, "failed")
         finally:
             worker.stop()
             await task
         assert failed["error"]["error"]["errorType"] == "ValueError"
         assert failed["error"]["condition"] == "RetriesExhausted"
+        assert refused["error"] == {"error": "Full", "cause": "no rooms"}
 
 
 async def test_concurrent_posts_are_all_stored(store_url: str) -> None:
@@ -96,8 +105,9 @@ async def test_idempotency_keys(store_url: str) -> None:
         assert other.headers["content-type"] == "application/problem+json"
         assert other.json()["type"].endswith("/idempotency-key-reused")
         # Keys are scoped per client: another API key's same key is a new request.
+        _, secret = await create_key(fa.app.store, "other", 0.0)
         mine = await client.post(
-            "/orders", json={"qty": 1, "item": "a"}, headers={**key, "x-api-key": "other"}
+            "/orders", json={"qty": 1, "item": "a"}, headers={**key, "x-api-key": secret}
         )
         assert mine.json()["request_id"] != first.json()["request_id"]
         missing = await client.post("/strict", json={"qty": 1})
@@ -196,3 +206,31 @@ async def test_server_sent_events_follow_the_state(store_url: str) -> None:
             f"/requests/{request_id}/events", headers={"last-event-id": "succeeded"}
         )
         assert "id:" not in r.text
+
+
+async def test_machine_request_runs_then_closes_with_its_execution(store_url: str) -> None:
+    fa.app.store_url = store_url
+    async with serving(fa.app) as client:
+        rid = (await client.post("/slowbook", json={})).json()["request_id"]
+        assert (await client.get(f"/requests/{rid}")).json()["state"] == "accepted"
+        worker = Worker(fa.app, concurrency=2)
+        task = asyncio.create_task(worker.run())
+        try:
+            await _poll(client, rid, "running")  # written by the first step's unit
+            done = await _poll(client, rid, "succeeded")
+        finally:
+            worker.stop()
+            await task
+        assert done["result"] == "held"
+
+
+async def test_route_bulkhead_counts_handlers_past_their_timeout(store_url: str) -> None:
+    fa.app.store_url = store_url
+    async with serving(fa.app) as client:
+        late = await client.get("/busy/ann", params={"sleep": "1.2"})
+        assert late.status_code == 504  # the handler runs on, holding the only place
+        busy = await client.get("/busy/bob")
+        assert busy.status_code == 429 and busy.json()["limit"] == "concurrency"
+        assert busy.headers["retry-after"] == "1"
+        await asyncio.sleep(1.0)  # the late handler ends and frees its place
+        assert (await client.get("/busy/cy")).json() == {"hello": "cy"}

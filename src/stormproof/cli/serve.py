@@ -32,13 +32,11 @@ def serve(
     except ImportError as exc:
         click.echo(f"error: {exc}; install with: pip install 'stormproof[server]'", err=True)
         sys.exit(1)
-    if not _loopback(host):
-        click.echo(
-            "error: refusing to listen beyond loopback without an admin token (not supported yet)",
-            err=True,
-        )
-        sys.exit(1)
     app = load_app(app_spec, store or store_url(ctx))
+    if not _loopback(host) and app.api.settings.configured_admin_token() is None:
+        click.echo("error: refusing to listen beyond loopback without an admin token (set "
+                   "STORMPROOF_ADMIN_TOKEN or app.api.settings.admin_token)", err=True)  # fmt: skip
+        sys.exit(1)
     if workers > 1:
         click.echo("error: --workers > 1 is not supported yet", err=True)
         sys.exit(1)

@@ -20,7 +20,14 @@ from dataclasses import dataclass, field
 
 from stormproof.clock import Clock
 from stormproof.engine.slots import honour_cancellation
-from stormproof.storage.base import ChangeVisibility, Delete, EntryStatus, Lease, Store
+from stormproof.storage.base import (
+    ChangeVisibility,
+    Delete,
+    EntryStatus,
+    Lease,
+    Operation,
+    Store,
+)
 
 log = logging.getLogger("stormproof.engine.leases")
 
@@ -44,6 +51,7 @@ class _PendingDelete:
     queue: str
     leases: Sequence[Lease]
     future: asyncio.Future[list[EntryStatus]]
+    along: Sequence[Operation] = ()
 
 
 class LeaseKeeper:
@@ -122,12 +130,15 @@ class LeaseKeeper:
 
     # --- completions -----------------------------------------------------------------
 
-    async def delete(self, queue: str, leases: Sequence[Lease]) -> list[EntryStatus]:
-        """Delete leased messages, batched with other deletes queued meanwhile."""
+    async def delete(
+        self, queue: str, leases: Sequence[Lease], along: Sequence[Operation] = ()
+    ) -> list[EntryStatus]:
+        """Delete leased messages, batched with other deletes queued meanwhile; ``along``
+        (e.g. request-record updates) commits in the same transaction as the deletes."""
         if not leases:
             return []
         future: asyncio.Future[list[EntryStatus]] = asyncio.get_running_loop().create_future()
-        self._pending.append(_PendingDelete(queue, leases, future))
+        self._pending.append(_PendingDelete(queue, leases, future, along))
         if self._flusher is None or self._flusher.done():
             self._flusher = asyncio.get_running_loop().create_task(self._flush())
         return await future
@@ -138,10 +149,11 @@ class LeaseKeeper:
             by_queue: dict[str, list[_PendingDelete]] = {}
             for pending in batch:
                 by_queue.setdefault(pending.queue, []).append(pending)
-            ops = [
+            ops: list[Operation] = [
                 Delete(queue, [ls for p in group for ls in p.leases])
                 for queue, group in by_queue.items()
             ]
+            ops += [op for pending in batch for op in pending.along]
             try:
                 results = await self._store().apply(ops)
             except Exception as exc:
@@ -149,7 +161,7 @@ class LeaseKeeper:
                     if not pending.future.done():
                         pending.future.set_exception(exc)
                 continue
-            for group, result in zip(by_queue.values(), results, strict=True):
+            for group, result in zip(by_queue.values(), results, strict=False):
                 start = 0
                 for pending in group:
                     end = start + len(pending.leases)

@@ -17,7 +17,7 @@ from stormproof.engine.slots import Concurrency, Permits, Ticket
 from stormproof.functions.mappings import EventSourceMapping, sqs_record
 from stormproof.functions.runners import Failed, Outcome
 from stormproof.storage.base import ClaimedRow, Lease
-from stormproof.storage.request_ops import outcome_ops, request_of
+from stormproof.storage.request_ops import UpdateRequest, outcome_ops, request_of
 
 log = logging.getLogger("stormproof.functions.mapping_consumer")
 
@@ -132,26 +132,26 @@ class MappingConsumer(QueueConsumer):
         done = set(decision.delete)
         if done:
             await self.keeper.delete(
-                self.queue, [Lease(r.rowid, r.token) for r in rows if r.message_id in done]
+                self.queue,
+                [Lease(r.rowid, r.token) for r in rows if r.message_id in done],
+                self._report(rows, done, requests),
             )
-            await self._report(rows, done, requests)
         self.keeper.forget(holding)  # the rest reappear when their leases run out
         extra = _outcome_fields(attempt, outcome, decision)
         _log(f"batch.{decision.outcome}", fn.name, self.queue, request_id, rows, **extra)
 
-    async def _report(
+    def _report(
         self, rows: list[ClaimedRow], done: set[str], results: dict[str, Any]
-    ) -> None:
-        """A deleted message's front-door request succeeded (with what the handler reported)."""
+    ) -> list[UpdateRequest]:
+        """A deleted message's front-door request succeeded (with what the handler
+        reported): the record updates, committed in the transaction of the deletes."""
         now = self.app.clock.now()
-        ops = [
+        return [
             op
             for r in rows
             if r.message_id in done and (rid := request_of(r))
             for op in outcome_ops(rid, "succeeded", now, results.get(rid))
         ]
-        if ops:
-            await self.app.store.apply(ops)
 
 
 def _outcome_fields(attempt: int, outcome: Outcome, decision: BatchDecision) -> dict[str, Any]:

@@ -23,12 +23,13 @@ from stormproof.errors import (
     PayloadInvalid,
     RequestNotFound,
     StaleLease,
+    TooManyRequests,
 )
 from stormproof.gateway import idempotency as idem
+from stormproof.gateway.admission import Admission
+from stormproof.gateway.batcher import UnitBatcher
 from stormproof.gateway.payload import check_schema, parse_body
 from stormproof.gateway.routes import Api, GetRoute, PostRoute
-from stormproof.gateway.status import refresh
-from stormproof.gateway.throttles import Throttles
 from stormproof.gateway.work import work_ops
 from stormproof.storage.base import DeleteState, Operation, StateRecord
 from stormproof.storage.request_ops import RequestRecord, UpdateRequest, key_of, new_request_id
@@ -58,18 +59,19 @@ class FrontDoor:
     def __init__(self, app: GatewayHost, api: Api) -> None:
         self.app = app
         self.api = api
-        self.throttles = Throttles(app.clock)
+        self.admission = Admission(lambda: app.store, app.clock, api.settings.account_throttle)
+        self._batcher = UnitBatcher(lambda: app.store)
+        self._running: dict[str, int] = {}  # synchronous handlers running, per route
         self._background: set[asyncio.Task[None]] = set()
 
-    def admit(self, path: str, limits: Any, client: str) -> None:
-        """Throttle before any work (a refusal costs no store write)."""
-        account = self.api.settings.account_throttle
-        self.throttles.admit([(f"route {path}", limits), ("account", account)])
+    async def admit(self, route: PostRoute | GetRoute, headers: Mapping[str, str]) -> None:
+        """Key, throttles and quota before any work (a refusal costs no store write)."""
+        await self.admission.admit(route.path, route.throttle, route.api_key_required, headers)
 
     async def accept(self, route: PostRoute, raw: bytes, headers: Mapping[str, str]) -> Answer:
         """Store a POST's work and its request record together; answer 202."""
         client = client_of(headers)
-        self.admit(route.path, route.throttle, client)
+        await self.admit(route, headers)
         payload = parse_body(route, raw)
         state_key = self._idempotency_key(route, client, headers)
         print_ = idem.fingerprint(payload)
@@ -156,7 +158,7 @@ class FrontDoor:
             if expired is not None:
                 unit.insert(0, DeleteState(state_key, expired.version))
         try:
-            await self.app.store.apply(unit, atomic=True)
+            await self._commit(unit)
         except StaleLease:
             if state_key is None:
                 raise
@@ -167,19 +169,26 @@ class FrontDoor:
             return again
         return answer
 
+    async def _commit(self, unit: list[Operation]) -> None:
+        """One atomic unit, grouped with concurrent requests' (the SQLite writer groups
+        them itself; PostgreSQL would otherwise pay a transaction per request)."""
+        dialect = getattr(self.app.store, "dialect", None)
+        if getattr(dialect, "name", "sqlite") != "sqlite":
+            await self._batcher.apply(unit)
+        else:
+            await self.app.store.apply(unit, atomic=True)
+
     async def status(self, request_id: str) -> Answer:
         """``GET /requests/{id}``."""
         found = await self.app.store.get_state(key_of(request_id))
         if found is None:
             raise RequestNotFound(f"no request {request_id!r}", request_id=request_id)
-        record = await refresh(self.app, RequestRecord.from_json(found.value))
-        return Answer(200, record.answer())
+        return Answer(200, RequestRecord.from_json(found.value).answer())
 
     async def run_get(self, route: GetRoute, request: dict[str, Any]) -> Answer:
         """Run a synchronous handler; past its timeout answer 504 and record its outcome."""
-        client = client_of(request.get("headers", {}))
-        self.admit(route.path, route.throttle, client)
-        task = asyncio.ensure_future(_call(route.handler, request))
+        await self.admit(route, request.get("headers", {}))
+        task = self._start(route, request)
         try:
             result = await asyncio.wait_for(asyncio.shield(task), route.timeout)
         except TimeoutError:
@@ -192,6 +201,26 @@ class FrontDoor:
         if isinstance(result, Answer):
             return result
         return Answer(200, result)
+
+    def _start(self, route: GetRoute, request: dict[str, Any]) -> asyncio.Future[Any]:
+        """Start the handler within the route's bulkhead: a handler still running past
+        its timeout keeps its place until it ends, so a slow route cannot take the
+        server's capacity."""
+        running = self._running.get(route.path, 0)
+        if route.concurrency is not None and running >= route.concurrency:
+            raise TooManyRequests(
+                f"the route {route.path} already runs {running} handlers (its concurrency)",
+                retry_after=1.0,
+                limit="concurrency",
+            )
+        self._running[route.path] = running + 1
+        task = asyncio.ensure_future(_call(route.handler, request))
+
+        def done(_: asyncio.Future[Any]) -> None:
+            self._running[route.path] -= 1
+
+        task.add_done_callback(done)
+        return task
 
     async def _record_late(self, route: GetRoute, task: asyncio.Future[Any]) -> str:
         request_id, now = new_request_id(), self.app.clock.now()

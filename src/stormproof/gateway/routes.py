@@ -7,6 +7,7 @@ request.
 from __future__ import annotations
 
 import json
+import os
 import re
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
@@ -26,6 +27,37 @@ DEFAULT_MAX_BODY = 256 * 1024
 DEFAULT_MAX_DEPTH = 32
 _PATH_RE = re.compile(r"/[A-Za-z0-9._~\-/{}]*")
 Validator = Callable[[Any], Any]
+ADMIN_TOKEN_ENV = "STORMPROOF_ADMIN_TOKEN"
+
+
+@dataclass(frozen=True)
+class CorsPolicy:
+    """A route's CORS answer: allowed ``origins`` (``"*"`` for any), request ``headers``,
+    preflight ``max_age`` seconds. Off (None) unless a route declares ``cors=``."""
+
+    origins: tuple[str, ...]
+    headers: tuple[str, ...] = ("content-type", "idempotency-key", "x-api-key")
+    max_age: int = 600
+
+    def allows(self, origin: str | None) -> bool:
+        """Whether a request from ``origin`` gets CORS headers."""
+        return origin is not None and ("*" in self.origins or origin in self.origins)
+
+
+def cors_of(cors: Mapping[str, Any] | None) -> CorsPolicy | None:
+    """``dict(origins=[...], headers=[...], max_age=600)`` as a policy (validated)."""
+    if cors is None:
+        return None
+    unknown = set(cors) - {"origins", "headers", "max_age"}
+    origins = cors.get("origins")
+    ok = isinstance(origins, list | tuple) and origins and all(isinstance(o, str) for o in origins)
+    if unknown or not ok:
+        raise InvalidAttribute("cors", dict(cors), "dict(origins=[...], headers=[...], max_age=s)")
+    max_age = cors.get("max_age", 600)
+    if isinstance(max_age, bool) or not isinstance(max_age, int) or not 0 <= max_age <= 86_400:
+        raise InvalidAttribute("cors.max_age", max_age, "0 to 86,400 seconds")
+    headers = tuple(h.lower() for h in cors.get("headers", CorsPolicy.headers))
+    return CorsPolicy(tuple(origins or ()), headers, max_age)
 
 
 @dataclass(frozen=True)
@@ -43,6 +75,9 @@ class PostRoute:
     source: str | None = None
     max_body: int = DEFAULT_MAX_BODY
     max_depth: int = DEFAULT_MAX_DEPTH
+    api_key_required: bool = False
+    schema: Mapping[str, Any] | None = None  # the JSON Schema, for /openapi.json
+    cors: CorsPolicy | None = None
 
     @property
     def kind(self) -> str:
@@ -64,6 +99,9 @@ class GetRoute:
     handler: Callable[..., Any]
     timeout: float
     throttle: BucketLimits | None = None
+    api_key_required: bool = False
+    cors: CorsPolicy | None = None
+    concurrency: int | None = None  # the bulkhead: handlers running at once, per process
 
 
 @dataclass
@@ -78,6 +116,12 @@ class ApiSettings:
     callback_hosts: list[str] = field(default_factory=list)
     webhook_schedule: tuple[float, ...] = DEFAULT_SCHEDULE
     webhook_timeout: float = 15.0
+    api_version: str = "1.0.0"  # info.version of /openapi.json
+    admin_token: str | None = None  # or STORMPROOF_ADMIN_TOKEN; see stormproof.http.admin
+
+    def configured_admin_token(self) -> str | None:
+        """The admin token: this setting, else ``STORMPROOF_ADMIN_TOKEN``; None if neither."""
+        return self.admin_token or os.environ.get(ADMIN_TOKEN_ENV) or None
 
 
 class Api:
@@ -101,6 +145,8 @@ class Api:
         detail_type: str | None = None,
         source: str | None = None,
         max_body: int = DEFAULT_MAX_BODY,
+        api_key_required: bool = False,
+        cors: Mapping[str, Any] | None = None,
     ) -> PostRoute:
         """Declare a storage-first POST route whose body goes ``to`` a queue, a bus, a
         function (async invocation) or a state machine (an execution)."""
@@ -122,6 +168,9 @@ class Api:
             detail_type,
             source,
             max_body,
+            api_key_required=bool(api_key_required),
+            schema=load_schema(schema),
+            cors=cors_of(cors),
         )
         self.posts[path] = route
         return route
@@ -133,6 +182,9 @@ class Api:
         handler: Callable[..., Any],
         timeout: float = MAX_INTEGRATION_TIMEOUT,
         throttle: Mapping[str, Any] | None = None,
+        api_key_required: bool = False,
+        cors: Mapping[str, Any] | None = None,
+        concurrency: int | None = None,
     ) -> GetRoute:
         """Declare a synchronous GET route; past ``timeout`` seconds the caller gets 504."""
         _check_path(path, self.gets)
@@ -143,7 +195,14 @@ class Api:
             raise InvalidAttribute("timeout", timeout, f"0.05 to {limit:g} seconds")
         if not callable(handler):
             raise InvalidAttribute("handler", handler, "a callable(request)")
-        route = GetRoute(path, handler, float(timeout), limits_of(throttle))
+        if concurrency is not None and (
+            isinstance(concurrency, bool) or not isinstance(concurrency, int) or concurrency < 1
+        ):
+            raise InvalidAttribute("concurrency", concurrency, "None or an integer >= 1")
+        route = GetRoute(
+            path, handler, float(timeout), limits_of(throttle), bool(api_key_required),
+            cors_of(cors), concurrency,
+        )  # fmt: skip
         self.gets[path] = route
         return route
 
@@ -166,21 +225,27 @@ def limits_of(throttle: Mapping[str, Any] | None) -> BucketLimits | None:
     return BucketLimits(rate, throttle.get("burst", max(1, int(rate))))
 
 
+def load_schema(schema: str | Path | Mapping[str, Any] | None) -> dict[str, Any] | None:
+    """A JSON Schema given as a file path or a mapping, as a dict."""
+    if schema is None:
+        return None
+    if isinstance(schema, str | Path):
+        try:
+            return dict(json.loads(Path(schema).read_text(encoding="utf-8")))
+        except (OSError, ValueError, TypeError) as exc:
+            raise InvalidAttribute("schema", str(schema), f"a readable JSON file ({exc})") from exc
+    return dict(schema)
+
+
 def compile_schema(schema: str | Path | Mapping[str, Any] | None) -> Validator | None:
     """A JSON Schema (a file path or a mapping) compiled with fastjsonschema."""
-    if schema is None:
+    spec = load_schema(schema)
+    if spec is None:
         return None
     try:
         import fastjsonschema
     except ImportError as exc:  # pragma: no cover - depends on the install
         raise InvalidAttribute("schema", schema, "pip install 'stormproof[server]'") from exc
-    if isinstance(schema, str | Path):
-        try:
-            spec = dict(json.loads(Path(schema).read_text(encoding="utf-8")))
-        except (OSError, ValueError, TypeError) as exc:
-            raise InvalidAttribute("schema", str(schema), f"a readable JSON file ({exc})") from exc
-    else:
-        spec = dict(schema)
     try:
         validator: Validator = fastjsonschema.compile(spec)
     except fastjsonschema.JsonSchemaDefinitionException as exc:

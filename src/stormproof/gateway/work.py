@@ -2,7 +2,8 @@
 
 The id travels with the work: a message attribute (queues), the Lambda request id
 (functions), the execution's name (state machines: ``$$.Execution.Name``), and a
-``resources`` entry ``stormproof:request:<id>`` (bus events).
+``resources`` entry ``stormproof:request:<id>`` (bus events). The request record is
+inserted before these operations in the unit, so they may update it (bus routes do).
 """
 
 from __future__ import annotations
@@ -19,7 +20,7 @@ from stormproof.functions.jobs import Job, enqueue_job_op
 from stormproof.gateway.routes import PostRoute
 from stormproof.queues import Queue
 from stormproof.storage.base import Enqueue, Operation
-from stormproof.storage.request_ops import ATTRIBUTE
+from stormproof.storage.request_ops import ATTRIBUTE, UpdateRequest
 
 if TYPE_CHECKING:
     from stormproof.gateway.host import GatewayHost
@@ -64,4 +65,8 @@ async def _bus_ops(
     except EntryError as exc:
         raise PayloadInvalid(exc.message, errors=[{"field": "", "message": exc.message}]) from None
     target = {"kind": "bus", "name": bus.name, "event_id": envelope["id"]}
-    return target, bus.publish_ops([envelope], now)
+    # Publishing routes the event into every matching rule's delivery queue in this very
+    # unit, so the request is final once stored: succeeded, naming the rules it matched.
+    routed = {"event_id": envelope["id"], "rules": [r.name for r in bus.matching(envelope)]}
+    done = UpdateRequest(request_id, "succeeded", now, result=routed)
+    return target, [*bus.publish_ops([envelope], now), done]

@@ -9,12 +9,14 @@ from typing import Any
 from starlette.responses import JSONResponse
 
 from stormproof.errors import (
+    Forbidden,
     IdempotencyKeyMissing,
     IdempotencyKeyReused,
     IntegrationTimeout,
     InvalidAttribute,
     PayloadInvalid,
     PayloadTooLarge,
+    QuotaExceeded,
     RequestNotFound,
     RequestRejected,
     StormproofError,
@@ -31,6 +33,8 @@ TABLE: list[tuple[type[Exception], int, str, str]] = [
     (PayloadInvalid, 400, "payload-invalid", "Invalid request body"),
     (IdempotencyKeyMissing, 400, "idempotency-key-missing", "Idempotency key required"),
     (IdempotencyKeyReused, 422, "idempotency-key-reused", "Idempotency key reused"),
+    (Forbidden, 403, "forbidden", "Forbidden"),
+    (QuotaExceeded, 429, "quota-exceeded", "Quota exceeded"),
     (TooManyRequests, 429, "too-many-requests", "Too many requests"),
     (RequestNotFound, 404, "request-not-found", "No such request"),
     (IntegrationTimeout, 504, "integration-timeout", "Integration timeout"),

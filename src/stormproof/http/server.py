@@ -14,16 +14,23 @@ from collections.abc import AsyncIterator, Awaitable, Callable
 from typing import TYPE_CHECKING, Any
 
 from starlette.applications import Starlette
+from starlette.exceptions import HTTPException
 from starlette.requests import Request
 from starlette.responses import JSONResponse, Response
-from starlette.routing import Route
+from starlette.routing import BaseRoute, Route, WebSocketRoute
+from starlette.websockets import WebSocket
 
 from stormproof.errors import PayloadTooLarge
 from stormproof.gateway.frontdoor import Answer, FrontDoor
-from stormproof.gateway.routes import GetRoute, PostRoute
+from stormproof.gateway.openapi import document
+from stormproof.gateway.routes import CorsPolicy, GetRoute, PostRoute
 from stormproof.gateway.webhooks import WebhookDispatcher, declare_queues
+from stormproof.http.admin import admin_token
+from stormproof.http.admin import routes as admin_routes
+from stormproof.http.cors import decorate, preflight
 from stormproof.http.events import request_events
-from stormproof.http.problems import from_exception
+from stormproof.http.problems import from_exception, problem
+from stormproof.http.push import request_push
 
 if TYPE_CHECKING:
     from stormproof.app import App
@@ -68,7 +75,7 @@ def _post(door: FrontDoor, route: PostRoute) -> Endpoint:
         raw = await read_body(request, route.max_body)
         return _respond(await door.accept(route, raw, request.headers))
 
-    return _guarded(handle)
+    return _with_cors(route.cors, _guarded(handle))
 
 
 def _get(door: FrontDoor, route: GetRoute) -> Endpoint:
@@ -81,7 +88,33 @@ def _get(door: FrontDoor, route: GetRoute) -> Endpoint:
         }
         return _respond(await door.run_get(route, data))
 
-    return _guarded(handle)
+    return _with_cors(route.cors, _guarded(handle))
+
+
+def _with_cors(policy: CorsPolicy | None, endpoint: Endpoint) -> Endpoint:
+    if policy is None:
+        return endpoint
+
+    async def with_headers(request: Request) -> Response:
+        return decorate(policy, request, await endpoint(request))
+
+    return with_headers
+
+
+def _preflights(routes: list[tuple[str, str, CorsPolicy | None]]) -> list[Route]:
+    """An OPTIONS route per path whose route declares CORS."""
+
+    def answer(policy: CorsPolicy, method: str) -> Endpoint:
+        async def endpoint(request: Request) -> Response:
+            return preflight(policy, method, request)
+
+        return endpoint
+
+    return [
+        Route(path, answer(policy, method), methods=["OPTIONS"])
+        for path, method, policy in routes
+        if policy is not None
+    ]
 
 
 def build(app: App, *, webhooks: bool = True) -> Starlette:
@@ -95,12 +128,31 @@ def build(app: App, *, webhooks: bool = True) -> Starlette:
     async def events(request: Request) -> Response:
         return await request_events(door, request)
 
-    routes = [Route(p, _post(door, r), methods=["POST"]) for p, r in api.posts.items()]
+    async def push(socket: WebSocket) -> None:
+        await request_push(door, socket)
+
+    routes: list[BaseRoute] = [
+        Route(p, _post(door, r), methods=["POST"]) for p, r in api.posts.items()
+    ]
     routes += [Route(p, _get(door, r), methods=["GET"]) for p, r in api.gets.items()]
+    routes += _preflights(
+        [(p, "POST", r.cors) for p, r in api.posts.items()]
+        + [(p, "GET", r.cors) for p, r in api.gets.items()]
+    )
     routes += [
         Route("/requests/{id}", _guarded(status), methods=["GET"]),
         Route("/requests/{id}/events", _guarded(events), methods=["GET"]),
+        WebSocketRoute("/requests/ws", push),
     ]
+    spec = document(api, app.name, api.settings.api_version)
+
+    async def openapi(_: Request) -> Response:
+        return JSONResponse(spec)
+
+    routes.append(Route("/openapi.json", openapi, methods=["GET"]))
+    token = admin_token(app)
+    if token is not None:
+        routes += admin_routes(app, token)
 
     @contextlib.asynccontextmanager
     async def lifespan(_: Starlette) -> AsyncIterator[None]:
@@ -119,7 +171,19 @@ def build(app: App, *, webhooks: bool = True) -> Starlette:
                     with contextlib.suppress(asyncio.CancelledError):
                         await task
 
-    return Starlette(routes=routes, lifespan=lifespan)
+    return Starlette(
+        routes=routes, lifespan=lifespan, exception_handlers={HTTPException: _unrouted}
+    )
+
+
+async def _unrouted(_: Request, exc: Exception) -> Response:
+    """No route (404) or no such method (405), as problem+json like every other error."""
+    status = exc.status_code if isinstance(exc, HTTPException) else 500
+    kind, title = _UNROUTED.get(status, ("internal", "Internal error"))
+    return problem(status, kind, title, f"{title.lower()} for this path")
+
+
+_UNROUTED = {404: ("not-found", "Not found"), 405: ("method-not-allowed", "Method not allowed")}
 
 
 def serve(app: App, host: str = "127.0.0.1", port: int = 8000, **options: Any) -> None:

@@ -51,6 +51,7 @@ from stormproof.machines.step_messages import (
 from stormproof.storage import machine_ops
 from stormproof.storage.base import ClaimedRow, Delete, Enqueue, Lease, Operation
 from stormproof.storage.machine_ops import ExecutionRow, SaveExecution
+from stormproof.storage.request_ops import outcome_ops
 
 if TYPE_CHECKING:
     from stormproof.machines.services import ExecutionServices
@@ -215,4 +216,19 @@ def plan_ops(
         state = plan.state
         result = (state.get("output"), state.get("error"), state.get("cause"))
         ops.append(parent_outcome(link, row, plan.status, result, now))
+    ops.extend(request_ops(row, plan, now))
     return ops
+
+
+def request_ops(row: ExecutionRow, plan: StepPlan, now: float) -> list[Operation]:
+    """The front-door request record of an execution started by a POST (its name is the
+    request id): ``running`` at its first step, final when it closes, in the step's unit."""
+    if plan.finished:
+        state = plan.state
+        if plan.status == "SUCCEEDED":
+            return [*outcome_ops(row.name, "succeeded", now, result=state.get("output"))]
+        error = {"error": state.get("error"), "cause": state.get("cause")}
+        return [*outcome_ops(row.name, "failed", now, error=error)]
+    if row.version == 1:  # the execution's first step (versions start at 1)
+        return [*outcome_ops(row.name, "running", now)]
+    return []

@@ -148,3 +148,13 @@ def request_of(row: ClaimedRow) -> str | None:
     kind_text = json.loads(row.attributes).get(ATTRIBUTE)
     value = kind_text[1] if isinstance(kind_text, list) and len(kind_text) == 2 else None
     return value if is_request_id(value) else None
+
+
+def sweep(prefix: str, retention: float, limit: int) -> Program[int]:
+    """Delete up to ``limit`` state rows under ``prefix`` last written more than
+    ``retention`` seconds ago (by the store's clock); how many went."""
+    rows = yield Stmt(
+        "state_sweep",
+        {"lo": prefix, "hi": prefix + "\U0010ffff", "retention": retention, "limit": limit},
+    )
+    return int(rows[0][0])

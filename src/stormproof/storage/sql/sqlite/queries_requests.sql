@@ -1,0 +1,6 @@
+-- The front door's sweep of state rows past their retention (request records, idempotency keys).
+
+-- name: state_sweep
+DELETE FROM state WHERE key IN (
+    SELECT key FROM state WHERE key >= :lo AND key < :hi AND updated_at < {now} - :retention
+    LIMIT :limit);
