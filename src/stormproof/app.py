@@ -14,7 +14,7 @@ from stormproof.bus.bus import Bus
 from stormproof.bus.manager import BusManager
 from stormproof.bus.targets import HttpTarget
 from stormproof.clock import Clock, SystemClock
-from stormproof.core import names
+from stormproof.core import names, shedding
 from stormproof.core import queue_rules as rules
 from stormproof.engine.breakers import BreakerRegistry, CircuitBreaker
 from stormproof.engine.limits import Limit, define_limit
@@ -28,6 +28,7 @@ from stormproof.machines.executions import ExecutionManager
 from stormproof.machines.records import ExecutionInfo
 from stormproof.queues.queue import Queue
 from stormproof.queues.registry import QueueRegistry
+from stormproof.queues.shards import ShuffleShards
 from stormproof.storage.base import Store
 from stormproof.storage.opening import open_store
 
@@ -111,6 +112,14 @@ class App:
         names.refuse_reserved("name", name)
         return self.queues.declare(name, fifo, {k: v for k, v in passed.items() if v is not UNSET})
 
+    def shuffle_shards(self, name: str, *, queues: int = 8, per_key: int = 2,
+                       **queue_options: Any) -> ShuffleShards:  # fmt: skip
+        """Declare ``queues`` queues ``<name>-0``... and route each key to ``per_key`` of them
+        for ever (shuffle sharding; see docs/resilience.md). ``queue_options`` go to each."""
+        count, per = shedding.check_shards(queues, per_key)
+        qs = [self.queue(f"{name}-{i}", **queue_options) for i in range(count)]
+        return ShuffleShards(name, qs, per)
+
     def function(
         self,
         name: Any = None,
@@ -155,13 +164,18 @@ class App:
         enabled: bool = True,
         breaker: CircuitBreaker | str | None = None,
         limit: Limit | None = None,
+        max_message_age: Seconds | None = None,
+        stale_to: Queue | str | None = None,
+        drop_stale: bool = False,
     ) -> EventSourceMapping:
         """Map a queue to a function (Lambda's SQS event-source mapping); run by workers.
 
         ``batch_size`` 1-10,000 (FIFO <= 10); ``batch_window`` 0-300 s (>= 1 when
         batch_size > 10; 0 on FIFO); ``max_concurrency`` 2-1,000 or None; ``filter`` an event
         pattern or a callable(record); ``breaker``: claiming pauses while it is open;
-        ``limit``: claims wait for its tokens and slots. See docs/functions.md.
+        ``limit``: claims wait for its tokens and slots; ``max_message_age``: older messages
+        move to ``stale_to`` (or are dropped with ``drop_stale=True``). See docs/functions.md
+        and docs/resilience.md.
         """
         return self.functions.consume(
             queue,
@@ -174,6 +188,13 @@ class App:
             enabled=enabled,
             breaker=self.breakers.get(breaker) if isinstance(breaker, str) else breaker,
             limit=limit,
+            max_message_age=(
+                max_message_age.total_seconds()
+                if isinstance(max_message_age, timedelta)
+                else max_message_age
+            ),
+            stale_to=stale_to,
+            drop_stale=drop_stale,
         )
 
     def breaker(self, name: str, **options: Any) -> CircuitBreaker:

@@ -15,6 +15,7 @@ from stormproof.errors import InvalidAttribute, QueueDoesNotExist
 from stormproof.functions.function import NAME_RE, RETENTION, Function, validated_options
 from stormproof.functions.mappings import EventSourceMapping, check_timeouts, define_mapping
 from stormproof.functions.runners import Handler
+from stormproof.functions.shedding import shedding_options
 from stormproof.queues.queue import Queue
 from stormproof.queues.registry import QueueRegistry
 
@@ -81,6 +82,7 @@ class FunctionRegistry:
         names.refuse_reserved("queue", name)
         fifo = queue.fifo if isinstance(queue, Queue) else rules.validate_queue_name(queue, None)
         guards = {k: options.pop(k, None) for k in ("breaker", "limit")}
+        guards.update(shedding_options(options))
         mapping = dataclasses.replace(define_mapping(name, fifo, function, **options), **guards)
         if any(m.id == mapping.id for m in self.mappings):
             raise InvalidAttribute("queue", name, f"one mapping to {function.name!r} per queue")
