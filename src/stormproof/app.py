@@ -131,14 +131,16 @@ class App:
         on_success: Queue | Function | None = None,
         on_failure: Queue | Function | None = None,
         isolation: str = "thread",
+        idempotency: Any = None,
     ) -> Any:
         """Declare a function: ``@app.function(...)`` (or bare ``@app.function``).
 
         ``timeout`` 1-900 s; ``concurrency`` is reserved concurrency, a cap across every
         process (0 = throttled); async invocation: ``max_retry_attempts`` 0-2,
         ``max_event_age`` 60-21,600 s, destinations a standard Queue or a Function;
-        ``isolation`` "thread" or "process" (sync handlers, killed on timeout). See
-        docs/functions.md.
+        ``isolation`` "thread" or "process" (sync handlers, killed on timeout);
+        ``idempotency=dict(key="$.path", expires_after=3600, payload_validation="$.path")``
+        runs each key at most once and replays its result. See docs/functions.md.
         """
         return self.functions.decorator(
             name,
@@ -149,6 +151,7 @@ class App:
             on_success=on_success,
             on_failure=on_failure,
             isolation=isolation,
+            idempotency=idempotency,
         )
 
     def consume(

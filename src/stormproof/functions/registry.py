@@ -9,6 +9,7 @@ from typing import Any
 
 from stormproof.core import names
 from stormproof.core import queue_rules as rules
+from stormproof.core.idempotency import config as idempotency_config
 from stormproof.engine.runtime import Runtime
 from stormproof.engine.slots import Concurrency
 from stormproof.errors import InvalidAttribute, QueueDoesNotExist
@@ -51,8 +52,10 @@ class FunctionRegistry:
             raise InvalidAttribute("name", fn_name, "1 to 64 letters, digits, '-' or '_'")
         if fn_name in self.by_name:
             raise InvalidAttribute("name", fn_name, "a name no other function of the app uses")
+        idempotency = idempotency_config(options.pop("idempotency", None))
         options = validated_options(handler, options)
         fn = Function(self.app, handler, name=fn_name, pools=self.concurrency, **options)
+        fn.idempotency = idempotency
         self.queues.declare(
             fn.queue_name,
             None,
