@@ -281,6 +281,24 @@ class CircuitBreaker:
         await self.done(permit, self.failed(exc))
 
 
+async def force_record(store: Store, name: str, state: State, now: float, by: str) -> core.Breaker:
+    """Force a (global) breaker's stored state without its policy: the CLI's override.
+
+    ``State.OPEN`` isolates, ``State.CLOSED`` resets it; the reason records who and when.
+    """
+    key = f"breaker/{name}"
+    reason = f"forced {state.value} by {by} at {_iso(now)}"
+    for _ in range(CAS_ATTEMPTS):
+        rec = await store.get_state(key)
+        old = core.from_dict(json.loads(rec.value)) if rec else core.Breaker()
+        new = core.force(old, state, now, reason)
+        op = CompareAndSet(key, rec.version if rec else None, json.dumps(core.to_dict(new)))
+        if (await store.apply([op]))[0].ok:
+            log.warning("event=breaker.forced breaker=%s state=%s by=%s", name, state.value, by)
+            return new
+    raise StoreError(f"breaker {name!r} kept changing: try again")
+
+
 def _iso(t: float) -> str:
     return datetime.fromtimestamp(t, UTC).isoformat(timespec="milliseconds")
 

@@ -62,7 +62,7 @@ async def shed(
         msgs = [_moved(r, attrs.fifo) for r in old]
         ops.append(Enqueue(to, msgs, attrs.dedup_window, attrs.fifo))
     ops.append(Delete(queue, [Lease(r.rowid, r.token) for r in old]))
-    await app.store.apply(ops)
+    await app.store.apply(ops, atomic=True)  # moved and deleted together, or neither
     ages = ",".join(f"{now - r.sent_at:.1f}" for r in old)
     log.warning(
         "event=batch.shed queue=%s to=%s reason=max_message_age max_message_age=%g "
