@@ -28,6 +28,7 @@ from stormproof.core import names
 from stormproof.core import queue_rules as rules
 from stormproof.core.retry import RetryPolicy
 from stormproof.core.transform import InputTransformer, TargetInput
+from stormproof.engine.breakers import CircuitBreaker
 from stormproof.errors import InvalidAttribute
 from stormproof.queues.queue import Queue
 
@@ -112,7 +113,9 @@ class HttpTarget:
 
     2xx is success; 429 and 5xx (and no answer within ``timeout``) are retried; other
     answers are not. ``auth`` is a :class:`HeaderAuth` (or a ``(name, value)`` pair) or an
-    :class:`HmacAuth`; ``rate`` caps requests per second (1-300) in each process.
+    :class:`HmacAuth`; ``rate`` caps requests per second (1-300) in each process;
+    ``breaker`` (``app.breaker(...)``): while it is open, deliveries wait in the bus's
+    delivery queue until its ``retry_at``, and the wait counts as no attempt.
     """
 
     is_stormproof_http_target = True
@@ -126,8 +129,12 @@ class HttpTarget:
         rate: int | None = None,
         timeout: float = 5.0,
         name: str | None = None,
+        breaker: CircuitBreaker | None = None,
     ) -> None:
         self.url = _check_url(url)
+        if breaker is not None and not isinstance(breaker, CircuitBreaker):
+            raise InvalidAttribute("breaker", breaker, "None or a breaker made by app.breaker")
+        self.breaker = breaker  # while open, deliveries wait in their queue
         if method not in HTTP_METHODS:
             raise InvalidAttribute("method", method, f"one of {', '.join(HTTP_METHODS)}")
         self.method = method
