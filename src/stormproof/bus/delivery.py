@@ -41,6 +41,7 @@ from stormproof.core.queue_rules import MAX_DELAY
 from stormproof.core.retry import DeliveryFailure, GiveUp, RetryPolicy, decide_delivery
 from stormproof.engine.breakers import Permit
 from stormproof.engine.http_client import HttpFailure
+from stormproof.engine.limits import MIN_WAIT
 from stormproof.engine.waiting import nap_until_visible
 from stormproof.errors import ExecutionAlreadyExists, StaleLease, StormproofError, Throttled
 from stormproof.storage.base import (
@@ -173,7 +174,11 @@ class DeliveryConsumer:
         return None
 
     async def _http(self, dest: HttpTarget, payload: str, event_id: str) -> DeliveryFailure | None:
-        if dest.limiter is not None:
+        if dest.limit is not None:  # global: every process's deliveries share the rate
+            clock = self.manager.app.clock
+            while not await dest.limit.take(1):
+                await clock.sleep(max(MIN_WAIT, dest.limit.retry_after))
+        elif dest.limiter is not None:
             await dest.limiter.acquire()
         data = payload.encode()
         headers = dest.request_headers(data, event_id, self.manager.app.clock.now())

@@ -29,6 +29,7 @@ from stormproof.core import queue_rules as rules
 from stormproof.core.retry import RetryPolicy
 from stormproof.core.transform import InputTransformer, TargetInput
 from stormproof.engine.breakers import CircuitBreaker
+from stormproof.engine.limits import Limit
 from stormproof.errors import InvalidAttribute
 from stormproof.queues.queue import Queue
 
@@ -151,7 +152,8 @@ class HttpTarget:
             raise InvalidAttribute("timeout", timeout, f"0.1 to {MAX_HTTP_TIMEOUT:g} seconds")
         self.timeout = float(timeout)
         self.name = name or self.url
-        self.limiter = RateLimiter(rate) if rate else None
+        self.limiter = RateLimiter(rate) if rate else None  # per process, without an app
+        self.limit: Limit | None = None  # the global limit app.http_target makes of ``rate``
 
     def __repr__(self) -> str:
         return f"HttpTarget({self.method} {self.url!r})"

@@ -50,3 +50,16 @@ async def test_open_breaker_leaves_deliveries_in_the_queue(store_url: str) -> No
             assert b.state.state is State.CLOSED
     finally:
         await server.down()
+
+
+async def test_http_target_rate_is_one_global_limit(store_url: str) -> None:
+    clock = FakeClock()
+    one, two = App("bb", store_url, clock=clock), App("bb", store_url, clock=clock)
+    t1 = one.http_target("http://127.0.0.1:9/hook", name="hook", rate=5)
+    t2 = two.http_target("http://127.0.0.1:9/hook", name="hook", rate=5)
+    assert t1.limit is not None and t2.limit is not None
+    async with one, two:
+        got = [await t.take(1) for t in (t1.limit, t2.limit) * 5 for _ in range(2)]
+        assert sum(got) == 5  # the burst, shared by both processes (not 5 each)
+        clock.advance(1)
+        assert await t2.limit.take(1) == 1
