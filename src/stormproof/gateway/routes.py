@@ -78,6 +78,7 @@ class ApiSettings:
     callback_hosts: list[str] = field(default_factory=list)
     webhook_schedule: tuple[float, ...] = DEFAULT_SCHEDULE
     webhook_timeout: float = 15.0
+    webhook_breaker: Any = None  # a CircuitBreaker: while open, deliveries wait in the queue
 
 
 class Api:
