@@ -10,6 +10,7 @@ from types import TracebackType
 from typing import Any, TypeVar
 
 from stormproof import config
+from stormproof.bus.breaker_events import announcer
 from stormproof.bus.bus import Bus
 from stormproof.bus.manager import BusManager
 from stormproof.bus.targets import HttpTarget
@@ -65,6 +66,7 @@ class App:
         self.executions = ExecutionManager(self, self.queues, self.functions, self.buses)
         self.machines = self.executions
         self.breakers = BreakerRegistry(lambda: self.store, lambda: self.clock)
+        self.breakers.on_change = announcer(self.buses)  # "Breaker State Change" events
         self.limits: dict[str, Limit] = {}
         self._store: Store | None = None
         self._maintenance = Periodic(

@@ -45,6 +45,7 @@ CAS_ATTEMPTS = 20  # compare-and-set retries under contention before refusing a 
 log = logging.getLogger("stormproof.breakers")
 T = TypeVar("T")
 Decide = Callable[[core.Breaker, float], tuple[core.Breaker, T]]
+Announce = Callable[["CircuitBreaker", core.Breaker, core.Breaker], Awaitable[None]]
 
 
 @dataclass(frozen=True, slots=True)
@@ -90,6 +91,7 @@ class CircuitBreaker:
         self._pending = Counts()
         self._flushed_at = float("-inf")
         self._degraded = False
+        self.on_change: Announce | None = None  # told of each transition this process makes
         self._calls: contextvars.ContextVar[tuple[Any, ...]] = contextvars.ContextVar(
             f"breaker-{name}", default=()
         )
@@ -176,7 +178,7 @@ class CircuitBreaker:
     async def _change(self, decide: Decide[T]) -> T | None:
         """Apply a decision to the state: locally, or by compare-and-set in the store."""
         if self.scope == "process":
-            return self._apply_locally(decide)
+            return await self._apply_locally(decide)
         try:
             return await self._change_shared(decide)
         except StoreError as exc:
@@ -184,13 +186,25 @@ class CircuitBreaker:
                 log.warning("event=breaker.degraded breaker=%s scope=process error=%s",
                             self.name, exc)  # fmt: skip
             self._degraded = True
-            return self._apply_locally(decide)
+            return await self._apply_locally(decide)
 
-    def _apply_locally(self, decide: Decide[T]) -> T:
+    async def _apply_locally(self, decide: Decide[T]) -> T:
         now = self._clock().now()
-        new, out = decide(self._state, now)
+        old = self._state
+        new, out = decide(old, now)
         self._keep(new, now)
+        await self._announce(old, new)
         return out
+
+    async def _announce(self, old: core.Breaker, new: core.Breaker) -> None:
+        """Tell ``on_change`` of a transition this process made (once, whatever the scope:
+        with a shared state only the compare-and-set that made it announces it)."""
+        if self.on_change is None or old.state is new.state:
+            return
+        try:
+            await self.on_change(self, old, new)
+        except Exception:  # an announcement must never break the guarded call
+            log.exception("event=breaker.announce_failed breaker=%s", self.name)
 
     async def _change_shared(self, decide: Decide[T]) -> T | None:
         store = self._store()
@@ -204,6 +218,7 @@ class CircuitBreaker:
                 op = CompareAndSet(self.key, rec.version if rec else None, value)
                 if not (await store.apply([op]))[0].ok:
                     continue  # another process changed it: decide again on its state
+                await self._announce(b, new)
             if self._degraded:
                 log.warning("event=breaker.recovered breaker=%s scope=global", self.name)
                 self._degraded = False
@@ -310,6 +325,7 @@ class BreakerRegistry:
         self._store = store
         self._clock = clock
         self.breakers: dict[str, CircuitBreaker] = {}
+        self.on_change: Announce | None = None  # given to every breaker declared
 
     def declare(self, name: str, **options: Any) -> CircuitBreaker:
         """Declare (or redeclare) a breaker; policy fields are validated now."""
@@ -318,6 +334,7 @@ class BreakerRegistry:
         extra = {k: options.pop(k) for k in ("scope", "failure_on", "failed_result", "rng")
                  if k in options}  # fmt: skip
         b = CircuitBreaker(self._store, self._clock, name, core.policy(**options), **extra)
+        b.on_change = self.on_change
         self.breakers[name] = b
         return b
 
