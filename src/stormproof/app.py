@@ -30,6 +30,7 @@ from stormproof.machines.records import ExecutionInfo
 from stormproof.queues.queue import Queue
 from stormproof.queues.registry import QueueRegistry
 from stormproof.queues.shards import ShuffleShards
+from stormproof.queues.surge import Surge
 from stormproof.storage.base import Store
 from stormproof.storage.opening import open_store
 
@@ -92,6 +93,7 @@ class App:
         fifo: bool | None = None,
         content_based_deduplication: bool = UNSET,
         dedup_window: Seconds = UNSET,
+        surge: dict[str, Any] | None = None,
     ) -> Queue:
         """Declare a queue (validated now; created or updated when the app opens).
 
@@ -112,7 +114,10 @@ class App:
             "dedup_window": dedup_window,
         }
         names.refuse_reserved("name", name)
-        return self.queues.declare(name, fifo, {k: v for k, v in passed.items() if v is not UNSET})
+        q = self.queues.declare(name, fifo, {k: v for k, v in passed.items() if v is not UNSET})
+        if surge is not None:  # new sends past the threshold go to surge["to"]
+            q.surge = Surge(q, surge)
+        return q
 
     def shuffle_shards(self, name: str, *, queues: int = 8, per_key: int = 2,
                        **queue_options: Any) -> ShuffleShards:  # fmt: skip

@@ -65,3 +65,28 @@ def test_pick_prefers_the_emptier_queue_of_the_shard() -> None:
     assert shedding.pick((2, 5), [0, 0, 9, 0, 0, 1, 0, 0]) == 5
     assert shedding.pick((2, 5), [0] * 8) == 2
     assert all(shedding.pick(s, [0] * 8) in s for s in itertools.combinations(range(8), 3))
+
+
+@given(st.integers(0, 100), st.none() | st.floats(0, 1000), st.none() | st.integers(1, 100),
+       st.none() | st.floats(0.001, 1000))  # fmt: skip
+def test_surging_is_past_either_threshold(
+    visible: int, age: float | None, backlog: int | None, limit: float | None
+) -> None:
+    by_backlog = backlog is not None and visible >= backlog
+    by_age = limit is not None and age is not None and age >= limit
+    assert shedding.surging(visible, age, backlog, limit) == (by_backlog or by_age)
+
+
+BAD_SURGES = [
+    ({"backlog": 0, "to": 1}, "surge.backlog"),
+    ({"oldest_age": -1, "to": 1}, "surge.oldest_age"),
+    ({"to": 1, "size": 3}, "surge.size"),
+    ({"backlog": 5}, "surge"),
+]
+
+
+@pytest.mark.parametrize(("spec", "field"), BAD_SURGES)
+def test_bad_surge_names_the_field(spec: dict[str, object], field: str) -> None:
+    with pytest.raises(InvalidAttribute) as err:
+        shedding.check_surge(spec)
+    assert err.value.field == field

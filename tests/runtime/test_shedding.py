@@ -98,3 +98,29 @@ async def test_shuffle_shards_route_each_key_to_its_own_queues(store_url: str) -
             assert (total >= 10) == (q.name in noisy)  # spread over its own two queues only
         assert [q.name for q in shards.shard("quiet")] == [q.name for q in shards.shard("quiet")]
         assert len(await app.list_queues()) == 8
+
+
+async def test_surge_queue_takes_new_sends_past_the_backlog(store_url: str) -> None:
+    clock = FakeClock()
+    app = App("s", store_url, clock=clock)
+    overflow = app.queue("orders-surge")
+    q = app.queue("orders", surge={"backlog": 3, "to": overflow})
+    with pytest.raises(InvalidAttribute) as err:
+        app.queue("bad", surge={"to": overflow})
+    assert err.value.field == "surge.backlog"
+    with pytest.raises(InvalidAttribute):
+        app.queue("bad2", surge={"backlog": 1, "to": "orders-surge"})
+    async with app:
+        for i in range(3):
+            await q.send(str(i))
+        clock.advance(1.0)  # the cached reading expires: the backlog is at the threshold
+        await q.send("3")
+        result = await q.send_batch([{"id": "a", "body": "4"}])
+        assert result.successful
+        assert (await q.stats()).visible == 3
+        assert sorted(m.body for m in await overflow.receive(10)) == ["3", "4"]
+        for m in await q.receive(10):
+            await q.delete(m.receipt_handle)
+        clock.advance(1.0)  # drained: the warm path takes sends again
+        await q.send("5")
+        assert [m.body for m in await q.receive(10)] == ["5"]

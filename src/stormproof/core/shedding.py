@@ -83,3 +83,33 @@ def pick(shard: Sequence[int], backlogs: Sequence[int]) -> int:
 def all_shards(queues: int, per_key: int) -> list[tuple[int, ...]]:
     """Every shard, in :func:`shard_of`'s order (for tests and docs)."""
     return list(itertools.combinations(range(queues), per_key))
+
+
+def check_surge(spec: object) -> tuple[int | None, float | None]:
+    """Validated ``surge=dict(backlog=..., oldest_age=..., to=...)`` thresholds (``to`` is
+    checked by the caller): at least one of them, each > 0."""
+    if not isinstance(spec, dict) or "to" not in spec:
+        raise InvalidAttribute("surge", spec, "None or dict(backlog=N, oldest_age=S, to=queue)")
+    unknown = set(spec) - {"backlog", "oldest_age", "to"}
+    if unknown:
+        field = sorted(unknown)[0]
+        raise InvalidAttribute(f"surge.{field}", spec[field], "not an option")
+    backlog, age = spec.get("backlog"), spec.get("oldest_age")
+    if backlog is not None and (isinstance(backlog, bool) or not isinstance(backlog, int)
+                                or backlog < 1):  # fmt: skip
+        raise InvalidAttribute("surge.backlog", backlog, "None or an integer >= 1")
+    ok = isinstance(age, int | float) and not isinstance(age, bool) and math.isfinite(age)
+    if age is not None and (not ok or age <= 0):
+        raise InvalidAttribute("surge.oldest_age", age, "None or seconds > 0")
+    if backlog is None and age is None:
+        raise InvalidAttribute("surge.backlog", None, "a backlog or an oldest_age threshold")
+    return backlog, None if age is None else float(age)
+
+
+def surging(
+    visible: int, oldest_age: float | None, backlog: int | None, age_limit: float | None
+) -> bool:
+    """Whether a queue is past its surge threshold (new sends go to the surge queue)."""
+    if backlog is not None and visible >= backlog:
+        return True
+    return age_limit is not None and oldest_age is not None and oldest_age >= age_limit
