@@ -134,7 +134,6 @@ CHILD = textwrap.dedent(
 )
 
 
-@pytest.mark.slow
 async def test_sigkilled_holder_record_expires_with_its_lease(
     store_url: str, tmp_path: Path
 ) -> None:
