@@ -11,11 +11,12 @@ from types import TracebackType
 from typing import Any, Final, TypeVar, overload
 
 from stormproof import config
+from stormproof.bus.breaker_events import announcer
 from stormproof.bus.bus import Bus
 from stormproof.bus.manager import BusManager
 from stormproof.bus.targets import HttpTarget
 from stormproof.clock import Clock, SystemClock
-from stormproof.core import names
+from stormproof.core import names, shedding
 from stormproof.core import queue_rules as rules
 from stormproof.engine.breakers import BreakerRegistry, CircuitBreaker
 from stormproof.engine.limits import Limit, define_limit
@@ -32,6 +33,8 @@ from stormproof.machines.executions import ExecutionManager
 from stormproof.machines.records import ExecutionInfo
 from stormproof.queues.queue import Queue
 from stormproof.queues.registry import QueueRegistry
+from stormproof.queues.shards import ShuffleShards
+from stormproof.queues.surge import Surge
 from stormproof.storage.base import Store
 from stormproof.storage.opening import open_store
 from stormproof.streams.registry import StreamRegistry
@@ -76,6 +79,7 @@ class App:
         self.executions = ExecutionManager(self, self.queues, self.functions, self.buses)
         self.machines = self.executions
         self.breakers = BreakerRegistry(lambda: self.store, lambda: self.clock)
+        self.breakers.on_change = announcer(self.buses)  # "Breaker State Change" events
         self.limits: dict[str, Limit] = {}
         self._store: Store | None = None
         self._maintenance = Periodic(
@@ -101,6 +105,7 @@ class App:
         fifo: bool | None = None,
         content_based_deduplication: bool | Unset = UNSET,
         dedup_window: Seconds | Unset = UNSET,
+        surge: dict[str, Any] | None = None,
     ) -> Queue:
         """Declare a queue (validated now; created or updated when the app opens).
 
@@ -121,7 +126,18 @@ class App:
             "dedup_window": dedup_window,
         }
         names.refuse_reserved("name", name)
-        return self.queues.declare(name, fifo, {k: v for k, v in passed.items() if v is not UNSET})
+        q = self.queues.declare(name, fifo, {k: v for k, v in passed.items() if v is not UNSET})
+        if surge is not None:  # new sends past the threshold go to surge["to"]
+            q.surge = Surge(q, surge)
+        return q
+
+    def shuffle_shards(self, name: str, *, queues: int = 8, per_key: int = 2,
+                       **queue_options: Any) -> ShuffleShards:  # fmt: skip
+        """Declare ``queues`` queues ``<name>-0``... and route each key to ``per_key`` of them
+        for ever (shuffle sharding; see docs/resilience.md). ``queue_options`` go to each."""
+        count, per = shedding.check_shards(queues, per_key)
+        qs = [self.queue(f"{name}-{i}", **queue_options) for i in range(count)]
+        return ShuffleShards(name, qs, per)
 
     @overload
     def function(self, name: Handler, /) -> Function: ...
@@ -138,6 +154,7 @@ class App:
         on_success: Queue | Function | None = None,
         on_failure: Queue | Function | None = None,
         isolation: str = "thread",
+        idempotency: Any = None,
     ) -> Callable[[Handler], Function]: ...
 
     def function(
@@ -151,14 +168,16 @@ class App:
         on_success: Queue | Function | None = None,
         on_failure: Queue | Function | None = None,
         isolation: str = "thread",
+        idempotency: Any = None,
     ) -> Function | Callable[[Handler], Function]:
         """Declare a function: ``@app.function(...)`` (or bare ``@app.function``).
 
         ``timeout`` 1-900 s; ``concurrency`` is reserved concurrency, a cap across every
         process (0 = throttled); async invocation: ``max_retry_attempts`` 0-2,
         ``max_event_age`` 60-21,600 s, destinations a standard Queue or a Function;
-        ``isolation`` "thread" or "process" (sync handlers, killed on timeout). See
-        docs/functions.md.
+        ``isolation`` "thread" or "process" (sync handlers, killed on timeout);
+        ``idempotency=dict(key="$.path", expires_after=3600, payload_validation="$.path")``
+        runs each key at most once and replays its result. See docs/functions.md.
         """
         made: Function | Callable[[Handler], Function] = self.functions.decorator(
             name,
@@ -169,6 +188,7 @@ class App:
             on_success=on_success,
             on_failure=on_failure,
             isolation=isolation,
+            idempotency=idempotency,
         )
         return made
 
@@ -193,6 +213,9 @@ class App:
         enabled: bool = True,
         breaker: CircuitBreaker | str | None = None,
         limit: Limit | None = None,
+        max_message_age: Seconds | None = None,
+        stale_to: Queue | str | None = None,
+        drop_stale: bool = False,
         **stream_options: Any,
     ) -> EventSourceMapping | StreamMapping:
         """Map a queue to a function (Lambda's SQS event-source mapping); run by workers.
@@ -204,7 +227,9 @@ class App:
         ``batch_size`` 1-10,000 (FIFO <= 10); ``batch_window`` 0-300 s (>= 1 when
         batch_size > 10; 0 on FIFO); ``max_concurrency`` 2-1,000 or None; ``filter`` an event
         pattern or a callable(record); ``breaker``: claiming pauses while it is open;
-        ``limit``: claims wait for its tokens and slots. See docs/functions.md.
+        ``limit``: claims wait for its tokens and slots; ``max_message_age``: older messages
+        move to ``stale_to`` (or are dropped with ``drop_stale=True``). See docs/functions.md
+        and docs/resilience.md.
         """
         if isinstance(queue, Stream):
             passed = {"batch_size": batch_size, "batch_window": batch_window, "filter": filter,
@@ -228,6 +253,13 @@ class App:
             enabled=enabled,
             breaker=self.breakers.get(breaker) if isinstance(breaker, str) else breaker,
             limit=limit,
+            max_message_age=(
+                max_message_age.total_seconds()
+                if isinstance(max_message_age, timedelta)
+                else max_message_age
+            ),
+            stale_to=stale_to,
+            drop_stale=drop_stale,
         )
 
     def breaker(self, name: str, **options: Any) -> CircuitBreaker:

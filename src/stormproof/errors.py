@@ -224,6 +224,25 @@ class BreakerOpen(StormproofError):
         super().__init__(f"breaker {name!r} is open (retry at {retry_at})")
 
 
+class IdempotencyInProgress(StormproofError):
+    """An idempotent function is already running for this key (elsewhere); retry later."""
+
+    def __init__(self, function: str, key: str, retry_at: float | None = None) -> None:
+        self.function = function
+        self.key = key
+        self.retry_at = retry_at
+        super().__init__(f"{function!r} is already running for idempotency key {key}")
+
+
+class IdempotencyPayloadMismatch(StormproofError):
+    """The same idempotency key came with a different validated payload."""
+
+    def __init__(self, function: str, key: str) -> None:
+        self.function = function
+        self.key = key
+        super().__init__(f"{function!r}: idempotency key {key} reused with another payload")
+
+
 class FunctionError(StormproofError):
     """A function invocation failed; carries the error type and message."""
 

@@ -122,3 +122,36 @@ def test_verify_rejects_stale_forged_and_accepts_rotated_secrets() -> None:
         verify(new, headers, b'{"a":2}', now=1_000_000)
     with pytest.raises(WebhookVerificationError, match="missing"):
         verify(new, {}, body)
+
+
+async def test_open_breaker_holds_webhook_deliveries_in_the_queue(store_url: str) -> None:
+    """One 503 trips the breaker: the 0.2 s retries wait for its 1 s open time (no attempt
+    counted), then the probe delivers, with the same webhook id."""
+    fa.app.store_url = store_url
+    breaker = fa.app.breaker("webhooks", consecutive_failures=1, open_for=1, scope="process")
+    fa.app.api.settings.webhook_breaker = breaker
+    receiver = Receiver([503])
+    times: list[float] = []
+    original = receiver.hook
+
+    async def timed(request: Request) -> Response:
+        times.append(asyncio.get_running_loop().time())
+        return await original(request)
+
+    receiver.hook = timed  # type: ignore[method-assign]
+    try:
+        async with receiving(receiver) as url, serving(fa.app) as client:
+            await client.post("/orders", json={"qty": 2, "callback_url": url})
+            worker = Worker(fa.app, concurrency=2)
+            task = asyncio.create_task(worker.run())
+            try:
+                await _until(lambda: any(s == 200 for *_, s in receiver.seen))
+            finally:
+                worker.stop()
+                await task
+    finally:
+        fa.app.api.settings.webhook_breaker = None
+        fa.app.breakers.breakers.pop("webhooks", None)
+    assert [s for *_, s in receiver.seen] == [503, 200]
+    assert times[1] - times[0] >= 0.9  # waited for the breaker, not the 0.2 s schedule
+    assert len({h["webhook-id"] for h, _, _ in receiver.seen}) == 1

@@ -36,12 +36,23 @@ from stormproof.bus.publish import (
 )
 from stormproof.bus.services import BusServices
 from stormproof.bus.targets import HttpTarget, Target, is_state_machine, start_machine
+from stormproof.core import queue_rules as rules
+from stormproof.core.queue_rules import MAX_DELAY
 from stormproof.core.retry import DeliveryFailure, GiveUp, RetryPolicy, decide_delivery
+from stormproof.engine.breakers import Permit
 from stormproof.engine.consumer import IDLE_WAIT
 from stormproof.engine.http_client import HttpFailure
+from stormproof.engine.limits import MIN_WAIT
 from stormproof.engine.waiting import nap_until_visible
 from stormproof.errors import ExecutionAlreadyExists, StaleLease, StormproofError, Throttled
-from stormproof.storage.base import ChangeVisibility, ClaimedRow, Delete, Lease, Operation
+from stormproof.storage.base import (
+    ChangeVisibility,
+    ClaimedRow,
+    Delete,
+    Enqueue,
+    Lease,
+    Operation,
+)
 
 log = logging.getLogger("stormproof.bus")
 
@@ -114,7 +125,7 @@ class DeliveryConsumer:
             log.exception("event=delivery.error queue=%s message_id=%s", self.queue, row.message_id)
 
     async def _deliver(self, row: ClaimedRow, body: dict[str, Any]) -> None:
-        body["delivery"] = row.message_id  # stable across retries: an idempotency key
+        body.setdefault("delivery", row.message_id)  # stable across retries (and pauses)
         rule = self.bus.rules.get(body["rule"])
         target = rule.target(body["target"]) if rule is not None else None
         payload = body["payload"] if body["payload"] is not None else compact(body["event"])
@@ -123,7 +134,14 @@ class DeliveryConsumer:
                 f"rule {body['rule']!r} has no target {body['target']!r} in this process"
             )
         else:
+            breaker = getattr(target.destination, "breaker", None)
+            permit = await breaker.try_admit() if breaker is not None else None
+            if breaker is not None and not isinstance(permit, Permit):
+                await self._pause(row, body, permit)
+                return
             failure = await self._attempt(target, payload, body)
+            if isinstance(permit, Permit):
+                await breaker.done(permit, failure is not None)  # type: ignore[union-attr]
         lease = Lease(row.rowid, row.token)
         if failure is None:
             await self.manager.keeper.delete(self.queue, [lease])
@@ -155,7 +173,11 @@ class DeliveryConsumer:
         return None
 
     async def _http(self, dest: HttpTarget, payload: str, event_id: str) -> DeliveryFailure | None:
-        if dest.limiter is not None:
+        if dest.limit is not None:  # global: every process's deliveries share the rate
+            clock = self.manager.app.clock
+            while not await dest.limit.take(1):
+                await clock.sleep(max(MIN_WAIT, dest.limit.retry_after))
+        elif dest.limiter is not None:
             await dest.limiter.acquire(self.manager.app.clock)
         data = payload.encode()
         headers = dest.request_headers(data, event_id, self.manager.app.clock.now())
@@ -167,6 +189,27 @@ class DeliveryConsumer:
             return DeliveryFailure.timeout(str(exc))
         return None if 200 <= status < 300 else DeliveryFailure.http(status)
 
+    async def _pause(self, row: ClaimedRow, body: dict[str, Any], retry_at: float | None) -> None:
+        """The target's breaker is open: the delivery waits in the queue until ``retry_at``.
+
+        The receive that found it open is no attempt: the message is replaced (in one
+        transaction) by a copy delayed to ``retry_at`` that carries the attempts made so far.
+        """
+        app = self.manager.app
+        now = app.clock.now()
+        delay = min(float(MAX_DELAY), max(1.0, (retry_at or now + 1.0) - now))
+        body["tries"] = _tries(row, body)
+        attrs = app.attributes_of(self.queue)
+        msg = rules.prepare_message(attrs, json.dumps(body, separators=(",", ":")), delay)
+        ops: list[Operation] = [
+            Delete(self.queue, [Lease(row.rowid, row.token)]),
+            Enqueue(self.queue, [msg], attrs.dedup_window, attrs.fifo),
+        ]
+        with contextlib.suppress(StaleLease):  # someone else holds it now: they decide
+            await app.store.apply(ops, atomic=True)
+        log.info("event=delivery.paused rule=%s target=%s event_id=%s delay=%.3f reason=breaker",
+                 body["rule"], body["target"], body["event_id"], delay)  # fmt: skip
+
     async def _forward(self, target: Target, body: dict[str, Any]) -> None:
         """Publish the event on another bus; raises on failure."""
         other = await self.manager.get(target.name)
@@ -177,7 +220,7 @@ class DeliveryConsumer:
         self, row: ClaimedRow, lease: Lease, body: dict[str, Any], failure: DeliveryFailure
     ) -> None:
         clock = self.manager.app.clock
-        retries = row.receive_count - 1  # the first try is not a retry
+        retries = _tries(row, body)  # the first try is not a retry
         policy = RetryPolicy(body["max_retry_attempts"], body["max_event_age"])
         decision = decide_delivery(
             policy,
@@ -219,3 +262,8 @@ class DeliveryConsumer:
             ops.append(dlq)
         with contextlib.suppress(StaleLease):  # someone else holds it now: they decide
             await self.manager.app.store.apply(ops, atomic=True)
+
+
+def _tries(row: ClaimedRow, body: dict[str, Any]) -> int:
+    """Attempts made before this receive: earlier copies' (paused by a breaker) and this one's."""
+    return int(body.get("tries", 0)) + row.receive_count - 1

@@ -13,6 +13,7 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+import hashlib
 import json
 import logging
 import random
@@ -27,7 +28,9 @@ from stormproof.bus.publish import delivery_queue
 from stormproof.bus.targets import HttpTarget
 from stormproof.engine.http_client import HttpClient
 from stormproof.engine.leases import LeaseKeeper
+from stormproof.engine.limits import define_limit
 from stormproof.engine.periodic import Periodic
+from stormproof.engine.slots import SlotPool
 from stormproof.errors import InvalidAttribute, QueueDoesNotExist
 from stormproof.functions.function import INTERNAL_QUEUE_PREFIX
 from stormproof.storage import bus_ops
@@ -79,8 +82,14 @@ class BusManager:
         return found
 
     def http_target(self, url: str, **options: Any) -> HttpTarget:
-        """An HTTP endpoint for ``Target(...)`` (see :class:`HttpTarget`)."""
-        return HttpTarget(url, **options)
+        """An HTTP endpoint for ``Target(...)`` (see :class:`HttpTarget`); its ``rate`` is a
+        global limit (:mod:`stormproof.engine.limits`): shared by every process on the store."""
+        target = HttpTarget(url, **options)
+        if target.rate is not None:
+            digest = hashlib.sha256(target.name.encode()).hexdigest()[:16]
+            target.limit = define_limit(lambda: self.app.store, lambda: self.app.clock,
+                                        _no_pool, f"http-{digest}", rate=target.rate)  # fmt: skip
+        return target
 
     async def get(self, name: str) -> Bus:
         """A bus declared here, or read from the store's catalog."""
@@ -272,3 +281,7 @@ class BusManager:
     async def archive_stats(self) -> Mapping[str, tuple[int, int]]:
         """``{archive: (events, bytes)}``."""
         return await self.app.store.run(bus_ops.stats)
+
+
+def _no_pool(name: str, size: int) -> SlotPool:
+    raise AssertionError("an HTTP target's limit has no concurrency")  # never called

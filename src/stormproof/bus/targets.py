@@ -29,6 +29,8 @@ from stormproof.core import queue_rules as rules
 from stormproof.core.numbers import whole_number
 from stormproof.core.retry import RetryPolicy
 from stormproof.core.transform import InputTransformer, TargetInput
+from stormproof.engine.breakers import CircuitBreaker
+from stormproof.engine.limits import Limit
 from stormproof.errors import InvalidAttribute
 from stormproof.queues.queue import Queue
 
@@ -115,7 +117,9 @@ class HttpTarget:
 
     2xx is success; 429 and 5xx (and no answer within ``timeout``) are retried; other
     answers are not. ``auth`` is a :class:`HeaderAuth` (or a ``(name, value)`` pair) or an
-    :class:`HmacAuth`; ``rate`` caps requests per second (1-300) in each process.
+    :class:`HmacAuth`; ``rate`` caps requests per second (1-300) in each process;
+    ``breaker`` (``app.breaker(...)``): while it is open, deliveries wait in the bus's
+    delivery queue until its ``retry_at``, and the wait counts as no attempt.
     """
 
     is_stormproof_http_target = True
@@ -129,8 +133,12 @@ class HttpTarget:
         rate: int | None = None,
         timeout: float = 5.0,
         name: str | None = None,
+        breaker: CircuitBreaker | None = None,
     ) -> None:
         self.url = _check_url(url)
+        if breaker is not None and not isinstance(breaker, CircuitBreaker):
+            raise InvalidAttribute("breaker", breaker, "None or a breaker made by app.breaker")
+        self.breaker = breaker  # while open, deliveries wait in their queue
         if method not in HTTP_METHODS:
             raise InvalidAttribute("method", method, f"one of {', '.join(HTTP_METHODS)}")
         self.method = method
@@ -147,7 +155,8 @@ class HttpTarget:
             raise InvalidAttribute("timeout", timeout, f"0.1 to {MAX_HTTP_TIMEOUT:g} seconds")
         self.timeout = float(timeout)
         self.name = name or self.url
-        self.limiter = RateLimiter(rate) if rate else None
+        self.limiter = RateLimiter(rate) if rate else None  # per process, without an app
+        self.limit: Limit | None = None  # the global limit app.http_target makes of ``rate``
 
     def __repr__(self) -> str:
         return f"HttpTarget({self.method} {self.url!r})"

@@ -20,7 +20,7 @@ from dataclasses import dataclass
 
 from stormproof.errors import InvalidAttribute
 
-EPSILON = 1e-9  # float slack, so exactly-full buckets are not refused by rounding
+EPSILON = 1e-6  # token slack: TATs are epoch seconds (~1.7e9), whose floats round at ~2e-7 s
 
 
 @dataclass(frozen=True)

@@ -45,6 +45,7 @@ CAS_ATTEMPTS = 20  # compare-and-set retries under contention before refusing a 
 log = logging.getLogger("stormproof.breakers")
 T = TypeVar("T")
 Decide = Callable[[core.Breaker, float], tuple[core.Breaker, T]]
+Announce = Callable[["CircuitBreaker", core.Breaker, core.Breaker], Awaitable[None]]
 
 
 @dataclass(frozen=True, slots=True)
@@ -90,6 +91,7 @@ class CircuitBreaker:
         self._pending = Counts()
         self._flushed_at = float("-inf")
         self._degraded = False
+        self.on_change: Announce | None = None  # told of each transition this process makes
         self._calls: contextvars.ContextVar[tuple[Any, ...]] = contextvars.ContextVar(
             f"breaker-{name}", default=()
         )
@@ -176,7 +178,7 @@ class CircuitBreaker:
     async def _change(self, decide: Decide[T]) -> T | None:
         """Apply a decision to the state: locally, or by compare-and-set in the store."""
         if self.scope == "process":
-            return self._apply_locally(decide)
+            return await self._apply_locally(decide)
         try:
             return await self._change_shared(decide)
         except StoreError as exc:
@@ -185,13 +187,25 @@ class CircuitBreaker:
                     "event=breaker.degraded breaker=%s scope=process error=%s", self.name, exc
                 )
             self._degraded = True
-            return self._apply_locally(decide)
+            return await self._apply_locally(decide)
 
-    def _apply_locally(self, decide: Decide[T]) -> T:
+    async def _apply_locally(self, decide: Decide[T]) -> T:
         now = self._clock().now()
-        new, out = decide(self._state, now)
+        old = self._state
+        new, out = decide(old, now)
         self._keep(new, now)
+        await self._announce(old, new)
         return out
+
+    async def _announce(self, old: core.Breaker, new: core.Breaker) -> None:
+        """Tell ``on_change`` of a transition this process made (once, whatever the scope:
+        with a shared state only the compare-and-set that made it announces it)."""
+        if self.on_change is None or old.state is new.state:
+            return
+        try:
+            await self.on_change(self, old, new)
+        except Exception:  # an announcement must never break the guarded call
+            log.exception("event=breaker.announce_failed breaker=%s", self.name)
 
     async def _change_shared(self, decide: Decide[T]) -> T | None:
         store = self._store()
@@ -205,6 +219,7 @@ class CircuitBreaker:
                 op = CompareAndSet(self.key, rec.version if rec else None, value)
                 if not (await store.apply([op]))[0].ok:
                     continue  # another process changed it: decide again on its state
+                await self._announce(b, new)
             if self._degraded:
                 log.warning("event=breaker.recovered breaker=%s scope=global", self.name)
                 self._degraded = False
@@ -287,6 +302,24 @@ class CircuitBreaker:
         await self.done(permit, self.failed(exc))
 
 
+async def force_record(store: Store, name: str, state: State, now: float, by: str) -> core.Breaker:
+    """Force a (global) breaker's stored state without its policy: the CLI's override.
+
+    ``State.OPEN`` isolates, ``State.CLOSED`` resets it; the reason records who and when.
+    """
+    key = f"breaker/{name}"
+    reason = f"forced {state.value} by {by} at {_iso(now)}"
+    for _ in range(CAS_ATTEMPTS):
+        rec = await store.get_state(key)
+        old = core.from_dict(json.loads(rec.value)) if rec else core.Breaker()
+        new = core.force(old, state, now, reason)
+        op = CompareAndSet(key, rec.version if rec else None, json.dumps(core.to_dict(new)))
+        if (await store.apply([op]))[0].ok:
+            log.warning("event=breaker.forced breaker=%s state=%s by=%s", name, state.value, by)
+            return new
+    raise StoreError(f"breaker {name!r} kept changing: try again")
+
+
 def _iso(t: float) -> str:
     return datetime.fromtimestamp(t, UTC).isoformat(timespec="milliseconds")
 
@@ -298,6 +331,7 @@ class BreakerRegistry:
         self._store = store
         self._clock = clock
         self.breakers: dict[str, CircuitBreaker] = {}
+        self.on_change: Announce | None = None  # given to every breaker declared
 
     def declare(self, name: str, **options: Any) -> CircuitBreaker:
         """Declare (or redeclare) a breaker; policy fields are validated now."""
@@ -309,6 +343,7 @@ class BreakerRegistry:
             if k in options
         }
         b = CircuitBreaker(self._store, self._clock, name, core.policy(**options), **extra)
+        b.on_change = self.on_change
         self.breakers[name] = b
         return b
 

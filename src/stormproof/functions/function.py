@@ -16,11 +16,13 @@ from typing import Any
 
 from stormproof.core import json_limits, names
 from stormproof.core import queue_rules as rules
+from stormproof.core.idempotency import Idempotency
 from stormproof.core.retry import AsyncInvokePolicy
 from stormproof.engine.destinations import Destination, is_destination
 from stormproof.engine.runtime import Runtime
 from stormproof.engine.slots import Concurrency, SlotPool, Ticket, reserve
 from stormproof.errors import FunctionError, InvalidAttribute, Throttled
+from stormproof.functions.idempotency import exception_for, run_once
 from stormproof.functions.jobs import Job, enqueue_job_op
 from stormproof.functions.runners import (
     Context,
@@ -82,6 +84,7 @@ class Function:
         self.__doc__ = getattr(handler, "__doc__", None)
         self.__wrapped__ = handler
         self._runner: Runner | None = None
+        self.idempotency: Idempotency | None = None  # set by ``idempotency=``
 
     def __repr__(self) -> str:
         return f"Function({self.name!r})"
@@ -124,7 +127,21 @@ class Function:
         requests: dict[str, Any] | None = None,
     ) -> Outcome:
         """Run the handler once under its timeout; the ticket's slots follow the handler.
-        ``requests`` (front-door request ids) collects ``context.complete_request`` results."""
+        ``requests`` (front-door request ids) collects ``context.complete_request`` results.
+        With ``idempotency=``, a key already completed replays its result instead."""
+        run = self._execute(event, request_id, attempt, ticket, requests)
+        if self.idempotency is None:
+            return await run
+        cfg = self.idempotency
+        try:
+            return await run_once(self.app, self.name, self.timeout, cfg, event, lambda: run)
+        finally:
+            run.close()  # not awaited when replayed or refused: no "never awaited" warning
+
+    async def _execute(
+        self, event: Any, request_id: str, attempt: int, ticket: Ticket | None,
+        requests: dict[str, Any] | None,
+    ) -> Outcome:  # fmt: skip
         clock = self.app.clock
         context = Context(request_id, attempt, self.name, clock.now() + self.timeout, clock)
         if requests is not None:
@@ -158,7 +175,9 @@ class Function:
                 attempt=1,
                 error_type=outcome.error_type,
             )
-            raise FunctionError(outcome.error_type, outcome.error_message)
+            raise exception_for(self.name, outcome) or FunctionError(
+                outcome.error_type, outcome.error_message
+            )
         log_event("invoke.success", function=self.name, request_id=request_id, attempt=1)
         return outcome.result
 

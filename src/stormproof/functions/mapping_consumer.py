@@ -16,6 +16,7 @@ from stormproof.engine.runtime import Runtime
 from stormproof.engine.slots import Concurrency, Permits, Ticket
 from stormproof.functions.mappings import EventSourceMapping, sqs_record
 from stormproof.functions.runners import Failed, Outcome
+from stormproof.functions.shedding import shed
 from stormproof.storage.base import ClaimedRow, Lease
 from stormproof.storage.request_ops import UpdateRequest, outcome_ops, request_of
 
@@ -51,6 +52,7 @@ class MappingConsumer(QueueConsumer):
         self.mapping = mapping
         guarded = mapping.breaker is not None or mapping.limit is not None
         self.guard = MappingGuard(mapping.breaker, mapping.limit) if guarded else None
+        self.shed = 0  # messages shed for max_message_age (the metric)
 
     async def _tickets(self, n: int) -> list[Ticket]:
         if self.guard is None:
@@ -97,6 +99,12 @@ class MappingConsumer(QueueConsumer):
 
     async def _process(self, rows: list[ClaimedRow], holding: Holding, ticket: Ticket) -> None:
         mapping, fn = self.mapping, self.mapping.function
+        if mapping.max_message_age is not None:
+            rows, old = await shed(self.app, self.queue, mapping.max_message_age,
+                                   mapping.stale_to, rows)  # fmt: skip
+            self.shed += len(old)
+            if not rows:
+                return
         records = [sqs_record(self.queue, r) for r in rows]
         if mapping.filter is not None:
             keep = [mapping.filter(rec) for rec in records]

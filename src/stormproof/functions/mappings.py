@@ -64,6 +64,8 @@ class EventSourceMapping:
     fifo: bool
     breaker: Any = None  # a CircuitBreaker: claiming pauses while it is open
     limit: Any = None  # a Limit: claims wait for its tokens (and slots)
+    max_message_age: float | None = None  # older messages are shed, not processed
+    stale_to: str | None = None  # the queue shed messages move to (None: dropped)
 
     @property
     def id(self) -> str:

@@ -9,12 +9,14 @@ from typing import Any
 
 from stormproof.core import names
 from stormproof.core import queue_rules as rules
+from stormproof.core.idempotency import config as idempotency_config
 from stormproof.engine.runtime import Runtime
 from stormproof.engine.slots import Concurrency
 from stormproof.errors import FunctionNotFound, InvalidAttribute, QueueDoesNotExist
 from stormproof.functions.function import NAME_RE, RETENTION, Function, validated_options
 from stormproof.functions.mappings import EventSourceMapping, check_timeouts, define_mapping
 from stormproof.functions.runners import Handler
+from stormproof.functions.shedding import shedding_options
 from stormproof.queues.queue import Queue
 from stormproof.queues.registry import QueueRegistry
 
@@ -50,8 +52,10 @@ class FunctionRegistry:
             raise InvalidAttribute("name", fn_name, "1 to 64 letters, digits, '-' or '_'")
         if fn_name in self.by_name:
             raise InvalidAttribute("name", fn_name, "a name no other function of the app uses")
+        idempotency = idempotency_config(options.pop("idempotency", None))
         options = validated_options(handler, options)
         fn = Function(self.app, handler, name=fn_name, pools=self.concurrency, **options)
+        fn.idempotency = idempotency
         self.queues.declare(
             fn.queue_name,
             None,
@@ -81,6 +85,7 @@ class FunctionRegistry:
         names.refuse_reserved("queue", name)
         fifo = queue.fifo if isinstance(queue, Queue) else rules.validate_queue_name(queue, None)
         guards = {k: options.pop(k, None) for k in ("breaker", "limit")}
+        guards.update(shedding_options(options))
         mapping = dataclasses.replace(define_mapping(name, fifo, function, **options), **guards)
         if any(m.id == mapping.id for m in self.mappings):
             raise InvalidAttribute("queue", name, f"one mapping to {function.name!r} per queue")

@@ -123,6 +123,8 @@ class ApiSettings:
         """The admin token: this setting, else ``STORMPROOF_ADMIN_TOKEN``; None if neither."""
         return self.admin_token or os.environ.get(ADMIN_TOKEN_ENV) or None
 
+    webhook_breaker: Any = None  # a CircuitBreaker: while open, deliveries wait in the queue
+
 
 class Api:
     """The route registry of an app's front door (``app.api``)."""

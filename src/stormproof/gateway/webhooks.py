@@ -6,7 +6,9 @@ Webhooks headers (``webhook-id`` is the message id, stable across retries so rec
 de-duplicate); the verdict (:mod:`stormproof.core.webhook_retry`) deletes it, hides it
 until its next attempt, or moves it with its last status and error to
 ``stormproof-webhooks-dlq`` (redrive that queue to retry). A ``410 Gone`` disables the
-endpoint. Endpoint circuit breakers hook in at ``_deliver`` when they land.
+endpoint. With ``settings.webhook_breaker`` (one breaker for every callback URL), an open
+breaker leaves deliveries in the queue: the claimed message is replaced by a copy delayed
+to the breaker's ``retry_at`` that keeps its webhook id and attempt count.
 """
 
 from __future__ import annotations
@@ -19,6 +21,7 @@ from typing import TYPE_CHECKING, Any
 
 from stormproof.core import queue_rules as rules
 from stormproof.core.webhook_retry import after_attempt
+from stormproof.engine.breakers import Permit
 from stormproof.errors import InvalidAttribute, StaleLease
 from stormproof.gateway.routes import ApiSettings
 from stormproof.storage.base import (
@@ -82,15 +85,24 @@ class WebhookDispatcher:
 
     async def _attempt(self, client: httpx.AsyncClient, row: ClaimedRow) -> None:
         event = json.loads(row.body)
+        breaker = self.settings.webhook_breaker
+        permit = await breaker.try_admit() if breaker is not None else None
+        if breaker is not None and not isinstance(permit, Permit):
+            await self._pause(row, event, permit)
+            return
         url = str(event.pop("callback_url"))
+        webhook_id = str(event.pop("webhook_id", row.message_id))  # kept across pauses
+        attempt = int(event.pop("tries", 0)) + row.receive_count
         body = json.dumps(event, separators=(",", ":")).encode()
-        status, error = await self._deliver(client, url, row.message_id, body)
-        verdict = after_attempt(row.receive_count, status, self.settings.webhook_schedule, self.rng)
+        status, error = await self._deliver(client, url, webhook_id, body)
+        if isinstance(permit, Permit):
+            await breaker.done(permit, status is None or status == 429 or status >= 500)
+        verdict = after_attempt(attempt, status, self.settings.webhook_schedule, self.rng)
         lease = Lease(row.rowid, row.token)
         log.info(
             "event=webhook.attempt id=%s attempt=%d status=%s verdict=%s",
-            row.message_id,
-            row.receive_count,
+            webhook_id,
+            attempt,
             status,
             verdict.action,
         )
@@ -99,7 +111,7 @@ class WebhookDispatcher:
         elif verdict.action == "retry":
             ops = [ChangeVisibility(WEBHOOK_QUEUE, [lease], [verdict.delay])]
         else:
-            ops = self._dead_letter_ops(row, lease, url, event, status, error)
+            ops = self._dead_letter_ops((webhook_id, attempt), lease, url, event, status, error)
             if verdict.action == "disable":
                 ops.append(CompareAndSet(DISABLED_PREFIX + url, None, json.dumps({"status": 410})))
         try:
@@ -122,9 +134,26 @@ class WebhookDispatcher:
             return None, f"{type(exc).__name__}: {exc}"
         return response.status_code, None if response.is_success else response.text[:200]
 
+    async def _pause(self, row: ClaimedRow, event: dict[str, Any], retry_at: float | None) -> None:
+        """The breaker is open: replace the delivery by a copy delayed to ``retry_at``; this
+        receive was no attempt."""
+        now = self.app.clock.now()
+        delay = min(float(rules.MAX_DELAY), max(1.0, (retry_at or now + 1.0) - now))
+        event.setdefault("webhook_id", row.message_id)
+        event["tries"] = int(event.get("tries", 0)) + row.receive_count - 1
+        attrs = self.app.attributes_of(WEBHOOK_QUEUE)
+        msg = rules.prepare_message(attrs, json.dumps(event, separators=(",", ":")), delay)
+        ops: list[Any] = [Delete(WEBHOOK_QUEUE, [Lease(row.rowid, row.token)])]
+        ops.append(Enqueue(WEBHOOK_QUEUE, [msg]))
+        try:
+            await self.app.store.apply(ops, atomic=True)
+        except StaleLease:
+            log.warning("event=webhook.lease_lost id=%s", row.message_id)
+        log.info("event=webhook.paused id=%s delay=%.3f reason=breaker", event["webhook_id"], delay)
+
     def _dead_letter_ops(
         self,
-        row: ClaimedRow,
+        who: tuple[str, int],
         lease: Lease,
         url: str,
         event: dict[str, Any],
@@ -132,10 +161,10 @@ class WebhookDispatcher:
         error: str | None,
     ) -> list[Any]:
         record = {
-            "webhook_id": row.message_id,
+            "webhook_id": who[0],
             "callback_url": url,
             "event": event,
-            "attempts": row.receive_count,
+            "attempts": who[1],
             "last_status": status,
             "last_error": error,
         }

@@ -17,6 +17,7 @@ from stormproof.errors import (
 )
 from stormproof.queues.messages import BatchResult, Message, QueueStats, decode_handle
 from stormproof.queues.redrive import RedriveManager, RedriveTask
+from stormproof.queues.surge import Surge
 from stormproof.storage.base import (
     ChangeVisibility,
     Delete,
@@ -50,6 +51,7 @@ class Queue:
         self.name = name
         self.fifo = fifo
         self.changes = dict(changes)
+        self.surge: Surge | None = None  # set by ``app.queue(..., surge=...)``
 
     def __repr__(self) -> str:
         return f"Queue({self.name!r})"
@@ -69,7 +71,11 @@ class Queue:
         group_id: str | None = None,
         dedup_id: str | None = None,
     ) -> str:
-        """Store one message durably; returns its message id (the original one if de-duplicated)."""
+        """Store one message durably; returns its message id (the original one if de-duplicated).
+        A surging queue (``surge=``) sends it to its surge queue instead."""
+        if self.surge is not None and await self.surge.active():
+            to: Queue = self.surge.to
+            return await to.send(body, delay, attributes, group_id, dedup_id)
         attrs = self.attributes
         msg = rules.prepare_message(attrs, body, delay, attributes, group_id, dedup_id)
         op = Enqueue(self.name, [msg], attrs.dedup_window, attrs.fifo)
@@ -100,6 +106,9 @@ class Queue:
         :class:`~stormproof.errors.BatchRequestInvalid`.
         """
         rules.check_batch(list(entries))
+        if self.surge is not None and await self.surge.active():
+            surge_to: Queue = self.surge.to
+            return await surge_to.send_batch(entries)
         attrs = self.attributes
         result = BatchResult()
         ready: list[tuple[str, rules.OutgoingMessage]] = []
