@@ -22,6 +22,7 @@ from stormproof.errors import PayloadTooLarge
 from stormproof.gateway.frontdoor import Answer, FrontDoor
 from stormproof.gateway.routes import GetRoute, PostRoute
 from stormproof.gateway.webhooks import WebhookDispatcher, declare_queues
+from stormproof.http import dashboard
 from stormproof.http.events import request_events
 from stormproof.http.problems import from_exception
 
@@ -98,6 +99,7 @@ def build(app: App, *, webhooks: bool = True) -> Starlette:
         Route("/requests/{id}", _guarded(status), methods=["GET"]),
         Route("/requests/{id}/events", _guarded(events), methods=["GET"]),
     ]
+    dashboard.mount(routes, app)
 
     @contextlib.asynccontextmanager
     async def lifespan(_: Starlette) -> AsyncIterator[None]:

@@ -1,0 +1,126 @@
+"""The overview: queues (paged), DLQs highlighted when non-empty, functions, breakers,
+state machines; ``/ui/api/overview`` is the same as JSON, ``/ui/events/overview`` pushes
+the queue rows over Server-Sent Events."""
+
+from __future__ import annotations
+
+import asyncio
+from collections.abc import AsyncIterator
+from dataclasses import asdict
+from typing import TYPE_CHECKING, Any
+
+from starlette.requests import Request
+from starlette.responses import JSONResponse, Response, StreamingResponse
+
+from stormproof.errors import StormproofError
+from stormproof.http.dashboard.html import age, esc, link, page, rows_html, table, url
+
+if TYPE_CHECKING:
+    from stormproof.app import App
+
+PAGE = 100
+INTERNAL = ("_bus-", "_fn-", "_sfn-")
+
+
+async def dead_letter_sources(app: App) -> dict[str, list[str]]:
+    """For each DLQ, the queues whose redrive policy points at it."""
+    out: dict[str, list[str]] = {}
+    for stored in await app.store.list_queues():
+        if stored.attributes.dead_letter:
+            out.setdefault(stored.attributes.dead_letter, []).append(stored.name)
+    return out
+
+
+async def queue_rows(app: App, after: str = "", show_all: bool = False) -> list[dict[str, Any]]:
+    """One page of queues (names after ``after``) with their counts."""
+    names = sorted(n for n in await app.list_queues() if show_all or not n.startswith(INTERNAL))
+    names = [n for n in names if n > after][:PAGE]
+    dlqs = await dead_letter_sources(app)
+    rows = []
+    for name in names:
+        try:
+            stats = await (await app.get_queue(name)).stats()
+        except StormproofError:
+            continue  # deleted meanwhile
+        rows.append({"name": name, "dlq": name in dlqs, **asdict(stats)})
+    return rows
+
+
+def queue_cells(rows: list[dict[str, Any]]) -> list[list[str]]:
+    """Table cells; a non-empty DLQ's row is highlighted."""
+    out = []
+    for r in rows:
+        cls = "class:alert" if r["dlq"] and r["visible"] + r["in_flight"] + r["delayed"] else ""
+        kind = "DLQ" if r["dlq"] else "queue"
+        cells = [link(url("queues", r["name"]), r["name"]), kind, esc(r["visible"]),
+                 esc(r["in_flight"]), esc(r["delayed"]), esc(age(r["oldest_age"]))]  # fmt: skip
+        out.append([cls, *cells] if cls else cells)
+    return out
+
+
+def function_rows(app: App) -> list[list[str]]:
+    """Declared functions with their reserved concurrency."""
+    return [[esc(f.name), esc(f.concurrency if f.concurrency is not None else "unreserved"),
+             esc(f.timeout)] for f in app.functions]  # fmt: skip
+
+
+async def breaker_rows(app: App) -> list[dict[str, Any]]:
+    """Declared breakers with their shared state."""
+    out = []
+    for b in app.breakers.breakers.values():
+        state = await b.refresh()
+        out.append({"name": b.name, "state": state.state.value, "trips": state.trips,
+                    "calls": state.calls, "reason": state.reason})  # fmt: skip
+    return out
+
+
+async def overview(app: App, request: Request) -> Response:
+    """The overview page."""
+    after = request.query_params.get("after", "")
+    rows = await queue_rows(app, after)
+    more = link(url("") + f"?after={rows[-1]['name']}", "next page") if len(rows) == PAGE else ""
+    queues = table(["queue", "kind", "visible", "in flight", "delayed", "oldest age"],
+                   queue_cells(rows), body_id="queue-rows")  # fmt: skip
+    breakers = [[link(url("breakers") + "#b-" + b["name"], b["name"]),
+                 f'<span class="state-{esc(b["state"])}">{esc(b["state"])}</span>',
+                 esc(b["trips"])] for b in await breaker_rows(app)]  # fmt: skip
+    machines = [[link(url("machines") + f"?machine={m.name}", m.name), esc(m.type)]
+                for m in app.machines.machines]  # fmt: skip
+    body = (
+        f'<section aria-labelledby="h-q"><h2 id="h-q">Queues</h2>'
+        f'<div data-sse="/ui/events/overview{"?after=" + esc(after) if after else ""}" '
+        f'data-target="queue-rows">{queues}</div>{more}</section>'
+        f'<section aria-labelledby="h-f"><h2 id="h-f">Functions</h2>'
+        f"{table(['function', 'reserved concurrency', 'timeout (s)'], function_rows(app))}"
+        f'</section><section aria-labelledby="h-b"><h2 id="h-b">Breakers</h2>'
+        f"{table(['breaker', 'state', 'trips'], breakers)}</section>"
+        f'<section aria-labelledby="h-m"><h2 id="h-m">State machines</h2>'
+        f"{table(['state machine', 'type'], machines)}</section>"
+    )
+    return page("Overview", body)
+
+
+async def overview_json(app: App, request: Request) -> Response:
+    """The overview's data as JSON."""
+    rows = await queue_rows(app, request.query_params.get("after", ""))
+    return JSONResponse({"queues": rows, "breakers": await breaker_rows(app),
+                         "functions": [f.name for f in app.functions]})  # fmt: skip
+
+
+def sse(data: str, event: str = "message") -> str:
+    """One Server-Sent Event (multi-line data split over ``data:`` lines)."""
+    lines = "".join(f"data: {line}\n" for line in data.splitlines() or [""])
+    return f"event: {event}\n{lines}\n"
+
+
+async def overview_events(app: App, request: Request) -> Response:
+    """The overview's queue rows, re-rendered every second while the page is open."""
+    after = request.query_params.get("after", "")
+
+    async def stream() -> AsyncIterator[str]:
+        while not await request.is_disconnected():
+            yield sse(rows_html(queue_cells(await queue_rows(app, after))), "rows")
+            await asyncio.sleep(1.0)
+
+    return StreamingResponse(stream(), media_type="text/event-stream",
+                             headers={"cache-control": "no-store"})  # fmt: skip

@@ -1,0 +1,52 @@
+"""Reading a queue's messages without leasing them (the dashboard's queue page).
+
+Pages are keyed by the row id (``after``), so a queue of a million messages is read a page
+at a time and never counted or loaded whole. ``search`` matches a message id exactly or any
+substring of the attributes' JSON text (an attribute name or value).
+"""
+
+from __future__ import annotations
+
+import json
+from dataclasses import dataclass
+from typing import Any
+
+from stormproof.storage.program import Program, Row, Stmt
+
+
+@dataclass(frozen=True)
+class StoredMessage:
+    """One message as stored; ``in_flight`` is whether a consumer holds its lease."""
+
+    row_id: int
+    message_id: str
+    body: str
+    attributes: dict[str, Any]
+    group_id: str | None
+    sent_at: float
+    enqueued_at: float
+    visible_at: float
+    receive_count: int
+    in_flight: bool
+    source_queue: str | None
+
+
+def _message(row: Row) -> StoredMessage:
+    attrs = json.loads(row[3]) if row[3] else {}
+    return StoredMessage(
+        int(row[0]), row[1], row[2], attrs if isinstance(attrs, dict) else {}, row[4],
+        float(row[5]), float(row[6]), float(row[7]), int(row[8]), bool(row[9]), row[10],
+    )  # fmt: skip
+
+
+def page(queue: str, after: int, limit: int, search: str = "") -> Program[list[StoredMessage]]:
+    """Up to ``limit`` messages of ``queue`` with a row id above ``after``, oldest first."""
+    params = {"queue": queue, "after": after, "n": limit, "search": search}
+    rows = yield Stmt("browse_page", params)
+    return [_message(r) for r in rows]
+
+
+def one(queue: str, message_id: str) -> Program[StoredMessage | None]:
+    """One message of ``queue`` by its id, or None."""
+    rows = yield Stmt("browse_one", {"queue": queue, "message_id": message_id})
+    return _message(rows[0]) if rows else None

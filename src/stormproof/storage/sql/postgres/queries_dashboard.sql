@@ -1,0 +1,16 @@
+-- Dashboard reads (server-side paging of a queue's messages); see storage/browse_ops.py.
+
+-- name: browse_page
+SELECT id, message_id, body, attributes, group_id, sent_at, enqueued_at, visible_at,
+       receive_count, receipt IS NOT NULL, source_queue
+FROM messages
+WHERE queue = %(queue)s AND id > %(after)s
+  AND (%(search)s = '' OR message_id = %(search)s
+       OR strpos(COALESCE(attributes, ''), %(search)s) > 0)
+ORDER BY id LIMIT %(n)s;
+
+-- name: browse_one
+SELECT id, message_id, body, attributes, group_id, sent_at, enqueued_at, visible_at,
+       receive_count, receipt IS NOT NULL, source_queue
+FROM messages WHERE queue = %(queue)s AND message_id = %(message_id)s
+ORDER BY id LIMIT 1;
