@@ -37,6 +37,7 @@ async def test_overview_lists_queues_dlqs_functions_breakers(store_url: str) -> 
         html = r.text
         assert 'href="/ui/queues/orders"' in html and "ship" in html and "payments" in html
         dlq_row = re.search(r'<tr class="alert"><td><a href="/ui/queues/orders-dlq">', html)
+        assert 'id="dlq-rows"' in html
         assert dlq_row, "a non-empty DLQ is highlighted"
         assert "Checkout" in html
         data = (await client.get("/ui/api/overview")).json()
@@ -59,7 +60,7 @@ async def test_overview_streams_queue_rows_over_sse(store_url: str) -> None:
                 lines.append(line)
                 if line == "" and len(lines) > 2:
                     break
-        assert lines[0] == "event: rows" and "/ui/queues/orders" in "".join(lines)
+        assert lines[0] == "event: dlq-rows" and "/ui/queues/orders" in "".join(lines)
 
 
 async def test_queue_page_escapes_bodies_and_attributes(store_url: str) -> None:

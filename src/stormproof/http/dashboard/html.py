@@ -105,7 +105,7 @@ def page(title: str, body: str, *, status: int = 200) -> HTMLResponse:
         '<!doctype html><html lang="en"><head><meta charset="utf-8">'
         f"<title>{esc(title)} · stormproof</title>"
         '<meta name="viewport" content="width=device-width, initial-scale=1">'
-        '<link rel="stylesheet" href="/ui/static/dashboard.css">'
+        '<link rel="icon" href="data:,"><link rel="stylesheet" href="/ui/static/dashboard.css">'
         '<script type="module" src="/ui/static/dashboard.js"></script></head>'
         f'<body><header><nav aria-label="Main"><span class="brand">stormproof</span>'
         f"<ul>{nav}</ul></nav></header><main><h1>{esc(title)}</h1>{body}</main></body></html>"

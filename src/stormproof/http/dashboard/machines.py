@@ -51,7 +51,8 @@ async def execution_page(app: App, guard: Guard, request: Request) -> Response:
     definition: dict[str, Any] = json.loads(row.definition) if row and row.definition else {}
     history = await app.get_execution_history(arn)
     drawing = graph.svg(definition, graph.statuses(definition, history))
-    legend = "".join(f'<li><span class="swatch" style="--c:{c}"></span>{esc(s)}</li>'
+    legend = "".join(f'<li><svg class="swatch" width="14" height="14" aria-hidden="true">'
+                     f'<rect width="14" height="14" rx="2" fill="{c}"/></svg>{esc(s)}</li>'
                      for s, c in graph.COLOURS.items())  # fmt: skip
     badge = f'<span class="status-{esc(info.status.lower())}">{esc(info.status)}</span>'
     facts = [["status", badge],

@@ -34,7 +34,15 @@ async def dead_letter_sources(app: App) -> dict[str, list[str]]:
 async def queue_rows(app: App, after: str = "", show_all: bool = False) -> list[dict[str, Any]]:
     """One page of queues (names after ``after``) with their counts."""
     names = sorted(n for n in await app.list_queues() if show_all or not n.startswith(INTERNAL))
-    names = [n for n in names if n > after][:PAGE]
+    return await _counted(app, [n for n in names if n > after][:PAGE])
+
+
+async def dlq_rows(app: App) -> list[dict[str, Any]]:
+    """Every dead-letter queue with its counts (shown first, whatever the paging)."""
+    return await _counted(app, sorted(await dead_letter_sources(app))[:PAGE])
+
+
+async def _counted(app: App, names: list[str]) -> list[dict[str, Any]]:
     dlqs = await dead_letter_sources(app)
     rows = []
     for name in names:
@@ -86,10 +94,13 @@ async def overview(app: App, request: Request) -> Response:
                  esc(b["trips"])] for b in await breaker_rows(app)]  # fmt: skip
     machines = [[link(url("machines") + f"?machine={m.name}", m.name), esc(m.type)]
                 for m in app.machines.machines]  # fmt: skip
+    dead = table(["dead-letter queue", "kind", "visible", "in flight", "delayed", "oldest age"],
+                 queue_cells(await dlq_rows(app)), body_id="dlq-rows")  # fmt: skip
+    live = f"/ui/events/overview{'?after=' + esc(after) if after else ''}"
     body = (
-        f'<section aria-labelledby="h-q"><h2 id="h-q">Queues</h2>'
-        f'<div data-sse="/ui/events/overview{"?after=" + esc(after) if after else ""}" '
-        f'data-target="queue-rows">{queues}</div>{more}</section>'
+        f'<div data-sse="{live}" data-target="dlq-rows queue-rows">'
+        f'<section aria-labelledby="h-d"><h2 id="h-d">Dead-letter queues</h2>{dead}</section>'
+        f'<section aria-labelledby="h-q"><h2 id="h-q">Queues</h2>{queues}{more}</section></div>'
         f'<section aria-labelledby="h-f"><h2 id="h-f">Functions</h2>'
         f"{table(['function', 'reserved concurrency', 'timeout (s)'], function_rows(app))}"
         f'</section><section aria-labelledby="h-b"><h2 id="h-b">Breakers</h2>'
@@ -119,7 +130,8 @@ async def overview_events(app: App, request: Request) -> Response:
 
     async def stream() -> AsyncIterator[str]:
         while not await request.is_disconnected():
-            yield sse(rows_html(queue_cells(await queue_rows(app, after))), "rows")
+            yield sse(rows_html(queue_cells(await dlq_rows(app))), "dlq-rows")
+            yield sse(rows_html(queue_cells(await queue_rows(app, after))), "queue-rows")
             await asyncio.sleep(1.0)
 
     return StreamingResponse(stream(), media_type="text/event-stream",

@@ -3,9 +3,12 @@
 // server rendered and escaped, or as text (textContent) -- never as built-up markup.
 
 for (const box of document.querySelectorAll("[data-sse]")) {
-  const target = document.getElementById(box.dataset.target);
+  const ids = box.dataset.target.split(" ");
+  const target = document.getElementById(ids[0]);
   const source = new EventSource(box.dataset.sse);
-  source.addEventListener("rows", (e) => { target.innerHTML = e.data; });
+  for (const id of ids) {  // an event named after an element replaces its rows
+    source.addEventListener(id, (e) => { document.getElementById(id).innerHTML = e.data; });
+  }
   source.addEventListener("status", (e) => {
     const s = JSON.parse(e.data);
     if (s.state === "NONE") { source.close(); return; }
