@@ -11,6 +11,7 @@ import json
 from dataclasses import dataclass
 from typing import Any
 
+from stormproof.storage.base import QueueCounts
 from stormproof.storage.program import Program, Row, Stmt
 
 
@@ -50,3 +51,11 @@ def one(queue: str, message_id: str) -> Program[StoredMessage | None]:
     """One message of ``queue`` by its id, or None."""
     rows = yield Stmt("browse_one", {"queue": queue, "message_id": message_id})
     return _message(rows[0]) if rows else None
+
+
+def counts_between(first: str, last: str) -> Program[dict[str, QueueCounts]]:
+    """Counts of every queue named ``first`` to ``last`` that holds messages, in one
+    statement (a page of 100 queues is one round trip; empty queues are absent)."""
+    rows = yield Stmt("browse_counts", {"first": first, "last": last})
+    out = {r[0]: QueueCounts(int(r[1]), int(r[2]), int(r[3]), r[4], float(r[5])) for r in rows}
+    return out

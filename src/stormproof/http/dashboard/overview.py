@@ -5,15 +5,15 @@ the queue rows over Server-Sent Events."""
 from __future__ import annotations
 
 import asyncio
+import functools
 from collections.abc import AsyncIterator
-from dataclasses import asdict
 from typing import TYPE_CHECKING, Any
 
 from starlette.requests import Request
 from starlette.responses import JSONResponse, Response, StreamingResponse
 
-from stormproof.errors import StormproofError
 from stormproof.http.dashboard.html import age, esc, link, page, rows_html, table, url
+from stormproof.storage import browse_ops
 
 if TYPE_CHECKING:
     from stormproof.app import App
@@ -43,14 +43,21 @@ async def dlq_rows(app: App) -> list[dict[str, Any]]:
 
 
 async def _counted(app: App, names: list[str]) -> list[dict[str, Any]]:
+    if not names:
+        return []
     dlqs = await dead_letter_sources(app)
+    read = functools.partial(browse_ops.counts_between, names[0], names[-1])
+    counts = await app.store.run(read)
     rows = []
     for name in names:
-        try:
-            stats = await (await app.get_queue(name)).stats()
-        except StormproofError:
-            continue  # deleted meanwhile
-        rows.append({"name": name, "dlq": name in dlqs, **asdict(stats)})
+        row = {"name": name, "dlq": name in dlqs, "visible": 0, "in_flight": 0, "delayed": 0,
+               "oldest_age": None}  # fmt: skip
+        c = counts.get(name)
+        if c is not None:
+            row.update(visible=c.visible, in_flight=c.in_flight, delayed=c.delayed)
+            if c.oldest_enqueued_at is not None:
+                row["oldest_age"] = max(0.0, c.now - c.oldest_enqueued_at)
+        rows.append(row)
     return rows
 
 

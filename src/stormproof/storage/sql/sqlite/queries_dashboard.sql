@@ -13,3 +13,11 @@ SELECT id, message_id, body, attributes, group_id, sent_at, enqueued_at, visible
        receive_count, receipt IS NOT NULL, source_queue
 FROM messages WHERE queue = :queue AND message_id = :message_id
 ORDER BY id LIMIT 1;
+
+-- name: browse_counts
+SELECT queue,
+       COALESCE(SUM(CASE WHEN visible_at <= {now} THEN 1 ELSE 0 END), 0),
+       COALESCE(SUM(CASE WHEN visible_at > {now} AND receipt IS NOT NULL THEN 1 ELSE 0 END), 0),
+       COALESCE(SUM(CASE WHEN visible_at > {now} AND receipt IS NULL THEN 1 ELSE 0 END), 0),
+       MIN(enqueued_at), {now}
+FROM messages WHERE queue >= :first AND queue <= :last GROUP BY queue;
