@@ -35,4 +35,5 @@ def ui(ctx: click.Context, app_spec: str, store: str | None, host: str, port: in
         sys.exit(1)
     app = load_app(app_spec, store or store_url(ctx))
     click.echo(f"dashboard: http://{host}:{port}/ui/")
-    uvicorn.run(build(app), host=host, port=port, log_level="warning")
+    # Open dashboard tabs hold event streams: do not wait for them on Ctrl-C.
+    uvicorn.run(build(app), host=host, port=port, log_level="warning", timeout_graceful_shutdown=2)

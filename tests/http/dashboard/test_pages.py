@@ -58,9 +58,10 @@ async def test_overview_streams_queue_rows_over_sse(store_url: str) -> None:
             lines = []
             async for line in r.aiter_lines():
                 lines.append(line)
-                if line == "" and len(lines) > 2:
+                if line == "" and len(lines) > 4:
                     break
-        assert lines[0] == "event: dlq-rows" and "/ui/queues/orders" in "".join(lines)
+        assert lines[:3] == ["retry: 1000", "", "event: dlq-rows"]
+        assert "/ui/queues/orders" in "".join(lines)
 
 
 async def test_queue_page_escapes_bodies_and_attributes(store_url: str) -> None:

@@ -107,8 +107,10 @@ def page(title: str, body: str, *, status: int = 200) -> HTMLResponse:
         '<meta name="viewport" content="width=device-width, initial-scale=1">'
         '<link rel="icon" href="data:,"><link rel="stylesheet" href="/ui/static/dashboard.css">'
         '<script type="module" src="/ui/static/dashboard.js"></script></head>'
-        f'<body><header><nav aria-label="Main"><span class="brand">stormproof</span>'
-        f"<ul>{nav}</ul></nav></header><main><h1>{esc(title)}</h1>{body}</main></body></html>"
+        '<body><a class="skip" href="#main">Skip to content</a>'
+        '<header><nav aria-label="Main"><span class="brand">stormproof</span>'
+        f'<ul>{nav}</ul></nav></header><main id="main" tabindex="-1">'
+        f"<h1>{esc(title)}</h1>{body}</main></body></html>"
     )
     return HTMLResponse(text, status, headers={"content-security-policy": CSP})
 

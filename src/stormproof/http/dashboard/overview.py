@@ -19,6 +19,7 @@ if TYPE_CHECKING:
     from stormproof.app import App
 
 PAGE = 100
+STREAM_ROUNDS = 30  # one overview stream lasts about 30 s
 INTERNAL = ("_bus-", "_fn-", "_sfn-")
 
 
@@ -136,7 +137,12 @@ async def overview_events(app: App, request: Request) -> Response:
     after = request.query_params.get("after", "")
 
     async def stream() -> AsyncIterator[str]:
-        while not await request.is_disconnected():
+        # A bounded stream (the browser reconnects after ``retry`` ms), so an open tab
+        # never holds a server's graceful shutdown for long.
+        yield "retry: 1000\n\n"
+        for _ in range(STREAM_ROUNDS):
+            if await request.is_disconnected():
+                return
             yield sse(rows_html(queue_cells(await dlq_rows(app))), "dlq-rows")
             yield sse(rows_html(queue_cells(await queue_rows(app, after))), "queue-rows")
             await asyncio.sleep(1.0)
