@@ -59,3 +59,10 @@ def counts_between(first: str, last: str) -> Program[dict[str, QueueCounts]]:
     rows = yield Stmt("browse_counts", {"first": first, "last": last})
     out = {r[0]: QueueCounts(int(r[1]), int(r[2]), int(r[3]), r[4], float(r[5])) for r in rows}
     return out
+
+
+def function_slots() -> Program[dict[str, int]]:
+    """Reserved-concurrency slots leased now, per function, by every process (a process
+    leases a few slots at a time, so this is at least the concurrency in use)."""
+    rows = yield Stmt("browse_slots", {})
+    return {str(r[0]).removeprefix("fn:"): int(r[1]) for r in rows}

@@ -34,7 +34,7 @@ def make_app(store_url: str) -> App:
     app.state_machine("Checkout", CHECKOUT, resources={"charge": charge})
     app.bus().rule("shop-orders", pattern={"source": ["shop"]}, targets=[Target(orders)])
 
-    @app.function(timeout=5)
+    @app.function(timeout=5, concurrency=3)
     async def ship(event: Any, context: Any) -> None:
         """Does nothing (listed on the overview)."""
 

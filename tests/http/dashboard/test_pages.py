@@ -39,7 +39,14 @@ async def test_overview_lists_queues_dlqs_functions_breakers(store_url: str) -> 
         dlq_row = re.search(r'<tr class="alert"><td><a href="/ui/queues/orders-dlq">', html)
         assert 'id="dlq-rows"' in html
         assert dlq_row, "a non-empty DLQ is highlighted"
-        assert "Checkout" in html
+        assert "Checkout" in html and "slots leased" in html
+        assert re.search(r"<td>ship</td><td>0</td><td>3</td>", html)
+        pool = app.functions.get("ship").slot_pool()
+        assert pool is not None
+        granted = await pool.acquire(2)
+        assert granted >= 1
+        again = (await client.get("/ui/")).text
+        assert re.search(rf"<td>ship</td><td>{granted}</td><td>3</td>", again)
         data = (await client.get("/ui/api/overview")).json()
         rows = {q["name"]: q for q in data["queues"]}
         assert rows["orders-dlq"]["dlq"] and rows["orders-dlq"]["visible"] == 1

@@ -74,9 +74,11 @@ def queue_cells(rows: list[dict[str, Any]]) -> list[list[str]]:
     return out
 
 
-def function_rows(app: App) -> list[list[str]]:
-    """Declared functions with their reserved concurrency."""
-    return [[esc(f.name), esc(f.concurrency if f.concurrency is not None else "unreserved"),
+async def function_rows(app: App) -> list[list[str]]:
+    """Declared functions: slots leased now (every process) of the reserved concurrency."""
+    leased = await app.store.run(browse_ops.function_slots)
+    return [[esc(f.name), esc(leased.get(f.name, 0) if f.concurrency else "–"),
+             esc(f.concurrency if f.concurrency is not None else "unreserved"),
              esc(f.timeout)] for f in app.functions]  # fmt: skip
 
 
@@ -104,13 +106,14 @@ async def overview(app: App, request: Request) -> Response:
                 for m in app.machines.machines]  # fmt: skip
     dead = table(["dead-letter queue", "kind", "visible", "in flight", "delayed", "oldest age"],
                  queue_cells(await dlq_rows(app)), body_id="dlq-rows")  # fmt: skip
+    fns = await function_rows(app)
     live = f"/ui/events/overview{'?after=' + esc(after) if after else ''}"
     body = (
         f'<div data-sse="{live}" data-target="dlq-rows queue-rows">'
         f'<section aria-labelledby="h-d"><h2 id="h-d">Dead-letter queues</h2>{dead}</section>'
         f'<section aria-labelledby="h-q"><h2 id="h-q">Queues</h2>{queues}{more}</section></div>'
         f'<section aria-labelledby="h-f"><h2 id="h-f">Functions</h2>'
-        f"{table(['function', 'reserved concurrency', 'timeout (s)'], function_rows(app))}"
+        f"{table(['function', 'slots leased', 'reserved concurrency', 'timeout (s)'], fns)}"
         f'</section><section aria-labelledby="h-b"><h2 id="h-b">Breakers</h2>'
         f"{table(['breaker', 'state', 'trips'], breakers)}</section>"
         f'<section aria-labelledby="h-m"><h2 id="h-m">State machines</h2>'

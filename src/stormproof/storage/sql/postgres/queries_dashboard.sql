@@ -22,3 +22,7 @@ SELECT queue,
        COALESCE(SUM(CASE WHEN visible_at > {now} AND receipt IS NULL THEN 1 ELSE 0 END), 0)::bigint,
        MIN(enqueued_at), {now}
 FROM messages WHERE queue >= %(first)s AND queue <= %(last)s GROUP BY queue;
+
+-- name: browse_slots
+SELECT name, COUNT(*)::bigint FROM slots
+WHERE substr(name, 1, 3) = 'fn:' AND holder IS NOT NULL AND expires_at > {now} GROUP BY name;

@@ -21,3 +21,7 @@ SELECT queue,
        COALESCE(SUM(CASE WHEN visible_at > {now} AND receipt IS NULL THEN 1 ELSE 0 END), 0),
        MIN(enqueued_at), {now}
 FROM messages WHERE queue >= :first AND queue <= :last GROUP BY queue;
+
+-- name: browse_slots
+SELECT name, COUNT(*) FROM slots
+WHERE substr(name, 1, 3) = 'fn:' AND holder IS NOT NULL AND expires_at > {now} GROUP BY name;
