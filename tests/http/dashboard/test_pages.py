@@ -103,6 +103,7 @@ async def test_messages_are_paged_and_searchable(store_url: str) -> None:
         assert found.count("/ui/queues/orders/messages/") == 1 and tagged in found
         by_id = (await client.get("/ui/queues/orders", params={"q": tagged})).text
         assert by_id.count("/ui/queues/orders/messages/") == 1
+        assert (await client.get("/ui/queues/orders", params={"after": "x"})).status_code == 400
 
 
 async def test_writes_need_csrf_confirmation_and_are_audited(store_url: str) -> None:

@@ -8,6 +8,7 @@ import asyncio
 import functools
 from collections.abc import AsyncIterator
 from typing import TYPE_CHECKING, Any
+from urllib.parse import urlencode
 
 from starlette.requests import Request
 from starlette.responses import JSONResponse, Response, StreamingResponse
@@ -96,7 +97,9 @@ async def overview(app: App, request: Request) -> Response:
     """The overview page."""
     after = request.query_params.get("after", "")
     rows = await queue_rows(app, after)
-    more = link(url("") + f"?after={rows[-1]['name']}", "next page") if len(rows) == PAGE else ""
+    more = ""
+    if len(rows) == PAGE:
+        more = link(url("") + "?" + urlencode({"after": rows[-1]["name"]}), "next page")
     queues = table(["queue", "kind", "visible", "in flight", "delayed", "oldest age"],
                    queue_cells(rows), body_id="queue-rows")  # fmt: skip
     breakers = [[link(url("breakers") + "#b-" + b["name"], b["name"]),
@@ -107,7 +110,7 @@ async def overview(app: App, request: Request) -> Response:
     dead = table(["dead-letter queue", "kind", "visible", "in flight", "delayed", "oldest age"],
                  queue_cells(await dlq_rows(app)), body_id="dlq-rows")  # fmt: skip
     fns = await function_rows(app)
-    live = f"/ui/events/overview{'?after=' + esc(after) if after else ''}"
+    live = esc("/ui/events/overview" + ("?" + urlencode({"after": after}) if after else ""))
     body = (
         f'<div data-sse="{live}" data-target="dlq-rows queue-rows">'
         f'<section aria-labelledby="h-d"><h2 id="h-d">Dead-letter queues</h2>{dead}</section>'

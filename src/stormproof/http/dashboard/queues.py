@@ -10,6 +10,7 @@ import json
 from collections.abc import AsyncIterator
 from dataclasses import asdict
 from typing import TYPE_CHECKING
+from urllib.parse import urlencode
 
 from starlette.requests import Request
 from starlette.responses import RedirectResponse, Response, StreamingResponse
@@ -31,7 +32,10 @@ async def queue_page(app: App, guard: Guard, request: Request) -> Response:
     name = request.path_params["name"]
     queue = await app.get_queue(name)
     stats = await queue.stats()
-    after = int(request.query_params.get("after", "0") or 0)
+    after_text = request.query_params.get("after", "0") or "0"
+    if not after_text.isdigit():
+        raise InvalidAttribute("after", after_text, "a row id (a whole number >= 0)")
+    after = int(after_text)
     search = request.query_params.get("q", "")
     read = functools.partial(browse_ops.page, name, after, PAGE, search)
     messages = await app.store.run(read)
@@ -40,7 +44,8 @@ async def queue_page(app: App, guard: Guard, request: Request) -> Response:
              f"<code>{esc(m.body[:80])}</code>"] for m in messages]  # fmt: skip
     more = ""
     if len(messages) == PAGE:
-        more = link(url("queues", name) + f"?after={messages[-1].row_id}&q={search}", "next page")
+        query = urlencode({"after": messages[-1].row_id, "q": search})
+        more = link(url("queues", name) + "?" + query, "next page")
     counts = (f"<p>visible <b>{stats.visible}</b> · in flight <b>{stats.in_flight}</b> · "
               f"delayed <b>{stats.delayed}</b> · "
               f"oldest <b>{age(stats.oldest_age)}</b></p>")  # fmt: skip
