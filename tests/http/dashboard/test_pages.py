@@ -174,6 +174,28 @@ async def test_failed_execution_graph_highlights_the_failed_state(store_url: str
         assert (await client.get("/ui/executions/arn:nope")).status_code == 404
 
 
+async def test_stop_and_redrive_executions_from_their_pages(store_url: str) -> None:
+    app = make_app(store_url)
+    async with serving(app, webhooks=False) as client:
+        slow = await app.start_execution("Slow", {})
+        page = f"/ui/executions/{slow}"
+        for _ in range(500):  # until the first step ran
+            if 'data-state="Nap" data-status="running"' in (await client.get(page)).text:
+                break
+            await asyncio.sleep(0.02)
+        else:
+            raise AssertionError("the Wait state never showed as running")
+        stopped = await _post(client, page, f"{page}/stop")
+        assert stopped.status_code == 303
+        assert (await app.describe_execution(slow)).status == "ABORTED"
+        arn = await _failed_execution(app)
+        page = f"/ui/executions/{arn}"
+        assert (await _post(client, page, f"{page}/redrive")).status_code == 303
+        assert (await settled(app, arn)).redrive_count == 1
+        audit = (await client.get("/ui/audit")).text
+        assert "stop execution" in audit and "redrive execution" in audit
+
+
 async def test_breaker_force_open_and_closed(store_url: str) -> None:
     app = make_app(store_url)
     async with serving(app, webhooks=False) as client:
