@@ -25,6 +25,7 @@ from stormproof.gateway.frontdoor import Answer, FrontDoor
 from stormproof.gateway.openapi import document
 from stormproof.gateway.routes import CorsPolicy, GetRoute, PostRoute
 from stormproof.gateway.webhooks import WebhookDispatcher, declare_queues
+from stormproof.http import dashboard
 from stormproof.http.admin import admin_token
 from stormproof.http.admin import routes as admin_routes
 from stormproof.http.cors import decorate, preflight
@@ -153,6 +154,7 @@ def build(app: App, *, webhooks: bool = True) -> Starlette:
     token = admin_token(app)
     if token is not None:
         routes += admin_routes(app, token)
+    dashboard.mount(routes, app)
 
     @contextlib.asynccontextmanager
     async def lifespan(_: Starlette) -> AsyncIterator[None]:
