@@ -16,6 +16,7 @@ from stormproof.bus.targets import HttpTarget
 from stormproof.clock import Clock, SystemClock
 from stormproof.core import names
 from stormproof.core import queue_rules as rules
+from stormproof.engine import events
 from stormproof.engine.breakers import BreakerRegistry, CircuitBreaker
 from stormproof.engine.limits import Limit, define_limit
 from stormproof.engine.periodic import Periodic
@@ -271,6 +272,7 @@ class App:
         if self._store is not None:
             return
         store = open_store(self.store_url, self.clock)
+        store.on_dead_lettered = events.dead_lettered_hook(self.name)
         await store.open()
         self._sync.loop = asyncio.get_running_loop()
         self._store = store

@@ -37,6 +37,7 @@ from stormproof.bus.publish import (
 from stormproof.bus.services import BusServices
 from stormproof.bus.targets import HttpTarget, Target, is_state_machine, start_machine
 from stormproof.core.retry import DeliveryFailure, GiveUp, RetryPolicy, decide_delivery
+from stormproof.engine import events
 from stormproof.engine.http_client import HttpFailure
 from stormproof.engine.waiting import nap_until_visible
 from stormproof.errors import ExecutionAlreadyExists, StaleLease, StormproofError, Throttled
@@ -194,6 +195,9 @@ class DeliveryConsumer:
             log.info("event=delivery.retry_scheduled rule=%s target=%s event_id=%s attempt=%d "
                      "delay=%.3f error_code=%s", body["rule"], body["target"], body["event_id"],
                      retries + 1, decision.delay, failure.error_code)  # fmt: skip
+            events.emit("delivery.failed", self.manager.app.name, rule=body["rule"],
+                        target=body["target"], event_id=body["event_id"], attempt=retries + 1,
+                        error_type=failure.error_code, retry_in=decision.delay)  # fmt: skip
             return
         letter = DeadLetter(body["rule_arn"], body["target_arn"], body["dlq"],
                             decision.exhausted_condition, decision.error_code,

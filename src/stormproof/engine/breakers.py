@@ -35,6 +35,7 @@ from typing import Any, TypeVar
 from stormproof.clock import Clock
 from stormproof.core import breaker as core
 from stormproof.core.breaker import Counts, State
+from stormproof.engine import events
 from stormproof.errors import BreakerOpen, InvalidAttribute, StoreError
 from stormproof.storage.base import CompareAndSet, Store
 
@@ -216,6 +217,8 @@ class CircuitBreaker:
         if old.state is not new.state:
             log.warning("event=breaker.%s breaker=%s reason=%s open_until=%s", new.state.value,
                         self.name, json.dumps(new.reason), _iso(new.open_until))  # fmt: skip
+            events.emit("breaker.changed", "", breaker=self.name, state=new.state.value,
+                        previous=old.state.value, reason=new.reason)  # fmt: skip
 
     async def refresh(self) -> core.Breaker:
         """Read the shared state now (and merge pending outcomes)."""

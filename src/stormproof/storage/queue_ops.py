@@ -100,9 +100,15 @@ def _to_claimed(row: Row, token: str) -> ClaimedRow:
 
 
 def claim(
-    d: Dialect, queue: str, attrs: QueueAttributes, max_messages: int, vt: float
+    d: Dialect,
+    queue: str,
+    attrs: QueueAttributes,
+    max_messages: int,
+    vt: float,
+    moved: list[ClaimedRow] | None = None,
 ) -> Program[list[ClaimedRow]]:
-    """Lease visible messages; those received more than ``max_receive_count`` go to the DLQ."""
+    """Lease visible messages; those received more than ``max_receive_count`` go to the DLQ
+    (and, when ``moved`` is given, are appended to it)."""
     token = secrets.token_hex(8)
     out: list[Row] = []
     for _ in range(_MAX_CLAIM_ROUNDS):
@@ -115,6 +121,8 @@ def claim(
         over = [r for r in rows if attrs.dead_letter and r[8] > attrs.max_receive_count]
         out.extend(r for r in rows if not (attrs.dead_letter and r[8] > attrs.max_receive_count))
         if over:
+            if moved is not None:
+                moved.extend(_to_claimed(r, "") for r in over)
             yield Stmt(
                 "move_to_dlq",
                 {
@@ -139,10 +147,15 @@ def claim(
 
 
 def receive(
-    d: Dialect, queue: str, attrs: QueueAttributes, max_messages: int, vt: float
+    d: Dialect,
+    queue: str,
+    attrs: QueueAttributes,
+    max_messages: int,
+    vt: float,
+    moved: list[ClaimedRow] | None = None,
 ) -> Program[tuple[list[ClaimedRow], float | None]]:
     """Claim; when nothing is visible, also say in how many seconds something will be."""
-    rows = yield from claim(d, queue, attrs, max_messages, vt)
+    rows = yield from claim(d, queue, attrs, max_messages, vt, moved)
     if rows:
         return rows, None
     soonest = yield Stmt("next_visible", {"queue": queue})
