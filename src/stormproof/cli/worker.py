@@ -14,9 +14,8 @@ import click
 from stormproof.cli.base import load_app, main, store_url
 from stormproof.cli.output import echo_error
 from stormproof.errors import StormproofError
+from stormproof.telemetry import logs
 from stormproof.worker import DEFAULT_CONCURRENCY, DEFAULT_SHUTDOWN_TIMEOUT, Worker
-
-LOG_FORMAT = "%(asctime)s %(levelname)s %(name)s %(message)s"
 
 
 @main.command("worker")
@@ -42,6 +41,12 @@ LOG_FORMAT = "%(asctime)s %(levelname)s %(name)s %(message)s"
     default="INFO",
     show_default=True,
 )
+@click.option(
+    "--log-format",
+    type=click.Choice(logs.FORMATS, case_sensitive=False),
+    default=None,
+    help=f"Log lines: console (default) or json (JSON lines); else ${logs.ENV}.",
+)
 @click.pass_context
 def worker(
     ctx: click.Context,
@@ -50,9 +55,14 @@ def worker(
     concurrency: int,
     shutdown_timeout: float,
     log_level: str,
+    log_format: str | None,
 ) -> None:
     """Run APP's mappings and async invocations (APP is module:attribute) until SIGTERM."""
-    logging.basicConfig(level=log_level.upper(), format=LOG_FORMAT, stream=sys.stderr)
+    try:
+        logs.configure(log_format, log_level)
+    except StormproofError as exc:
+        echo_error(str(exc))
+        sys.exit(2)
     app = load_app(app_spec, store or store_url(ctx))
     runner = Worker(app, concurrency=concurrency, shutdown_timeout=shutdown_timeout)
     try:

@@ -144,6 +144,6 @@ async def test_failed_execution_is_a_warning_with_its_input(
             await asyncio.sleep(0.01)
     (failed,) = named(seen, "execution.failed")
     assert failed.fields["execution_arn"] == arn
-    assert failed.fields["error"] == "Bad"
+    assert failed.fields["error_type"] == "Bad"
     assert failed.level == events.WARNING
     assert "Boom" in [e.fields["state_name"] for e in named(seen, "execution.state_entered")]
