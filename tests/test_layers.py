@@ -32,7 +32,7 @@ RANKS: dict[str, float] = {
     "core": 1, "patterns": 1.5, "webhooks": 1.5,  # public facades over core
     "storage": 2,
     "engine": 3,
-    "telemetry": 3, "chaos": 3,  # import engine and below; only app and cli import them
+    "telemetry": 3.5, "chaos": 3.5,  # import engine and below; only app and cli import them
     "queues": 4, "streams": 4,
     "functions": 5,
     "bus": 6,
