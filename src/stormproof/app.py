@@ -21,6 +21,7 @@ from stormproof.engine.breakers import BreakerRegistry, CircuitBreaker
 from stormproof.engine.limits import Limit, define_limit
 from stormproof.engine.periodic import Periodic
 from stormproof.engine.sync_bridge import SyncBridge
+from stormproof.errors import StormproofError
 from stormproof.functions.function import Function
 from stormproof.functions.mappings import EventSourceMapping
 from stormproof.functions.registry import FunctionRegistry
@@ -67,6 +68,7 @@ class App:
         self.breakers = BreakerRegistry(lambda: self.store, lambda: self.clock)
         self.limits: dict[str, Limit] = {}
         self._store: Store | None = None
+        self._metrics: Any = None  # telemetry.metrics.Metrics once enable_metrics() ran
         self._maintenance = Periodic(
             "stormproof-maintenance", self.run_maintenance, MAINTENANCE_INTERVAL, self.clock
         )
@@ -297,6 +299,30 @@ class App:
         if self._store is not None:
             await self._store.close()
             self._store = None
+
+    # --- telemetry ------------------------------------------------------------------
+
+    def enable_metrics(self) -> Any:
+        """Count this app's runtime events in a Prometheus registry (once); returns it.
+
+        Needs the ``stormproof[telemetry]`` extra (prometheus-client).
+        """
+        if self._metrics is None:
+            try:
+                from stormproof.telemetry.metrics import Metrics
+            except ImportError as exc:
+                raise StormproofError(
+                    "metrics need prometheus-client: pip install 'stormproof[telemetry]'"
+                ) from exc
+            self._metrics = Metrics(self.name)
+            self._metrics.subscribe()
+        return self._metrics
+
+    async def metrics_exposition(self) -> bytes:
+        """The Prometheus exposition text, queue depths read from the store now."""
+        metrics = self.enable_metrics()
+        body: bytes = await metrics.render(self._store)
+        return body
 
     async def __aenter__(self) -> App:
         await self.open()

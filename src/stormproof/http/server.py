@@ -18,7 +18,7 @@ from starlette.requests import Request
 from starlette.responses import JSONResponse, Response
 from starlette.routing import Route
 
-from stormproof.errors import PayloadTooLarge
+from stormproof.errors import PayloadTooLarge, StormproofError
 from stormproof.gateway.frontdoor import Answer, FrontDoor
 from stormproof.gateway.routes import GetRoute, PostRoute
 from stormproof.gateway.webhooks import WebhookDispatcher, declare_queues
@@ -29,6 +29,7 @@ if TYPE_CHECKING:
     from stormproof.app import App
 
 Endpoint = Callable[[Request], Awaitable[Response]]
+METRICS_CONTENT_TYPE = "text/plain; version=0.0.4; charset=utf-8"
 
 
 def _respond(answer: Answer) -> Response:
@@ -81,6 +82,34 @@ def _get(door: FrontDoor, route: GetRoute) -> Endpoint:
     return _guarded(handle)
 
 
+def health_routes(app: App) -> list[Route]:
+    """``/healthz`` (alive), ``/readyz`` (store reachable; migrations ran when it opened)
+    and ``/metrics`` (Prometheus; 501 without the ``stormproof[telemetry]`` extra)."""
+
+    async def healthz(request: Request) -> Response:
+        return JSONResponse({"status": "alive"})
+
+    async def readyz(request: Request) -> Response:
+        try:
+            await asyncio.wait_for(app.store.now(), timeout=2.0)
+        except Exception as exc:  # not open, unreachable or slow: not ready
+            return JSONResponse({"status": "not ready", "error": str(exc)}, 503)
+        return JSONResponse({"status": "ready"})
+
+    async def metrics(request: Request) -> Response:
+        try:
+            body = await app.metrics_exposition()
+        except StormproofError as exc:
+            return JSONResponse({"error": str(exc)}, 501)
+        return Response(body, headers={"content-type": METRICS_CONTENT_TYPE})
+
+    return [
+        Route("/healthz", healthz, methods=["GET"]),
+        Route("/readyz", readyz, methods=["GET"]),
+        Route("/metrics", metrics, methods=["GET"]),
+    ]
+
+
 def build(app: App, *, webhooks: bool = True) -> Starlette:
     """The ASGI application serving ``app.api``."""
     api = app.api
@@ -97,11 +126,14 @@ def build(app: App, *, webhooks: bool = True) -> Starlette:
     routes += [
         Route("/requests/{id}", _guarded(status), methods=["GET"]),
         Route("/requests/{id}/events", _guarded(events), methods=["GET"]),
+        *health_routes(app),
     ]
 
     @contextlib.asynccontextmanager
     async def lifespan(_: Starlette) -> AsyncIterator[None]:
         async with app:
+            with contextlib.suppress(StormproofError):  # count from the start when installed
+                app.enable_metrics()
             await declare_queues(app)
             task = None
             if webhooks and api.settings.webhook_secrets:
