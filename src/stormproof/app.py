@@ -21,7 +21,7 @@ from stormproof.engine.breakers import BreakerRegistry, CircuitBreaker
 from stormproof.engine.limits import Limit, define_limit
 from stormproof.engine.periodic import Periodic
 from stormproof.engine.sync_bridge import SyncBridge
-from stormproof.errors import StormproofError
+from stormproof.errors import InvalidAttribute, StormproofError
 from stormproof.functions.function import Function
 from stormproof.functions.mappings import EventSourceMapping
 from stormproof.functions.registry import FunctionRegistry
@@ -68,6 +68,7 @@ class App:
         self.breakers = BreakerRegistry(lambda: self.store, lambda: self.clock)
         self.limits: dict[str, Limit] = {}
         self._store: Store | None = None
+        self.lint_silenced: dict[str, dict[str, str]] = {}
         self._metrics: Any = None  # telemetry.metrics.Metrics once enable_metrics() ran
         self._maintenance = Periodic(
             "stormproof-maintenance", self.run_maintenance, MAINTENANCE_INTERVAL, self.clock
@@ -299,6 +300,15 @@ class App:
         if self._store is not None:
             await self._store.close()
             self._store = None
+
+    # --- preflight lint -------------------------------------------------------------
+
+    def silence(self, obj: str, code: str, reason: str) -> None:
+        """Silence lint finding ``code`` (e.g. ``SP103``) on ``obj`` (``queue:orders``,
+        ``function:charge``); the reason is required, and ``stormproof lint`` prints it."""
+        if not reason.strip():
+            raise InvalidAttribute("reason", reason, "a non-empty reason")
+        self.lint_silenced.setdefault(obj, {})[code] = reason
 
     # --- telemetry ------------------------------------------------------------------
 
