@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import asyncio
 import uuid
-from collections.abc import Coroutine
+from collections.abc import Callable, Coroutine
 from datetime import timedelta
 from types import TracebackType
 from typing import Any, TypeVar
@@ -70,6 +70,7 @@ class App:
         self._store: Store | None = None
         self.lint_silenced: dict[str, dict[str, str]] = {}
         self._metrics: Any = None  # telemetry.metrics.Metrics once enable_metrics() ran
+        self._unsubscribe_metrics: Callable[[], None] = lambda: None
         self._maintenance = Periodic(
             "stormproof-maintenance", self.run_maintenance, MAINTENANCE_INTERVAL, self.clock
         )
@@ -300,6 +301,8 @@ class App:
         if self._store is not None:
             await self._store.close()
             self._store = None
+        self._unsubscribe_metrics()  # counting stops with the app (a reopen starts anew)
+        self._metrics, self._unsubscribe_metrics = None, lambda: None
 
     # --- preflight lint -------------------------------------------------------------
 
@@ -325,7 +328,7 @@ class App:
                     "metrics need prometheus-client: pip install 'stormproof[telemetry]'"
                 ) from exc
             self._metrics = Metrics(self.name)
-            self._metrics.subscribe()
+            self._unsubscribe_metrics = self._metrics.subscribe()
         return self._metrics
 
     async def metrics_exposition(self) -> bytes:
