@@ -18,11 +18,12 @@ from stormproof.bus.targets import HttpTarget
 from stormproof.clock import Clock, SystemClock
 from stormproof.core import names, shedding
 from stormproof.core import queue_rules as rules
+from stormproof.engine import events
 from stormproof.engine.breakers import BreakerRegistry, CircuitBreaker
 from stormproof.engine.limits import Limit, define_limit
 from stormproof.engine.periodic import Periodic
 from stormproof.engine.sync_bridge import SyncBridge
-from stormproof.errors import AppNotOpen, InvalidAttribute
+from stormproof.errors import AppNotOpen, InvalidAttribute, StormproofError
 from stormproof.functions.function import Function
 from stormproof.functions.mappings import EventSourceMapping
 from stormproof.functions.registry import FunctionRegistry
@@ -82,6 +83,9 @@ class App:
         self.breakers.on_change = announcer(self.buses)  # "Breaker State Change" events
         self.limits: dict[str, Limit] = {}
         self._store: Store | None = None
+        self.lint_silenced: dict[str, dict[str, str]] = {}
+        self._metrics: Any = None  # telemetry.metrics.Metrics once enable_metrics() ran
+        self._unsubscribe_metrics: Callable[[], None] = lambda: None
         self._maintenance = Periodic(
             "stormproof-maintenance", self.run_maintenance, MAINTENANCE_INTERVAL, self.clock
         )
@@ -367,6 +371,7 @@ class App:
         if self._store is not None:
             return
         store = open_store(self.store_url, self.clock)
+        store.on_dead_lettered = events.dead_lettered_hook(self.name)
         await store.open()
         self._sync.loop = asyncio.get_running_loop()
         self._store = store
@@ -392,6 +397,41 @@ class App:
         if self._store is not None:
             await self._store.close()
             self._store = None
+        self._unsubscribe_metrics()  # counting stops with the app (a reopen starts anew)
+        self._metrics, self._unsubscribe_metrics = None, lambda: None
+
+    # --- preflight lint -------------------------------------------------------------
+
+    def silence(self, obj: str, code: str, reason: str) -> None:
+        """Silence lint finding ``code`` (e.g. ``SP103``) on ``obj`` (``queue:orders``,
+        ``function:charge``); the reason is required, and ``stormproof lint`` prints it."""
+        if not reason.strip():
+            raise InvalidAttribute("reason", reason, "a non-empty reason")
+        self.lint_silenced.setdefault(obj, {})[code] = reason
+
+    # --- telemetry ------------------------------------------------------------------
+
+    def enable_metrics(self) -> Any:
+        """Count this app's runtime events in a Prometheus registry (once); returns it.
+
+        Needs the ``stormproof[telemetry]`` extra (prometheus-client).
+        """
+        if self._metrics is None:
+            try:
+                from stormproof.telemetry.metrics import Metrics
+            except ImportError as exc:
+                raise StormproofError(
+                    "metrics need prometheus-client: pip install 'stormproof[telemetry]'"
+                ) from exc
+            self._metrics = Metrics(self.name)
+            self._unsubscribe_metrics = self._metrics.subscribe()
+        return self._metrics
+
+    async def metrics_exposition(self) -> bytes:
+        """The Prometheus exposition text, queue depths read from the store now."""
+        metrics = self.enable_metrics()
+        body: bytes = await metrics.render(self._store)
+        return body
 
     async def __aenter__(self) -> App:
         await self.open()

@@ -39,6 +39,7 @@ from stormproof.bus.targets import HttpTarget, Target, is_state_machine, start_m
 from stormproof.core import queue_rules as rules
 from stormproof.core.queue_rules import MAX_DELAY
 from stormproof.core.retry import DeliveryFailure, GiveUp, RetryPolicy, decide_delivery
+from stormproof.engine import events
 from stormproof.engine.breakers import Permit
 from stormproof.engine.consumer import IDLE_WAIT
 from stormproof.engine.http_client import HttpFailure
@@ -242,6 +243,16 @@ class DeliveryConsumer:
                 retries + 1,
                 decision.delay,
                 failure.error_code,
+            )
+            events.emit(
+                "delivery.failed",
+                self.manager.app.name,
+                rule=body["rule"],
+                target=body["target"],
+                event_id=body["event_id"],
+                attempt=retries + 1,
+                error_type=failure.error_code,
+                retry_in=decision.delay,
             )
             return
         letter = DeadLetter(

@@ -37,7 +37,9 @@ from stormproof.storage.base import Enqueue, Operation
 from stormproof.storage.bus_ops import ArchivedEvent, ArchiveEvents
 
 if TYPE_CHECKING:
-    from stormproof.engine.runtime import Runtime
+    from stormproof.engine import events
+from stormproof.engine import events
+from stormproof.engine.runtime import Runtime
 
 log = logging.getLogger("stormproof.bus")
 
@@ -100,6 +102,18 @@ def dead_letter_op(app: Runtime, letter: DeadLetter, event: Mapping[str, Any]) -
         letter.dead_letter,
         letter.error_code,
         letter.condition,
+    )
+    events.emit(
+        "delivery.dead_lettered",
+        app.name,
+        rule=letter.rule_arn,
+        target=letter.target_arn,
+        dlq=letter.dead_letter,
+        attempt=letter.retry_attempts + 1,
+        event=event,
+        error_type=letter.error_code,
+        error_message=letter.error_message,
+        condition=letter.condition,
     )
     return Enqueue(letter.dead_letter, [msg], attrs.dedup_window, attrs.fifo)
 

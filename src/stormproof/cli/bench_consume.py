@@ -33,6 +33,12 @@ from stormproof.cli.bench import bench, report_on
     show_default=True,
     help="Give the function reserved concurrency (global leased slots) or none.",
 )
+@click.option(
+    "--telemetry/--no-telemetry",
+    default=False,
+    show_default=True,
+    help="Subscribe Prometheus metrics and INFO logs (to /dev/null) to the runtime events.",
+)
 @click.option("--json", "as_json", is_flag=True, help="Print the report as JSON.")
 @click.pass_context
 def consume_command(
@@ -44,10 +50,14 @@ def consume_command(
     rounds: int,
     latency_samples: int,
     reserved: bool,
+    telemetry: bool,
     as_json: bool,
 ) -> None:
     """Messages/s of a no-op function vs receive+delete, and send→handler latency."""
     from stormproof.bench import consume as bench_consume
+
+    if telemetry:
+        _subscribe_telemetry()
 
     report_on(
         ctx,
@@ -58,3 +68,14 @@ def consume_command(
         ),
         bench_consume.render,
     )
+
+
+def _subscribe_telemetry() -> None:
+    """Metrics and logs at INFO, as a worker with ``--metrics-port`` runs them."""
+    import os
+
+    from stormproof.telemetry import logs
+    from stormproof.telemetry.metrics import Metrics
+
+    logs.configure(None, "INFO", open(os.devnull, "w"))  # noqa: SIM115 - lives for the process
+    Metrics().subscribe()

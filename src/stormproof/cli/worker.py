@@ -8,15 +8,16 @@ import os
 import signal
 import sys
 import threading
+from collections.abc import Callable
 
 import click
 
+from stormproof.app import App
 from stormproof.cli.base import load_app, main, store_url
 from stormproof.cli.output import echo_error
 from stormproof.errors import StormproofError
+from stormproof.telemetry import logs
 from stormproof.worker import DEFAULT_CONCURRENCY, DEFAULT_SHUTDOWN_TIMEOUT, Worker
-
-LOG_FORMAT = "%(asctime)s %(levelname)s %(name)s %(message)s"
 
 
 @main.command("worker")
@@ -42,6 +43,18 @@ LOG_FORMAT = "%(asctime)s %(levelname)s %(name)s %(message)s"
     default="INFO",
     show_default=True,
 )
+@click.option(
+    "--log-format",
+    type=click.Choice(logs.FORMATS, case_sensitive=False),
+    default=None,
+    help=f"Log lines: console (default) or json (JSON lines); else ${logs.ENV}.",
+)
+@click.option(
+    "--metrics-port",
+    type=click.IntRange(min=0, max=65535),
+    default=None,
+    help="Serve Prometheus metrics at http://127.0.0.1:PORT/metrics (stormproof[telemetry]).",
+)
 @click.pass_context
 def worker(
     ctx: click.Context,
@@ -50,17 +63,45 @@ def worker(
     concurrency: int,
     shutdown_timeout: float,
     log_level: str,
+    log_format: str | None,
+    metrics_port: int | None,
 ) -> None:
     """Run APP's mappings and async invocations (APP is module:attribute) until SIGTERM."""
-    logging.basicConfig(level=log_level.upper(), format=LOG_FORMAT, stream=sys.stderr)
+    try:
+        logs.configure(log_format, log_level)
+    except StormproofError as exc:
+        echo_error(str(exc))
+        sys.exit(2)
     app = load_app(app_spec, store or store_url(ctx))
     runner = Worker(app, concurrency=concurrency, shutdown_timeout=shutdown_timeout)
     try:
-        asyncio.run(_serve(runner))
+        stop_metrics = _metrics_server(app, metrics_port)
+        try:
+            asyncio.run(_serve(runner))
+        finally:
+            stop_metrics()
     except StormproofError as exc:
         echo_error(str(exc))
         sys.exit(1)
     _exit_past_stuck_threads()
+
+
+def _metrics_server(app: App, port: int | None) -> Callable[[], None]:
+    """Serve ``/metrics`` on a thread; depth gauges are read on the app's loop per scrape."""
+    if port is None:
+        return lambda: None
+    metrics = app.enable_metrics()
+    from stormproof.telemetry.metrics_server import MetricsServer
+
+    def refresh() -> bool:
+        try:
+            store = app.store
+        except RuntimeError:  # not open yet (or closing): keep the last depths
+            return False
+        app.run_sync(metrics.depths.refresh(store))
+        return True
+
+    return MetricsServer(metrics, refresh, "127.0.0.1", port).stop
 
 
 async def _serve(runner: Worker) -> None:

@@ -35,6 +35,7 @@ from typing import Any, TypeVar
 from stormproof.clock import Clock
 from stormproof.core import breaker as core
 from stormproof.core.breaker import Counts, State
+from stormproof.engine import events
 from stormproof.errors import BreakerOpen, InvalidAttribute, StoreError
 from stormproof.storage.base import CompareAndSet, Store
 
@@ -236,6 +237,14 @@ class CircuitBreaker:
                 self.name,
                 json.dumps(new.reason),
                 _iso(new.open_until),
+            )
+            events.emit(
+                "breaker.changed",
+                "",
+                breaker=self.name,
+                state=new.state.value,
+                previous=old.state.value,
+                reason=new.reason,
             )
 
     async def refresh(self) -> core.Breaker:

@@ -14,10 +14,12 @@ import re
 import uuid
 from typing import Any
 
+from stormproof.clock import Clock
 from stormproof.core import json_limits, names
 from stormproof.core import queue_rules as rules
 from stormproof.core.idempotency import Idempotency
 from stormproof.core.retry import AsyncInvokePolicy
+from stormproof.engine import events
 from stormproof.engine.destinations import Destination, is_destination
 from stormproof.engine.runtime import Runtime
 from stormproof.engine.slots import Concurrency, SlotPool, Ticket, reserve
@@ -147,7 +149,9 @@ class Function:
         if requests is not None:
             context.requests = requests
         hold = ticket.hold_slots_until if ticket is not None else None
+        started = clock.now()
         call = await run_call(self.runner, event, context, self.timeout, clock, hold)
+        _emit_outcome(self.app.name, self.name, request_id, attempt, call.outcome, started, clock)
         return call.outcome
 
     async def invoke(self, event: Any) -> Any:
@@ -160,6 +164,7 @@ class Function:
         tickets = await reserve(None, [pool], 1) if pool is not None else [Ticket(None, ())]
         if not tickets:
             log.info("event=invoke.throttled function=%s", self.name)
+            events.emit("invocation.throttled", self.app.name, function=self.name)
             raise Throttled(self.name, f"Rate Exceeded: {self.name!r} is at its concurrency")
         request_id = str(uuid.uuid4())
         log_event("invoke.start", function=self.name, request_id=request_id, attempt=1)
@@ -205,6 +210,23 @@ class Function:
         if self._runner is not None:
             self._runner.close()
             self._runner = None
+
+
+def _emit_outcome(
+    app: str, function: str, request_id: str, attempt: int, outcome: Outcome, started: float,
+    clock: Clock,
+) -> None:  # fmt: skip
+    """``invocation.succeeded`` or ``invocation.failed``, with the real attempt number."""
+    if not events.listening():
+        return
+    took = clock.now() - started
+    if isinstance(outcome, Failed):
+        events.emit("invocation.failed", app, function=function, request_id=request_id,
+                    attempt=attempt, duration_seconds=took, error_type=outcome.error_type,
+                    error_message=outcome.error_message, timed_out=outcome.timed_out)  # fmt: skip
+    else:
+        events.emit("invocation.succeeded", app, function=function, request_id=request_id,
+                    attempt=attempt, duration_seconds=took)  # fmt: skip
 
 
 def log_event(event: str, **fields: Any) -> None:

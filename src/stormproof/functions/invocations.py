@@ -32,6 +32,7 @@ from stormproof.core.retry import (
     decide_async,
     invocation_record,
 )
+from stormproof.engine import events
 from stormproof.engine.consumer import QueueConsumer, leases_of
 from stormproof.engine.destinations import Destination
 from stormproof.engine.leases import Holding, LeaseKeeper
@@ -170,6 +171,27 @@ class InvocationConsumer(QueueConsumer):
         dest += outcome_ops(job.request_id, "failed", self.app.clock.now(), error=error)
         await self._commit(row, dest)
         target = getattr(self.function.on_failure, "name", None)
+        events.emit(
+            "invocation.dead_lettered",
+            self.app.name,
+            function=self.function.name,
+            request_id=job.request_id,
+            message_id=row.message_id,
+            attempt=job.attempts,
+            condition=condition.value,
+            destination=target,
+            event=job.event,
+            error=record.get("responsePayload"),
+            enqueued_at=job.enqueued_at,
+        )
+        self._log(
+            "invoke.dead_lettered",
+            job,
+            row,
+            job.attempts,
+            condition=condition.value,
+            destination=target,
+        )
         self._log(
             "invoke.dead_lettered",
             job,

@@ -9,6 +9,7 @@ from typing import Any
 
 from stormproof.core.batch_response import BatchDecision, BatchItem, decide_batch
 from stormproof.core.queue_rules import QueueAttributes
+from stormproof.engine import events
 from stormproof.engine.consumer import QueueConsumer, leases_of
 from stormproof.engine.leases import Holding, LeaseKeeper
 from stormproof.engine.mapping_guard import MappingGuard
@@ -147,6 +148,9 @@ class MappingConsumer(QueueConsumer):
         self.keeper.forget(holding)  # the rest reappear when their leases run out
         extra = _outcome_fields(attempt, outcome, decision)
         _log(f"batch.{decision.outcome}", fn.name, self.queue, request_id, rows, **extra)
+        if decision.outcome == "partial":
+            events.emit("batch.partially_failed", self.app.name, function=fn.name, queue=self.queue,
+                        request_id=request_id, batch_size=len(rows), **extra)  # fmt: skip
 
     def _report(
         self, rows: list[ClaimedRow], done: set[str], results: dict[str, Any]

@@ -20,7 +20,7 @@ from starlette.responses import JSONResponse, Response
 from starlette.routing import BaseRoute, Route, WebSocketRoute
 from starlette.websockets import WebSocket
 
-from stormproof.errors import PayloadTooLarge
+from stormproof.errors import PayloadTooLarge, StormproofError
 from stormproof.gateway.frontdoor import Answer, FrontDoor
 from stormproof.gateway.openapi import document
 from stormproof.gateway.routes import CorsPolicy, GetRoute, PostRoute
@@ -37,6 +37,7 @@ if TYPE_CHECKING:
     from stormproof.app import App
 
 Endpoint = Callable[[Request], Awaitable[Response]]
+METRICS_CONTENT_TYPE = "text/plain; version=0.0.4; charset=utf-8"
 
 
 def _respond(answer: Answer) -> Response:
@@ -118,6 +119,34 @@ def _preflights(routes: list[tuple[str, str, CorsPolicy | None]]) -> list[Route]
     ]
 
 
+def health_routes(app: App) -> list[Route]:
+    """``/healthz`` (alive), ``/readyz`` (store reachable; migrations ran when it opened)
+    and ``/metrics`` (Prometheus; 501 without the ``stormproof[telemetry]`` extra)."""
+
+    async def healthz(request: Request) -> Response:
+        return JSONResponse({"status": "alive"})
+
+    async def readyz(request: Request) -> Response:
+        try:
+            await asyncio.wait_for(app.store.now(), timeout=2.0)
+        except Exception as exc:  # not open, unreachable or slow: not ready
+            return JSONResponse({"status": "not ready", "error": str(exc)}, 503)
+        return JSONResponse({"status": "ready"})
+
+    async def metrics(request: Request) -> Response:
+        try:
+            body = await app.metrics_exposition()
+        except StormproofError as exc:
+            return JSONResponse({"error": str(exc)}, 501)
+        return Response(body, headers={"content-type": METRICS_CONTENT_TYPE})
+
+    return [
+        Route("/healthz", healthz, methods=["GET"]),
+        Route("/readyz", readyz, methods=["GET"]),
+        Route("/metrics", metrics, methods=["GET"]),
+    ]
+
+
 def build(app: App, *, webhooks: bool = True) -> Starlette:
     """The ASGI application serving ``app.api``."""
     api = app.api
@@ -144,6 +173,7 @@ def build(app: App, *, webhooks: bool = True) -> Starlette:
         Route("/requests/{id}", _guarded(status), methods=["GET"]),
         Route("/requests/{id}/events", _guarded(events), methods=["GET"]),
         WebSocketRoute("/requests/ws", push),
+        *health_routes(app),
     ]
     spec = document(api, app.name, api.settings.api_version)
 
@@ -159,6 +189,8 @@ def build(app: App, *, webhooks: bool = True) -> Starlette:
     @contextlib.asynccontextmanager
     async def lifespan(_: Starlette) -> AsyncIterator[None]:
         async with app:
+            with contextlib.suppress(StormproofError):  # count from the start when installed
+                app.enable_metrics()
             await declare_queues(app)
             task = None
             if webhooks and api.settings.webhook_secrets:

@@ -29,6 +29,7 @@ from dataclasses import dataclass, field, replace
 from typing import TYPE_CHECKING, Any
 
 from stormproof.core.step_plan import StepPlan, new_runtime, plan_abort, plan_step, redrive
+from stormproof.engine import events
 from stormproof.engine.consumer import IDLE_WAIT
 from stormproof.engine.slots import honour_cancellation
 from stormproof.errors import StaleLease, StormproofError
@@ -147,6 +148,7 @@ class StepConsumer:
                 row = await self.manager.load(arn)
                 continue
             self.steps += 1
+            _emit_saved(self.manager.app.name, row, ops)
             return
         log.warning("event=steps.conflict execution=%s", arn)
 
@@ -172,6 +174,27 @@ class StepConsumer:
         plan = plan_step(state, runtime, to_datetime(now), self.rng, entry.work, entry.fired)
         plan = replace(plan, events=[*earlier, *plan.events])
         return plan_ops(row, plan, now, control.new_link(row))
+
+
+_FINISHED = {"SUCCEEDED": "execution.succeeded", "FAILED": "execution.failed",
+             "TIMED_OUT": "execution.failed", "ABORTED": "execution.failed"}  # fmt: skip
+
+
+def _emit_saved(app: str, row: ExecutionRow | None, ops: list[Operation]) -> None:
+    """``execution.state_entered`` per state entered and the finish, after the commit."""
+    if row is None or not ops or not isinstance(save := ops[0], SaveExecution):
+        return
+    if not events.listening():
+        return
+    ids: dict[str, Any] = {"machine": row.machine, "execution_arn": row.id}
+    for event in save.events:
+        if str(event.get("type", "")).endswith("StateEntered"):
+            name = (event.get("stateEnteredEventDetails") or {}).get("name")
+            events.emit("execution.state_entered", app, state_name=name, **ids)
+    if (finished := _FINISHED.get(save.status)) and row.status != save.status:
+        events.emit(finished, app, status=save.status, error_type=save.error,
+                    error_message=save.cause, input=row.input, start_time=row.start_time,
+                    stop_time=save.stop_time, redrive_count=save.redrive_count, **ids)  # fmt: skip
 
 
 def save_op(

@@ -217,6 +217,8 @@ class Store(Protocol):
     """What the runtime needs from a durable store (SQLite or PostgreSQL)."""
 
     url: str
+    # Called after commit with (queue, dlq, rows moved) when a claim dead-letters messages.
+    on_dead_lettered: Callable[[str, str, Sequence[ClaimedRow]], None] | None
 
     async def open(self) -> None:
         """Connect and apply pending migrations."""

@@ -21,6 +21,8 @@ from stormproof.storage.base import (
 from stormproof.storage.program import Dialect, Program
 
 T = TypeVar("T")
+# Called after commit with (queue, dlq, rows) for messages a claim moved to the DLQ.
+DeadLetterHook = Callable[[str, str, Sequence[ClaimedRow]], None]
 
 
 class ProgramStore(ABC):
@@ -31,6 +33,7 @@ class ProgramStore(ABC):
 
     def __init__(self) -> None:
         self._waiters: dict[str, list[asyncio.Future[None]]] = {}
+        self.on_dead_lettered: DeadLetterHook | None = None
 
     @abstractmethod
     async def _run(self, factory: Callable[[], Program[T]]) -> T:
@@ -101,17 +104,37 @@ class ProgramStore(ABC):
         self, queue: str, attrs: QueueAttributes, max_messages: int, visibility_timeout: float
     ) -> list[ClaimedRow]:
         """Lease visible messages (moving over-received ones to the DLQ)."""
-        return await self._run(
-            lambda: queue_ops.claim(self.dialect, queue, attrs, max_messages, visibility_timeout)
-        )
+        moved: list[ClaimedRow] = []
+
+        def program() -> Program[list[ClaimedRow]]:
+            moved.clear()  # a retried transaction starts over
+            return queue_ops.claim(
+                self.dialect, queue, attrs, max_messages, visibility_timeout, moved
+            )
+
+        rows = await self._run(program)
+        self._moved(queue, attrs, moved)
+        return rows
 
     async def claim_or_next(
         self, queue: str, attrs: QueueAttributes, max_messages: int, visibility_timeout: float
     ) -> tuple[list[ClaimedRow], float | None]:
         """Claim; if nothing was visible, also the seconds until something will be."""
-        return await self._run(
-            lambda: queue_ops.receive(self.dialect, queue, attrs, max_messages, visibility_timeout)
-        )
+        moved: list[ClaimedRow] = []
+
+        def program() -> Program[tuple[list[ClaimedRow], float | None]]:
+            moved.clear()
+            return queue_ops.receive(
+                self.dialect, queue, attrs, max_messages, visibility_timeout, moved
+            )
+
+        found = await self._run(program)
+        self._moved(queue, attrs, moved)
+        return found
+
+    def _moved(self, queue: str, attrs: QueueAttributes, moved: list[ClaimedRow]) -> None:
+        if moved and self.on_dead_lettered is not None and attrs.dead_letter:
+            self.on_dead_lettered(queue, attrs.dead_letter, moved)
 
     async def next_visible_in(self, queue: str) -> float | None:
         """Seconds until the earliest hidden message becomes visible, if any."""

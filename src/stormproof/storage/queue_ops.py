@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import dataclasses
 import json
 import os
 import secrets
@@ -115,9 +116,15 @@ def _to_claimed(row: Row, token: str) -> ClaimedRow:
 
 
 def claim(
-    d: Dialect, queue: str, attrs: QueueAttributes, max_messages: int, vt: float
+    d: Dialect,
+    queue: str,
+    attrs: QueueAttributes,
+    max_messages: int,
+    vt: float,
+    moved: list[ClaimedRow] | None = None,
 ) -> Program[list[ClaimedRow]]:
-    """Lease visible messages; those received more than ``max_receive_count`` go to the DLQ."""
+    """Lease visible messages; those received more than ``max_receive_count`` go to the DLQ
+    (and, when ``moved`` is given, are appended to it)."""
     token = secrets.token_hex(8)
     out: list[ClaimedRow] = []
     for _ in range(_MAX_CLAIM_ROUNDS):
@@ -132,6 +139,8 @@ def claim(
         over = [r for r in rows if limit is not None and r.receive_count > limit]
         out.extend(r for r in rows if not (limit is not None and r.receive_count > limit))
         if over:
+            if moved is not None:
+                moved.extend(dataclasses.replace(r, token="") for r in over)
             yield Stmt(
                 "move_to_dlq",
                 {
@@ -156,10 +165,15 @@ def claim(
 
 
 def receive(
-    d: Dialect, queue: str, attrs: QueueAttributes, max_messages: int, vt: float
+    d: Dialect,
+    queue: str,
+    attrs: QueueAttributes,
+    max_messages: int,
+    vt: float,
+    moved: list[ClaimedRow] | None = None,
 ) -> Program[tuple[list[ClaimedRow], float | None]]:
     """Claim; when nothing is visible, also say in how many seconds something will be."""
-    rows = yield from claim(d, queue, attrs, max_messages, vt)
+    rows = yield from claim(d, queue, attrs, max_messages, vt, moved)
     if rows:
         return rows, None
     soonest = yield Stmt("next_visible", {"queue": queue})

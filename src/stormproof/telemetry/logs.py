@@ -1,0 +1,120 @@
+"""Structured logs: readable console lines by default, JSON lines on request.
+
+The standard library's ``logging`` with two formatters, not structlog: every module already
+logs through ``logging``, a formatter sees each record (third-party ones included), and
+the core install stays free of dependencies. Runtime events become log records of the
+``stormproof.events`` logger at the level each event means (``engine.events.LEVELS``),
+carrying the ids an operator follows one piece of work by.
+
+Choose with ``--log-format json`` or ``STORMPROOF_LOG_FORMAT=json`` (default ``console``).
+"""
+
+from __future__ import annotations
+
+import json
+import logging
+import os
+import sys
+from collections.abc import Callable, Mapping
+from datetime import UTC, datetime
+from typing import Any, TextIO
+
+from stormproof.engine import events
+from stormproof.errors import InvalidAttribute
+
+FORMATS = ("console", "json")
+ENV = "STORMPROOF_LOG_FORMAT"
+# Payloads stay out of log lines (size, personal data): alarms carry them instead.
+PAYLOAD_FIELDS = frozenset({"body", "event", "input", "attributes", "error", "cause"})
+# The ids printed first, in this order, when an event or record has them.
+IDS = ("app", "queue", "dlq", "bus", "rule", "target", "machine", "function", "message_id",
+       "request_id", "execution_arn", "state_name", "attempt", "trace_id")  # fmt: skip
+
+events_log = logging.getLogger("stormproof.events")
+
+
+def fields_of(record: logging.LogRecord) -> dict[str, Any]:
+    """The structured fields a record carries (``extra={"stormproof": {...}}``)."""
+    found = getattr(record, "stormproof", None)
+    return dict(found) if isinstance(found, Mapping) else {}
+
+
+def _ordered(fields: Mapping[str, Any]) -> dict[str, Any]:
+    first = {k: fields[k] for k in IDS if fields.get(k) not in (None, "")}
+    return first | {k: v for k, v in fields.items() if k not in first and k not in IDS}
+
+
+class JsonFormatter(logging.Formatter):
+    """One JSON object per line: time, level, logger, event, message, then the ids."""
+
+    def format(self, record: logging.LogRecord) -> str:
+        """The record as one JSON line."""
+        fields = fields_of(record)
+        line: dict[str, Any] = {
+            "time": datetime.fromtimestamp(record.created, UTC).isoformat(timespec="milliseconds"),
+            "level": record.levelname,
+            "logger": record.name,
+            "event": fields.pop("event", None),
+            "message": record.getMessage(),
+        }
+        line |= _ordered(fields)
+        if record.exc_info:
+            line["exception"] = self.formatException(record.exc_info)
+        return json.dumps(line, default=str, separators=(",", ":"))
+
+
+class ConsoleFormatter(logging.Formatter):
+    """``time LEVEL logger message``, the way the worker always printed."""
+
+    def __init__(self) -> None:
+        super().__init__("%(asctime)s %(levelname)s %(name)s %(message)s")
+
+
+def event_subscriber(event: events.RuntimeEvent) -> None:
+    """Write one runtime event as a log record (console text ``event=... key=value``)."""
+    if not events_log.isEnabledFor(event.level):
+        return
+    fields = _ordered({"app": event.app, **{k: v for k, v in event.fields.items()
+                                              if k not in PAYLOAD_FIELDS}})  # fmt: skip
+    text = " ".join(f"{k}={_text(v)}" for k, v in fields.items())
+    events_log.log(event.level, "event=%s %s", event.name, text,
+                   extra={"stormproof": {"event": event.name, **fields}})  # fmt: skip
+
+
+def _text(value: Any) -> str:
+    if isinstance(value, list | tuple):
+        return ",".join(map(str, value))
+    text = str(value)
+    return json.dumps(text) if " " in text or not text else text
+
+
+def chosen_format(option: str | None) -> str:
+    """The format asked for: the option, else ``STORMPROOF_LOG_FORMAT``, else console."""
+    value = (option or os.environ.get(ENV) or "console").lower()
+    if value not in FORMATS:
+        raise InvalidAttribute("log format", value, " or ".join(FORMATS))
+    return value
+
+
+def configure(
+    log_format: str | None = None, level: str = "INFO", stream: TextIO | None = None
+) -> Callable[[], None]:
+    """Send stormproof's logs and runtime events to ``stream`` (stderr) in the chosen format.
+
+    Returns a function undoing it (tests); a process calls this once at start.
+    """
+    handler = logging.StreamHandler(stream or sys.stderr)
+    json_lines = chosen_format(log_format) == "json"
+    handler.setFormatter(JsonFormatter() if json_lines else ConsoleFormatter())
+    root = logging.getLogger()
+    root.addHandler(handler)
+    previous = root.level
+    root.setLevel(level.upper())
+    unsubscribe = events.subscribe(event_subscriber)
+
+    def undo() -> None:
+        unsubscribe()
+        root.removeHandler(handler)
+        root.setLevel(previous)
+
+    return undo

@@ -1,0 +1,55 @@
+"""``stormproof lint APP`` on example apps: every planted problem and nothing else."""
+
+from __future__ import annotations
+
+import json
+import os
+import subprocess
+import sys
+from pathlib import Path
+
+from stormproof.core import lint
+
+ROOT = Path(__file__).resolve().parents[2]
+
+
+def run(app: str, *extra: str) -> subprocess.CompletedProcess[str]:
+    env = {**os.environ, "PYTHONPATH": f"{ROOT / 'src'}{os.pathsep}{ROOT}"}
+    command = [sys.executable, "-m", "stormproof", "lint", app, *extra]
+    return subprocess.run(
+        command, cwd=ROOT, env=env, capture_output=True, text=True, timeout=60, check=False
+    )
+
+
+def test_misconfigured_example_reports_every_planted_problem_and_nothing_else() -> None:
+    done = run("examples.lint_misconfigured:app", "--json")
+    assert done.returncode == 2, done.stderr
+    found = {(f["code"], f["object"]) for f in json.loads(done.stdout)}
+    assert found == {
+        ("SP101", "queue:emails"),
+        ("SP102", "queue:payments"),
+        ("SP103", "queue:emails"),
+        ("SP104", "queue:payments"),
+        ("SP105", "queue:payments-dlq"),
+        ("SP106", "function:audit"),
+    }
+    text = run("examples.lint_misconfigured:app").stdout
+    assert "SP101 error queue:emails: visibility timeout 5 s < function 'send_email'" in text
+    assert "fix: set visibility_timeout >= 60" in text
+
+
+def test_clean_example_exits_zero() -> None:
+    done = run("examples.lint_clean:app")
+    assert (done.returncode, done.stdout.strip()) == (0, "no findings"), done.stderr
+
+
+def test_a_silenced_finding_is_left_out() -> None:
+    spec = lint.AppSpec(
+        {"q": lint.QueueSpec("q", 60, 345_600, None, 10)},
+        {"f": lint.FunctionSpec("f", 10, None)},
+        (lint.MappingSpec("q", "f", 0),),
+    )
+    assert [f.code for f in lint.lint(spec)] == ["SP103"]
+    quiet = lint.AppSpec(spec.queues, spec.functions, spec.mappings,
+                         {"queue:q": {"SP103": "drained by hand"}})  # fmt: skip
+    assert lint.lint(quiet) == []
