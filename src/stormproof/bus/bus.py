@@ -100,10 +100,10 @@ class Bus:
         self, name: str, pattern: Any = None, retention: float | timedelta | None = None
     ) -> Archive:
         """Archive this bus's events (those matching ``pattern``) for ``retention`` seconds."""
+        archive = Archive(self.name, name, pattern, retention)  # validates name first
         for bus in self.manager.buses.values():
             if bus is not self and name in bus.archives:
                 raise InvalidAttribute("name", name, "an archive name no other bus uses")
-        archive = Archive(self.name, name, pattern, retention)
         self.archives[name] = archive
         self.dirty = True
         return archive
