@@ -50,9 +50,21 @@ class App:
     ``store`` is a URL; else ``STORMPROOF_STORE``; else ``sqlite:///.stormproof/stormproof.db``.
     Use ``async with app:`` to open the store, migrate it, and create or update the
     declared queues.
+
+    Opening an app does not consume: a producer (a script calling ``send`` or
+    ``start_execution``) never runs work. ``stormproof worker`` (a :class:`Worker`) runs every
+    consumer; ``consume=True`` runs state-machine steps and tasks and bus deliveries
+    in-process while the app is open (mappings and async invocations need a Worker).
     """
 
-    def __init__(self, name: str, store: str | None = None, *, clock: Clock | None = None):
+    def __init__(
+        self,
+        name: str,
+        store: str | None = None,
+        *,
+        clock: Clock | None = None,
+        consume: bool = False,
+    ):
         self.name = name
         self.store_url = store or config.from_env().store
         self.clock: Clock = clock or SystemClock()
@@ -63,6 +75,9 @@ class App:
         self.buses = BusManager(self, self.queues)
         self.executions = ExecutionManager(self, self.queues, self.functions, self.buses)
         self.machines = self.executions
+        self.consuming = consume  # (``consume`` is the mapping method)
+        self.buses.background = consume
+        self.executions.background = consume
         self.breakers = BreakerRegistry(lambda: self.store, lambda: self.clock)
         self.limits: dict[str, Limit] = {}
         self._store: Store | None = None
@@ -332,9 +347,11 @@ class App:
         """Names of every queue in the store."""
         return await self.queues.names()
 
-    async def delete_queue(self, name: str) -> None:
-        """Delete a queue and all its messages."""
-        await self.queues.delete(name)
+    async def delete_queue(self, name: str, *, force: bool = False) -> None:
+        """Delete a queue and all its messages; ``QueueInUse`` while it is a dead-letter
+        target or used by this app's mappings, destinations or bus targets (``force``
+        first detaches it from its source queues)."""
+        await self.queues.delete(name, force=force)
 
     # --- background work ------------------------------------------------------------
 

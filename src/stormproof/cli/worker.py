@@ -1,4 +1,4 @@
-"""``stormproof worker APP``: run an app's event-source mappings and async invocations."""
+"""``stormproof worker APP``: run every consumer of an app."""
 
 from __future__ import annotations
 
@@ -51,7 +51,12 @@ def worker(
     shutdown_timeout: float,
     log_level: str,
 ) -> None:
-    """Run APP's mappings and async invocations (APP is module:attribute) until SIGTERM."""
+    """Run every consumer of APP (module:attribute) until SIGTERM.
+
+    That is: event-source mappings, async invocations, state-machine steps and tasks
+    (with Wait and retry timers) and bus deliveries (with replays and archive
+    retention). Opening an App elsewhere (a producer) runs none of these.
+    """
     logging.basicConfig(level=log_level.upper(), format=LOG_FORMAT, stream=sys.stderr)
     app = load_app(app_spec, store or store_url(ctx))
     runner = Worker(app, concurrency=concurrency, shutdown_timeout=shutdown_timeout)

@@ -84,14 +84,21 @@ class ExecutionManager:
         self.steps = StepConsumer(self)
         self.tasks = TaskConsumer(self)
         self._background: list[asyncio.Task[None]] = []
+        #: Run the step and task consumers when opened (``App(consume=True)``, a Worker).
+        self.background = False
         self._definitions: dict[str, dict[str, Any]] = {}
 
     # --- lifecycle -------------------------------------------------------------------
 
     async def open(self) -> None:
-        """Store the declared machines; run the consumers when there are any."""
+        """Store the declared machines; run the consumers when asked to and there are any."""
         for machine in self.machines:
             await self.save_machine(machine)
+        if self.background:
+            self.start_background_if_defined()
+
+    def start_background_if_defined(self) -> None:
+        """Run the step and task consumers when this app declares machines (a Worker)."""
         if len(self.machines):
             self.start_background()
 
@@ -106,13 +113,17 @@ class ExecutionManager:
 
     async def close(self) -> None:
         """Stop the consumers (unfinished steps and tasks reappear after their lease)."""
+        await self.stop_background()
+        await self.tasks.close()
+
+    async def stop_background(self) -> None:
+        """Cancel the step and task loops started by :meth:`start_background`."""
         for task in self._background:
             task.cancel()
         for task in self._background:
             with contextlib.suppress(asyncio.CancelledError):
                 await task
         self._background = []
-        await self.tasks.close()
 
     async def save_machine(self, machine: StateMachine) -> None:
         """Create or replace the machine's stored row (so any process can start it)."""
