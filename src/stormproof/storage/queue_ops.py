@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import logging
 import os
 import secrets
 from collections.abc import Sequence
@@ -23,6 +24,7 @@ from stormproof.storage.program import Dialect, Notify, Program, Row, Stmt
 # Bounded so a queue full of over-received messages cannot hold the writer for long.
 _MAX_CLAIM_ROUNDS = 8
 ORIGINAL_ID_ATTRIBUTE = "stormproof.OriginalMessageId"
+log = logging.getLogger("stormproof.queues")
 
 
 def new_message_ids(count: int) -> list[str]:
@@ -114,6 +116,15 @@ def claim(
             rows = yield Stmt("claim_standard", params)
         over = [r for r in rows if attrs.dead_letter and r[8] > attrs.max_receive_count]
         out.extend(r for r in rows if not (attrs.dead_letter and r[8] > attrs.max_receive_count))
+        if over and not (yield Stmt("queue_get", {"name": attrs.dead_letter})):
+            # Moving rows under a queue that does not exist would hide them from every view:
+            # they stay (and are delivered) in their own queue until the DLQ exists again.
+            log.warning(
+                "event=queue.dlq_missing queue=%s dlq=%s messages=%d kept in the source queue",
+                queue, attrs.dead_letter, len(over),
+            )  # fmt: skip
+            out.extend(over)
+            over = []
         if over:
             yield Stmt(
                 "move_to_dlq",
