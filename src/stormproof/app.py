@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import asyncio
+import sys
 import uuid
 from collections.abc import Coroutine
 from datetime import timedelta
@@ -23,7 +24,7 @@ from stormproof.engine.sync_bridge import SyncBridge
 from stormproof.functions.function import Function
 from stormproof.functions.mappings import EventSourceMapping
 from stormproof.functions.registry import FunctionRegistry
-from stormproof.machines.definitions import StateMachine
+from stormproof.machines.definitions import StateMachine, relative_to
 from stormproof.machines.executions import ExecutionManager
 from stormproof.machines.records import ExecutionInfo
 from stormproof.queues.queue import Queue
@@ -216,7 +217,10 @@ class App:
 
     def state_machine(self, name: str, definition: Any, **options: Any) -> StateMachine:
         """Declare a state machine (validated now): ``resources={Resource: function}``,
-        ``type="STANDARD"|"EXPRESS"``, ``role_arn``; see docs/machines.md."""
+        ``type="STANDARD"|"EXPRESS"``, ``role_arn``; see docs/machines.md. A relative
+        ``definition`` path is resolved against the calling module's folder."""
+        caller = sys._getframe(1).f_globals.get("__file__")
+        definition = relative_to(definition, caller if isinstance(caller, str) else None)
         return self.executions.machines.define(name, definition, **options)
 
     @property

@@ -34,6 +34,7 @@ from stormproof.errors import (
     ExecutionDoesNotExist,
     ExecutionNotRedrivable,
     InvalidAttribute,
+    InvalidDefinition,
     StaleLease,
     StateMachineDoesNotExist,
     StoreError,
@@ -51,6 +52,7 @@ from stormproof.machines.records import (
     machine_name_of,
     split_token,
 )
+from stormproof.machines.resource_check import unknown_resources
 from stormproof.machines.step_messages import step_op
 from stormproof.machines.steps import StepConsumer, plan_ops, save_op, to_datetime
 from stormproof.machines.tasks import TaskConsumer
@@ -91,11 +93,22 @@ class ExecutionManager:
     # --- lifecycle -------------------------------------------------------------------
 
     async def open(self) -> None:
-        """Store the declared machines; run the consumers when asked to and there are any."""
+        """Check and store the declared machines; run the consumers when asked to."""
+        for machine in self.machines:
+            problems = unknown_resources(machine.definition, machine.resources, self._is_function)
+            if problems:
+                raise InvalidDefinition(problems)
         for machine in self.machines:
             await self.save_machine(machine)
         if self.background:
             self.start_background_if_defined()
+
+    def _is_function(self, name: str) -> bool:
+        try:
+            self.functions.get(name)
+        except LookupError:
+            return False
+        return True
 
     def start_background_if_defined(self) -> None:
         """Run the step and task consumers when this app declares machines (a Worker)."""
