@@ -44,6 +44,7 @@ class Worker:
         concurrency: int = DEFAULT_CONCURRENCY,
         shutdown_timeout: float = DEFAULT_SHUTDOWN_TIMEOUT,
         rng: random.Random | None = None,
+        background: bool = True,
     ) -> None:
         if isinstance(concurrency, bool) or not isinstance(concurrency, int) or concurrency < 1:
             raise ValueError(f"concurrency must be a whole number >= 1, got {concurrency!r}")
@@ -51,6 +52,8 @@ class Worker:
         self.concurrency = concurrency
         self.shutdown_timeout = shutdown_timeout
         self.rng = rng or random.Random()
+        #: Run the step, task and bus loops (``drain`` turns this off and runs rounds).
+        self.background = background
         self.consumers: list[QueueConsumer] = []
         self.keeper: LeaseKeeper | None = None
         self.permits: Permits | None = None
@@ -81,9 +84,10 @@ class Worker:
             InvocationConsumer(self.app, keeper, permits, fn, self.rng) for fn in self.app.functions
         ]
         self._started = True
-        self._own_background = not self.app.consuming
-        self.app.buses.start_background()
-        self.app.executions.start_background_if_defined()
+        self._own_background = self.background and not self.app.consuming
+        if self.background:
+            self.app.buses.start_background()
+            self.app.executions.start_background_if_defined()
         log.info(
             "event=worker.started app=%s concurrency=%d consumers=%s",
             self.app.name,
