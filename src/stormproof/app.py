@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import asyncio
 import enum
+import sys
 import uuid
 from collections.abc import Callable, Coroutine, Mapping, Sequence
 from datetime import timedelta
@@ -29,7 +30,7 @@ from stormproof.functions.mappings import EventSourceMapping
 from stormproof.functions.registry import FunctionRegistry
 from stormproof.functions.runners import Handler
 from stormproof.functions.stream_mappings import StreamMapping, define_stream_mapping
-from stormproof.machines.definitions import StateMachine
+from stormproof.machines.definitions import StateMachine, relative_to
 from stormproof.machines.executions import ExecutionManager
 from stormproof.machines.records import ExecutionInfo
 from stormproof.queues.queue import Queue
@@ -64,9 +65,21 @@ class App:
     ``store`` is a URL; else ``STORMPROOF_STORE``; else ``sqlite:///.stormproof/stormproof.db``.
     Use ``async with app:`` to open the store, migrate it, and create or update the
     declared queues.
+
+    Opening an app does not consume: a producer (a script calling ``send`` or
+    ``start_execution``) never runs work. ``stormproof worker`` (a :class:`Worker`) runs every
+    consumer; ``consume=True`` runs state-machine steps and tasks and bus deliveries
+    in-process while the app is open (mappings and async invocations need a Worker).
     """
 
-    def __init__(self, name: str, store: str | None = None, *, clock: Clock | None = None):
+    def __init__(
+        self,
+        name: str,
+        store: str | None = None,
+        *,
+        clock: Clock | None = None,
+        consume: bool = False,
+    ):
         self.name = name
         self.store_url = store or config.from_env().store
         self.clock: Clock = clock or SystemClock()
@@ -79,6 +92,9 @@ class App:
         self.buses = BusManager(self, self.queues)
         self.executions = ExecutionManager(self, self.queues, self.functions, self.buses)
         self.machines = self.executions
+        self.consuming = consume  # (``consume`` is the mapping method)
+        self.buses.background = consume
+        self.executions.background = consume
         self.breakers = BreakerRegistry(lambda: self.store, lambda: self.clock)
         self.breakers.on_change = announcer(self.buses)  # "Breaker State Change" events
         self.limits: dict[str, Limit] = {}
@@ -296,7 +312,10 @@ class App:
 
     def state_machine(self, name: str, definition: Any, **options: Any) -> StateMachine:
         """Declare a state machine (validated now): ``resources={Resource: function}``,
-        ``type="STANDARD"|"EXPRESS"``, ``role_arn``; see docs/machines.md."""
+        ``type="STANDARD"|"EXPRESS"``, ``role_arn``; see docs/machines.md. A relative
+        ``definition`` path is resolved against the calling module's folder."""
+        caller = sys._getframe(1).f_globals.get("__file__")
+        definition = relative_to(definition, caller if isinstance(caller, str) else None)
         return self.executions.machines.define(name, definition, **options)
 
     @property
@@ -469,9 +488,11 @@ class App:
         """Names of every queue in the store."""
         return await self.queues.names()
 
-    async def delete_queue(self, name: str) -> None:
-        """Delete a queue and all its messages."""
-        await self.queues.delete(name)
+    async def delete_queue(self, name: str, *, force: bool = False) -> None:
+        """Delete a queue and all its messages; ``QueueInUse`` while it is a dead-letter
+        target or used by this app's mappings, destinations or bus targets (``force``
+        first detaches it from its source queues)."""
+        await self.queues.delete(name, force=force)
 
     # --- background work ------------------------------------------------------------
 

@@ -164,6 +164,19 @@ class QueueAlreadyExists(StormproofError):
         super().__init__(message)
 
 
+class QueueInUse(StormproofError):
+    """A queue cannot be deleted: it is a dead-letter target or used by a mapping, bus
+    target or destination (``uses`` names each, e.g. ``"dead-letter queue of 'orders'"``)."""
+
+    def __init__(self, name: str, uses: list[str]) -> None:
+        self.name = name
+        self.uses = uses
+        super().__init__(
+            f"queue {name!r} is in use: {'; '.join(uses)}"
+            " (detach it first, or delete with force to detach its source queues)"
+        )
+
+
 class ReceiptHandleIsInvalid(StormproofError):
     """The receipt handle is malformed, or the message was received again since."""
 

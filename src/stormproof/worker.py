@@ -1,4 +1,8 @@
-"""The worker process: runs every event-source mapping and async invocation of an app.
+"""The worker process: runs every consumer of an app.
+
+A worker runs the app's event-source mappings, async invocations, state-machine steps
+and tasks (Wait and retry timers included), and bus deliveries (with bus housekeeping:
+replays, archive retention). Opening an ``App`` alone consumes nothing.
 
 ``stormproof worker APP`` builds a :class:`Worker` and calls :meth:`Worker.run`. Several
 workers (processes, and hosts on PostgreSQL) share the work: each claims what its capacity
@@ -33,7 +37,7 @@ DEFAULT_SHUTDOWN_TIMEOUT = 30.0
 
 
 class Worker:
-    """Runs an app's mappings and async invocations with ``concurrency`` executions at once."""
+    """Runs an app's consumers; mappings and invocations ``concurrency`` executions at once."""
 
     def __init__(
         self,
@@ -42,12 +46,15 @@ class Worker:
         concurrency: int = DEFAULT_CONCURRENCY,
         shutdown_timeout: float = DEFAULT_SHUTDOWN_TIMEOUT,
         rng: random.Random | None = None,
+        background: bool = True,
     ) -> None:
         whole_number("concurrency", concurrency, 1, allowed="a whole number >= 1")
         self.app = app
         self.concurrency = concurrency
         self.shutdown_timeout = shutdown_timeout
         self.rng = rng or random.Random()
+        #: Run the step, task and bus loops (``drain`` turns this off and runs rounds).
+        self.background = background
         self.consumers: list[QueueConsumer] = []
         self.stream_consumers: list[StreamConsumer] = []
         self.keeper: LeaseKeeper | None = None
@@ -56,6 +63,7 @@ class Worker:
         self._opened_app = False
         self._pollers: list[asyncio.Task[None]] = []
         self._started = False
+        self._own_background = False
 
     async def start(self) -> None:
         """Open the app (unless open) and build the consumers; does not poll yet."""
@@ -79,6 +87,10 @@ class Worker:
         ]
         self.stream_consumers = [StreamConsumer(self.app, m) for m in self.app.stream_mappings]
         self._started = True
+        self._own_background = self.background and not self.app.consuming
+        if self.background:
+            self.app.buses.start_background()
+            self.app.executions.start_background_if_defined()
         log.info(
             "event=worker.started app=%s concurrency=%d consumers=%s",
             self.app.name,
@@ -122,7 +134,10 @@ class Worker:
         for stream_consumer in self.stream_consumers:
             claimed += await stream_consumer.poll_once()
         await self.wait_idle()
-        return claimed
+        machines = self.app.executions
+        if len(machines.machines):
+            claimed += await machines.steps.drain() + await machines.tasks.drain()
+        return claimed + await self.app.buses.run_once()
 
     async def wait_idle(self) -> None:
         """Wait until no unit is running."""
@@ -144,6 +159,9 @@ class Worker:
                 "event=worker.draining units=%d timeout=%s", len(running), self.shutdown_timeout
             )
             _, running = await asyncio.wait(running, timeout=self.shutdown_timeout)
+        if self._own_background and not self._opened_app:
+            await self.app.executions.stop_background()
+            await self.app.buses.stop_background()
         released = 0
         if self.keeper is not None:
             if running:

@@ -40,7 +40,7 @@ async def _run(
     flaky = await HttpServer(status=lambda _: 503 if rng.random() < 0.3 else 200).up()
     down = await HttpServer().up()
     await down.down()
-    app = App("fanout", store_url)
+    app = App("fanout", store_url, consume=True)
     dlqs = {name: app.queue(f"dlq-{name}") for name in ("healthy", "flaky", "down")}
     policy = {} if retries is None else {"max_retry_attempts": retries}
     targets = [

@@ -1,12 +1,12 @@
 """An app's event buses (``app.buses``): definitions, the catalog, background delivery.
 
-Background work runs inside the app: ``async with app`` (``App.open``) syncs each declared
-bus to the store and, unless ``app.buses.background`` was set to False before opening,
-starts one delivery consumer per declared bus and a housekeeping loop (new definitions,
-orphaned replays, archive retention). Only buses declared by this process's code are
-delivered here, because delivering needs the targets' code and settings (an HTTP
-target's secret, a state machine object). Tests with a fake clock turn the background
-off and call :meth:`BusManager.drain`.
+``async with app`` (``App.open``) syncs each declared bus to the store. Background work
+runs in a worker (``Worker.start`` calls :meth:`BusManager.start_background`) or inside an
+app opened with ``consume=True`` (``app.buses.background``): it starts one delivery
+consumer per declared bus and a housekeeping loop (new definitions, orphaned replays,
+archive retention). Only buses declared by this process's code are delivered here,
+because delivering needs the targets' code and settings (an HTTP target's secret, a
+state machine object). Tests with a fake clock call :meth:`BusManager.drain`.
 """
 
 from __future__ import annotations
@@ -57,6 +57,7 @@ class BusManager:
         self.app = app
         self.queues = queues
         self.buses: dict[str, Bus] = {}
+        queues.users.append(self.uses_of)
         self.background = True
         self.max_deliveries = 64
         self.rng = random.Random()
@@ -165,6 +166,19 @@ class BusManager:
                 return
         raise InvalidAttribute("bus", bus.name, "a catalog record not contended by others")
 
+    def uses_of(self, queue: str) -> list[str]:
+        """How this app's declared bus rules use ``queue`` (a target or a target's DLQ)."""
+        uses = []
+        for bus in self.buses.values():
+            for rule in bus.rules.values() if bus.declared else ():
+                for t in rule.targets:
+                    where = f"rule {rule.name!r} of bus {bus.name!r}"
+                    if t.kind == "queue" and t.name == queue:
+                        uses.append(f"target of {where}")
+                    if t.dead_letter == queue:
+                        uses.append(f"dead-letter queue of a target of {where}")
+        return uses
+
     # --- lifecycle ------------------------------------------------------------------
 
     @property
@@ -185,8 +199,13 @@ class BusManager:
         for bus in list(self.buses.values()):
             if bus.declared:
                 await self.sync(bus)
+        if self.background:
+            self.start_background()
+
+    def start_background(self) -> None:
+        """Run delivery and housekeeping loops for the declared buses (a Worker calls it)."""
         # An app without buses (a CLI command, another team's worker) runs nothing here.
-        if self.background and any(b.declared for b in self.buses.values()):
+        if self._stop is None and any(b.declared for b in self.buses.values()):
             self._stop = asyncio.Event()
             self._housekeeping = Periodic(
                 "stormproof-bus-housekeeping",
@@ -206,6 +225,16 @@ class BusManager:
 
     async def close(self) -> None:
         """Stop background work; unfinished deliveries reappear after their timeout."""
+        await self.stop_background()
+        await self.replays.close()
+        if self._keeper is not None:
+            await self._keeper.close()
+            self._keeper = None
+        self._consumers.clear()
+        await self.http.close()
+
+    async def stop_background(self) -> None:
+        """Stop the delivery and housekeeping loops (running deliveries get a grace)."""
         if self._stop is not None:
             self._stop.set()
         loops, self._loops = list(self._loops.values()), {}
@@ -219,13 +248,7 @@ class BusManager:
         if self._housekeeping is not None:
             await self._housekeeping.stop(SHUTDOWN_GRACE)
             self._housekeeping = None
-        await self.replays.close()
-        if self._keeper is not None:
-            await self._keeper.close()
-            self._keeper = None
-        self._consumers.clear()
         self._stop = None
-        await self.http.close()
 
     # --- work -----------------------------------------------------------------------
 

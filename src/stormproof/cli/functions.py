@@ -52,8 +52,9 @@ def _destination(dest: Any) -> str | None:
     return None if dest is None else str(getattr(dest, "name", dest))
 
 
-def function_json(fn: Function, in_flight: int | None) -> dict[str, Any]:
-    """A function's settings (durations in seconds) and its async invocations in flight."""
+def function_json(fn: Function, in_flight: int | None, in_use: int = 0) -> dict[str, Any]:
+    """A function's settings (durations in seconds), its async invocations in flight and
+    its reserved-concurrency slots leased now, by every process (``concurrencyInUse``)."""
     return {
         "name": fn.name,
         "functionArn": fn.arn,
@@ -65,11 +66,15 @@ def function_json(fn: Function, in_flight: int | None) -> dict[str, Any]:
         "onSuccess": _destination(fn.on_success),
         "onFailure": _destination(fn.on_failure),
         "asyncInFlight": in_flight,
+        "concurrencyInUse": in_use,
     }
 
 
-def mapping_json(mapping: EventSourceMapping, in_flight: int | None) -> dict[str, Any]:
-    """An event-source mapping's settings and the queue's messages in flight."""
+def mapping_json(
+    mapping: EventSourceMapping, in_flight: int | None, in_use: int = 0
+) -> dict[str, Any]:
+    """An event-source mapping's settings, the queue's messages in flight and the
+    maximum-concurrency slots leased now (``concurrencyInUse``)."""
     return {
         "id": mapping.id,
         "queue": mapping.queue,
@@ -81,6 +86,7 @@ def mapping_json(mapping: EventSourceMapping, in_flight: int | None) -> dict[str
         "filtered": mapping.filter is not None,
         "enabled": mapping.enabled,
         "inFlight": in_flight,
+        "concurrencyInUse": in_use,
     }
 
 
@@ -92,19 +98,33 @@ def ls(ctx: click.Context, app_spec: str, as_json: bool) -> None:
     """List APP's functions: timeout, reserved concurrency, async retries, in flight."""
 
     async def work(app: App) -> list[dict[str, Any]]:
-        return [function_json(fn, await _in_flight(app, fn.queue_name)) for fn in app.functions]
+        used = await app.store.slots_in_use()
+        return [
+            function_json(fn, await _in_flight(app, fn.queue_name), used.get(f"fn:{fn.name}", 0))
+            for fn in app.functions
+        ]
 
     rows = run(ctx, work, _app(ctx, app_spec))
     if as_json:
         emit_json(rows)
         return
     print_table(
-        ["function", "timeout", "reserved", "isolation", "retries", "max age", "in flight"],
+        [
+            "function",
+            "timeout",
+            "reserved",
+            "in use",
+            "isolation",
+            "retries",
+            "max age",
+            "in flight",
+        ],
         [
             [
                 r["name"],
                 duration(r["timeout"]),
                 r["reservedConcurrency"] or "unreserved",
+                r["concurrencyInUse"] if r["reservedConcurrency"] is not None else "-",
                 r["isolation"],
                 r["maximumRetryAttempts"],
                 duration(r["maximumEventAge"]),
@@ -123,14 +143,27 @@ def mappings(ctx: click.Context, app_spec: str, as_json: bool) -> None:
     """List APP's event-source mappings with the queue's messages in flight now."""
 
     async def work(app: App) -> list[dict[str, Any]]:
-        return [mapping_json(m, await _in_flight(app, m.queue)) for m in app.functions.mappings]
+        used = await app.store.slots_in_use()
+        return [
+            mapping_json(m, await _in_flight(app, m.queue), used.get(f"esm:{m.id}", 0))
+            for m in app.functions.mappings
+        ]
 
     rows = run(ctx, work, _app(ctx, app_spec))
     if as_json:
         emit_json(rows)
         return
     print_table(
-        ["queue", "function", "batch", "window", "max concurrency", "enabled", "in flight"],
+        [
+            "queue",
+            "function",
+            "batch",
+            "window",
+            "max concurrency",
+            "in use",
+            "enabled",
+            "in flight",
+        ],
         [
             [
                 r["queue"],
@@ -138,6 +171,7 @@ def mappings(ctx: click.Context, app_spec: str, as_json: bool) -> None:
                 r["batchSize"],
                 duration(r["batchWindow"]),
                 r["maximumConcurrency"] or "-",
+                r["concurrencyInUse"],
                 r["enabled"],
                 r["inFlight"],
             ]

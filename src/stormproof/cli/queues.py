@@ -209,11 +209,18 @@ def purge(ctx: click.Context, name: str, as_json: bool) -> None:
 
 @queues.command("delete-queue")
 @click.argument("name")
+@click.option(
+    "--force", is_flag=True, help="If NAME is a dead-letter queue, first detach its sources."
+)
 @json_option
 @click.pass_context
-def delete_queue(ctx: click.Context, name: str, as_json: bool) -> None:
-    """Delete queue NAME and all its messages."""
-    run(ctx, lambda app: app.delete_queue(name))
+def delete_queue(ctx: click.Context, name: str, force: bool, as_json: bool) -> None:
+    """Delete queue NAME and all its messages.
+
+    Refused while NAME is another queue's dead-letter queue (the error names the source
+    queues); --force first removes the dead-letter setting from those queues.
+    """
+    run(ctx, lambda app: app.delete_queue(name, force=force))
     if as_json:
         emit_json({"name": name, "deleted": True})
     else:

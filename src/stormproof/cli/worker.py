@@ -1,4 +1,4 @@
-"""``stormproof worker APP``: run an app's event-source mappings and async invocations."""
+"""``stormproof worker APP``: run every consumer of an app."""
 
 from __future__ import annotations
 
@@ -66,7 +66,12 @@ def worker(
     log_format: str | None,
     metrics_port: int | None,
 ) -> None:
-    """Run APP's mappings and async invocations (APP is module:attribute) until SIGTERM."""
+    """Run every consumer of APP (module:attribute) until SIGTERM.
+
+    That is: event-source mappings, async invocations, state-machine steps and tasks
+    (with Wait and retry timers) and bus deliveries (with replays and archive
+    retention). Opening an App elsewhere (a producer) runs none of these.
+    """
     try:
         logs.configure(log_format, log_level)
     except StormproofError as exc:

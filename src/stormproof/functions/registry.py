@@ -32,6 +32,18 @@ class FunctionRegistry:
         self.by_name: dict[str, Function] = {}
         self.mappings: list[EventSourceMapping] = []
         self.concurrency = Concurrency(lambda: app.store, lambda: app.clock, app.instance_id)
+        queues.users.append(self.uses_of)
+
+    def uses_of(self, queue: str) -> list[str]:
+        """How this app's mappings and destinations use ``queue`` (refuses its deletion)."""
+        uses = [f"mapping to function {m.function.name!r}" for m in self.mappings
+                if m.queue == queue]  # fmt: skip
+        for fn in self:
+            for field in ("on_success", "on_failure"):
+                target = getattr(fn, field)
+                if isinstance(target, Queue) and target.name == queue:
+                    uses.append(f"{field} destination of function {fn.name!r}")
+        return uses
 
     def __iter__(self) -> Any:
         return iter(list(self.by_name.values()))

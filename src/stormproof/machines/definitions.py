@@ -43,6 +43,9 @@ def load_definition(definition: Any) -> dict[str, Any]:
     ):
         try:
             text = Path(definition).read_text(encoding="utf-8")
+        except FileNotFoundError:
+            found = Path(definition).absolute()
+            raise InvalidDefinition([("$", f"no definition file at {found}")]) from None
         except (OSError, ValueError) as exc:
             # ValueError: a NUL in the path, or a file that is not UTF-8 text.
             raise InvalidDefinition([("$", f"cannot read the definition file: {exc}")]) from None
@@ -56,6 +59,20 @@ def load_definition(definition: Any) -> dict[str, Any]:
     _validate(text)  # reports JSON syntax errors and duplicate keys with their paths
     loaded: dict[str, Any] = json.loads(text)
     return loaded
+
+
+def relative_to(definition: Any, module_file: str | None) -> Any:
+    """A relative definition path resolved against the declaring module's folder (the
+    current directory when unknown, e.g. at a REPL, or when only it has the file);
+    anything else as given."""
+    is_path = isinstance(definition, Path) or (
+        isinstance(definition, str) and not definition.lstrip().startswith("{")
+    )
+    if not is_path or module_file is None or Path(definition).is_absolute():
+        return definition
+    beside = Path(module_file).resolve().parent / definition
+    # A file only the current directory has keeps working (how paths resolved before).
+    return definition if not beside.exists() and Path(definition).exists() else beside
 
 
 def validate(definition: Any, *, machine_type: str = "STANDARD") -> None:

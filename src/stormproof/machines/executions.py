@@ -35,6 +35,7 @@ from stormproof.errors import (
     ExecutionDoesNotExist,
     ExecutionNotRedrivable,
     InvalidAttribute,
+    InvalidDefinition,
     StaleLease,
     StateMachineDoesNotExist,
     StoreError,
@@ -53,6 +54,7 @@ from stormproof.machines.records import (
     split_token,
     to_datetime,
 )
+from stormproof.machines.resource_check import unknown_resources
 from stormproof.machines.step_messages import step_op
 from stormproof.machines.steps import MAX_CONFLICTS, StepConsumer, plan_ops, save_op
 from stormproof.machines.tasks import TaskConsumer
@@ -85,14 +87,32 @@ class ExecutionManager:
         self.steps = StepConsumer(self)
         self.tasks = TaskConsumer(self)
         self._background: list[asyncio.Task[None]] = []
+        #: Run the step and task consumers when opened (``App(consume=True)``, a Worker).
+        self.background = False
         self._definitions: dict[str, dict[str, Any]] = {}
 
     # --- lifecycle -------------------------------------------------------------------
 
     async def open(self) -> None:
-        """Store the declared machines; run the consumers when there are any."""
+        """Check and store the declared machines; run the consumers when asked to."""
+        for machine in self.machines:
+            problems = unknown_resources(machine.definition, machine.resources, self._is_function)
+            if problems:
+                raise InvalidDefinition(problems)
         for machine in self.machines:
             await self.save_machine(machine)
+        if self.background:
+            self.start_background_if_defined()
+
+    def _is_function(self, name: str) -> bool:
+        try:
+            self.functions.get(name)
+        except LookupError:
+            return False
+        return True
+
+    def start_background_if_defined(self) -> None:
+        """Run the step and task consumers when this app declares machines (a Worker)."""
         if len(self.machines):
             self.start_background()
 
@@ -107,13 +127,17 @@ class ExecutionManager:
 
     async def close(self) -> None:
         """Stop the consumers (unfinished steps and tasks reappear after their lease)."""
+        await self.stop_background()
+        await self.tasks.close()
+
+    async def stop_background(self) -> None:
+        """Cancel the step and task loops started by :meth:`start_background`."""
         for task in self._background:
             task.cancel()
         for task in self._background:
             with contextlib.suppress(asyncio.CancelledError):
                 await task
         self._background = []
-        await self.tasks.close()
 
     async def save_machine(self, machine: StateMachine) -> None:
         """Create or replace the machine's stored row (so any process can start it)."""

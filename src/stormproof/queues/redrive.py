@@ -19,6 +19,7 @@ from typing import Any
 from stormproof.core.numbers import whole_number
 from stormproof.engine.runtime import Runtime
 from stormproof.errors import (
+    InvalidAttribute,
     QueueDoesNotExist,
     RedriveTaskConflict,
     RedriveTaskNotFound,
@@ -47,6 +48,10 @@ class RedriveStatus:
     owner: str = ""
     lease_until: float = 0.0
     failure_reason: str | None = None
+
+
+#: Longest nap while the messages left are in flight (re-checked, so a cancel is seen).
+HIDDEN_POLL = 1.0
 
 
 def _key(source: str) -> str:
@@ -109,6 +114,13 @@ class RedriveManager:
         for name in (source, destination):
             if name is not None and await store.get_queue(name) is None:
                 raise QueueDoesNotExist(name)
+        if destination is None and not any(
+            q.attributes.dead_letter == source for q in await store.list_queues()
+        ):
+            # SQS refuses a move task from a queue that is no dead-letter queue at once.
+            raise InvalidAttribute(
+                "destination", None, f"a queue name: {source!r} is no queue's dead-letter queue"
+            )
         found = await self.load(source)
         if found is not None and found[1].state in ACTIVE:
             raise RedriveTaskConflict(source)
@@ -204,11 +216,17 @@ class RedriveManager:
         moved = await store.move_messages(status.source, status.destination, chunk)
         now = await store.now()
         changes: dict[str, Any] = {"moved": status.moved + moved.moved, "lease_until": now + LEASE}
+        hidden_for: float | None = None  # set while only in-flight or delayed ones are left
         if moved.moved == 0:
+            counts = await store.counts(status.source)
             # Left behind: messages whose source queue is gone, or that never had one
-            # (sent to the DLQ directly) when no destination was named.
-            stuck = moved.unmovable or (moved.remaining if status.destination is None else 0)
-            changes["state"] = "FAILED" if stuck else "COMPLETED"
+            # (sent to the DLQ directly, so still visible here) when no destination was named.
+            stuck = moved.unmovable or (counts.visible if status.destination is None else 0)
+            if not stuck and counts.in_flight + counts.delayed:
+                # In flight (someone received it) or delayed: not stuck; wait, as SQS does.
+                hidden_for = await store.next_visible_in(status.source) or HIDDEN_POLL
+            else:
+                changes["state"] = "FAILED" if stuck else "COMPLETED"
             if stuck:
                 changes["failure_reason"] = (
                     f"{stuck} messages have no existing source queue to return to; "
@@ -216,5 +234,7 @@ class RedriveManager:
                 )
         if await self._write(version, replace(status, **changes)) is None:
             return  # cancelled or taken over meanwhile: the next loop reads the record again
+        if hidden_for is not None:
+            await clock.sleep(min(HIDDEN_POLL, max(hidden_for, 0.01)))
         if status.rate and moved.moved:
             await clock.sleep(moved.moved / status.rate - (clock.now() - started))

@@ -6,16 +6,19 @@ dead-letter queue before the queues that use it.
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from datetime import timedelta
 from typing import Any
 
 from stormproof.core import queue_rules as rules
 from stormproof.engine.runtime import Runtime
-from stormproof.errors import InvalidAttribute, QueueDoesNotExist
+from stormproof.errors import InvalidAttribute, QueueDoesNotExist, QueueInUse
 from stormproof.queues.queue import Queue
 from stormproof.queues.redrive import RedriveManager
 
 Seconds = float | timedelta
+#: Given a queue name, how this process's code uses it (e.g. "mapping to 'handle'").
+UsesOf = Callable[[str], list[str]]
 
 
 class QueueRegistry:
@@ -26,6 +29,8 @@ class QueueRegistry:
         self.redrives = RedriveManager(rt)
         self._declared: dict[str, Queue] = {}
         self._attrs: dict[str, rules.QueueAttributes] = {}
+        #: Registered by higher layers (mappings, destinations, bus targets) at creation.
+        self.users: list[UsesOf] = []
 
     def declare(self, name: str, fifo: bool | None, changes: dict[str, Any]) -> Queue:
         """Declare a queue with the attributes passed (``UNSET`` ones already dropped)."""
@@ -127,8 +132,26 @@ class QueueRegistry:
         """Names of every queue in the store."""
         return [q.name for q in await self.rt.store.list_queues()]
 
-    async def delete(self, name: str) -> None:
-        """Delete a queue and all its messages."""
+    async def delete(self, name: str, *, force: bool = False) -> None:
+        """Delete a queue and all its messages.
+
+        Refused (``QueueInUse``) while the queue is another queue's dead-letter target or
+        used by this app's mappings, destinations or bus targets: later messages would go
+        to rows no view shows. ``force`` first detaches it from its source queues.
+        """
+        sources = {
+            q.name: q.attributes.fifo
+            for q in await self.rt.store.list_queues()
+            if q.attributes.dead_letter == name and q.name != name
+        }
+        uses = [f"dead-letter queue of {s!r}" for s in sources]
+        uses += [use for users_of in self.users for use in users_of(name)]
+        if uses and not force:
+            if await self.rt.store.get_queue(name) is None:
+                raise QueueDoesNotExist(name)
+            raise QueueInUse(name, uses)
+        for source, fifo in sources.items():
+            await self._put(source, fifo, {"dead_letter": None})
         if not await self.rt.store.delete_queue(name):
             raise QueueDoesNotExist(name)
         self._attrs.pop(name, None)

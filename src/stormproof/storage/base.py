@@ -248,6 +248,9 @@ class Store(Protocol):
     async def next_visible_in(self, queue: str) -> float | None:
         """Seconds until the earliest hidden message of the queue becomes visible, if any."""
 
+    async def slots_in_use(self) -> dict[str, int]:
+        """Leased slots per slot pool (``fn:<function>``, ``esm:<mapping>``, ``limit:...``)."""
+
     async def wait(self, queues: Sequence[str], timeout: float) -> None:
         """Return when any of the queues may have a new visible message, or after timeout."""
 

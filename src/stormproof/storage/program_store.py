@@ -140,6 +140,10 @@ class ProgramStore(ABC):
         """Seconds until the earliest hidden message becomes visible, if any."""
         return await self._run(lambda: unit_ops.next_visible_in(queue))
 
+    async def slots_in_use(self) -> dict[str, int]:
+        """Leased slots per slot pool."""
+        return await self._run(unit_ops.slots_in_use)
+
     async def put_queue(self, name: str, attrs: QueueAttributes) -> StoredQueue:
         """Create or replace a queue."""
         return await self._run(lambda: unit_ops.put_queue(name, attrs))

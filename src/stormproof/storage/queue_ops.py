@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import dataclasses
 import json
+import logging
 import os
 import secrets
 from collections.abc import Sequence
@@ -24,6 +25,7 @@ from stormproof.storage.program import Dialect, Notify, Program, Row, Stmt
 # Bounded so a queue full of over-received messages cannot hold the writer for long.
 _MAX_CLAIM_ROUNDS = 8
 ORIGINAL_ID_ATTRIBUTE = "stormproof.OriginalMessageId"
+log = logging.getLogger("stormproof.queues")
 
 # Column positions of the rows the queries return (sql/<dialect>/queries.sql); claimed
 # rows are named by turning them into ClaimedRow at once.
@@ -138,6 +140,17 @@ def claim(
         limit = attrs.max_receive_count if attrs.dead_letter else None
         over = [r for r in rows if limit is not None and r.receive_count > limit]
         out.extend(r for r in rows if not (limit is not None and r.receive_count > limit))
+        if over and not (yield Stmt("queue_get", {"name": attrs.dead_letter})):
+            # Moving rows under a queue that does not exist would hide them from every view:
+            # they stay (and are delivered) in their own queue until the DLQ exists again.
+            log.warning(
+                "event=queue.dlq_missing queue=%s dlq=%s messages=%d kept in the source queue",
+                queue,
+                attrs.dead_letter,
+                len(over),
+            )
+            out.extend(over)
+            over = []
         if over:
             if moved is not None:
                 moved.extend(dataclasses.replace(r, token="") for r in over)

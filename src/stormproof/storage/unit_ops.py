@@ -183,6 +183,12 @@ def next_visible_in(queue: str) -> Program[float | None]:
     return None if rows[0][0] is None else float(rows[0][0])
 
 
+def slots_in_use() -> Program[dict[str, int]]:
+    """Leased, unexpired slots per slot pool."""
+    rows = yield Stmt("slots_in_use")
+    return {str(r[0]): int(r[1]) for r in rows}
+
+
 def now() -> Program[float]:
     """The store's clock."""
     rows = yield Stmt("now")

@@ -1,4 +1,5 @@
-"""Helpers for users' tests: a fake clock that only moves when told to."""
+"""Helpers for users' tests: a fake clock that only moves when told to, ``drain(app)``,
+and a pytest plugin (``stormproof.testing.pytest_plugin``, see docs/testing.md)."""
 
 from __future__ import annotations
 
@@ -7,9 +8,10 @@ from datetime import timedelta
 from typing import Any
 
 from stormproof.testing.clock import FakeClock
+from stormproof.testing.drain import drain
 from stormproof.testing.machines import MachineHarness, MachineResult
 
-__all__ = ["FakeClock", "MachineHarness", "MachineResult", "run_state_machine"]
+__all__ = ["FakeClock", "MachineHarness", "MachineResult", "drain", "run_state_machine"]
 
 
 def run_state_machine(

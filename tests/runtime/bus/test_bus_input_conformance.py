@@ -43,7 +43,7 @@ def _target(queue: Any, case: dict[str, Any]) -> Target:
 
 
 async def test_every_recorded_case_through_a_bus(store_url: str) -> None:
-    app = App("conformance", store_url)
+    app = App("conformance", store_url, consume=True)
     app.buses.background = False
     queues = [app.queue(f"case-{i}") for i in range(len(CASES))]
     bus = app.bus(BUS_NAME)

@@ -16,7 +16,7 @@ ENTRY = {"source": "shop", "detail_type": "order", "detail": {"total": 250}}
 
 
 def _app(store_url: str) -> App:
-    app = App("bus-test", store_url, clock=FakeClock())
+    app = App("bus-test", store_url, clock=FakeClock(), consume=True)
     app.buses.background = False
     return app
 
@@ -115,7 +115,7 @@ async def test_function_target_is_an_async_invocation_in_the_same_transaction(
 
 
 def test_definitions_are_validated_when_made(tmp_path: Any) -> None:
-    app = App("defs", f"sqlite:///{tmp_path}/x.db")
+    app = App("defs", f"sqlite:///{tmp_path}/x.db", consume=True)
     q, fifo = app.queue("q"), app.queue("f.fifo")
     bus = app.bus("default")
     cases: list[tuple[Any, str]] = [

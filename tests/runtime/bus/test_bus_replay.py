@@ -20,7 +20,7 @@ def _at(minutes: int) -> str:
 
 
 async def _setup(store_url: str) -> App:
-    app = App("replay", store_url)
+    app = App("replay", store_url, consume=True)
     app.buses.background = False
     orders, payments = app.queue("orders"), app.queue("payments")
     bus = app.bus("default")
@@ -103,7 +103,7 @@ async def test_archive_retention_expires_old_events(store_url: str) -> None:
     from stormproof.testing import FakeClock
 
     clock = FakeClock()
-    app = App("retention", store_url, clock=clock)
+    app = App("retention", store_url, clock=clock, consume=True)
     app.buses.background = False
     app.bus("default").archive("short", retention=3600)
     async with app:

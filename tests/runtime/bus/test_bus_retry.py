@@ -27,7 +27,7 @@ async def server() -> AsyncIterator[HttpServer]:
 
 def _app(store_url: str) -> tuple[App, FakeClock, Queue]:
     clock = FakeClock()
-    app = App("retry", store_url, clock=clock)
+    app = App("retry", store_url, clock=clock, consume=True)
     app.buses.background = False
     app.buses.rng = random.Random(7)
     return app, clock, app.queue("dlq")

@@ -11,7 +11,7 @@ START = 1_767_225_600.0  # 2026-01-01T00:00:00Z, a multiple of five minutes
 
 
 def _app(store_url: str, clock: FakeClock, schedule: str = "rate(5 minutes)") -> App:
-    app = App("sched", store_url, clock=clock)
+    app = App("sched", store_url, clock=clock, consume=True)
     app.buses.background = False
     ticks = app.queue("ticks")
     app.bus("default").rule("every-5", schedule=schedule, targets=[Target(ticks)])
@@ -60,7 +60,7 @@ async def test_missed_ticks_fire_once_late_and_a_changed_schedule_replaces_the_t
 
 async def test_a_disabled_rule_keeps_time_without_firing(store_url: str) -> None:
     clock = FakeClock(START + 1)
-    app = App("sched", store_url, clock=clock)
+    app = App("sched", store_url, clock=clock, consume=True)
     app.buses.background = False
     ticks = app.queue("ticks")
     app.bus("default").rule(

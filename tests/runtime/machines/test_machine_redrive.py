@@ -50,7 +50,7 @@ def hold(target: str) -> dict[str, Any]:
 
 async def test_parallel_redrive_runs_only_the_failed_branch(store_url: str) -> None:
     clock = FakeClock()
-    app = App("m", store_url, clock=clock)
+    app = App("m", store_url, clock=clock, consume=True)
     work = Work("b")
 
     def branch(name: str, held: bool = False) -> dict[str, Any]:
@@ -87,7 +87,7 @@ async def test_parallel_redrive_runs_only_the_failed_branch(store_url: str) -> N
 
 async def test_inline_map_redrive_runs_only_the_failed_item(store_url: str) -> None:
     clock = FakeClock()
-    app = App("m", store_url, clock=clock)
+    app = App("m", store_url, clock=clock, consume=True)
     work = Work(3)
     processor = {
         "StartAt": "Which",

@@ -68,7 +68,7 @@ async def reached(app: App, arn: str, event_type: str, timeout: float = 20.0) ->
 
 
 async def test_pass_choice_machine_succeeds_with_history(store_url: str) -> None:
-    app = App("m", store_url)
+    app = App("m", store_url, consume=True)
     app.state_machine("Count", PASS_CHOICE)
     async with app:
         arn = await app.start_execution("Count", {"tag": "x"})
@@ -90,7 +90,7 @@ async def test_pass_choice_machine_succeeds_with_history(store_url: str) -> None
 
 
 async def test_execution_names_are_unique_per_machine(store_url: str) -> None:
-    app = App("m", store_url, clock=FakeClock())
+    app = App("m", store_url, clock=FakeClock(), consume=True)
     app.state_machine(
         "W", {"StartAt": "W", "States": {"W": {"Type": "Wait", "Seconds": 60, "End": True}}}
     )
@@ -108,7 +108,7 @@ async def test_execution_names_are_unique_per_machine(store_url: str) -> None:
 
 
 async def test_bad_input_is_rejected_before_anything_is_stored(store_url: str) -> None:
-    app = App("m", store_url)
+    app = App("m", store_url, consume=True)
     app.state_machine("P", {"StartAt": "P", "States": {"P": {"Type": "Pass", "End": True}}})
     async with app:
         with pytest.raises(InvalidAttribute, match="262144 bytes"):
@@ -121,7 +121,7 @@ async def test_bad_input_is_rejected_before_anything_is_stored(store_url: str) -
 
 
 def test_invalid_definitions_fail_when_defined(tmp_path: Any) -> None:
-    app = App("m", f"sqlite:///{tmp_path}/m.db")
+    app = App("m", f"sqlite:///{tmp_path}/m.db", consume=True)
     bad = {"StartAt": "A", "States": {"A": {"Type": "Pass", "Next": "Nowhere"}}}
     with pytest.raises(InvalidDefinition) as err:
         app.state_machine("Bad", bad)
@@ -134,7 +134,7 @@ def test_invalid_definitions_fail_when_defined(tmp_path: Any) -> None:
 
 
 async def test_function_tasks_and_python_errors(store_url: str) -> None:
-    app = App("m", store_url)
+    app = App("m", store_url, consume=True)
 
     @app.function(timeout=5)
     def reserve(event: Any, context: Any) -> Any:
@@ -171,7 +171,7 @@ async def test_function_tasks_and_python_errors(store_url: str) -> None:
 
 
 async def test_callback_with_task_token_through_a_queue(store_url: str) -> None:
-    app = App("m", store_url)
+    app = App("m", store_url, consume=True)
     approvals = app.queue("approvals")
     resource = "arn:aws:states:::sqs:sendMessage.waitForTaskToken"
     params = {
@@ -206,7 +206,7 @@ async def test_callback_with_task_token_through_a_queue(store_url: str) -> None:
 
 async def test_wait_is_a_durable_timer_and_heartbeats_time_out(store_url: str) -> None:
     clock = FakeClock()
-    app = App("m", store_url, clock=clock)
+    app = App("m", store_url, clock=clock, consume=True)
     app.state_machine(
         "Slow", {"StartAt": "W", "States": {"W": {"Type": "Wait", "Seconds": 3600, "End": True}}}
     )
@@ -232,7 +232,7 @@ async def test_wait_is_a_durable_timer_and_heartbeats_time_out(store_url: str) -
 
 
 async def test_redrive_resumes_at_the_failed_state(store_url: str) -> None:
-    app = App("m", store_url)
+    app = App("m", store_url, consume=True)
     calls: list[Any] = []
 
     def flaky(value: Any) -> Any:
@@ -268,7 +268,7 @@ async def test_redrive_resumes_at_the_failed_state(store_url: str) -> None:
 
 async def test_definition_is_kept_with_each_execution(store_url: str) -> None:
     clock = FakeClock()
-    app = App("m", store_url, clock=clock)
+    app = App("m", store_url, clock=clock, consume=True)
     first = {
         "StartAt": "W",
         "States": {
@@ -291,7 +291,7 @@ async def test_definition_is_kept_with_each_execution(store_url: str) -> None:
 
 
 async def test_start_execution_sync_waits_for_the_child(store_url: str) -> None:
-    app = App("m", store_url)
+    app = App("m", store_url, consume=True)
     app.state_machine(
         "Child",
         {

@@ -39,7 +39,7 @@ def work_state(**extra: Any) -> dict[str, Any]:
 
 
 async def test_each_item_is_a_child_execution_with_its_own_history(store_url: str) -> None:
-    app = App("m", store_url)
+    app = App("m", store_url, consume=True)
     app.state_machine(
         "Fan", distributed(work_state(), "Work"), resources={"work": lambda v: v * 10}
     )
@@ -66,7 +66,7 @@ async def test_each_item_is_a_child_execution_with_its_own_history(store_url: st
 
 
 async def test_max_concurrency_bounds_running_children(store_url: str) -> None:
-    app = App("m", store_url)
+    app = App("m", store_url, consume=True)
     lock = threading.Lock()
     running, peak = [0], [0]
 
@@ -89,7 +89,7 @@ async def test_max_concurrency_bounds_running_children(store_url: str) -> None:
 
 
 async def test_item_batcher_gives_each_batch_one_child(store_url: str) -> None:
-    app = App("m", store_url)
+    app = App("m", store_url, consume=True)
     machine = distributed(
         {
             "Count": {
@@ -112,7 +112,7 @@ async def test_item_batcher_gives_each_batch_one_child(store_url: str) -> None:
 async def test_tolerance_exceeded_fails_the_map_and_stops_running_children(
     store_url: str,
 ) -> None:
-    app = App("m", store_url)
+    app = App("m", store_url, consume=True)
     app.queue("tokens")
 
     def work(value: int) -> int:
@@ -147,7 +147,7 @@ async def test_tolerance_exceeded_fails_the_map_and_stops_running_children(
 
 
 async def test_one_tolerated_failure_keeps_the_error_in_the_output(store_url: str) -> None:
-    app = App("m", store_url)
+    app = App("m", store_url, consume=True)
 
     def work(value: int) -> int:
         if value == 2:
@@ -165,7 +165,7 @@ async def test_one_tolerated_failure_keeps_the_error_in_the_output(store_url: st
 
 
 async def test_stopping_the_parent_stops_its_children(store_url: str) -> None:
-    app = App("m", store_url)
+    app = App("m", store_url, consume=True)
     app.queue("tokens")
     hang = {
         "Hang": {
@@ -187,7 +187,7 @@ async def test_stopping_the_parent_stops_its_children(store_url: str) -> None:
 
 
 async def test_redrive_reruns_only_the_failed_children(store_url: str) -> None:
-    app = App("m", store_url)
+    app = App("m", store_url, consume=True)
     calls: list[int] = []
     fixed = [False]
 

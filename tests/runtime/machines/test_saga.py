@@ -105,7 +105,7 @@ def test_saga_books_everything_when_nothing_fails() -> None:
 
 async def test_saga_on_each_store_with_app_functions(store_url: str) -> None:
     clock = FakeClock()
-    app = App("trips", store_url, clock=clock)
+    app = App("trips", store_url, clock=clock, consume=True)
     calls: list[tuple[str, Any]] = []
     app.state_machine("BookTrip", SAGA, resources=resources(calls, car_fails=True))
     async with app:

@@ -148,3 +148,27 @@ async def test_messages_without_a_source_fail_the_task(app: App) -> None:
     assert status.failure_reason is not None and "destination" in status.failure_reason
     moved = await (await dlq.start_redrive(destination="elsewhere")).wait(timeout=30)
     assert (moved.state, moved.moved) == ("COMPLETED", 1)
+
+
+async def test_an_in_flight_dlq_message_is_waited_for_not_failed(app: App) -> None:
+    # Issue 11 item 5: someone looked at the DLQ message just before the redrive.
+    src, dlq = await app.get_queue("src"), await app.get_queue("dlq")
+    await dead_letter(src, None, 10)
+    [peeked] = await dlq.receive(visibility_timeout=1)
+    status = await (await dlq.start_redrive()).wait(timeout=30)
+    assert (status.state, status.moved, status.to_move) == ("COMPLETED", 10, 10), status
+    assert status.failure_reason is None
+    assert (await dlq.stats()).visible + (await dlq.stats()).in_flight == 0
+    assert peeked.body in {m.body for m in await src.receive(max_messages=10)} | {
+        m.body for m in await src.receive(max_messages=10)
+    }
+
+
+async def test_a_queue_that_is_no_dlq_needs_a_destination(app: App) -> None:
+    elsewhere = await app.get_queue("elsewhere")
+    await elsewhere.send("x")
+    with pytest.raises(InvalidAttribute, match="no queue's dead-letter queue"):
+        await elsewhere.start_redrive()
+    assert await app.store.get_state("redrive/elsewhere") is None  # no FAILED task recorded
+    moved = await (await elsewhere.start_redrive(destination="src")).wait(timeout=30)
+    assert (moved.state, moved.moved) == ("COMPLETED", 1)

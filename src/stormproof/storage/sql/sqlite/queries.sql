@@ -181,3 +181,8 @@ SELECT COUNT(*) FROM messages WHERE queue = :queue;
 
 -- name: queues_named
 SELECT name, attributes FROM queues WHERE name IN (SELECT value FROM json_each(:names));
+
+-- name: slots_in_use
+-- Leased (unexpired) slots per pool: reserved concurrency and limits in use right now.
+SELECT name, COUNT(*) FROM slots WHERE holder IS NOT NULL AND expires_at > {now}
+GROUP BY name ORDER BY name;
