@@ -142,6 +142,22 @@ class App:
             isolation=isolation,
         )
 
+    def transaction(self, name: Any = None, *, timeout: Seconds = 1.0) -> Any:
+        """Declare a transaction function ``def fn(db, event)``: its writes commit in the
+        same transaction as the step that runs it (``timeout``: its budget, 0-60 s, past
+        which it rolls back with ``States.Timeout``). See docs/transactions.md."""
+        budget = timeout.total_seconds() if isinstance(timeout, timedelta) else timeout
+        return self.functions.transactions.decorator(name, timeout=budget)
+
+    def sql_statement(self, name: str, sql: str) -> None:
+        """Register a statement for ``arn:stormproof:states:::sql:execute`` (by name only:
+        SQL text never comes from input)."""
+        self.functions.transactions.statement(name, sql)
+
+    def sql_migrations(self, folder: Any) -> None:
+        """Apply the numbered ``.sql`` files of ``folder`` once each when the app opens."""
+        self.functions.transactions.migrations(folder)
+
     def consume(
         self,
         queue: Queue | str,
@@ -277,6 +293,7 @@ class App:
         try:
             await self.queues.open()
             await self.functions.open()
+            await self.functions.transactions.open()
             await self.buses.open()
             await self.executions.open()
         except BaseException:

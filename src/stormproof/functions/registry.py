@@ -15,6 +15,7 @@ from stormproof.errors import InvalidAttribute, QueueDoesNotExist
 from stormproof.functions.function import NAME_RE, RETENTION, Function, validated_options
 from stormproof.functions.mappings import EventSourceMapping, check_timeouts, define_mapping
 from stormproof.functions.runners import Handler
+from stormproof.functions.transactions import Transactions
 from stormproof.queues.queue import Queue
 from stormproof.queues.registry import QueueRegistry
 
@@ -29,6 +30,7 @@ class FunctionRegistry:
         self.queues = queues
         self.by_name: dict[str, Function] = {}
         self.mappings: list[EventSourceMapping] = []
+        self.transactions = Transactions(app)
         self.concurrency = Concurrency(lambda: app.store, lambda: app.clock, app.instance_id)
 
     def __iter__(self) -> Any:

@@ -19,6 +19,7 @@ from typing import TYPE_CHECKING
 
 from stormproof.core.step_plan import task_pending
 from stormproof.errors import StaleLease, StormproofError
+from stormproof.machines import transaction_tasks
 from stormproof.machines.integrations import run_task
 from stormproof.machines.step_messages import INTERNAL, TASKS_QUEUE, step_op
 from stormproof.machines.steps import IDLE_WAIT, check_cancelled
@@ -110,6 +111,11 @@ class TaskConsumer:
             keeper.cancel()
             with contextlib.suppress(asyncio.CancelledError, StormproofError):
                 await keeper
+        if result.transaction is not None:
+            await transaction_tasks.commit(
+                store, lease, arn, request["id"], result.transaction, result.ops
+            )
+            return
         ops: list[Operation] = [Delete(TASKS_QUEUE, [lease]), *result.ops]
         if result.outcome is not None:
             ops.append(step_op(arn, work={request["id"]: result.outcome}))
