@@ -23,6 +23,7 @@ from stormproof.engine.sync_bridge import SyncBridge
 from stormproof.functions.function import Function
 from stormproof.functions.mappings import EventSourceMapping
 from stormproof.functions.registry import FunctionRegistry
+from stormproof.functions.transactions import TransactionFunction
 from stormproof.machines.definitions import StateMachine
 from stormproof.machines.executions import ExecutionManager
 from stormproof.machines.records import ExecutionInfo
@@ -161,7 +162,7 @@ class App:
     def consume(
         self,
         queue: Queue | str,
-        function: Function,
+        function: Function | TransactionFunction,
         *,
         batch_size: int = 10,
         batch_window: Seconds = 0,

@@ -15,7 +15,7 @@ from stormproof.errors import InvalidAttribute, QueueDoesNotExist
 from stormproof.functions.function import NAME_RE, RETENTION, Function, validated_options
 from stormproof.functions.mappings import EventSourceMapping, check_timeouts, define_mapping
 from stormproof.functions.runners import Handler
-from stormproof.functions.transactions import Transactions
+from stormproof.functions.transactions import TransactionFunction, Transactions
 from stormproof.queues.queue import Queue
 from stormproof.queues.registry import QueueRegistry
 
@@ -75,10 +75,14 @@ class FunctionRegistry:
 
         return wrap
 
-    def consume(self, queue: Queue | str, function: Function, **options: Any) -> EventSourceMapping:
+    def consume(
+        self, queue: Queue | str, function: Function | TransactionFunction, **options: Any
+    ) -> EventSourceMapping:
         """Validate and register an event-source mapping (see ``App.consume``)."""
-        if not isinstance(function, Function):
-            raise InvalidAttribute("function", function, "a Function made by @app.function")
+        if not isinstance(function, Function | TransactionFunction):
+            raise InvalidAttribute(
+                "function", function, "a Function made by @app.function or @app.transaction"
+            )
         name = queue.name if isinstance(queue, Queue) else queue
         names.refuse_reserved("queue", name)
         fifo = queue.fifo if isinstance(queue, Queue) else rules.validate_queue_name(queue, None)

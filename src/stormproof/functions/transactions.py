@@ -72,6 +72,10 @@ class TransactionFunction:
         [result] = await self.app.store.apply([self.bind(event).op()])
         return result.values[0]
 
+    def slot_pool(self) -> None:
+        """No reserved concurrency: the store's transactions bound it."""
+        return None
+
     def __call__(self, db: SqlHandle, event: Any) -> Any:
         return self.handler(db, event)
 
