@@ -25,6 +25,8 @@ from stormproof import App
 from tests.acceptance.worker_procs import read_lines, spawn_worker, stop_gracefully
 
 APP = "tests.acceptance.apps_transactions.booking_app:app"
+INBOX_APP = "tests.acceptance.apps_transactions.inbox_app:app"
+MESSAGES = 400
 SEATS, BOOKINGS, KILLS = 100, 150, 12
 
 
@@ -129,3 +131,52 @@ def test_sigkill_storm_books_each_seat_exactly_once(store_url: str, tmp_path: Pa
     attempts = read_lines(tmp_path / "calls.log")
     print(f"reserve_seat attempts: {len(attempts)} for {BOOKINGS} bookings")
     assert len(attempts) >= BOOKINGS
+
+
+async def _send_all(url: str) -> None:
+    async with App("sender", url) as app:
+        q = await app.create_queue("inbox", visibility_timeout=2)
+        for start in range(0, MESSAGES, 10):
+            await q.send_batch([{"id": str(i), "body": f"m{i}"} for i in range(start, start + 10)])
+
+
+async def _inbox(url: str) -> tuple[int, list[str]]:
+    app = App("reader", url)
+    # The same folder as the workers': applied once, whoever opens first (under the lock).
+    app.sql_migrations(Path(__file__).parent / "apps_transactions" / "inbox_migrations")
+
+    @app.transaction(name="inbox_rows")
+    def inbox_rows(db: Any, event: Any) -> Any:
+        return [r[0] for r in db.execute("SELECT body FROM inbox")]
+
+    async with app:
+        q = await app.get_queue("inbox")
+        stats = await q.stats()
+        rows = await app.functions.transactions.by_name["inbox_rows"].invoke()
+        return stats.visible + stats.in_flight + stats.delayed, rows
+
+
+@pytest.mark.slow
+def test_sigkill_storm_leaves_one_row_per_message(store_url: str, tmp_path: Path) -> None:
+    log, err = tmp_path / "calls.log", tmp_path / "worker.err"
+    asyncio.run(_send_all(store_url))
+    workers = [spawn_worker(INBOX_APP, store_url, 4, log, err) for _ in range(2)]
+    rng, landed = random.Random(7), 0
+    try:
+        while landed < KILLS and asyncio.run(_inbox(store_url))[0]:
+            time.sleep(rng.uniform(0.05, 0.3))
+            victim = rng.randrange(len(workers))
+            workers[victim].send_signal(signal.SIGKILL)
+            workers[victim].wait()
+            workers[victim] = spawn_worker(INBOX_APP, store_url, 4, log, err)
+            landed += 1
+        deadline = time.monotonic() + 120
+        while (left := asyncio.run(_inbox(store_url)))[0]:
+            assert time.monotonic() < deadline, err.read_text()[-2000:]
+            time.sleep(0.5)
+    finally:
+        stop_gracefully(workers)
+    print(f"kills landed while messages were left: {landed}")
+    assert landed >= 3
+    rows = Counter(left[1])
+    assert len(rows) == MESSAGES and set(rows.values()) == {1}  # exactly once each
