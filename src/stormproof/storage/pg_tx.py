@@ -3,8 +3,8 @@
 The function is synchronous, the connection async: the function runs in a thread and
 each ``db.execute`` is scheduled on the event loop, on the unit's connection, inside the
 unit's transaction. The budget bounds the whole call (``asyncio.wait_for``) and each
-statement (``statement_timeout``, restored afterwards); past it the unit rolls back and
-the handle refuses further statements.
+statement (``statement_timeout``, local to the unit's transaction); past it the unit
+rolls back and the handle refuses further statements.
 """
 
 from __future__ import annotations
@@ -60,8 +60,7 @@ class PgHandle:
 
 async def run_call(conn: psycopg.AsyncConnection[Any], call: Call) -> Any:
     """Run ``call`` in a thread against ``conn``; its exception rolls the unit back."""
-    cur = await conn.execute("SELECT current_setting('statement_timeout')")
-    before = (await cur.fetchone() or ("0",))[0]
+    # Local to the unit's transaction: its own statements after the call are short.
     ms = max(1, int(call.budget * 1000))
     await conn.execute("SELECT set_config('statement_timeout', %s, true)", (str(ms),))
     handle = PgHandle(conn, asyncio.get_running_loop(), call.budget)
@@ -71,5 +70,4 @@ async def run_call(conn: psycopg.AsyncConnection[Any], call: Call) -> Any:
         raise TransactionTimeout(call.budget) from None
     finally:
         handle.open = False
-    await conn.execute("SELECT set_config('statement_timeout', %s, true)", (before,))
     return value
