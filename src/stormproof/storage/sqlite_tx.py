@@ -1,10 +1,12 @@
 """Running a transaction function on the SQLite writer's connection.
 
 The function runs in the writer thread, inside its unit's SAVEPOINT, so it holds up every
-other unit of the group while it runs: the budget is enforced at every statement (a
-progress handler interrupts a long one) and when the function returns. Pure Python that
-neither returns nor touches the database cannot be interrupted (documented in
-docs/transactions.md: keep them short, no network calls).
+other unit of the group while it runs: the budget is checked before and after every
+statement and when the function returns. A statement is never interrupted midway: SQLite
+answers an interrupted write by rolling back the *whole* transaction, every other unit
+of the group with it. So one long statement, or Python that neither returns nor touches
+the database, overruns the budget before it fails (docs/transactions.md: keep them short,
+no network calls).
 """
 
 from __future__ import annotations
@@ -18,8 +20,6 @@ from stormproof.core.sql_params import controls_transaction
 from stormproof.errors import SqlError, TransactionTimeout
 from stormproof.storage.program import Call
 from stormproof.storage.transaction_ops import SqlResult, refuse_control
-
-_PROGRESS_EVERY = 1000  # SQLite VM instructions between deadline checks
 
 
 class SqliteHandle:
@@ -43,9 +43,9 @@ class SqliteHandle:
             cur = self._conn.execute(sql, dict(params or {}))
             rows = cur.fetchall() if cur.description is not None else []
         except sqlite3.Error as exc:
-            self.check()
             raise SqlError(f"{type(exc).__name__}: {exc}") from None
         columns = [d[0] for d in cur.description or ()]
+        self.check()
         return SqlResult(rows, cur.rowcount, columns)
 
     def check(self) -> None:
@@ -57,11 +57,9 @@ class SqliteHandle:
 def run_call(conn: sqlite3.Connection, call: Call) -> Any:
     """Run ``call`` on the writer's connection; its exception rolls its unit back."""
     handle = SqliteHandle(conn, call.budget)
-    conn.set_progress_handler(lambda: int(time.monotonic() > handle.deadline), _PROGRESS_EVERY)
     try:
         value = call.run(handle)
         handle.check()
         return value
     finally:
         handle.open = False
-        conn.set_progress_handler(None, 0)
