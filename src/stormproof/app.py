@@ -30,6 +30,7 @@ from stormproof.functions.mappings import EventSourceMapping
 from stormproof.functions.registry import FunctionRegistry
 from stormproof.functions.runners import Handler
 from stormproof.functions.stream_mappings import StreamMapping, define_stream_mapping
+from stormproof.functions.transactions import TransactionFunction
 from stormproof.machines.definitions import StateMachine, relative_to
 from stormproof.machines.executions import ExecutionManager
 from stormproof.machines.records import ExecutionInfo
@@ -212,18 +213,34 @@ class App:
         )
         return made
 
+    def transaction(self, name: Any = None, *, timeout: Seconds = 1.0) -> Any:
+        """Declare a transaction function ``def fn(db, event)``: its writes commit in the
+        same transaction as the step that runs it (``timeout``: its budget, 0-60 s, past
+        which it rolls back with ``States.Timeout``). See docs/transactions.md."""
+        budget = timeout.total_seconds() if isinstance(timeout, timedelta) else timeout
+        return self.functions.transactions.decorator(name, timeout=budget)
+
+    def sql_statement(self, name: str, sql: str) -> None:
+        """Register a statement for ``arn:stormproof:states:::sql:execute`` (by name only:
+        SQL text never comes from input)."""
+        self.functions.transactions.statement(name, sql)
+
+    def sql_migrations(self, folder: Any) -> None:
+        """Apply the numbered ``.sql`` files of ``folder`` once each when the app opens."""
+        self.functions.transactions.migrations(folder)
+
     @overload
     def consume(self, queue: Stream, function: Function, **options: Any) -> StreamMapping: ...
 
     @overload
     def consume(
-        self, queue: Queue | str, function: Function, **options: Any
+        self, queue: Queue | str, function: Function | TransactionFunction, **options: Any
     ) -> EventSourceMapping: ...
 
     def consume(
         self,
         queue: Queue | Stream | str,
-        function: Function,
+        function: Function | TransactionFunction,
         *,
         batch_size: int | Unset = UNSET,
         batch_window: Seconds | Unset = UNSET,
@@ -252,8 +269,14 @@ class App:
         and docs/resilience.md.
         """
         if isinstance(queue, Stream):
-            passed = {"batch_size": batch_size, "batch_window": batch_window, "filter": filter,
-                      "report_batch_item_failures": report_batch_item_failures}  # fmt: skip
+            if not isinstance(function, Function):
+                raise InvalidAttribute("function", function, "a Function for a stream mapping")
+            passed = {
+                "batch_size": batch_size,
+                "batch_window": batch_window,
+                "filter": filter,
+                "report_batch_item_failures": report_batch_item_failures,
+            }
             given = {k: v for k, v in passed.items() if v is not UNSET}
             mapping = define_stream_mapping(queue, function, **given, **stream_options)
             self.stream_mappings.append(mapping)
@@ -398,6 +421,7 @@ class App:
             await self.queues.open()
             await self.streams.open()
             await self.functions.open()
+            await self.functions.transactions.open()
             await self.buses.open()
             await self.executions.open()
         except BaseException:

@@ -13,6 +13,8 @@ Every exception carries its facts as fields, not only as a formatted string::
     ├── InvalidEvent (ValueError)            reason
     ├── InvalidDefinition (ValueError)       problems: list[(json_path, message)]
     ├── QueueDoesNotExist (LookupError)      name
+    ├── TransactionError                     error, cause (SqlError, TransactionTimeout,
+    │                                        SqlConditionFailed: statement, expected, rows)
     ├── QueueAlreadyExists                   name
     ├── ReceiptHandleIsInvalid               receipt_handle
     ├── MessageNotInflight                   receipt_handle
@@ -425,3 +427,37 @@ class ReplayNotFound(StormproofError, LookupError):
 class InvalidHandler(InvalidAttribute, TypeError):
     """A handler of the wrong kind for its option (``field``), e.g. ``async def`` with
     ``isolation='process'``."""
+
+
+class TransactionError(StormproofError):
+    """A transaction function's failure that has an ASL error name (``error``, ``cause``)."""
+
+    error = "Sql.Error"
+
+    def __init__(self, cause: str) -> None:
+        self.cause = cause
+        super().__init__(f"{self.error}: {cause}")
+
+
+class SqlError(TransactionError):
+    """A statement of a transaction function failed (the transaction rolls back)."""
+
+
+class TransactionTimeout(TransactionError):
+    """A transaction function overran its time budget (``budget`` seconds); rolled back."""
+
+    error = "States.Timeout"
+
+    def __init__(self, budget: float) -> None:
+        self.budget = budget
+        super().__init__(f"the transaction ran past its budget of {budget:g} s")
+
+
+class SqlConditionFailed(TransactionError):
+    """``sql:execute`` touched ``rows`` rows where ``expected`` were declared (``ExpectRows``)."""
+
+    error = "Sql.ConditionFailed"
+
+    def __init__(self, statement: str, expected: int, rows: int) -> None:
+        self.statement, self.expected, self.rows = statement, expected, rows
+        super().__init__(f"statement {statement!r} affected {rows} rows, expected {expected}")

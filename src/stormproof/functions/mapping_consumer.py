@@ -15,9 +15,11 @@ from stormproof.engine.leases import Holding, LeaseKeeper
 from stormproof.engine.mapping_guard import MappingGuard
 from stormproof.engine.runtime import Runtime
 from stormproof.engine.slots import Concurrency, Permits, Ticket
+from stormproof.functions import transaction_batches
 from stormproof.functions.mappings import EventSourceMapping, sqs_record
 from stormproof.functions.runners import Failed, Outcome
 from stormproof.functions.shedding import shed
+from stormproof.functions.transactions import TransactionFunction
 from stormproof.storage.base import ClaimedRow, Lease
 from stormproof.storage.request_ops import UpdateRequest, outcome_ops, request_of
 
@@ -117,6 +119,9 @@ class MappingConsumer(QueueConsumer):
             records = [rec for rec, k in zip(records, keep, strict=True) if k]
             if not rows:
                 return
+        if isinstance(fn, TransactionFunction):  # the deletion commits with the writes
+            await transaction_batches.run_batch(self.app.store, mapping, fn, rows, records)
+            return
         request_id = str(uuid.uuid4())
         attempt = max(r.receive_count for r in rows)
         _log("batch.start", fn.name, self.queue, request_id, rows, attempt=attempt)

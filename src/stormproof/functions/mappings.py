@@ -38,6 +38,7 @@ from stormproof.storage.base import ClaimedRow
 
 if TYPE_CHECKING:
     from stormproof.functions.function import Function
+    from stormproof.functions.transactions import TransactionFunction
 
 log = logging.getLogger("stormproof.functions.mappings")
 
@@ -54,7 +55,7 @@ class EventSourceMapping:
     """A queue consumed by a function, with Lambda's mapping settings."""
 
     queue: str
-    function: Function
+    function: Function | TransactionFunction
     batch_size: int
     batch_window: float
     max_concurrency: int | None
@@ -76,7 +77,7 @@ class EventSourceMapping:
 def define_mapping(
     queue: str,
     fifo: bool,
-    function: Function,
+    function: Function | TransactionFunction,
     *,
     batch_size: Any,
     batch_window: Any,

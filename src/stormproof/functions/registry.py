@@ -17,6 +17,7 @@ from stormproof.functions.function import NAME_RE, RETENTION, Function, validate
 from stormproof.functions.mappings import EventSourceMapping, check_timeouts, define_mapping
 from stormproof.functions.runners import Handler
 from stormproof.functions.shedding import shedding_options
+from stormproof.functions.transactions import TransactionFunction, Transactions
 from stormproof.queues.queue import Queue
 from stormproof.queues.registry import QueueRegistry
 
@@ -31,6 +32,7 @@ class FunctionRegistry:
         self.queues = queues
         self.by_name: dict[str, Function] = {}
         self.mappings: list[EventSourceMapping] = []
+        self.transactions = Transactions(app)
         self.concurrency = Concurrency(lambda: app.store, lambda: app.clock, app.instance_id)
         queues.users.append(self.uses_of)
 
@@ -89,10 +91,14 @@ class FunctionRegistry:
 
         return wrap
 
-    def consume(self, queue: Queue | str, function: Function, **options: Any) -> EventSourceMapping:
+    def consume(
+        self, queue: Queue | str, function: Function | TransactionFunction, **options: Any
+    ) -> EventSourceMapping:
         """Validate and register an event-source mapping (see ``App.consume``)."""
-        if not isinstance(function, Function):
-            raise InvalidAttribute("function", function, "a Function made by @app.function")
+        if not isinstance(function, Function | TransactionFunction):
+            raise InvalidAttribute(
+                "function", function, "a Function made by @app.function or @app.transaction"
+            )
         name = queue.name if isinstance(queue, Queue) else queue
         names.refuse_reserved("queue", name)
         fifo = queue.fifo if isinstance(queue, Queue) else rules.validate_queue_name(queue, None)

@@ -35,7 +35,9 @@ from stormproof.errors import (
     StormproofError,
     Throttled,
 )
+from stormproof.functions.transactions import Bound
 from stormproof.machines.records import dumps, iso_time
+from stormproof.machines.transaction_tasks import deferred
 from stormproof.storage import machine_ops
 from stormproof.storage.base import Enqueue, Operation
 from stormproof.storage.machine_ops import ExecutionRow
@@ -65,6 +67,8 @@ class TaskResult:
 
     outcome: dict[str, Any] | None
     ops: list[Operation] = field(default_factory=list)
+    #: A transaction to run inside the unit that commits the outcome (transaction_tasks).
+    transaction: Bound | None = None
 
 
 async def run_task(
@@ -105,6 +109,9 @@ async def _dispatch(
     # A distributed Map's child runs "<machine>/<Map>": its tasks use the machine's resources.
     machine = await manager.machine(execution.machine.split("/", 1)[0])
     value = request["input"]
+    result.transaction = deferred(manager.functions.transactions, machine.resources, base, value)
+    if result.transaction is not None:
+        return
     if base in machine.resources:
         result.outcome = {"output": await call(machine.resources[base], value)}
     elif base == LAMBDA_INVOKE:

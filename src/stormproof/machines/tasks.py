@@ -21,6 +21,7 @@ from stormproof.core.step_plan import task_pending
 from stormproof.engine.consumer import IDLE_WAIT
 from stormproof.engine.slots import honour_cancellation
 from stormproof.errors import StaleLease, StormproofError
+from stormproof.machines import transaction_tasks
 from stormproof.machines.integrations import run_task
 from stormproof.machines.step_messages import EXECUTION, INTERNAL, TASK, TASKS_QUEUE, step_op
 from stormproof.storage.base import ChangeVisibility, ClaimedRow, Delete, Lease, Operation
@@ -111,6 +112,11 @@ class TaskConsumer:
             keeper.cancel()
             with contextlib.suppress(asyncio.CancelledError, StormproofError):
                 await keeper
+        if result.transaction is not None:
+            await transaction_tasks.commit(
+                store, lease, arn, request["id"], result.transaction, result.ops
+            )
+            return
         ops: list[Operation] = [Delete(TASKS_QUEUE, [lease]), *result.ops]
         if result.outcome is not None:
             ops.append(step_op(arn, work={request["id"]: result.outcome}))

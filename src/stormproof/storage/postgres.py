@@ -28,12 +28,12 @@ from psycopg import sql as pgsql
 from psycopg_pool import AsyncConnectionPool
 
 from stormproof.errors import NotOpen, StoreError, StoreUnavailable
-from stormproof.storage import sqlfiles
+from stormproof.storage import pg_tx, sqlfiles
 from stormproof.storage.pg_listener import Listener
 from stormproof.storage.pg_outage import Outage
 from stormproof.storage.pg_pool import CappedBackoffPool, QuietReconnects
 from stormproof.storage.pg_url import one_line, parse_url, split_url
-from stormproof.storage.program import Dialect, Notify, Program, Row, Stmt
+from stormproof.storage.program import Call, Dialect, Notify, Program, Row, Stmt
 from stormproof.storage.program_store import ProgramStore
 
 T = TypeVar("T")
@@ -176,6 +176,8 @@ class PostgresStore(ProgramStore):
                 if isinstance(item, Notify):
                     notified[item.queue] = notified.get(item.queue, 0) + item.count
                     rows: list[Row] = []
+                elif isinstance(item, Call):
+                    rows = [(await pg_tx.run_call(conn, item),)]
                 else:
                     rows = await self._execute(conn, item)
                 item = prog.send(rows)

@@ -9,7 +9,7 @@ moves on receive, FIFO group selection, lease checks) exist once, and only SQL d
 
 from __future__ import annotations
 
-from collections.abc import Generator, Mapping, Sequence
+from collections.abc import Callable, Generator, Mapping, Sequence
 from dataclasses import dataclass, field
 from typing import Any, TypeVar
 
@@ -62,6 +62,16 @@ class Dialect:
         return self.name == "postgres"
 
 
-Yield = Stmt | Notify
+@dataclass(frozen=True)
+class Call:
+    """Run ``run(db)`` inside the program's transaction, on its connection, within
+    ``budget`` seconds; the program receives ``[(value,)]``. ``db`` is a
+    :class:`~stormproof.storage.transaction_ops.SqlHandle` (see that module)."""
+
+    run: Callable[[Any], Any]
+    budget: float
+
+
+Yield = Stmt | Notify | Call
 T = TypeVar("T")
 Program = Generator[Yield, list[Row], T]

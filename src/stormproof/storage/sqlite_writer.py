@@ -26,8 +26,8 @@ from dataclasses import dataclass
 from typing import Any
 
 from stormproof.errors import StoreError
-from stormproof.storage import sqlfiles
-from stormproof.storage.program import Notify, Program, Row, Stmt
+from stormproof.storage import sqlfiles, sqlite_tx
+from stormproof.storage.program import Call, Notify, Program, Row, Stmt
 from stormproof.storage.sqlite_errors import translate
 from stormproof.storage.sqlite_open import connect
 
@@ -312,6 +312,8 @@ def drive(
             if isinstance(item, Notify):
                 notified[item.queue] = notified.get(item.queue, 0) + item.count
                 rows: list[Row] = []
+            elif isinstance(item, Call):
+                rows = [(sqlite_tx.run_call(conn, item),)]
             else:
                 rows = execute(conn, queries[item.name], item, now)
             item = prog.send(rows)

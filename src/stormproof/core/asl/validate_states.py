@@ -29,6 +29,7 @@ SERVICE_INTEGRATIONS: dict[str, frozenset[str] | None] = {
     "dynamodb": frozenset({"getItem", "putItem", "updateItem", "deleteItem"}),
     "sns": frozenset({"publish"}),
     "sqs": frozenset({"sendMessage"}),
+    "sql": frozenset({"execute"}),  # stormproof's own (arn:stormproof:states:::sql:execute)
     "states": frozenset({"startExecution"}),
     "events": frozenset({"putEvents"}),
     "batch": frozenset({"submitJob"}),

@@ -1,0 +1,30 @@
+"""``stormproof bench transactions``: one-transaction steps versus two-transaction steps."""
+
+from __future__ import annotations
+
+import click
+
+from stormproof.cli.bench import bench, report_on
+
+
+@bench.command("transactions")
+@click.option("--store", "store", default=None,
+              help="Store URL to benchmark beside (a fresh SQLite file next to it, or a fresh "
+              "PostgreSQL schema; removed afterwards). Default: the root --store.")  # fmt: skip
+@click.option("-n", "--executions", default=1000, show_default=True, type=click.IntRange(min=1),
+              help="Executions of the 3-state machine per variant.")  # fmt: skip
+@click.option("-w", "--workers", default=2, show_default=True, type=click.IntRange(min=1, max=64),
+              help="Worker processes.")  # fmt: skip
+@click.option("--json", "as_json", is_flag=True, help="Print the report as JSON.")
+@click.pass_context
+def transactions_command(
+    ctx: click.Context, store: str | None, executions: int, workers: int, as_json: bool
+) -> None:
+    """Executions/s of a machine whose UPDATE commits with its step, versus apart."""
+    from stormproof.bench import transactions as bench_transactions
+
+    report_on(
+        ctx, store, as_json,
+        lambda url: bench_transactions.run(url, executions, workers),
+        bench_transactions.render,
+    )  # fmt: skip

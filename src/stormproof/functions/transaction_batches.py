@@ -1,0 +1,62 @@
+"""A mapping whose handler is a transaction function: the deletion commits with the writes.
+
+The batch's handler runs inside the unit of work that deletes the batch's messages, so a
+handler's writes and the messages' deletion commit together: a crash before the commit
+leaves no write and the messages reappear; after it, the writes hold and the messages are
+gone. An at-least-once queue gives an exactly-once effect. A handler that raises rolls
+back and its messages reappear after their visibility timeout (then the DLQ, as usual).
+With ``report_batch_item_failures`` the handler's ``batchItemFailures`` keep those
+messages (the others are deleted, in the same transaction).
+"""
+
+from __future__ import annotations
+
+import logging
+from collections.abc import Sequence
+from typing import Any
+
+from stormproof.core.batch_response import BatchItem, decide_batch
+from stormproof.errors import StaleLease, StoreError
+from stormproof.functions.mappings import EventSourceMapping, Record
+from stormproof.functions.transactions import TransactionFunction
+from stormproof.storage.base import ClaimedRow, Delete, Lease, Operation, Store
+
+log = logging.getLogger("stormproof.functions.mapping_consumer")
+
+
+async def run_batch(
+    store: Store,
+    mapping: EventSourceMapping,
+    fn: TransactionFunction,
+    rows: Sequence[ClaimedRow],
+    records: list[Record],
+) -> bool:
+    """Run the batch in one transaction with its deletions; whether it committed."""
+    items = [BatchItem(r.message_id, r.group_id) for r in rows]
+
+    def then(response: Any) -> list[Operation]:
+        decision = decide_batch(
+            items,
+            raised=False,
+            response=response,
+            report_batch_item_failures=mapping.report_batch_item_failures,
+            fifo=mapping.fifo,
+        )
+        done = set(decision.delete)
+        leases = [Lease(r.rowid, r.token) for r in rows if r.message_id in done]
+        return [Delete(mapping.queue, leases)] if leases else []
+
+    try:
+        await store.apply([fn.bind({"Records": records}).op(then)], atomic=True)
+    except StaleLease:
+        log.warning("event=batch.lease_lost function=%s queue=%s", fn.name, mapping.queue)
+        return False
+    except StoreError:
+        raise
+    except Exception as exc:  # the handler's failure: rolled back, the messages reappear
+        log.warning(
+            "event=batch.failed function=%s queue=%s error_type=%s",
+            fn.name, mapping.queue, type(exc).__name__,
+        )  # fmt: skip
+        return False
+    return True

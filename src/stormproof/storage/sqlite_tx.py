@@ -1,0 +1,65 @@
+"""Running a transaction function on the SQLite writer's connection.
+
+The function runs in the writer thread, inside its unit's SAVEPOINT, so it holds up every
+other unit of the group while it runs: the budget is checked before and after every
+statement and when the function returns. A statement is never interrupted midway: SQLite
+answers an interrupted write by rolling back the *whole* transaction, every other unit
+of the group with it. So one long statement, or Python that neither returns nor touches
+the database, overruns the budget before it fails (docs/transactions.md: keep them short,
+no network calls).
+"""
+
+from __future__ import annotations
+
+import sqlite3
+import time
+from collections.abc import Mapping
+from typing import Any
+
+from stormproof.core.sql_params import controls_transaction
+from stormproof.errors import SqlError, TransactionTimeout
+from stormproof.storage.program import Call
+from stormproof.storage.transaction_ops import SqlResult, refuse_control
+
+
+class SqliteHandle:
+    """``db`` on the writer's connection (valid only while its call runs)."""
+
+    dialect = "sqlite"
+
+    def __init__(self, conn: sqlite3.Connection, budget: float) -> None:
+        self._conn = conn
+        self._budget = budget
+        self.deadline = time.monotonic() + budget
+        self.open = True
+
+    def execute(self, sql: str, params: Mapping[str, Any] | None = None) -> SqlResult:
+        """Run one statement with ``:name`` parameters."""
+        if not self.open:
+            raise SqlError("the transaction of this handle has ended")
+        self.check()
+        refuse_control(sql, controls_transaction)
+        try:
+            cur = self._conn.execute(sql, dict(params or {}))
+            rows = cur.fetchall() if cur.description is not None else []
+        except sqlite3.Error as exc:
+            raise SqlError(f"{type(exc).__name__}: {exc}") from None
+        columns = [d[0] for d in cur.description or ()]
+        self.check()
+        return SqlResult(rows, cur.rowcount, columns)
+
+    def check(self) -> None:
+        """Raise ``TransactionTimeout`` once the budget is spent."""
+        if time.monotonic() > self.deadline:
+            raise TransactionTimeout(self._budget)
+
+
+def run_call(conn: sqlite3.Connection, call: Call) -> Any:
+    """Run ``call`` on the writer's connection; its exception rolls its unit back."""
+    handle = SqliteHandle(conn, call.budget)
+    try:
+        value = call.run(handle)
+        handle.check()
+        return value
+    finally:
+        handle.open = False

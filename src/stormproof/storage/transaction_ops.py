@@ -1,0 +1,86 @@
+"""Transactions that run user code: the ``db`` handle and the operation that calls it.
+
+A :class:`RunTransaction` in a unit of work runs a synchronous function with a handle on
+the unit's own connection, inside the unit's transaction (on SQLite in the writer
+thread, inside the unit's SAVEPOINT; on PostgreSQL on the unit's pooled connection).
+So the function's writes commit or roll back with everything else in the unit: a step's
+history, the next step's message, the deletion of the message that caused it. The
+drivers run the call (``program.Call``); this module is what they share.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Iterator, Mapping, Sequence
+from dataclasses import dataclass, field
+from typing import Any, Protocol
+
+from stormproof.errors import SqlError
+from stormproof.storage import unit_ops
+from stormproof.storage.base import Operation, OpResult
+from stormproof.storage.program import Call, Dialect, Program, Row
+
+DEFAULT_BUDGET = 1.0
+
+
+@dataclass(frozen=True)
+class SqlResult:
+    """What ``db.execute`` returns: the rows, their column names and the affected count."""
+
+    rows: list[Row]
+    rowcount: int
+    columns: list[str] = field(default_factory=list)
+
+    def fetchone(self) -> Row | None:
+        """The first row, or None."""
+        return self.rows[0] if self.rows else None
+
+    def fetchall(self) -> list[Row]:
+        """Every row."""
+        return list(self.rows)
+
+    def mappings(self) -> list[dict[str, Any]]:
+        """Every row as ``{column: value}``."""
+        return [dict(zip(self.columns, row, strict=False)) for row in self.rows]
+
+    def __iter__(self) -> Iterator[Row]:
+        return iter(self.rows)
+
+
+class SqlHandle(Protocol):
+    """The ``db`` a transaction function receives (bound to the current transaction)."""
+
+    dialect: str
+
+    def execute(self, sql: str, params: Mapping[str, Any] | None = None) -> SqlResult:
+        """Run one statement with ``:name`` parameters, always bound."""
+        ...
+
+
+def refuse_control(sql: str, controls: Callable[[str], bool]) -> None:
+    """A transaction function may not begin, commit or roll back the store's transaction."""
+    if controls(sql):
+        raise SqlError(f"transaction control is the store's, not the function's: {sql[:40]!r}")
+
+
+@dataclass(frozen=True)
+class RunTransaction:
+    """Run ``run(db)`` in the unit's transaction, then the operations ``then(value)`` makes.
+
+    ``then`` lets what commits with the writes depend on the function's result (a task's
+    outcome in the next step's message). An exception rolls the whole unit back.
+    """
+
+    run: Callable[[SqlHandle], Any]
+    budget: float = DEFAULT_BUDGET
+    then: Callable[[Any], Sequence[Operation]] = lambda _value: ()
+
+    def program(self, dialect: Dialect) -> Program[OpResult]:
+        """Call the function, then apply the operations that follow from its value."""
+        rows = yield Call(self.run, self.budget)
+        value = rows[0][0]
+        yield from unit_ops.apply(dialect, list(self.then(value)), True)
+        return OpResult(values=[value])
+
+    def is_stale(self, result: OpResult) -> bool:
+        """Never stale itself (the operations after it report their own leases)."""
+        return False

@@ -1,0 +1,1 @@
+CREATE TABLE inbox (body TEXT NOT NULL);
