@@ -61,3 +61,14 @@ def store_url(
 def backend(store_url: str) -> str:
     """The backend name of ``store_url``."""
     return "sqlite" if store_url.startswith("sqlite") else "postgres"
+
+
+@pytest.fixture(autouse=True)
+def _no_leaked_event_subscribers() -> Iterator[None]:
+    """Runtime-event subscribers are process-global: a test (or an in-process CLI run)
+    that subscribes and never unsubscribes must not change what later tests observe."""
+    from stormproof.engine import events
+
+    before = events._subscribers
+    yield
+    events._subscribers = before

@@ -192,14 +192,6 @@ class InvocationConsumer(QueueConsumer):
             condition=condition.value,
             destination=target,
         )
-        self._log(
-            "invoke.dead_lettered",
-            job,
-            row,
-            job.attempts,
-            condition=condition.value,
-            destination=target,
-        )
 
     def _record(
         self,

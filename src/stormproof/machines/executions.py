@@ -105,6 +105,8 @@ class ExecutionManager:
             self.start_background_if_defined()
 
     def _is_function(self, name: str) -> bool:
+        if name in self.functions.transactions.by_name:
+            return True
         try:
             self.functions.get(name)
         except LookupError:

@@ -17,8 +17,9 @@ from stormproof.machines.integrations import (
     START_EXECUTION,
     WAIT_TOKEN,
 )
+from stormproof.machines.transaction_tasks import SQL_EXECUTE
 
-INTEGRATIONS = (LAMBDA_INVOKE, PUT_EVENTS, SQS_SEND)
+INTEGRATIONS = (LAMBDA_INVOKE, PUT_EVENTS, SQS_SEND, SQL_EXECUTE)
 
 
 def task_resources(block: Mapping[str, Any], path: str = "$") -> Iterator[tuple[str, str]]:

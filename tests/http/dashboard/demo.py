@@ -27,7 +27,7 @@ def charge(value: Any) -> Any:
 
 def make_app(store_url: str) -> App:
     """A fresh demo app on ``store_url``."""
-    app = App("dash", store_url)
+    app = App("dash", store_url, consume=True)  # runs its executions in-process
     dlq = app.queue("orders-dlq")
     orders = app.queue("orders", dead_letter=dlq, max_receive_count=1)
     app.breaker("payments")

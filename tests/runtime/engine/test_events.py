@@ -134,7 +134,7 @@ async def test_async_invocation_gives_up_with_the_failed_event(
 async def test_failed_execution_is_a_warning_with_its_input(
     store_url: str, seen: list[events.RuntimeEvent]
 ) -> None:
-    app = App("ev", store_url, clock=FakeClock())
+    app = App("ev", store_url, clock=FakeClock(), consume=True)  # runs its steps here
     definition = {"StartAt": "Boom", "States": {"Boom": {"Type": "Fail", "Error": "Bad",
                                                           "Cause": "planted"}}}  # fmt: skip
     machine = app.state_machine("M", definition=definition)

@@ -30,7 +30,7 @@ def write_migrations(folder: Path) -> Path:
 
 
 def booking_app(store_url: str, migrations: Path) -> App:
-    app = App("booking", store_url)
+    app = App("booking", store_url, consume=True)  # machines run their steps here
     app.sql_migrations(migrations)
 
     @app.transaction()
