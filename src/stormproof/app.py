@@ -269,18 +269,13 @@ class App:
         and docs/resilience.md.
         """
         if isinstance(queue, Stream):
-            if not isinstance(function, Function):
-                raise InvalidAttribute("function", function, "a Function for a stream mapping")
             passed = {
                 "batch_size": batch_size,
                 "batch_window": batch_window,
                 "filter": filter,
                 "report_batch_item_failures": report_batch_item_failures,
             }
-            given = {k: v for k, v in passed.items() if v is not UNSET}
-            mapping = define_stream_mapping(queue, function, **given, **stream_options)
-            self.stream_mappings.append(mapping)
-            return mapping
+            return self._stream_mapping(queue, function, passed, stream_options)
         if stream_options:
             raise InvalidAttribute("options", sorted(stream_options), "stream options on a stream")
         return self.functions.consume(
@@ -304,6 +299,21 @@ class App:
             stale_to=stale_to,
             drop_stale=drop_stale,
         )
+
+    def _stream_mapping(
+        self,
+        stream: Stream,
+        function: Function | TransactionFunction,
+        passed: dict[str, Any],
+        options: dict[str, Any],
+    ) -> StreamMapping:
+        """Lambda's Kinesis mapping: only the options passed override the stream defaults."""
+        if not isinstance(function, Function):
+            raise InvalidAttribute("function", function, "a Function for a stream mapping")
+        given = {k: v for k, v in passed.items() if v is not UNSET}
+        mapping = define_stream_mapping(stream, function, **given, **options)
+        self.stream_mappings.append(mapping)
+        return mapping
 
     def breaker(self, name: str, **options: Any) -> CircuitBreaker:
         """A circuit breaker (``stormproof.engine.breakers``): failure_rate=0.5,
