@@ -1,0 +1,92 @@
+"""``stormproof dev APP``: front door, dashboard and every consumer in one process."""
+
+from __future__ import annotations
+
+import asyncio
+import sys
+from typing import TYPE_CHECKING
+
+import click
+
+from stormproof.app import App
+from stormproof.cli.base import load_app, main, store_url
+from stormproof.cli.output import echo_error
+from stormproof.cli.store import redact
+from stormproof.core.lint import ERROR
+from stormproof.errors import StormproofError
+from stormproof.lint import lint_app
+from stormproof.telemetry import logs
+from stormproof.worker import DEFAULT_CONCURRENCY
+
+if TYPE_CHECKING:
+    from stormproof.http.dev import DevServer
+
+
+@main.command("dev")
+@click.argument("app_spec", metavar="APP")
+@click.option("--store", default=None, help="Store URL (overrides the root --store).")
+@click.option("--host", default="127.0.0.1", show_default=True)
+@click.option("--port", type=click.IntRange(0, 65535), default=8000, show_default=True)
+@click.option(
+    "--concurrency",
+    type=click.IntRange(min=1),
+    default=DEFAULT_CONCURRENCY,
+    show_default=True,
+    help="Executions at once in this process.",
+)
+@click.option("--no-lint", is_flag=True, help="Skip the preflight linter at start.")
+@click.pass_context
+def dev(
+    ctx: click.Context,
+    app_spec: str,
+    store: str | None,
+    host: str,
+    port: int,
+    concurrency: int,
+    no_lint: bool,
+) -> None:
+    """Run APP's front door, dashboard and consumers in one process until Ctrl-C.
+
+    For development on the embedded SQLite store; in production run ``stormproof
+    serve`` and ``stormproof worker`` (as many as needed) against one store.
+    """
+    try:
+        from stormproof.http.dev import DevServer, route_lines, run_dev
+    except ImportError as exc:
+        click.echo(f"error: {exc}; install with: pip install 'stormproof[server]'", err=True)
+        sys.exit(1)
+    if host not in ("127.0.0.1", "localhost", "::1"):
+        echo_error("stormproof dev listens on loopback only; use stormproof serve beyond it")
+        sys.exit(2)
+    logs.configure(None, "INFO")
+    app = load_app(app_spec, store or store_url(ctx))
+    if not no_lint and _lint_errors(app):
+        sys.exit(2)
+    server = DevServer(host, port, concurrency)
+    _banner(app, server, route_lines(app))
+    try:
+        asyncio.run(run_dev(app, server))
+    except KeyboardInterrupt:
+        pass
+    except (StormproofError, OSError) as exc:
+        echo_error(str(exc))
+        sys.exit(1)
+
+
+def _lint_errors(app: App) -> bool:
+    """Print the linter's findings; True when one is an error (the app would misbehave)."""
+    findings = lint_app(app)
+    for f in findings:
+        click.echo(f"lint {f.code} {f.severity} {f.object}: {f.message}; fix: {f.fix}", err=True)
+    return any(f.severity == ERROR for f in findings)
+
+
+def _banner(app: App, server: DevServer, routes: list[str]) -> None:
+    base = server.base_url
+    click.echo(f"stormproof dev: app {app.name} on {redact(app.store_url)}")
+    for line in routes or ["(no routes: app.api.post/get declare them)"]:
+        click.echo(f"  {line}")
+    click.echo(f"  front door  {base}/   (OpenAPI: {base}/openapi.json)")
+    click.echo(f"  dashboard   {base}/ui/")
+    click.echo(f"  health      {base}/healthz  {base}/readyz   metrics {base}/metrics")
+    click.echo("Ctrl-C stops (running work finishes or is released for redelivery).")
