@@ -3,6 +3,8 @@
 from __future__ import annotations
 
 import ipaddress
+import os
+import secrets
 import sys
 
 import click
@@ -38,9 +40,28 @@ def serve(
                    "STORMPROOF_ADMIN_TOKEN or app.api.settings.admin_token)", err=True)  # fmt: skip
         sys.exit(1)
     if workers > 1:
-        click.echo("error: --workers > 1 is not supported yet", err=True)
-        sys.exit(1)
-    run_server(app, host=host, port=port)
+        _serve_workers(app_spec, app.store_url, host, port, workers)
+    else:
+        run_server(app, host=host, port=port)
+
+
+def _serve_workers(app_spec: str, store: str, host: str, port: int, workers: int) -> None:
+    """Several uvicorn processes on one socket; each builds the app from the environment."""
+    import uvicorn
+
+    from stormproof.http import workers as factory
+
+    os.environ[factory.APP_ENV] = app_spec
+    os.environ[factory.STORE_ENV] = store
+    os.environ.setdefault(factory.CSRF_ENV, secrets.token_urlsafe(32))
+    uvicorn.run(
+        "stormproof.http.workers:app_from_env",
+        factory=True,
+        host=host,
+        port=port,
+        workers=workers,
+        log_level="warning",
+    )
 
 
 def _loopback(host: str) -> bool:

@@ -65,7 +65,9 @@ class Guard:
     def create(cls, app: App, admin_token: str | None = None) -> Guard:
         """A guard reading ``STORMPROOF_ADMIN_TOKEN`` unless a token is given."""
         token = admin_token or os.environ.get("STORMPROOF_ADMIN_TOKEN") or None
-        return cls(app, token, secrets.token_urlsafe(32))
+        # Several `serve --workers` processes share one secret, so any of them accepts a form.
+        csrf = os.environ.get("STORMPROOF_CSRF_SECRET") or secrets.token_urlsafe(32)
+        return cls(app, token, csrf)
 
     def check_read(self, request: Request) -> None:
         """Refuse a request without the admin token, when one is configured."""
