@@ -18,7 +18,15 @@ from starlette.routing import BaseRoute, Mount, Route
 from starlette.staticfiles import StaticFiles
 
 from stormproof.errors import StormproofError
-from stormproof.http.dashboard import controls, machines, overview, queues
+from stormproof.http.dashboard import (
+    archives,
+    controls,
+    machines,
+    overview,
+    queues,
+    requests,
+    streams,
+)
 from stormproof.http.dashboard.guard import COOKIE, Forbidden, Guard, read_form
 from stormproof.http.dashboard.html import esc, field, page
 
@@ -74,6 +82,9 @@ def routes(app: App, admin_token: str | None = None) -> list[BaseRoute]:
         ("/breakers", g(controls.breakers_page, app, guard)),
         ("/buses", g(controls.buses_page, app, guard)),
         ("/audit", g(controls.audit_page, guard)),
+        ("/requests", g(requests.lookup_page, app)),
+        ("/requests/{id}", g(requests.request_page, app)),
+        ("/streams", g(streams.streams_page, app)),
     ]
     post: list[tuple[str, Handler]] = [
         ("/queues/{name}/send", g(queues.send, app, guard)),
@@ -84,6 +95,8 @@ def routes(app: App, admin_token: str | None = None) -> list[BaseRoute]:
         ("/executions/{arn:path}/redrive", g(machines.redrive, app, guard)),
         ("/breakers/{name}/force", g(controls.force, app, guard)),
         ("/buses/{name}/test", g(controls.test_pattern, app, guard)),
+        ("/buses/{name}/replays", g(archives.start_replay, app, guard)),
+        ("/replays/{name}/cancel", g(archives.cancel_replay, app, guard)),
     ]
     # POST routes first: "/executions/{arn:path}" would swallow ".../stop".
     inner: list[BaseRoute] = [Route(p, h, methods=["POST"]) for p, h in post]

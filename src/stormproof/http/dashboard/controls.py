@@ -14,6 +14,7 @@ from starlette.responses import RedirectResponse, Response
 from stormproof.bus.events import ACCOUNT, REGION
 from stormproof.core.breaker import State
 from stormproof.errors import InvalidAttribute
+from stormproof.http.dashboard.archives import archive_section
 from stormproof.http.dashboard.guard import Guard, read_form
 from stormproof.http.dashboard.html import esc, form, page, pretty, table, url
 from stormproof.http.dashboard.overview import breaker_rows
@@ -65,7 +66,8 @@ async def buses_page(app: App, guard: Guard, request: Request, tested: str = "")
                       '{"source": "app", "detail-type": "x", "detail": {}}</textarea>',
                       "Test pattern")  # fmt: skip
         rules = table(["rule", "pattern", "targets", "enabled"], rows)
-        sections.append(f"<section><h2>Bus {esc(bus.name)}</h2>{rules}{tester}</section>")
+        archives = await archive_section(app, guard, bus)
+        sections.append(f"<section><h2>Bus {esc(bus.name)}</h2>{rules}{tester}{archives}</section>")
     return page("Event bus", tested + ("".join(sections) or "<p>no buses</p>"))
 
 

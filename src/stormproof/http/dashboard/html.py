@@ -20,6 +20,8 @@ NAV = [
     ("/ui/machines", "State machines"),
     ("/ui/buses", "Event bus"),
     ("/ui/breakers", "Breakers"),
+    ("/ui/streams", "Streams"),
+    ("/ui/requests", "Requests"),
     ("/ui/audit", "Audit log"),
 ]
 
