@@ -275,8 +275,11 @@ class Store(Protocol):
     async def expire(self, queue: str, retention: float) -> int:
         """Delete messages older than ``retention`` (by their enqueue time)."""
 
-    async def move_messages(self, source: str, destination: str | None, limit: int) -> MoveResult:
-        """Move up to ``limit`` messages from a DLQ back to their source (or ``destination``)."""
+    async def move_messages(
+        self, source: str, destination: str | None, limit: int, ids: Sequence[str] | None = None
+    ) -> MoveResult:
+        """Move up to ``limit`` messages from a DLQ back to their source (or ``destination``);
+        with ``ids``, only the visible messages having those message ids."""
 
     async def get_state(self, key: str) -> StateRecord | None:
         """A state record, or None."""

@@ -172,10 +172,12 @@ class ProgramStore(ABC):
         """Delete messages past retention."""
         return await self._run(lambda: unit_ops.expire(queue, retention))
 
-    async def move_messages(self, source: str, destination: str | None, limit: int) -> MoveResult:
-        """Redrive up to ``limit`` messages."""
+    async def move_messages(
+        self, source: str, destination: str | None, limit: int, ids: Sequence[str] | None = None
+    ) -> MoveResult:
+        """Redrive up to ``limit`` messages (only those of ``ids`` when given)."""
         return await self._run(
-            lambda: queue_ops.move_messages(self.dialect, source, destination, limit)
+            lambda: queue_ops.move_messages(self.dialect, source, destination, limit, ids)
         )
 
     async def get_state(self, key: str) -> StateRecord | None:

@@ -290,12 +290,19 @@ def change_visibility(d: Dialect, op: ChangeVisibility) -> Program[OpResult]:
 
 
 def move_messages(
-    d: Dialect, source: str, destination: str | None, limit: int
+    d: Dialect,
+    source: str,
+    destination: str | None,
+    limit: int,
+    ids: Sequence[str] | None = None,
 ) -> Program[MoveResult]:
-    """Move DLQ messages back to their source queue (or ``destination``), starting fresh."""
-    rows = yield Stmt(
-        "redrive_select", {"queue": source, "n": limit, "anywhere": destination is not None}
-    )
+    """Move DLQ messages back to their source queue (or ``destination``), starting fresh;
+    only those with the message ids ``ids`` when given (in flight ones stay)."""
+    params: dict[str, Any] = {"queue": source, "n": limit, "anywhere": destination is not None}
+    if ids is None:
+        rows = yield Stmt("redrive_select", params)
+    else:
+        rows = yield Stmt("redrive_select_ids", {**params, "ids": list(ids)})
     targets = {destination} if destination else {r[_MOVE_SOURCE] for r in rows if r[_MOVE_SOURCE]}
     known = yield Stmt("queues_named", {"names": sorted(targets)})
     fifo = {r[_QUEUE_NAME]: QueueAttributes.from_json(r[_QUEUE_ATTRIBUTES]).fifo for r in known}

@@ -9,8 +9,8 @@ import re
 from typing import Any
 
 from stormproof.functions.stream_consumer import StreamConsumer
-from tests.http.dashboard.demo import CHECKOUT, charge, make_app, settled
-from tests.http.dashboard.test_pages import XSS, _post
+from tests.http.dashboard.demo import CHECKOUT, charge, dead_letter, make_app, settled
+from tests.http.dashboard.test_pages import XSS, _post, csrf_of
 from tests.http.server import serving
 
 
@@ -105,3 +105,30 @@ async def _execution_of(app: Any, request_id: str) -> str:
 
     stored = await app.store.get_state(key_of(request_id))
     return str(RequestRecord.from_json(stored.value).target["execution_arn"])
+
+
+async def test_dlq_page_redrives_only_the_selected_messages(store_url: str) -> None:
+    app = make_app(store_url)
+    async with serving(app, webhooks=False) as client:
+        await dead_letter(app, "first", count=3)
+        dlq = await app.get_queue("orders-dlq")
+        assert (await dlq.stats()).visible == 3
+        page = (await client.get("/ui/queues/orders-dlq")).text
+        ids = re.findall(r'name="m:([^"]+)"', page)
+        assert len(ids) == 3 and "Redrive selected" in page
+        token = csrf_of(page)
+        moved = await client.post(
+            "/ui/queues/orders-dlq/move", data={"csrf": token, f"m:{ids[0]}": "on"}
+        )
+        assert moved.status_code == 303
+        assert (await dlq.stats()).visible == 2
+        back = await (await app.get_queue("orders")).receive(10)
+        assert len(back) == 1 and back[0].attributes["stormproof.OriginalMessageId"] == ids[0]
+        none = await client.post("/ui/queues/orders-dlq/move", data={"csrf": token})
+        assert none.status_code == 400 and "at least one message" in none.text
+        elsewhere = await client.post(
+            "/ui/queues/orders-dlq/move",
+            data={"csrf": token, f"m:{ids[1]}": "on", "destination": "nowhere"},
+        )
+        assert elsewhere.status_code == 404 and (await dlq.stats()).visible == 2
+        assert "redrive 1 selected" in (await client.get("/ui/audit")).text

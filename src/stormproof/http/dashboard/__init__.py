@@ -25,6 +25,7 @@ from stormproof.http.dashboard import (
     overview,
     queues,
     requests,
+    selection,
     streams,
 )
 from stormproof.http.dashboard.guard import COOKIE, Forbidden, Guard, read_form
@@ -91,6 +92,7 @@ def routes(app: App, admin_token: str | None = None) -> list[BaseRoute]:
         ("/queues/{name}/purge", g(queues.purge, app, guard)),
         ("/queues/{name}/redrive", g(queues.redrive, app, guard)),
         ("/queues/{name}/redrive/cancel", g(queues.cancel, app, guard)),
+        ("/queues/{name}/move", g(selection.move_selected, app, guard)),
         ("/executions/{arn:path}/stop", g(machines.stop, app, guard)),
         ("/executions/{arn:path}/redrive", g(machines.redrive, app, guard)),
         ("/breakers/{name}/force", g(controls.force, app, guard)),

@@ -19,6 +19,7 @@ from stormproof.errors import InvalidAttribute
 from stormproof.http.dashboard.guard import Guard, read_form
 from stormproof.http.dashboard.html import age, esc, field, form, link, page, pretty, table, url
 from stormproof.http.dashboard.overview import dead_letter_sources, sse
+from stormproof.http.dashboard.selection import selectable_table
 from stormproof.storage import browse_ops
 
 if TYPE_CHECKING:
@@ -59,8 +60,9 @@ async def queue_page(app: App, guard: Guard, request: Request) -> Response:
                  "Purge", confirm=f"Delete every message of {name}?")  # fmt: skip
     sources = (await dead_letter_sources(app)).get(name)
     redrive = await _redrive_section(app, guard, name, sources) if sources else ""
-    body = (f"{counts}{redrive}<h2>Messages</h2>{searchbox}"
-            f"{table(['message id', 'receives', 'state', 'body'], rows)}{more}"
+    plain = ["message id", "receives", "state", "body"]
+    listing = selectable_table(name, guard, rows, messages) if sources else table(plain, rows)
+    body = (f"{counts}{redrive}<h2>Messages</h2>{searchbox}{listing}{more}"
             f'<div class="actions"><section><h2>Send</h2>{send}</section>'
             f"<section><h2>Purge</h2>{purge}</section></div>")  # fmt: skip
     return page(("Dead-letter queue " if sources else "Queue ") + name, body)

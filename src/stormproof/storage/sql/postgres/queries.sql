@@ -182,6 +182,13 @@ WHERE queue = %(queue)s AND visible_at <= {now} AND (%(anywhere)s OR source_queu
 ORDER BY id LIMIT %(n)s
 FOR UPDATE SKIP LOCKED;
 
+-- name: redrive_select_ids
+SELECT id, source_queue, group_id, attributes, message_id FROM messages
+WHERE queue = %(queue)s AND message_id = ANY(%(ids)s) AND visible_at <= {now}
+    AND (%(anywhere)s OR source_queue IS NOT NULL)
+ORDER BY id LIMIT %(n)s
+FOR UPDATE SKIP LOCKED;
+
 -- name: redrive_move
 UPDATE messages
 SET queue = %(dest)s, message_id = %(new_id)s, attributes = %(attributes)s, receive_count = 0,

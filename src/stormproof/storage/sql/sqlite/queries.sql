@@ -169,6 +169,12 @@ SELECT id, source_queue, group_id, attributes, message_id FROM messages
 WHERE queue = :queue AND visible_at <= {now} AND (:anywhere OR source_queue IS NOT NULL)
 ORDER BY id LIMIT :n;
 
+-- name: redrive_select_ids
+SELECT id, source_queue, group_id, attributes, message_id FROM messages
+WHERE queue = :queue AND message_id IN (SELECT value FROM json_each(:ids)) AND visible_at <= {now}
+    AND (:anywhere OR source_queue IS NOT NULL)
+ORDER BY id LIMIT :n;
+
 -- name: redrive_move
 UPDATE messages
 SET queue = :dest, message_id = :new_id, attributes = :attributes, receive_count = 0,
