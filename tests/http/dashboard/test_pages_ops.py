@@ -132,3 +132,19 @@ async def test_dlq_page_redrives_only_the_selected_messages(store_url: str) -> N
         )
         assert elsewhere.status_code == 404 and (await dlq.stats()).visible == 2
         assert "redrive 1 selected" in (await client.get("/ui/audit")).text
+
+
+async def test_execution_page_lists_a_distributed_map_runs_children(store_url: str) -> None:
+    from tests.runtime.machines.test_map_runs import distributed, work_state
+
+    app = make_app(store_url)
+    app.state_machine("Fan", distributed(work_state(), "Work"), resources={"work": lambda v: v})
+    async with serving(app, webhooks=False) as client:
+        arn = await app.start_execution("Fan", list(range(5)))
+        assert (await settled(app, arn)).status == "SUCCEEDED"
+        page = (await client.get(f"/ui/executions/{arn}")).text
+        assert "Map run" in page and "succeeded <b>5</b>" in page
+        children = re.findall(r'href="(/ui/executions/[^"]+)"', page)
+        assert len(children) == 5
+        child = (await client.get(children[0].replace("&#x27;", "'"))).text
+        assert "map run" in child

@@ -14,6 +14,7 @@ from stormproof.errors import InvalidAttribute
 from stormproof.http.dashboard import graph
 from stormproof.http.dashboard.guard import Guard, read_form
 from stormproof.http.dashboard.html import esc, form, link, page, pretty, table, url
+from stormproof.http.dashboard.map_runs import map_run_sections
 
 if TYPE_CHECKING:
     from stormproof.app import App
@@ -58,6 +59,8 @@ async def execution_page(app: App, guard: Guard, request: Request) -> Response:
     facts = [["status", badge],
              ["machine", esc(info.machine)], ["error", esc(info.error)], ["cause", esc(info.cause)],
              ["redrives", esc(info.redrive_count)]]  # fmt: skip
+    if info.map_run:
+        facts.append(["map run", f"<code>{esc(info.map_run)}</code>"])
     events = [[esc(e.get("id")), esc(e.get("type")), esc(e.get("timestamp")),
                pretty(_details(e))] for e in history]  # fmt: skip
     actions = ""
@@ -71,7 +74,7 @@ async def execution_page(app: App, guard: Guard, request: Request) -> Response:
             f'{table(["field", "value"], facts)}<div class="actions">{actions}</div>'
             f"<h2>Input</h2>{pretty(info.input)}<h2>Output</h2>{pretty(info.output)}"
             f"<h2>History</h2>{table(['id', 'event', 'time', 'details'], events)}")  # fmt: skip
-    return page(f"Execution {info.name}", body)
+    return page(f"Execution {info.name}", body + await map_run_sections(app, history))
 
 
 def _details(event: dict[str, Any]) -> Any:
