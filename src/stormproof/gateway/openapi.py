@@ -70,10 +70,10 @@ def _params(path: str) -> list[dict[str, Any]]:
 
 
 def _post(route: PostRoute) -> dict[str, Any]:
-    body = dict(route.schema) if route.schema is not None else {}
+    body, required = _body(route)
     op: dict[str, Any] = {
         "summary": f"Store the body for the {route.kind} {route.target.name}; answer 202",
-        "requestBody": {"required": True, "content": {"application/json": {"schema": body}}},
+        "requestBody": {"required": required, "content": {"application/json": {"schema": body}}},
         "responses": {
             "202": {"description": "Stored", **_ref("Accepted")},
             **_problems(*PROBLEM_STATUSES),
@@ -85,6 +85,20 @@ def _post(route: PostRoute) -> dict[str, Any]:
             "schema": {"type": "string", "minLength": 1, "maxLength": 255},
         }]  # fmt: skip
     return op
+
+
+def _body(route: PostRoute) -> tuple[dict[str, Any], bool]:
+    """The body's schema and whether a body is required.
+
+    An empty body is the JSON ``null``: a route without a schema takes it (a queue stores
+    ``null``, an execution starts with it), except a bus route, whose body is the event's
+    ``detail`` and must be an object. A route's own schema decides for itself.
+    """
+    if route.schema is not None:
+        return dict(route.schema), True
+    if route.kind == "bus":
+        return {"type": "object"}, True
+    return {}, False
 
 
 def _get(route: GetRoute) -> dict[str, Any]:

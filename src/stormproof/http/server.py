@@ -214,7 +214,11 @@ async def _unrouted(_: Request, exc: Exception) -> Response:
     """No route (404) or no such method (405), as problem+json like every other error."""
     status = exc.status_code if isinstance(exc, HTTPException) else 500
     kind, title = _UNROUTED.get(status, ("internal", "Internal error"))
-    return problem(status, kind, title, f"{title.lower()} for this path")
+    answer = problem(status, kind, title, f"{title.lower()} for this path")
+    allow = (exc.headers or {}).get("Allow") if isinstance(exc, HTTPException) else None
+    if allow:  # RFC 9110: a 405 lists the methods the path does take
+        answer.headers["allow"] = allow
+    return answer
 
 
 _UNROUTED = {404: ("not-found", "Not found"), 405: ("method-not-allowed", "Method not allowed")}
