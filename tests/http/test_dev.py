@@ -74,3 +74,32 @@ def test_dev_refuses_other_hosts() -> None:
     command = [sys.executable, "-m", "stormproof", "dev", APP, "--host", "0.0.0.0"]
     done = subprocess.run(command, check=False, capture_output=True, text=True, timeout=30)
     assert done.returncode == 2 and "loopback only" in done.stderr
+
+
+def test_requests_show_prints_a_record(store_url: str) -> None:
+    import json
+
+    from stormproof import App
+
+    app = App("frontdoor", store_url)
+    app.queue("orders")
+    app.api.post("/orders", to=app.queue("orders"))
+
+    async def accept() -> str:
+        from stormproof.gateway.frontdoor import FrontDoor
+
+        async with app:
+            answer = await FrontDoor(app, app.api).accept(app.api.posts["/orders"], b"{}", {})
+        return str(answer.body["request_id"])
+
+    import asyncio
+
+    request_id = asyncio.run(accept())
+    base = [sys.executable, "-m", "stormproof", "--store", store_url, "requests", "show"]
+    shown = subprocess.run([*base, request_id, "--json"], capture_output=True, text=True,
+                           timeout=60, check=True)  # fmt: skip
+    record = json.loads(shown.stdout)
+    assert record["state"] == "accepted" and record["target"] == {"kind": "queue", "name": "orders"}
+    missing = subprocess.run([*base, "req_" + "0" * 32], capture_output=True, text=True,
+                             timeout=60, check=False)  # fmt: skip
+    assert missing.returncode != 0 and "no request" in missing.stderr
