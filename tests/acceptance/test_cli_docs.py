@@ -72,6 +72,6 @@ def test_the_docs_name_only_commands_that_exist() -> None:
 
 
 def test_the_checker_catches_a_command_that_does_not_exist() -> None:
-    text = "Run `stormproof dev shop:app`, then\n```\nstormproof queues frobnicate q\n```\n"
-    assert _unknown(_code(text)) == ["stormproof dev", "stormproof queues frobnicate"]
+    text = "Run `stormproof devv shop:app`, then\n```\nstormproof queues frobnicate q\n```\n"
+    assert _unknown(_code(text)) == ["stormproof devv", "stormproof queues frobnicate"]
     assert _unknown(_code("stormproof has no account; `stormproof queues ls --all`")) == []
