@@ -50,6 +50,7 @@ RANKS: dict[str, float] = {
     "http": 9.9,  # cli runs the benchmarks and starts the HTTP server
     "cli": 10,
     "lint": 9.9,  # cli runs the linter
+    "experiments": 9.95,  # chaos experiments drive an app (and its HTTP server); cli runs them
     "testing": 10,
     "__init__": 11,
     "__main__": 11,
