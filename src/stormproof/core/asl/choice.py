@@ -96,7 +96,8 @@ def _compare(name: str, value: Any, expected: Any) -> bool:
             op = name[len(prefix) :]
             if op == "Matches":
                 return _string_matches(value, expected)
-            return check(value, expected, _ORDER[op])
+            if op in _ORDER:
+                return check(value, expected, _ORDER[op])
     raise PathError(f"Unsupported Choice operator: {name}")
 
 
