@@ -1,0 +1,100 @@
+"""Where alarms keep their state: small compare-and-set records in the store, and the cheap
+reads of the metrics they watch.
+
+Keys (``<app>`` is the app's name, so two apps on one store keep separate alarms):
+
+* ``alarms/<app>/state/<alarm>``: the alarm's :class:`~stormproof.core.alarm.AlarmState`
+  and the last incident it delivered;
+* ``alarms/<app>/lease``: which process evaluates, until when (one evaluator per app);
+* ``alarms/<app>/incidents/<kind>:<object>``: the newest incidents about an object;
+* ``alarms/<app>/count/<metric>:<object>``: a counter's total, merged from every process.
+"""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Callable
+from typing import Any
+
+from stormproof.core.alarm import Selector
+from stormproof.storage import stream_ops
+from stormproof.storage.base import CompareAndSet, EntryStatus, StateRecord, Store
+
+CAS_ATTEMPTS = 10
+MAX_KEPT_INCIDENTS = 50  # per object; a notification carries the newest ten
+
+
+def key(app: str, *parts: str) -> str:
+    """The state key ``alarms/<app>/<parts...>``."""
+    return "/".join(("alarms", app, *parts))
+
+
+async def read(store: Store, name: str) -> tuple[StateRecord | None, Any]:
+    """A record and its decoded JSON value (None when absent)."""
+    rec = await store.get_state(name)
+    return rec, (json.loads(rec.value) if rec else None)
+
+
+async def update(store: Store, name: str, change: Callable[[Any], Any]) -> Any:
+    """Apply ``change(old value or None)`` by compare-and-set, retrying on a race; returns
+    the value written (``change`` returning None writes nothing)."""
+    for _ in range(CAS_ATTEMPTS):
+        rec, old = await read(store, name)
+        new = change(old)
+        if new is None:
+            return None
+        op = CompareAndSet(name, rec.version if rec else None, json.dumps(new))
+        (result,) = await store.apply([op])
+        if result.statuses and result.statuses[0] is EntryStatus.OK:
+            return new
+    raise RuntimeError(f"alarm record {name} kept changing under us")
+
+
+def take_lease(holder: str, now: float, ttl: float) -> Callable[[Any], Any]:
+    """A change taking the evaluator lease if free, expired or already ours (else None)."""
+
+    def change(old: Any) -> Any:
+        if old and old["holder"] != holder and old["until"] > now:
+            return None
+        return {"holder": holder, "until": now + ttl}
+
+    return change
+
+
+def add_incidents(items: list[dict[str, Any]]) -> Callable[[Any], Any]:
+    """A change appending incidents, numbered by a sequence, the newest kept."""
+
+    def change(old: Any) -> Any:
+        seq, kept = (old["seq"], old["items"]) if old else (0, [])
+        for item in items:
+            seq += 1
+            kept.append({**item, "seq": seq})
+        return {"seq": seq, "items": kept[-MAX_KEPT_INCIDENTS:]}
+
+    return change
+
+
+def add_count(amount: float) -> Callable[[Any], Any]:
+    """A change adding ``amount`` to a counter's total."""
+    return lambda old: {"total": (old or {"total": 0})["total"] + amount}
+
+
+async def gauge(store: Store, app: str, selector: Selector, now: float) -> float:
+    """The metric's value now (cheap reads: one queue's counts, one record, one stream's
+    checkpoints; counters: their merged total)."""
+    m, subject = selector.metric, selector.subject
+    if m in ("dlq_depth", "queue_depth", "oldest_age"):
+        if await store.get_queue(subject) is None:
+            return 0.0
+        c = await store.counts(subject)
+        if m == "oldest_age":
+            return 0.0 if c.oldest_enqueued_at is None else max(0.0, c.now - c.oldest_enqueued_at)
+        return float(c.visible + c.in_flight + c.delayed)
+    if m == "breaker_open":
+        _, value = await read(store, f"breaker/{subject}")
+        return 1.0 if value and value.get("state") in ("open", "half_open") else 0.0
+    if m == "iterator_age":
+        rows = await store.run(lambda: stream_ops.checkpoints_of_stream(subject))
+        return max((cp.iterator_age or 0.0 for _, cp in rows), default=0.0)
+    _, value = await read(store, key(app, "count", str(selector)))
+    return float(value["total"]) if value else 0.0
