@@ -18,7 +18,7 @@ from __future__ import annotations
 
 import logging
 from collections.abc import Callable, Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from typing import Any
 
 from stormproof.core import alarm as core
@@ -34,6 +34,9 @@ from stormproof.telemetry.alarm_targets import Notifier, check_target
 log = logging.getLogger("stormproof.alarms")
 EVALUATE_EVERY = 1.0  # seconds between evaluations (the issue allows up to 2)
 LEASE_TTL = 5.0  # an evaluator that dies is replaced after this long
+# An alarm about incidents (a DLQ, a machine) firing with none merged yet waits this long
+# for them: the process that dead-lettered merges its buffer within a second.
+INCIDENT_GRACE = 2.0
 SOURCE, DETAIL_TYPE = "stormproof", "Alarm State Change"
 
 
@@ -168,9 +171,12 @@ class Alarms:
         if a.rule.selector.counter:
             value, samples = core.increase(old.samples, value, now, a.rule.window)
         new = core.evaluate(a.rule, old, value, now)
-        new = core.AlarmState(new.state, new.changed_at, new.breaching_since, new.value,
-                              new.reason, samples)  # fmt: skip
+        new = replace(new, samples=samples)
         fresh, top = await self._incidents(a, seen, new.state)
+        if core.changed(old, new) and new.state == core.ALARM and not fresh \
+                and a.rule.selector.kind in ("queue", "machine") \
+                and now - (new.breaching_since or now) < INCIDENT_GRACE:  # fmt: skip
+            new = replace(new, state=old.state, changed_at=old.changed_at, reason=old.reason)
         await db.update(store, rec_key, lambda _: {"alarm": new.as_json(), "seen": top,
                                                    "metric": a.metric})  # fmt: skip
         if not core.changed(old, new) and not fresh:
