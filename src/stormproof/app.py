@@ -42,7 +42,7 @@ from stormproof.storage.base import Store
 from stormproof.storage.opening import open_store
 from stormproof.streams.registry import StreamRegistry
 from stormproof.streams.stream import Stream
-from stormproof.telemetry.alarm_targets import smtp_target  # noqa: F401 - re-exported
+from stormproof.telemetry.alarm_targets import smtp_target as smtp_target  # noqa: PLC0414
 from stormproof.telemetry.alarms import Alarms
 
 T = TypeVar("T")
