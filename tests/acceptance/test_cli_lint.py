@@ -32,6 +32,14 @@ def test_misconfigured_example_reports_every_planted_problem_and_nothing_else() 
         ("SP104", "queue:payments"),
         ("SP105", "queue:payments-dlq"),
         ("SP106", "function:audit"),
+        ("SP107", "function:notify"),
+        ("SP108", "route:GET /report"),
+        ("SP109", "machine:checkout"),
+        ("SP110", "mapping:returns:ship"),
+        ("SP111", "mapping:returns:ship"),
+        ("SP112", "rule:events/echo"),
+        ("SP113", "stream_mapping:clicks->count"),
+        ("SP114", "transaction:reserve"),
     }
     text = run("examples.lint_misconfigured:app").stdout
     assert "SP101 error queue:emails: visibility timeout 5 s < function 'send_email'" in text
