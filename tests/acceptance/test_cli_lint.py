@@ -4,8 +4,10 @@ from __future__ import annotations
 
 import json
 import os
+import signal
 import subprocess
 import sys
+import time
 from pathlib import Path
 
 from stormproof.core import lint
@@ -61,3 +63,24 @@ def test_a_silenced_finding_is_left_out() -> None:
     quiet = lint.AppSpec(spec.queues, spec.functions, spec.mappings,
                          {"queue:q": {"SP103": "drained by hand"}})  # fmt: skip
     assert lint.lint(quiet) == []
+
+
+def test_the_worker_prints_the_findings_at_start(tmp_path: Path) -> None:
+    env = {**os.environ, "PYTHONPATH": f"{ROOT / 'src'}{os.pathsep}{ROOT}"}
+    store = f"sqlite:///{tmp_path / 'lint.db'}"
+    err = tmp_path / "stderr.log"
+    with err.open("wb") as sink:
+        proc = subprocess.Popen(
+            [sys.executable, "-m", "stormproof", "worker", "examples.lint_misconfigured:app",
+             "--store", store], cwd=ROOT, env=env, stdout=subprocess.DEVNULL, stderr=sink,
+        )  # fmt: skip
+    try:
+        deadline = time.monotonic() + 30
+        while "lint SP114" not in err.read_text() and time.monotonic() < deadline:
+            time.sleep(0.1)
+    finally:
+        if proc.poll() is None:
+            proc.send_signal(signal.SIGTERM)
+        proc.wait(30)
+    text = err.read_text()  # (the store then refuses this app's SP101 queue: it stops there)
+    assert "lint SP101 error queue:emails" in text and "lint SP113 warning" in text

@@ -8,6 +8,7 @@ from dataclasses import asdict
 
 import click
 
+from stormproof.app import App
 from stormproof.cli.base import load_app, main, store_url
 from stormproof.cli.output import json_option
 from stormproof.core.lint import ERROR
@@ -32,3 +33,12 @@ def lint(ctx: click.Context, app_spec: str, as_json: bool) -> None:
     if any(f.severity == ERROR for f in findings):
         sys.exit(2)
     sys.exit(1 if findings else 0)
+
+
+def print_at_start(app: App) -> bool:
+    """Print the findings as ``stormproof worker`` and ``dev`` start (stderr); True when one
+    is an error."""
+    findings = lint_app(app)
+    for f in findings:
+        click.echo(f"lint {f.code} {f.severity} {f.object}: {f.message}; fix: {f.fix}", err=True)
+    return any(f.severity == ERROR for f in findings)
