@@ -125,16 +125,15 @@ class Alarms:
     async def stop(self) -> None:
         """Stop the loop, merge what is buffered and give the lease up."""
         loop, self._loop = self._loop, None
-        if loop is None:
-            return
-        await loop.stop()
-        self._unsubscribe()
-        try:
-            await self.collector.flush(self.host.store)
-            await db.update(self.host.store, db.key(self.host.name, "lease"), self._release)
-        except Exception as exc:  # closing: the next evaluator takes over after the TTL
-            log.warning("event=alarm.stop_failed error=%s", exc)
-        await self.notifier.close()
+        if loop is not None:
+            await loop.stop()
+            self._unsubscribe()
+            try:
+                await self.collector.flush(self.host.store)
+                await db.update(self.host.store, db.key(self.host.name, "lease"), self._release)
+            except Exception as exc:  # closing: the next evaluator takes over after the TTL
+                log.warning("event=alarm.stop_failed error=%s", exc)
+        await self.notifier.close()  # (run_once may have notified without the loop)
 
     def _release(self, old: Any) -> Any:
         mine = old and old["holder"] == self.host.instance_id
