@@ -16,8 +16,10 @@ from urllib.parse import quote
 
 MAX_INLINE_EVENT = 16_384  # bytes of JSON; a larger event is linked, not copied
 MAX_INCIDENTS = 10  # per notification: the newest ones
-INCIDENT_EVENTS = ("message.dead_lettered", "invocation.dead_lettered",
-                   "delivery.dead_lettered", "execution.failed")  # fmt: skip
+INCIDENT_EVENTS = (
+    "message.dead_lettered", "invocation.dead_lettered", "delivery.dead_lettered",
+    "execution.failed", "stream.batch_dropped",
+)  # fmt: skip
 
 
 def iso(at: float | None) -> str | None:
@@ -37,6 +39,8 @@ def subject_of(name: str, fields: dict[str, Any]) -> tuple[str, str] | None:
         return ("queue", fields["destination"]) if fields.get("destination") else None
     if name == "delivery.dead_lettered":
         return ("queue", fields["dlq"]) if fields.get("dlq") else None
+    if name == "stream.batch_dropped":
+        return ("queue", fields["destination"]) if fields.get("destination") else None
     return None
 
 
@@ -73,7 +77,25 @@ def incident(
                 "redrive": f"stormproof executions redrive {shlex.quote(arn)}"}  # fmt: skip
     if name in ("invocation.dead_lettered", "delivery.dead_lettered"):
         return _given_up(name, f, at, link_base, limit)
+    if name == "stream.batch_dropped":
+        return _dropped(f, at, limit)
     return None
+
+
+def _dropped(f: dict[str, Any], at: float, limit: int) -> dict[str, Any]:
+    """A stream batch given up: the on-failure record, and the command that reads the
+    records again (they stay in the stream until its retention ends)."""
+    info = f["record"].get("KinesisBatchInfo", {})
+    fetch = (f"stormproof streams read {shlex.quote(f['stream'])} {shlex.quote(f['shard_id'])} "
+             f"--at {info.get('startSequenceNumber')} --limit {info.get('batchSize')}")  # fmt: skip
+    return {"kind": "dropped_stream_batch", "function": f["function"], "stream": f["stream"],
+            "shard_id": f["shard_id"], "destination": f.get("destination"),
+            **_event(f["record"], "", limit), "error_type": f.get("condition"),
+            "error_message": f"{info.get('batchSize')} record(s) "
+            f"{info.get('startSequenceNumber')}-{info.get('endSequenceNumber')} given up",
+            "attempts": f.get("attempt"), "first_arrival": info.get(
+                "approximateArrivalOfFirstRecord"), "dropped_at": iso(at),
+            "redrive": None, "fetch": fetch}  # fmt: skip
 
 
 def _given_up(name: str, f: dict[str, Any], at: float, base: str, limit: int) -> dict[str, Any]:

@@ -75,7 +75,7 @@ class Collector:
             del bucket[0]
             self.dropped += 1
 
-    async def flush(self, store: Store) -> None:
+    async def flush(self, store: Store, now: float) -> None:
         """Merge the buffer into the store (what fails to merge is kept for the next flush)."""
         incidents, self.incidents = self.incidents, {}
         counts, self.counts = self.counts, {}
@@ -88,7 +88,7 @@ class Collector:
             while counts:
                 name, amount = next(iter(counts.items()))
                 await alarm_store.update(store, alarm_store.key(self.app, "count", name),
-                                         alarm_store.add_count(amount))  # fmt: skip
+                                         alarm_store.add_count(amount, now))  # fmt: skip
                 del counts[name]
         finally:
             for subject, items in incidents.items():

@@ -12,14 +12,16 @@ from stormproof.core.queue_rules import QueueAttributes
 
 
 def dead_letter_queues(app: Any) -> list[str]:
-    """Every dead-letter queue of a declared queue, and every function's on-failure queue."""
+    """Every dead-letter queue of a declared queue, and every function's and stream
+    mapping's on-failure queue."""
     found = set()
     for handle in app.queues._declared.values():
         attrs = QueueAttributes(fifo=handle.fifo).merged(handle.changes)
         if attrs.dead_letter:
             found.add(attrs.dead_letter)
-    for fn in app.functions:
-        dest = getattr(fn, "on_failure", None)
+    owners = [*app.functions, *app.stream_mappings]  # their on_failure destinations
+    for owner in owners:
+        dest = getattr(owner, "on_failure", None)
         if dest is not None and getattr(dest, "kind", None) == "queue":
             found.add(dest.name)
     return sorted(found)

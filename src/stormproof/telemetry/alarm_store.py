@@ -74,9 +74,10 @@ def add_incidents(items: list[dict[str, Any]]) -> Callable[[Any], Any]:
     return change
 
 
-def add_count(amount: float) -> Callable[[Any], Any]:
-    """A change adding ``amount`` to a counter's total."""
-    return lambda old: {"total": (old or {"total": 0})["total"] + amount}
+def add_count(amount: float, now: float) -> Callable[[Any], Any]:
+    """A change adding ``amount`` to a counter's total (``since``: when it was created)."""
+    return lambda old: {"total": (old or {"total": 0})["total"] + amount,
+                        "since": (old or {}).get("since", now)}  # fmt: skip
 
 
 async def gauge(store: Store, app: str, selector: Selector, now: float) -> float:
@@ -96,5 +97,10 @@ async def gauge(store: Store, app: str, selector: Selector, now: float) -> float
     if m == "iterator_age":
         rows = await store.run(lambda: stream_ops.checkpoints_of_stream(subject))
         return max((cp.iterator_age or 0.0 for _, cp in rows), default=0.0)
+    return (await counter(store, app, selector))[0]
+
+
+async def counter(store: Store, app: str, selector: Selector) -> tuple[float, float | None]:
+    """A counter's merged total and when its record was created (None: no count yet)."""
     _, value = await read(store, key(app, "count", str(selector)))
-    return float(value["total"]) if value else 0.0
+    return (float(value["total"]), value.get("since")) if value else (0.0, None)

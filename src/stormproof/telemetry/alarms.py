@@ -129,7 +129,7 @@ class Alarms:
             await loop.stop()
             self._unsubscribe()
             try:
-                await self.collector.flush(self.host.store)
+                await self.collector.flush(self.host.store, self.host.clock.now())
                 await db.update(self.host.store, db.key(self.host.name, "lease"), self._release)
             except Exception as exc:  # closing: the next evaluator takes over after the TTL
                 log.warning("event=alarm.stop_failed error=%s", exc)
@@ -149,7 +149,7 @@ class Alarms:
         """Merge this process's buffer, then evaluate every alarm if this process holds the
         lease; returns the notifications sent."""
         store, now = self.host.store, self.host.clock.now()
-        await self.collector.flush(store)
+        await self.collector.flush(store, now)
         lease = db.take_lease(self.host.instance_id, now, LEASE_TTL)
         if await db.update(store, db.key(self.host.name, "lease"), lease) is None:
             return []
@@ -166,9 +166,7 @@ class Alarms:
         _, stored = await db.read(store, rec_key)
         old = core.AlarmState.from_json(stored["alarm"]) if stored else core.AlarmState()
         seen = stored["seen"] if stored else 0
-        value, samples = await db.gauge(store, app, a.rule.selector, now), old.samples
-        if a.rule.selector.counter:
-            value, samples = core.increase(old.samples, value, now, a.rule.window)
+        value, samples = await self._value(a, old, now)
         new = core.evaluate(a.rule, old, value, now)
         new = replace(new, samples=samples)
         fresh, top = await self._incidents(a, seen, new.state)
@@ -184,6 +182,17 @@ class Alarms:
                                          fresh)  # fmt: skip
         await self._announce(a, body, now)
         return body
+
+    async def _value(self, a: Alarm, old: core.AlarmState, now: float) -> tuple[float, Any]:
+        """The metric's value (a counter: its increase over the window) and the samples."""
+        store, app, selector = self.host.store, self.host.name, a.rule.selector
+        if not selector.counter:
+            return await db.gauge(store, app, selector, now), old.samples
+        total, since = await db.counter(store, app, selector)
+        samples = old.samples
+        if not samples and since is not None and since >= now - a.rule.window:
+            samples = ((since, 0.0),)  # counted from zero within the window: all of it is new
+        return core.increase(samples, total, now, a.rule.window)
 
     async def _incidents(self, a: Alarm, seen: int, state: str) -> tuple[list[Any], int]:
         """The incidents on the alarm's object not delivered yet (only in ALARM: in OK they

@@ -155,3 +155,42 @@ async def test_one_evaluator_per_app_and_alarms_switch_off(store_url: str) -> No
         one.alarm("x", metric="nope:q", threshold=1)
     with pytest.raises(InvalidAttribute, match="notify"):
         one.alarm("x", metric="dlq_depth:q", threshold=1, notify=["ftp://x"])
+
+
+async def test_a_dropped_stream_batch_and_a_failed_execution_are_incidents(store_url: str) -> None:
+    clock = FakeClock()
+    app = App("shop", store_url, clock=clock)
+    lost = app.queue("clicks-lost", retention=14 * 86400)
+    clicks = app.stream("clicks")
+
+    @app.function(timeout=1)
+    async def tally(event: Any, context: Any) -> None:
+        raise RuntimeError("bad click")
+
+    app.consume(clicks, tally, max_retry_attempts=0, on_failure=lost)
+    app.state_machine("refund", {"StartAt": "No", "States": {"No": {
+        "Type": "Fail", "Error": "Refused", "Cause": "too late"}}})  # fmt: skip
+    app.alarm("refunds", metric="executions_failed:refund", threshold=0)
+    undo = app.alarms.collector.subscribe()
+    try:
+        async with app:
+            worker = Worker(app, background=False)
+            await clicks.put_record("click-1", partition_key="k")
+            arn = await app.start_execution("refund", {"order": 5})
+            for _ in range(3):
+                await worker.run_once()
+                clock.advance(2)
+            sent = {b["alarm"]: b for b in await app.alarms.run_once()}
+            await worker.shutdown()
+    finally:
+        undo()
+    (dropped,) = sent["dlq:clicks-lost"]["incidents"]
+    assert (dropped["kind"], dropped["error_type"]) == (
+        "dropped_stream_batch",
+        "RetryAttemptsExhausted",
+    )
+    assert dropped["fetch"].startswith("stormproof streams read clicks shardId-")
+    (failed,) = sent["refunds"]["incidents"]
+    assert (failed["execution_arn"], failed["error_type"]) == (arn, "Refused")
+    assert json.loads(failed["event"]) == {"order": 5}  # the input, verbatim
+    assert failed["redrive"] == f"stormproof executions redrive {arn}"
