@@ -16,6 +16,7 @@ from aiosmtpd.controller import Controller
 from aiosmtpd.smtp import SMTP, Envelope, Session
 
 from stormproof import App, Target, Worker, smtp_target
+from stormproof.core.breaker import State
 from stormproof.engine import events
 from stormproof.errors import InvalidAttribute
 from stormproof.testing import FakeClock
@@ -194,3 +195,34 @@ async def test_a_dropped_stream_batch_and_a_failed_execution_are_incidents(store
     assert (failed["execution_arn"], failed["error_type"]) == (arn, "Refused")
     assert json.loads(failed["event"]) == {"order": 5}  # the input, verbatim
     assert failed["redrive"] == f"stormproof executions redrive {arn}"
+
+
+async def test_breaker_alarm_and_lease_takeover(store_url: str) -> None:
+    clock = FakeClock()
+    one, _ = poison_app(store_url, clock=clock)
+    two, _ = poison_app(store_url, clock=clock)
+    for app in (one, two):
+        app.breaker("psp", consecutive_failures=1)
+        app.alarm_defaults(dlq=False)
+    async with one, two:
+        with pytest.raises(RuntimeError):
+            async with one.breakers.get("psp"):
+                raise RuntimeError("down")
+        sent = await one.alarms.run_once()
+        assert [(b["alarm"], b["to"], b["reason"]) for b in sent] == [
+            ("breaker:psp", "ALARM", "breaker_open:psp = 1 > 0")]  # fmt: skip
+        assert await two.alarms.run_once() == []  # one holds the lease
+        clock.advance(6)  # one stops renewing (as if killed): its lease lapses after 5 s
+        await one.breakers.get("psp").force(State.CLOSED)
+        back = await two.alarms.run_once()  # two took the lease over and sees it close
+    assert [(b["alarm"], b["from"], b["to"]) for b in back] == [("breaker:psp", "ALARM", "OK")]
+    assert await _lease(store_url) == two.instance_id
+
+
+async def _lease(store_url: str) -> str:
+    app = App("reader", store_url)
+    async with app:
+        rec = await app.store.get_state("alarms/shop/lease")
+    assert rec is not None
+    holder: str = json.loads(rec.value)["holder"]
+    return holder
