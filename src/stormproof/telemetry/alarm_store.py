@@ -14,11 +14,12 @@ from __future__ import annotations
 
 import json
 from collections.abc import Callable
+from dataclasses import dataclass
 from typing import Any
 
 from stormproof.core.alarm import Selector
-from stormproof.storage import stream_ops
-from stormproof.storage.base import CompareAndSet, EntryStatus, StateRecord, Store
+from stormproof.storage import metrics_ops, stream_ops
+from stormproof.storage.base import CompareAndSet, EntryStatus, QueueCounts, StateRecord, Store
 
 CAS_ATTEMPTS = 10
 MAX_KEPT_INCIDENTS = 50  # per object; a notification carries the newest ten
@@ -80,27 +81,49 @@ def add_count(amount: float, now: float) -> Callable[[Any], Any]:
                         "since": (old or {}).get("since", now)}  # fmt: skip
 
 
-async def gauge(store: Store, app: str, selector: Selector, now: float) -> float:
-    """The metric's value now (cheap reads: one queue's counts, one record, one stream's
-    checkpoints; counters: their merged total)."""
+@dataclass
+class Snapshot:
+    """What one evaluation reads, in a few statements whatever the number of alarms: the
+    stored alarm states, the counters, every queue's depth, every global breaker."""
+
+    states: dict[str, StateRecord]
+    counts: dict[str, Any]
+    depths: dict[str, QueueCounts]
+    breakers: dict[str, Any]
+
+
+async def snapshot(store: Store, app: str, *, queues: bool, breakers: bool) -> Snapshot:
+    """Read the evaluation's inputs (queue depths and breakers only when some alarm needs
+    them: one grouped statement each)."""
+    states = {r.key.rsplit("/", 1)[1]: r for r in await store.list_states(key(app, "state", ""))}
+    counts = {r.key.rsplit("/", 1)[1]: json.loads(r.value)
+              for r in await store.list_states(key(app, "count", ""))}  # fmt: skip
+    depths = await store.run(metrics_ops.all_counts) if queues else {}
+    found = {r.key.removeprefix("breaker/"): json.loads(r.value)
+             for r in (await store.list_states("breaker/") if breakers else [])}  # fmt: skip
+    return Snapshot(states, counts, depths, found)
+
+
+async def gauge(store: Store, snap: Snapshot, selector: Selector) -> float:
+    """The metric's value now, from the snapshot (a stream: its checkpoints, read now)."""
     m, subject = selector.metric, selector.subject
     if m in ("dlq_depth", "queue_depth", "oldest_age"):
-        if await store.get_queue(subject) is None:
+        c = snap.depths.get(subject)
+        if c is None:
             return 0.0
-        c = await store.counts(subject)
         if m == "oldest_age":
             return 0.0 if c.oldest_enqueued_at is None else max(0.0, c.now - c.oldest_enqueued_at)
         return float(c.visible + c.in_flight + c.delayed)
     if m == "breaker_open":
-        _, value = await read(store, f"breaker/{subject}")
+        value = snap.breakers.get(subject)
         return 1.0 if value and value.get("state") in ("open", "half_open") else 0.0
     if m == "iterator_age":
         rows = await store.run(lambda: stream_ops.checkpoints_of_stream(subject))
         return max((cp.iterator_age or 0.0 for _, cp in rows), default=0.0)
-    return (await counter(store, app, selector))[0]
+    return counter(snap, selector)[0]
 
 
-async def counter(store: Store, app: str, selector: Selector) -> tuple[float, float | None]:
+def counter(snap: Snapshot, selector: Selector) -> tuple[float, float | None]:
     """A counter's merged total and when its record was created (None: no count yet)."""
-    _, value = await read(store, key(app, "count", str(selector)))
+    value = snap.counts.get(str(selector))
     return (float(value["total"]), value.get("since")) if value else (0.0, None)

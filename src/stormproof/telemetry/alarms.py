@@ -16,6 +16,7 @@ in ALARM, new incidents on its object are sent too (``from`` and ``to`` both ALA
 
 from __future__ import annotations
 
+import json
 import logging
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass, replace
@@ -26,6 +27,7 @@ from stormproof.core import alarm_notice
 from stormproof.engine import events
 from stormproof.engine.periodic import Periodic
 from stormproof.errors import InvalidAttribute
+from stormproof.storage.base import CompareAndSet
 from stormproof.telemetry import alarm_store as db
 from stormproof.telemetry.alarm_collect import Collector
 from stormproof.telemetry.alarm_sources import consumers_of, dead_letter_queues, global_breakers
@@ -153,29 +155,35 @@ class Alarms:
         lease = db.take_lease(self.host.instance_id, now, LEASE_TTL)
         if await db.update(store, db.key(self.host.name, "lease"), lease) is None:
             return []
+        alarms = self.definitions()
+        kinds = {a.rule.selector.kind for a in alarms}
+        snap = await db.snapshot(store, self.host.name, queues="queue" in kinds,
+                                 breakers="breaker" in kinds)  # fmt: skip
         sent: list[dict[str, Any]] = []
-        for a in self.definitions():
-            body = await self._evaluate(a, now)
+        for a in alarms:
+            body = await self._evaluate(a, snap, now)
             if body is not None:
                 sent.append(body)
         return sent
 
-    async def _evaluate(self, a: Alarm, now: float) -> dict[str, Any] | None:
+    async def _evaluate(self, a: Alarm, snap: db.Snapshot, now: float) -> dict[str, Any] | None:
         store, app = self.host.store, self.host.name
-        rec_key = db.key(app, "state", a.name)
-        _, stored = await db.read(store, rec_key)
+        rec = snap.states.get(a.name)
+        stored = json.loads(rec.value) if rec else None
         old = core.AlarmState.from_json(stored["alarm"]) if stored else core.AlarmState()
         seen = stored["seen"] if stored else 0
-        value, samples = await self._value(a, old, now)
-        new = core.evaluate(a.rule, old, value, now)
-        new = replace(new, samples=samples)
+        value, samples = await self._value(a, old, snap, now)
+        new = replace(core.evaluate(a.rule, old, value, now), samples=samples)
         fresh, top = await self._incidents(a, seen, new.state)
         if core.changed(old, new) and new.state == core.ALARM and not fresh \
                 and a.rule.selector.kind in ("queue", "machine") \
                 and now - (new.breaching_since or now) < INCIDENT_GRACE:  # fmt: skip
             new = replace(new, state=old.state, changed_at=old.changed_at, reason=old.reason)
-        await db.update(store, rec_key, lambda _: {"alarm": new.as_json(), "seen": top,
-                                                   "metric": a.metric})  # fmt: skip
+        record = {"alarm": new.as_json(), "seen": top, "metric": a.metric}
+        if record != stored:  # unchanged alarms cost no write
+            op = CompareAndSet(db.key(app, "state", a.name), rec.version if rec else None,
+                               json.dumps(record))  # fmt: skip
+            await store.apply([op])  # only the lease holder writes these
         if not core.changed(old, new) and not fresh:
             return None
         body = alarm_notice.notification(app, a.name, a.metric, old.as_json(), new.as_json(),
@@ -183,12 +191,14 @@ class Alarms:
         await self._announce(a, body, now)
         return body
 
-    async def _value(self, a: Alarm, old: core.AlarmState, now: float) -> tuple[float, Any]:
+    async def _value(
+        self, a: Alarm, old: core.AlarmState, snap: db.Snapshot, now: float
+    ) -> tuple[float, Any]:
         """The metric's value (a counter: its increase over the window) and the samples."""
-        store, app, selector = self.host.store, self.host.name, a.rule.selector
+        selector = a.rule.selector
         if not selector.counter:
-            return await db.gauge(store, app, selector, now), old.samples
-        total, since = await db.counter(store, app, selector)
+            return await db.gauge(self.host.store, snap, selector), old.samples
+        total, since = db.counter(snap, selector)
         samples = old.samples
         if not samples and since is not None and since >= now - a.rule.window:
             samples = ((since, 0.0),)  # counted from zero within the window: all of it is new
@@ -196,10 +206,12 @@ class Alarms:
 
     async def _incidents(self, a: Alarm, seen: int, state: str) -> tuple[list[Any], int]:
         """The incidents on the alarm's object not delivered yet (only in ALARM: in OK they
-        wait, so the notification that fires carries them)."""
+        wait, so the notification that fires carries them; and are not even read)."""
+        if state != core.ALARM:
+            return [], seen
         about = f"{a.rule.selector.kind}:{a.rule.selector.subject}"
         _, value = await db.read(self.host.store, db.key(self.host.name, "incidents", about))
-        if not value or state != core.ALARM:
+        if not value:
             return [], seen
         return [i for i in value["items"] if i["seq"] > seen], value["seq"]
 
