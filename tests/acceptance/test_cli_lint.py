@@ -65,8 +65,9 @@ def test_a_silenced_finding_is_left_out() -> None:
     assert lint.lint(quiet) == []
 
 
-def test_the_worker_prints_the_findings_at_start(tmp_path: Path) -> None:
-    env = {**os.environ, "PYTHONPATH": f"{ROOT / 'src'}{os.pathsep}{ROOT}"}
+def test_the_worker_logs_the_findings_at_start(tmp_path: Path) -> None:
+    env = {**os.environ, "PYTHONPATH": f"{ROOT / 'src'}{os.pathsep}{ROOT}",
+           "STORMPROOF_LOG_FORMAT": "json"}  # fmt: skip
     store = f"sqlite:///{tmp_path / 'lint.db'}"
     err = tmp_path / "stderr.log"
     with err.open("wb") as sink:
@@ -84,3 +85,6 @@ def test_the_worker_prints_the_findings_at_start(tmp_path: Path) -> None:
         proc.wait(30)
     text = err.read_text()  # (the store then refuses this app's SP101 queue: it stops there)
     assert "lint SP101 error queue:emails" in text and "lint SP113 warning" in text
+    found = [json.loads(x) for x in text.splitlines() if x.startswith("{")]
+    codes = {(x["code"], x["object"]) for x in found if x.get("event") == "lint.finding"}
+    assert ("SP114", "transaction:reserve") in codes and len(codes) == 14

@@ -83,7 +83,7 @@ def worker(
         sys.exit(2)
     app = load_app(app_spec, store or store_url(ctx))
     if not no_lint:
-        print_at_start(app)
+        print_at_start(app, as_logs=True)
     runner = Worker(app, concurrency=concurrency, shutdown_timeout=shutdown_timeout)
     try:
         stop_metrics = _metrics_server(app, metrics_port)
