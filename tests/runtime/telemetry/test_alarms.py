@@ -106,7 +106,14 @@ async def test_email_bus_event_back_to_ok(store_url: str, inbox: tuple[_Inbox, i
     seen = app.queue("alarm-events")
     app.bus().rule("alarms", {"source": ["stormproof"], "detail-type": ["Alarm State Change"]},
                    [Target(seen)])  # fmt: skip
-    app.alarm_defaults(notify=[smtp_target("127.0.0.1", port, "sp@example.com", "ops@example.com")])
+    paged: list[Any] = []
+
+    @app.function(timeout=1, on_failure=app.queue("pager-failures"))
+    async def pager(event: Any, context: Any) -> None:
+        paged.append(event)
+
+    mail = smtp_target("127.0.0.1", port, "sp@example.com", "ops@example.com")
+    app.alarm_defaults(notify=[mail, pager])
     undo = app.alarms.collector.subscribe()  # a background worker's alarm loop does this
     async with app:
         worker = Worker(app, background=False)
@@ -116,6 +123,8 @@ async def test_email_bus_event_back_to_ok(store_url: str, inbox: tuple[_Inbox, i
             clock.advance(2)
         sent = await app.alarms.run_once()
         assert [(b["alarm"], b["to"]) for b in sent] == [("dlq:orders-dlq", "ALARM")]
+        await worker.run_once()  # the function target: an async invocation
+        assert paged == sent
         for m in await dlq.receive(max_messages=10):
             await dlq.delete(m.receipt_handle)
         clock.advance(1)
