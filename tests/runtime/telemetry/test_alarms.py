@@ -18,7 +18,7 @@ from aiosmtpd.smtp import SMTP, Envelope, Session
 from stormproof import App, Target, Worker, smtp_target
 from stormproof.core.breaker import State
 from stormproof.engine import events
-from stormproof.errors import InvalidAttribute
+from stormproof.errors import InvalidAttribute, Throttled
 from stormproof.testing import FakeClock
 
 
@@ -235,3 +235,28 @@ async def _lease(store_url: str) -> str:
     assert rec is not None
     holder: str = json.loads(rec.value)["holder"]
     return holder
+
+
+async def test_throttles_rising_fire_and_clear_with_the_window(store_url: str) -> None:
+    clock = FakeClock()
+    app = App("shop", store_url, clock=clock)
+
+    @app.function(timeout=1, concurrency=0, on_failure=app.queue("f-failures"))
+    async def capped(event: Any, context: Any) -> None:
+        """Reserved concurrency 0: every invocation is throttled."""
+
+    app.alarm("capped-throttled", metric="throttles:capped", threshold=1, window=60)
+    undo = app.alarms.collector.subscribe()
+    try:
+        async with app:
+            states = []
+            for _ in range(3):
+                with pytest.raises(Throttled):
+                    await capped.invoke({})
+                clock.advance(1)
+                states += [(b["to"], b["value"]) for b in await app.alarms.run_once()]
+            clock.advance(61)
+            states += [(b["to"], b["value"]) for b in await app.alarms.run_once()]
+    finally:
+        undo()
+    assert states == [("ALARM", 2.0), ("OK", 0.0)]  # > 1 throttle in 60 s, then none
