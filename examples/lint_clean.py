@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from typing import Any
 
-from stormproof import App
+from stormproof import App, Target
 
 app = App("clean")
 
@@ -14,9 +14,18 @@ failures = app.queue("failures", retention=14 * 86400)
 app.silence("queue:failures", "SP103", "not consumed here: an operator reads it")
 
 
-@app.function(timeout=10, on_failure=failures)
+@app.function(timeout=10, on_failure=failures, concurrency=4)
 async def reserve(event: Any, context: Any) -> None:
     """Consumes orders."""
 
 
-app.consume(orders, reserve)
+app.consume(orders, reserve, max_concurrency=4)
+retry = [{"ErrorEquals": ["States.TaskFailed"], "MaxAttempts": 3, "JitterStrategy": "FULL"}]
+app.state_machine(
+    "checkout",
+    {"StartAt": "Reserve", "States": {"Reserve": {"Type": "Task", "Resource": "reserve",
+                                                 "Retry": retry, "End": True}}},
+    resources={"reserve": lambda e: e},
+)  # fmt: skip
+shop = app.bus("shop")
+shop.rule("audit", {"source": ["shop"]}, [Target(failures)])

@@ -6,7 +6,7 @@ worker and API processes.
 
 from __future__ import annotations
 
-from stormproof.app import App
+from stormproof.app import App, smtp_target
 from stormproof.bus.bus import Bus
 from stormproof.bus.events import PutEventsResult
 from stormproof.bus.replays import Replay, ReplayStatus
@@ -46,4 +46,5 @@ __all__ = [
     "Target",
     "Worker",
     "__version__",
+    "smtp_target",
 ]

@@ -42,6 +42,8 @@ from stormproof.storage.base import Store
 from stormproof.storage.opening import open_store
 from stormproof.streams.registry import StreamRegistry
 from stormproof.streams.stream import Stream
+from stormproof.telemetry.alarm_targets import smtp_target as smtp_target  # noqa: PLC0414
+from stormproof.telemetry.alarms import Alarms
 
 T = TypeVar("T")
 MAINTENANCE_INTERVAL = 5.0
@@ -108,6 +110,9 @@ class App:
         )
         self._sync = SyncBridge(self.open, self.close)
         self._api: Any = None
+        self.alarms = Alarms(self)  # app.alarm(...), see docs/observability.md
+        self.alarm, self.alarm_defaults = self.alarms.alarm, self.alarms.defaults
+        self.disable_alarm = self.alarms.disable
 
     # --- declarations ---------------------------------------------------------------
 
@@ -438,9 +443,12 @@ class App:
             await self.close()
             raise
         self._maintenance.start()
+        if self.consuming:
+            self.alarms.start()
 
     async def close(self) -> None:
         """Stop background work and close the store."""
+        await self.alarms.stop()
         await self.executions.close()
         await self.breakers.close()
         await self.buses.close()

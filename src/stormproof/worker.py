@@ -91,6 +91,7 @@ class Worker:
         if self.background:
             self.app.buses.start_background()
             self.app.executions.start_background_if_defined()
+            self.app.alarms.start()  # merges this process's incidents; one process evaluates
         log.info(
             "event=worker.started app=%s concurrency=%d consumers=%s",
             self.app.name,
@@ -162,6 +163,7 @@ class Worker:
         if self._own_background and not self._opened_app:
             await self.app.executions.stop_background()
             await self.app.buses.stop_background()
+            await self.app.alarms.stop()
         released = 0
         if self.keeper is not None:
             if running:

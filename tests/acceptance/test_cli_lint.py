@@ -4,8 +4,10 @@ from __future__ import annotations
 
 import json
 import os
+import signal
 import subprocess
 import sys
+import time
 from pathlib import Path
 
 from stormproof.core import lint
@@ -32,6 +34,14 @@ def test_misconfigured_example_reports_every_planted_problem_and_nothing_else() 
         ("SP104", "queue:payments"),
         ("SP105", "queue:payments-dlq"),
         ("SP106", "function:audit"),
+        ("SP107", "function:notify"),
+        ("SP108", "route:GET /report"),
+        ("SP109", "machine:checkout"),
+        ("SP110", "mapping:returns:ship"),
+        ("SP111", "mapping:returns:ship"),
+        ("SP112", "rule:events/echo"),
+        ("SP113", "stream_mapping:clicks->count"),
+        ("SP114", "transaction:reserve"),
     }
     text = run("examples.lint_misconfigured:app").stdout
     assert "SP101 error queue:emails: visibility timeout 5 s < function 'send_email'" in text
@@ -53,3 +63,28 @@ def test_a_silenced_finding_is_left_out() -> None:
     quiet = lint.AppSpec(spec.queues, spec.functions, spec.mappings,
                          {"queue:q": {"SP103": "drained by hand"}})  # fmt: skip
     assert lint.lint(quiet) == []
+
+
+def test_the_worker_logs_the_findings_at_start(tmp_path: Path) -> None:
+    env = {**os.environ, "PYTHONPATH": f"{ROOT / 'src'}{os.pathsep}{ROOT}",
+           "STORMPROOF_LOG_FORMAT": "json"}  # fmt: skip
+    store = f"sqlite:///{tmp_path / 'lint.db'}"
+    err = tmp_path / "stderr.log"
+    with err.open("wb") as sink:
+        proc = subprocess.Popen(
+            [sys.executable, "-m", "stormproof", "worker", "examples.lint_misconfigured:app",
+             "--store", store], cwd=ROOT, env=env, stdout=subprocess.DEVNULL, stderr=sink,
+        )  # fmt: skip
+    try:
+        deadline = time.monotonic() + 30
+        while "lint SP114" not in err.read_text() and time.monotonic() < deadline:
+            time.sleep(0.1)
+    finally:
+        if proc.poll() is None:
+            proc.send_signal(signal.SIGTERM)
+        proc.wait(30)
+    text = err.read_text()  # (the store then refuses this app's SP101 queue: it stops there)
+    assert "lint SP101 error queue:emails" in text and "lint SP113 warning" in text
+    found = [json.loads(x) for x in text.splitlines() if x.startswith("{")]
+    codes = {(x["code"], x["object"]) for x in found if x.get("event") == "lint.finding"}
+    assert ("SP114", "transaction:reserve") in codes and len(codes) == 14

@@ -10,11 +10,10 @@ import click
 
 from stormproof.app import App
 from stormproof.cli.base import load_app, main, store_url
+from stormproof.cli.lint import print_at_start
 from stormproof.cli.output import echo_error
 from stormproof.cli.store import redact
-from stormproof.core.lint import ERROR
 from stormproof.errors import StormproofError
-from stormproof.lint import lint_app
 from stormproof.telemetry import logs
 from stormproof.worker import DEFAULT_CONCURRENCY
 
@@ -60,7 +59,7 @@ def dev(
         sys.exit(2)
     logs.configure(None, "INFO")
     app = load_app(app_spec, store or store_url(ctx))
-    if not no_lint and _lint_errors(app):
+    if not no_lint and print_at_start(app):
         sys.exit(2)
     server = DevServer(host, port, concurrency)
     _banner(app, server, route_lines(app))
@@ -71,14 +70,6 @@ def dev(
     except (StormproofError, OSError) as exc:
         echo_error(str(exc))
         sys.exit(1)
-
-
-def _lint_errors(app: App) -> bool:
-    """Print the linter's findings; True when one is an error (the app would misbehave)."""
-    findings = lint_app(app)
-    for f in findings:
-        click.echo(f"lint {f.code} {f.severity} {f.object}: {f.message}; fix: {f.fix}", err=True)
-    return any(f.severity == ERROR for f in findings)
 
 
 def _banner(app: App, server: DevServer, routes: list[str]) -> None:

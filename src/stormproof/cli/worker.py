@@ -14,6 +14,7 @@ import click
 
 from stormproof.app import App
 from stormproof.cli.base import load_app, main, store_url
+from stormproof.cli.lint import print_at_start
 from stormproof.cli.output import echo_error
 from stormproof.errors import StormproofError
 from stormproof.telemetry import logs
@@ -55,6 +56,7 @@ from stormproof.worker import DEFAULT_CONCURRENCY, DEFAULT_SHUTDOWN_TIMEOUT, Wor
     default=None,
     help="Serve Prometheus metrics at http://127.0.0.1:PORT/metrics (stormproof[telemetry]).",
 )
+@click.option("--no-lint", is_flag=True, help="Skip the preflight linter at start.")
 @click.pass_context
 def worker(
     ctx: click.Context,
@@ -65,12 +67,14 @@ def worker(
     log_level: str,
     log_format: str | None,
     metrics_port: int | None,
+    no_lint: bool,
 ) -> None:
     """Run every consumer of APP (module:attribute) until SIGTERM.
 
     That is: event-source mappings, async invocations, state-machine steps and tasks
     (with Wait and retry timers) and bus deliveries (with replays and archive
-    retention). Opening an App elsewhere (a producer) runs none of these.
+    retention). Opening an App elsewhere (a producer) runs none of these. The linter's
+    findings are printed at start (the worker runs even with errors; ``dev`` refuses).
     """
     try:
         logs.configure(log_format, log_level)
@@ -78,6 +82,8 @@ def worker(
         echo_error(str(exc))
         sys.exit(2)
     app = load_app(app_spec, store or store_url(ctx))
+    if not no_lint:
+        print_at_start(app, as_logs=True)
     runner = Worker(app, concurrency=concurrency, shutdown_timeout=shutdown_timeout)
     try:
         stop_metrics = _metrics_server(app, metrics_port)

@@ -6,62 +6,29 @@ the fix. A finding is silenced per object with a reason (``app.silence(obj, code
 
 from __future__ import annotations
 
-from collections.abc import Callable, Iterator, Mapping
-from dataclasses import dataclass, field
+from collections.abc import Callable, Iterator
 
-ERROR, WARNING = "error", "warning"
+from stormproof.core import lint_rules
+from stormproof.core.lint_specs import (
+    ERROR,
+    WARNING,
+    AppSpec,
+    Finding,
+    FunctionSpec,
+    MappingSpec,
+    QueueSpec,
+    RouteSpec,
+    StreamMappingSpec,
+    TargetSpec,
+    TransactionSpec,
+)
+
+__all__ = [
+    "ERROR", "WARNING", "AppSpec", "Finding", "FunctionSpec", "MappingSpec", "QueueSpec",
+    "RouteSpec", "StreamMappingSpec", "TargetSpec", "TransactionSpec", "lint",
+]  # fmt: skip
 VISIBILITY_FACTOR = 6  # AWS: visibility timeout at least 6x the function timeout
 MIN_RECEIVE_COUNT = 5  # AWS: max receive count of at least 5 before dead-lettering
-
-
-@dataclass(frozen=True)
-class QueueSpec:
-    """What the rules need of a queue."""
-
-    name: str
-    visibility_timeout: float
-    retention: float
-    dead_letter: str | None
-    max_receive_count: int
-
-
-@dataclass(frozen=True)
-class FunctionSpec:
-    """What the rules need of a function (``on_failure``: the destination's name)."""
-
-    name: str
-    timeout: float
-    on_failure: str | None
-
-
-@dataclass(frozen=True)
-class MappingSpec:
-    """A queue consumed by a function."""
-
-    queue: str
-    function: str
-    batch_window: float
-
-
-@dataclass(frozen=True)
-class AppSpec:
-    """An app's definitions, and the silenced findings: ``{object: {code: reason}}``."""
-
-    queues: Mapping[str, QueueSpec]
-    functions: Mapping[str, FunctionSpec]
-    mappings: tuple[MappingSpec, ...]
-    silenced: Mapping[str, Mapping[str, str]] = field(default_factory=dict)
-
-
-@dataclass(frozen=True)
-class Finding:
-    """One problem: its code, severity, the object, what is wrong (with numbers), the fix."""
-
-    code: str
-    severity: str
-    object: str
-    message: str
-    fix: str
 
 
 Rule = Callable[[AppSpec], Iterator[Finding]]
@@ -121,7 +88,7 @@ def _async_failures(app: AppSpec) -> Iterator[Finding]:
                           "set on_failure=<queue or function>")  # fmt: skip
 
 
-RULES: tuple[Rule, ...] = (_timeouts, _dead_letters, _async_failures)
+RULES: tuple[Rule, ...] = (_timeouts, _dead_letters, _async_failures, *lint_rules.RULES)
 
 
 def lint(app: AppSpec) -> list[Finding]:

@@ -46,6 +46,7 @@ LEVELS: dict[str, int] = {
     "request.accepted": DEBUG,
     "request.completed": DEBUG,
     "record.checkpointed": DEBUG,
+    "stream.batch_dropped": WARNING,  # records given up to the mapping's on_failure
     "alarm.changed": WARNING,
 }
 

@@ -18,6 +18,7 @@ from dataclasses import dataclass
 
 from stormproof.core import stream_batch as sb
 from stormproof.core.stream_rules import format_seq, parse_seq, slot
+from stormproof.engine import events
 from stormproof.engine.runtime import Runtime
 from stormproof.errors import StaleLease
 from stormproof.functions.runners import Failed
@@ -245,4 +246,8 @@ class StreamConsumer:
             info["endSequenceNumber"],
         )  # fmt: skip
         dest = self.mapping.on_failure
+        events.emit("stream.batch_dropped", self.rt.name, function=self.mapping.function.name,
+                    stream=self.mapping.stream.name, shard_id=info["shardId"], record=body,
+                    condition=give.condition, attempt=give.invocations,
+                    destination=getattr(dest, "name", None))  # fmt: skip
         return [] if dest is None else await dest.delivery_ops(body, now)

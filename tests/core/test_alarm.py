@@ -1,0 +1,129 @@
+"""The alarm state machine (pure): OK -> ALARM after ``for_`` above threshold, back to OK."""
+
+from __future__ import annotations
+
+import pytest
+from hypothesis import given
+from hypothesis import strategies as st
+
+from stormproof.core import alarm, alarm_notice
+from stormproof.core.alarm import ALARM, OK, AlarmState
+from stormproof.errors import InvalidAttribute
+
+values = st.lists(st.tuples(st.floats(0.1, 5), st.integers(0, 3)), min_size=1, max_size=40)
+
+
+def run(r: alarm.Rule, steps: list[tuple[float, int]]) -> list[tuple[float, int, AlarmState]]:
+    """Evaluate each (elapsed, value) step on a fake clock from t=1000."""
+    state, now, seen = AlarmState(), 1000.0, []
+    for elapsed, value in steps:
+        now += elapsed
+        state = alarm.evaluate(r, state, value, now)
+        seen.append((now, value, state))
+    return seen
+
+
+@given(values, st.integers(0, 2), st.floats(0, 10))
+def test_alarm_iff_above_threshold_for_long_enough(
+    steps: list[tuple[float, int]], threshold: int, for_: float
+) -> None:
+    r = alarm.rule("dlq_depth:q", threshold, for_)
+    seen = run(r, steps)
+    for i, (now, value, state) in enumerate(seen):
+        if value <= threshold:
+            assert state.state == OK and state.breaching_since is None
+            continue
+        start = i  # the first step of the current breaching run
+        while start > 0 and seen[start - 1][1] > threshold:
+            start -= 1
+        assert state.breaching_since == seen[start][0]
+        assert (state.state == ALARM) == (now - seen[start][0] >= for_)
+
+
+@given(values)
+def test_state_changes_stamp_the_time(steps: list[tuple[float, int]]) -> None:
+    r = alarm.rule("oldest_age:q", 1, 2)
+    previous = AlarmState()
+    for now, _, state in run(r, steps):
+        if alarm.changed(previous, state):
+            assert state.changed_at == now and state.state != previous.state
+        else:
+            assert state.changed_at == previous.changed_at
+        previous = state
+
+
+def test_a_reason_names_the_metric_the_value_and_the_threshold() -> None:
+    r = alarm.rule("dlq_depth:orders-dlq", 0, 5)
+    s = alarm.evaluate(r, AlarmState(), 3, 100)
+    assert s.state == OK  # breaching, not for 5 s yet
+    s = alarm.evaluate(r, s, 4, 105)
+    assert (s.state, s.reason) == (ALARM, "dlq_depth:orders-dlq = 4 > 0 for 5 s")
+    s = alarm.evaluate(r, s, 0, 107)
+    assert (s.state, s.reason, s.changed_at) == (OK, "dlq_depth:orders-dlq = 0 <= 0", 107)
+    assert AlarmState.from_json(s.as_json()) == s
+
+
+@given(st.lists(st.tuples(st.floats(0.5, 30), st.integers(0, 5)), max_size=30))
+def test_a_counter_increase_is_over_the_window(steps: list[tuple[float, int]]) -> None:
+    samples: tuple[tuple[float, float], ...] = ()
+    now, total, history = 0.0, 0.0, [(0.0, 0.0)]
+    samples = alarm.increase(samples, total, now, 60)[1]
+    for elapsed, add in steps:
+        now, total = now + elapsed, total + add
+        rise, samples = alarm.increase(samples, total, now, 60)
+        older = [t for t in history if t[0] < now - 60]
+        base = older[-1] if older else history[0]
+        history.append((now, total))
+        assert rise == total - base[1]
+        assert samples[-1] == (now, total)
+        assert len(samples) <= len(history)
+
+
+def test_a_counter_reset_counts_from_zero() -> None:
+    rise, _ = alarm.increase(((0.0, 10.0),), 3.0, 5.0, 60)
+    assert rise == 3.0
+
+
+@pytest.mark.parametrize(
+    ("kwargs", "field"),
+    [
+        ({"metric": "dlq_depth"}, "metric"),
+        ({"metric": "latency:q"}, "metric"),
+        ({"metric": "dlq_depth: "}, "metric"),
+        ({"metric": "dlq_depth:q", "threshold": -1}, "threshold"),
+        ({"metric": "dlq_depth:q", "for_": 86_401}, "for_"),
+        ({"metric": "throttles:f", "window": 5}, "window"),
+        ({"metric": "dlq_depth:q", "threshold": True}, "threshold"),
+    ],
+)
+def test_every_limit_is_validated(kwargs: dict[str, object], field: str) -> None:
+    args = {"threshold": 0, **kwargs}
+    with pytest.raises(InvalidAttribute) as info:
+        alarm.rule(args.pop("metric"), **args)
+    assert info.value.field == field
+
+
+def test_a_dead_lettered_message_carries_its_event_and_redrive_command() -> None:
+    fields = {"queue": "orders", "dlq": "orders-dlq", "message_id": "m1", "attempt": 3,
+              "body": {"order": 7}, "attributes": {}, "sent_at": 0.0,
+              "error_type": "ValueError", "error_message": "bad"}  # fmt: skip
+    item = alarm_notice.incident("message.dead_lettered", fields, 1.5)
+    assert item is not None
+    assert item["event"] == {"order": 7}
+    assert (item["error_type"], item["attempts"]) == ("ValueError", 3)
+    assert item["redrive"] == "stormproof dlq redrive orders-dlq"
+    assert item["dead_lettered_at"] == "1970-01-01T00:00:01.500+00:00"
+    big = alarm_notice.incident("message.dead_lettered", {**fields, "body": "x" * 20_000}, 2,
+                                link_base="http://h:1")  # fmt: skip
+    assert big is not None and big["event"] is None
+    assert big["event_link"] == "http://h:1/ui/queues/orders-dlq/messages/m1"
+
+
+def test_a_failed_execution_carries_its_input_and_redrive_command() -> None:
+    fields = {"machine": "m", "execution_arn": "arn:stormproof:states:x:execution:m:e",
+              "status": "FAILED", "error_type": "E", "error_message": "boom", "input": [1],
+              "start_time": 0.0, "stop_time": 1.0}  # fmt: skip
+    item = alarm_notice.incident("execution.failed", fields, 1)
+    assert item is not None and item["event"] == [1]
+    assert item["redrive"] == "stormproof executions redrive arn:stormproof:states:x:execution:m:e"
+    assert alarm_notice.subject_of("execution.failed", fields) == ("machine", "m")
