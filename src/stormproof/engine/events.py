@@ -47,6 +47,7 @@ LEVELS: dict[str, int] = {
     "request.completed": DEBUG,
     "record.checkpointed": DEBUG,
     "alarm.changed": WARNING,
+    "fault.injected": WARNING,  # chaos: a fault applied to a call (docs/chaos.md)
 }
 
 
