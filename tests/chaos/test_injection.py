@@ -222,3 +222,12 @@ async def test_count_selection_lets_exactly_n_processes_obey(store_url: str) -> 
     finally:
         for app in apps:
             await app.close()
+
+
+def test_the_bench_measures_a_call_site_off_and_on() -> None:
+    from stormproof.bench import chaos as bench_chaos
+
+    off, on = bench_chaos.run(calls=2000, faults=2)
+    assert (off["chaos"], on["chaos"], on["faults"]) == (0, 1, 2)
+    assert off["ns_per_site"] > 0 and on["ns_per_site"] > 0
+    assert injection.injector is None

@@ -40,7 +40,9 @@ class FaultView:
         self.clock = clock
         self.instance_id = instance_id
         self.tally = Tally(book, instance_id)
-        self.obeyed: list[Obeyed] = []
+        self._by_target: dict[str, list[Obeyed]] = {}
+        self._prefixed: list[Obeyed] = []
+        self.obeyed = []
         self.skew = 0.0  # the store's clock minus ours: windows are on the store's clock
         self._slots: dict[str, list[int]] = {}  # COUNT faults: the slot this process holds
 
@@ -62,14 +64,36 @@ class FaultView:
 
     def hits(self, target: str) -> list[Obeyed]:
         """The obeyed faults that apply to this call on ``target`` now (drawing each)."""
+        found = self._by_target.get(target)
+        if found is None and not self._prefixed:
+            return []  # the common case with chaos on: one dict lookup
+        candidates = (found or []) + [
+            o for o in self._prefixed if decide.matches(o.placement.fault.target, target)
+        ]
         now = self.clock.now() + self.skew
         return [
             o
-            for o in self.obeyed
-            if decide.matches(o.placement.fault.target, target)
-            and decide.is_active(o.placement, now)
+            for o in candidates
+            if decide.is_active(o.placement, now)
             and decide.hits(o.placement.fault.probability, o.rng)
         ]
+
+    @property
+    def obeyed(self) -> list[Obeyed]:
+        """Every fault this process obeys (active or waiting to start)."""
+        return self._obeyed
+
+    @obeyed.setter
+    def obeyed(self, obeyed: list[Obeyed]) -> None:
+        # Index by exact target; HTTP targets match by URL prefix, so they stay a list.
+        self._obeyed = obeyed
+        self._by_target = {}
+        self._prefixed = []
+        for o in obeyed:
+            if o.placement.fault.kind == "http-target":
+                self._prefixed.append(o)
+            else:
+                self._by_target.setdefault(o.placement.fault.target, []).append(o)
 
     async def close(self) -> None:
         """Give back every COUNT slot (another process may obey at once)."""
