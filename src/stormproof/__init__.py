@@ -11,6 +11,7 @@ from stormproof.bus.bus import Bus
 from stormproof.bus.events import PutEventsResult
 from stormproof.bus.replays import Replay, ReplayStatus
 from stormproof.bus.targets import HeaderAuth, HmacAuth, HttpTarget, Target
+from stormproof.core.faults import Fault
 from stormproof.functions.function import Function
 from stormproof.functions.mappings import EventSourceMapping
 from stormproof.functions.runners import Context
@@ -30,6 +31,7 @@ __all__ = [
     "Context",
     "EventSourceMapping",
     "ExecutionInfo",
+    "Fault",
     "Function",
     "HeaderAuth",
     "HmacAuth",

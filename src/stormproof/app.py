@@ -16,6 +16,7 @@ from stormproof.bus.breaker_events import announcer
 from stormproof.bus.bus import Bus
 from stormproof.bus.manager import BusManager
 from stormproof.bus.targets import HttpTarget
+from stormproof.chaos import Chaos, enabled_by_env
 from stormproof.clock import Clock, SystemClock
 from stormproof.core import names, shedding
 from stormproof.core import queue_rules as rules
@@ -73,6 +74,9 @@ class App:
     ``start_execution``) never runs work. ``stormproof worker`` (a :class:`Worker`) runs every
     consumer; ``consume=True`` runs state-machine steps and tasks and bus deliveries
     in-process while the app is open (mappings and async invocations need a Worker).
+
+    ``chaos=True`` (or ``STORMPROOF_CHAOS=1``) makes this process obey the faults injected
+    with ``app.chaos`` (docs/chaos.md); off by default.
     """
 
     def __init__(
@@ -82,6 +86,7 @@ class App:
         *,
         clock: Clock | None = None,
         consume: bool = False,
+        chaos: bool | None = None,
     ):
         self.name = name
         self.store_url = store or config.from_env().store
@@ -113,6 +118,9 @@ class App:
         self.alarms = Alarms(self)  # app.alarm(...), see docs/observability.md
         self.alarm, self.alarm_defaults = self.alarms.alarm, self.alarms.defaults
         self.disable_alarm = self.alarms.disable
+        self._raw_store: Store | None = None
+        on = enabled_by_env() if chaos is None else chaos
+        self.chaos = Chaos(name, self.instance_id, self.clock, self._unwrapped_store, on)
 
     # --- declarations ---------------------------------------------------------------
 
@@ -423,6 +431,12 @@ class App:
             raise AppNotOpen
         return self._store
 
+    def _unwrapped_store(self) -> Store:
+        """The open store without the chaos proxy (faults are read around it)."""
+        if self._raw_store is None:
+            raise AppNotOpen
+        return self._raw_store
+
     async def open(self) -> None:
         """Open the store, migrate, reconcile declared queues, start maintenance."""
         if self._store is not None:
@@ -431,7 +445,7 @@ class App:
         store.on_dead_lettered = events.dead_lettered_hook(self.name)
         await store.open()
         self._sync.loop = asyncio.get_running_loop()
-        self._store = store
+        self._raw_store, self._store = store, self.chaos.wrap(store)
         try:
             await self.queues.open()
             await self.streams.open()
@@ -439,6 +453,7 @@ class App:
             await self.functions.transactions.open()
             await self.buses.open()
             await self.executions.open()
+            await self.chaos.open()
         except BaseException:
             await self.close()
             raise
@@ -449,6 +464,7 @@ class App:
     async def close(self) -> None:
         """Stop background work and close the store."""
         await self.alarms.stop()
+        await self.chaos.close()
         await self.executions.close()
         await self.breakers.close()
         await self.buses.close()
@@ -457,7 +473,7 @@ class App:
         await self.queues.close()
         if self._store is not None:
             await self._store.close()
-            self._store = None
+            self._store = self._raw_store = None
         self._unsubscribe_metrics()  # counting stops with the app (a reopen starts anew)
         self._metrics, self._unsubscribe_metrics = None, lambda: None
 

@@ -4,7 +4,8 @@ Every exception carries its facts as fields, not only as a formatted string::
 
     StormproofError
     ├── InvalidAttribute (ValueError)        field, value, allowed
-    │   └── NestingTooDeep                   field, limit
+    │   ├── NestingTooDeep                   field, limit
+    │   └── ValidationError                  field, value, allowed (a fault, an experiment file)
     ├── MissingParameter (ValueError)        field
     ├── BatchRequestInvalid (ValueError)     code
     ├── MessageTooLarge (ValueError)         size, limit
@@ -29,6 +30,7 @@ Every exception carries its facts as fields, not only as a formatted string::
     ├── ExecutionDoesNotExist (LookupError)  arn
     ├── TaskDoesNotExist (LookupError)       token
     ├── ExecutionNotRedrivable               arn, status
+    ├── InjectedFault                        fault_id, target, action, status (chaos)
     └── StoreError                           (a storage driver failure, translated)
         └── StoreUnavailable                 (the store cannot be reached)
 
@@ -67,6 +69,10 @@ class InvalidAttribute(StormproofError, ValueError):
         self.value = value
         self.allowed = allowed
         super().__init__(f"invalid {field}={safe_repr(value)}: allowed {allowed}")
+
+
+class ValidationError(InvalidAttribute):
+    """A declared document (a chaos fault, an experiment file) has a field out of range."""
 
 
 class NestingTooDeep(InvalidAttribute):
@@ -461,3 +467,19 @@ class SqlConditionFailed(TransactionError):
     def __init__(self, statement: str, expected: int, rows: int) -> None:
         self.statement, self.expected, self.rows = statement, expected, rows
         super().__init__(f"statement {statement!r} affected {rows} rows, expected {expected}")
+
+
+class InjectedFault(StormproofError):
+    """A fault injected on purpose by ``stormproof.chaos`` (never raised with chaos off).
+
+    ``status`` is the HTTP status a route, HTTP target or webhook answers (503, 429), or
+    None; ``action`` is the fault's action (``error``, ``throttle``, ``drop``...).
+    """
+
+    def __init__(self, fault_id: str, target: str, action: str, status: int | None = None):
+        self.fault_id = fault_id
+        self.target = target
+        self.action = action
+        self.status = status
+        shown = f" (status {status})" if status is not None else ""
+        super().__init__(f"injected {action} fault {fault_id} on {target}{shown}")

@@ -39,13 +39,19 @@ from stormproof.bus.targets import HttpTarget, Target, is_state_machine, start_m
 from stormproof.core import queue_rules as rules
 from stormproof.core.queue_rules import MAX_DELAY
 from stormproof.core.retry import DeliveryFailure, GiveUp, RetryPolicy, decide_delivery
-from stormproof.engine import events
+from stormproof.engine import events, injection
 from stormproof.engine.breakers import Permit
 from stormproof.engine.consumer import IDLE_WAIT
 from stormproof.engine.http_client import HttpFailure
 from stormproof.engine.limits import MIN_WAIT
 from stormproof.engine.waiting import nap_until_visible
-from stormproof.errors import ExecutionAlreadyExists, StaleLease, StormproofError, Throttled
+from stormproof.errors import (
+    ExecutionAlreadyExists,
+    InjectedFault,
+    StaleLease,
+    StormproofError,
+    Throttled,
+)
 from stormproof.storage.base import (
     ChangeVisibility,
     ClaimedRow,
@@ -155,6 +161,8 @@ class DeliveryConsumer:
         """One delivery try; None on success."""
         dest = target.destination
         try:
+            if injection.injector is not None:  # a chaos fault fails this delivery
+                await injection.injector.strike(f"bus-target:{self.bus.name}/{body['rule']}")
             if isinstance(dest, HttpTarget):
                 return await self._http(dest, payload, body["event_id"])
             async with asyncio.timeout(ATTEMPT_TIMEOUT):
@@ -167,6 +175,8 @@ class DeliveryConsumer:
                     return DeliveryFailure.missing_destination(f"{target.name!r} unknown here")
         except TimeoutError:
             return DeliveryFailure.timeout()
+        except InjectedFault as exc:
+            return DeliveryFailure.http(exc.status or 500, str(exc))
         except Throttled as exc:
             return DeliveryFailure.http(429, str(exc))
         except Exception as exc:
@@ -180,6 +190,8 @@ class DeliveryConsumer:
                 await clock.sleep(max(MIN_WAIT, dest.limit.retry_after))
         elif dest.limiter is not None:
             await dest.limiter.acquire(self.manager.app.clock)
+        if injection.injector is not None:  # a chaos fault as if the endpoint answered it
+            await injection.injector.strike(f"http-target:{dest.url}")
         data = payload.encode()
         headers = dest.request_headers(data, event_id, self.manager.app.clock.now())
         try:

@@ -35,7 +35,7 @@ from typing import Any, TypeVar
 from stormproof.clock import Clock
 from stormproof.core import breaker as core
 from stormproof.core.breaker import Counts, State
-from stormproof.engine import events
+from stormproof.engine import events, injection
 from stormproof.errors import BreakerOpen, InvalidAttribute, StoreError
 from stormproof.storage.base import CompareAndSet, Store
 
@@ -274,6 +274,8 @@ class CircuitBreaker:
         """Call ``fn(*args, **kwargs)`` through the breaker (awaiting what it returns if needed)."""
         permit = await self.admit()
         try:
+            if injection.injector is not None:  # a chaos fault fails the guarded call
+                await injection.injector.strike(f"breaker:{self.name}")
             result = fn(*args, **kwargs)
             if inspect.isawaitable(result):
                 result = await result

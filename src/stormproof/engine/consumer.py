@@ -25,6 +25,7 @@ from typing import TypeVar
 
 from stormproof.core.backoff import Jitter, delay
 from stormproof.core.queue_rules import QueueAttributes
+from stormproof.engine import injection
 from stormproof.engine.leases import Holding, LeaseKeeper
 from stormproof.engine.runtime import Runtime
 from stormproof.engine.slots import Permits, SlotPool, Ticket, honour_cancellation, reserve
@@ -144,6 +145,8 @@ class QueueConsumer:
 
     async def _run_unit(self, rows: list[ClaimedRow], holding: Holding, ticket: Ticket) -> None:
         try:
+            if injection.injector is not None:  # chaos: the worker may SIGKILL itself here
+                await injection.injector.strike("worker")
             await self._process(rows, holding, ticket)
         except Exception:
             log.exception("event=consumer.unit_error queue=%s", self.queue)

@@ -48,6 +48,7 @@ LEVELS: dict[str, int] = {
     "record.checkpointed": DEBUG,
     "stream.batch_dropped": WARNING,  # records given up to the mapping's on_failure
     "alarm.changed": WARNING,
+    "fault.injected": WARNING,  # chaos: a fault applied to a call (docs/chaos.md)
 }
 
 

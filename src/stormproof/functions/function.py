@@ -19,7 +19,7 @@ from stormproof.core import json_limits, names
 from stormproof.core import queue_rules as rules
 from stormproof.core.idempotency import Idempotency
 from stormproof.core.retry import AsyncInvokePolicy
-from stormproof.engine import events
+from stormproof.engine import events, injection
 from stormproof.engine.destinations import Destination, is_destination
 from stormproof.engine.runtime import Runtime
 from stormproof.engine.slots import Concurrency, SlotPool, Ticket, reserve
@@ -150,9 +150,14 @@ class Function:
             context.requests = requests
         hold = ticket.hold_slots_until if ticket is not None else None
         started = clock.now()
-        call = await run_call(self.runner, event, context, self.timeout, clock, hold)
-        _emit_outcome(self.app.name, self.name, request_id, attempt, call.outcome, started, clock)
-        return call.outcome
+        injected = await _injected(self.name) if injection.injector is not None else None
+        if injected is not None:  # a chaos fault fails the call as if the handler raised
+            outcome: Outcome = injected
+        else:
+            call = await run_call(self.runner, event, context, self.timeout, clock, hold)
+            outcome = call.outcome
+        _emit_outcome(self.app.name, self.name, request_id, attempt, outcome, started, clock)
+        return outcome
 
     async def invoke(self, event: Any) -> Any:
         """Run synchronously in this process under the global cap; return the result.
@@ -210,6 +215,15 @@ class Function:
         if self._runner is not None:
             self._runner.close()
             self._runner = None
+
+
+async def _injected(function: str) -> Failed | None:
+    """The failure a chaos fault on ``function:<name>`` gives this call, if any."""
+    assert injection.injector is not None
+    hit = await injection.injector.caught(f"function:{function}")
+    if hit is None:
+        return None
+    return Failed(type(hit).__name__, str(hit), timed_out=isinstance(hit, TimeoutError))
 
 
 def _emit_outcome(

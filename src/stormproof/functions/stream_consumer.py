@@ -18,10 +18,10 @@ from dataclasses import dataclass
 
 from stormproof.core import stream_batch as sb
 from stormproof.core.stream_rules import format_seq, parse_seq, slot
-from stormproof.engine import events
+from stormproof.engine import events, injection
 from stormproof.engine.runtime import Runtime
 from stormproof.errors import StaleLease
-from stormproof.functions.runners import Failed
+from stormproof.functions.runners import Failed, Outcome
 from stormproof.functions.stream_mappings import (
     StreamMapping,
     failure_record,
@@ -156,6 +156,19 @@ class StreamConsumer:
             self._batches.pop(shard_id, None)  # another worker has it: forget our batch
         return taken
 
+    async def _invoke(self, keep: list[StreamRecord], attempt: int) -> Outcome:
+        """One invocation of the mapping's function (a chaos fault fails it unrun)."""
+        if injection.injector is not None:
+            hit = await injection.injector.caught(f"stream-mapping:{self.mapping.stream.name}")
+            if hit is not None:
+                return Failed(type(hit).__name__, str(hit))
+        return await self.mapping.function.execute(
+            {"Records": [kinesis_record(self.mapping.stream, r) for r in keep]},
+            request_id=str(uuid.uuid4()),
+            attempt=attempt,
+            ticket=None,
+        )
+
     async def _step(self, shard_id: str) -> int:
         batch = self._batches.get(shard_id) or await self._load(shard_id)
         if batch is None:
@@ -168,12 +181,7 @@ class StreamConsumer:
         if not keep:
             await self._finish(shard_id, batch, sb.succeeded(batch.plan), None)
             return len(part)
-        outcome = await self.mapping.function.execute(
-            {"Records": [kinesis_record(self.mapping.stream, r) for r in keep]},
-            request_id=str(uuid.uuid4()),
-            attempt=batch.plan.attempts + 1,
-            ticket=None,
-        )
+        outcome = await self._invoke(keep, batch.plan.attempts + 1)
         self.invocations += 1
         failed_at = None
         if not isinstance(outcome, Failed) and self.mapping.report_batch_item_failures:

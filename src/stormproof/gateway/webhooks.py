@@ -21,6 +21,7 @@ from typing import TYPE_CHECKING, Any
 
 from stormproof.core import queue_rules as rules
 from stormproof.core.webhook_retry import after_attempt
+from stormproof.engine import injection
 from stormproof.engine.breakers import Permit
 from stormproof.errors import InvalidAttribute, StaleLease
 from stormproof.gateway.routes import ApiSettings
@@ -91,10 +92,11 @@ class WebhookDispatcher:
             await self._pause(row, event, permit)
             return
         url = str(event.pop("callback_url"))
+        route = str(event.pop("route", ""))  # the front-door route (chaos: webhook:PATH)
         webhook_id = str(event.pop("webhook_id", row.message_id))  # kept across pauses
         attempt = int(event.pop("tries", 0)) + row.receive_count
         body = json.dumps(event, separators=(",", ":")).encode()
-        status, error = await self._deliver(client, url, webhook_id, body)
+        status, error = await self._deliver(client, url, webhook_id, body, route)
         if isinstance(permit, Permit):
             await breaker.done(permit, status is None or status == 429 or status >= 500)
         verdict = after_attempt(attempt, status, self.settings.webhook_schedule, self.rng)
@@ -120,9 +122,14 @@ class WebhookDispatcher:
             log.warning("event=webhook.lease_lost id=%s", row.message_id)
 
     async def _deliver(
-        self, client: httpx.AsyncClient, url: str, msg_id: str, body: bytes
+        self, client: httpx.AsyncClient, url: str, msg_id: str, body: bytes, route: str
     ) -> tuple[int | None, str | None]:
         import httpx
+
+        injector = injection.injector
+        hit = None if injector is None else await injector.caught(f"webhook:{route}")
+        if hit is not None:  # a chaos fault: as if the receiver answered it (None: unreachable)
+            return getattr(hit, "status", None), f"{type(hit).__name__}: {hit}"
 
         if await self.app.store.get_state(DISABLED_PREFIX + url) is not None:
             return 410, "endpoint disabled after 410 Gone"

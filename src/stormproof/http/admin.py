@@ -8,7 +8,10 @@ non-loopback address.
 - ``GET /admin/keys``, ``POST /admin/keys`` ``{"name", "plan"?, "routes"?}`` → the key and
   its ``secret`` (shown once), ``POST /admin/keys/{id}/revoke``;
 - ``GET /admin/plans``, ``POST /admin/plans`` ``{"name", "rate"?, "burst"?, "quota"?,
-  "period"?, "offset"?}``.
+  "period"?, "offset"?}``;
+- ``GET /admin/chaos/faults``, ``POST /admin/chaos/faults`` (a fault's JSON form, see
+  docs/chaos.md) → ``{"id", "fault"}``, ``DELETE /admin/chaos/faults`` (the kill switch)
+  and ``DELETE /admin/chaos/faults/{id}``: chaos is never reachable without the token.
 """
 
 from __future__ import annotations
@@ -22,6 +25,7 @@ from starlette.requests import Request
 from starlette.responses import JSONResponse, Response
 from starlette.routing import Route
 
+from stormproof.core.faults import Fault
 from stormproof.errors import Forbidden, PayloadInvalid
 from stormproof.gateway import keys as api_keys
 from stormproof.gateway import plans as usage_plans
@@ -90,6 +94,19 @@ class Admin:
         name = body.pop("name", None)
         return 201, (await usage_plans.create_plan(self.app.store, name, **body)).describe()
 
+    async def list_faults(self, _: Request) -> tuple[int, Any]:
+        """``GET /admin/chaos/faults``."""
+        return 200, await self.app.chaos.faults()
+
+    async def inject_fault(self, request: Request) -> tuple[int, Any]:
+        """``POST /admin/chaos/faults``: a fault's JSON form; 400 names a bad field."""
+        fault = Fault.from_dict(await _json(request))
+        return 201, {"id": await self.app.chaos.inject(fault), "fault": fault.to_dict()}
+
+    async def stop_faults(self, request: Request) -> tuple[int, Any]:
+        """``DELETE /admin/chaos/faults[/{id}]``: one fault, or all (the kill switch)."""
+        return 200, {"removed": await self.app.chaos.stop(request.path_params.get("id"))}
+
 
 def _guarded(token: str, handle: Callable[[Request], Awaitable[Any]]) -> Callable[..., Any]:
     async def endpoint(request: Request) -> Response:
@@ -114,5 +131,9 @@ def routes(app: App, token: str) -> list[Route]:
         ("/admin/keys/{id}/revoke", admin.revoke_key, "POST"),
         ("/admin/plans", admin.list_plans, "GET"),
         ("/admin/plans", admin.create_plan, "POST"),
+        ("/admin/chaos/faults", admin.list_faults, "GET"),
+        ("/admin/chaos/faults", admin.inject_fault, "POST"),
+        ("/admin/chaos/faults", admin.stop_faults, "DELETE"),
+        ("/admin/chaos/faults/{id}", admin.stop_faults, "DELETE"),
     ]
     return [Route(path, _guarded(token, h), methods=[m]) for path, h, m in table]

@@ -12,6 +12,7 @@ from stormproof.errors import (
     Forbidden,
     IdempotencyKeyMissing,
     IdempotencyKeyReused,
+    InjectedFault,
     IntegrationTimeout,
     InvalidAttribute,
     PayloadInvalid,
@@ -51,6 +52,8 @@ def problem(status: int, kind: str, title: str, detail: str, **extra: Any) -> JS
 
 def from_exception(exc: Exception) -> JSONResponse:
     """The response for an exception; unexpected ones are logged, never shown."""
+    if isinstance(exc, InjectedFault):  # chaos: the fault's own status, logged as injected
+        return problem(exc.status or 500, "injected-fault", "Injected fault", str(exc))
     row = next((r for r in TABLE if isinstance(exc, r[0])), None)
     if row is None:
         log.exception("event=http.unhandled", exc_info=exc)

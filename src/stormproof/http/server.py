@@ -20,6 +20,7 @@ from starlette.responses import JSONResponse, Response
 from starlette.routing import BaseRoute, Route, WebSocketRoute
 from starlette.websockets import WebSocket
 
+from stormproof.engine import injection
 from stormproof.errors import PayloadTooLarge, StormproofError
 from stormproof.gateway.frontdoor import Answer, FrontDoor
 from stormproof.gateway.openapi import document
@@ -74,6 +75,8 @@ async def read_body(request: Request, limit: int) -> bytes:
 
 def _post(door: FrontDoor, route: PostRoute) -> Endpoint:
     async def handle(request: Request) -> Response:
+        if injection.injector is not None:  # a chaos fault answers for the route
+            await injection.injector.strike(f"route:POST {route.path}")
         raw = await read_body(request, route.max_body)
         return _respond(await door.accept(route, raw, request.headers))
 
@@ -82,6 +85,8 @@ def _post(door: FrontDoor, route: PostRoute) -> Endpoint:
 
 def _get(door: FrontDoor, route: GetRoute) -> Endpoint:
     async def handle(request: Request) -> Response:
+        if injection.injector is not None:  # a chaos fault answers for the route
+            await injection.injector.strike(f"route:GET {route.path}")
         data = {
             "path": request.url.path,
             "path_params": dict(request.path_params),

@@ -92,6 +92,7 @@ def webhook_event(record: RequestRecord) -> dict[str, Any]:
         "timestamp": record.updated,
         "data": record.answer(),
         "callback_url": record.callback_url,
+        "route": record.route,  # popped before sending (it names the webhook: chaos target)
     }
 
 

@@ -95,6 +95,8 @@ class Metrics:
                                    ["machine"], registry=r)  # fmt: skip
         self.breakers = Counter(f"{_P}breaker_transitions", "Breaker state changes, by new "
                                 "state.", ["breaker", "state"], registry=r)  # fmt: skip
+        self.faults = Counter(f"{_P}faults_injected", "Chaos faults applied to calls.",
+                              ["target", "action"], registry=r)  # fmt: skip
         self.depths = QueueDepths()
 
     def subscribe(self) -> Callable[[], None]:
@@ -138,4 +140,5 @@ _HANDLERS: dict[str, Callable[[Metrics, Any], None]] = {
     "execution.failed": lambda m, f: m.executions.labels(f["machine"], f["status"]).inc(),
     "execution.state_entered": lambda m, f: m.transitions.labels(f["machine"]).inc(),
     "breaker.changed": lambda m, f: m.breakers.labels(f["breaker"], f["state"]).inc(),
+    "fault.injected": lambda m, f: m.faults.labels(f["target"], f["action"]).inc(),
 }
