@@ -49,6 +49,22 @@ class Passthrough:
 CURRENT: ContextVar[Carrier | None] = ContextVar("stormproof_trace", default=None)
 
 
+class _Ambient:
+    """The carrier of sends made outside any stormproof work (a producer script, a web
+    handler): None unless tracing is on, then one opening ``send`` spans in the caller's
+    own OpenTelemetry context."""
+
+    carrier: Carrier | None = None
+
+
+AMBIENT = _Ambient()
+
+
+def carrier() -> Carrier | None:
+    """The running work's carrier, else the ambient one (None: nothing to carry)."""
+    return CURRENT.get() or AMBIENT.carrier
+
+
 def valid(traceparent: object) -> str | None:
     """``traceparent`` when it is a well-formed W3C version-00 value, else None.
 

@@ -40,15 +40,18 @@ class Tracer(Protocol):
 _tracer: Tracer | None = None
 
 
-def install(tracer: Tracer) -> Callable[[], None]:
-    """Open spans through ``tracer`` from now on; returns the function undoing it."""
+def install(tracer: Tracer, ambient: Carrier | None = None) -> Callable[[], None]:
+    """Open spans through ``tracer`` from now on (``ambient``: the carrier of sends made
+    outside any traced work); returns the function undoing it."""
     global _tracer
     _tracer = tracer
+    trace_context.AMBIENT.carrier = ambient
 
     def uninstall() -> None:
         global _tracer
         if _tracer is tracer:
             _tracer = None
+            trace_context.AMBIENT.carrier = None
 
     return uninstall
 
@@ -132,7 +135,7 @@ class _Row(Protocol):
 
 def add_header(headers: dict[str, str], destination: str) -> None:
     """Put the running work's context in an outgoing HTTP request (``traceparent``)."""
-    carrier = CURRENT.get()
+    carrier = trace_context.carrier()
     if carrier is None:
         return
     traceparent = carrier.outgoing(destination, 1)

@@ -101,7 +101,7 @@ class Enqueue:
     trace: str | None = None
 
     def __post_init__(self) -> None:
-        carrier = trace_context.CURRENT.get()
+        carrier = trace_context.carrier()
         if carrier is not None and self.trace is None:
             object.__setattr__(self, "trace", carrier.outgoing(self.queue, len(self.messages)))
 

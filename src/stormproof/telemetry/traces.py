@@ -96,6 +96,22 @@ class SpanCarrier:
             return traceparent_of(sent)
 
 
+class AmbientCarrier:
+    """Sends outside stormproof's work: a ``send`` span in the caller's OpenTelemetry
+    context (a child of the caller's own span, or a new trace)."""
+
+    def __init__(self, tracer: trace.Tracer) -> None:
+        self.tracer = tracer
+
+    def outgoing(self, destination: str, count: int) -> str | None:
+        """The context of a new ``send`` span."""
+        attributes = _attributes("send", destination, count)
+        with self.tracer.start_as_current_span(
+            f"send {destination}", kind=SpanKind.PRODUCER, attributes=attributes
+        ) as sent:
+            return traceparent_of(sent)
+
+
 class OtelTracer:
     """``engine.tracing.Tracer`` on an OpenTelemetry tracer."""
 
@@ -166,7 +182,8 @@ def enable(tracer_provider: trace.TracerProvider | None = None) -> Callable[[], 
     """Open spans through ``tracer_provider`` (the global one by default); returns the
     function turning tracing off again."""
     provider = tracer_provider or trace.get_tracer_provider()
-    uninstall = tracing.install(OtelTracer(provider.get_tracer(SCOPE)))
+    tracer = provider.get_tracer(SCOPE)
+    uninstall = tracing.install(OtelTracer(tracer), AmbientCarrier(tracer))
     unsubscribe = events.subscribe(on_event)
 
     def disable() -> None:
