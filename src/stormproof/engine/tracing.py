@@ -11,7 +11,8 @@ The runtime never imports OpenTelemetry: this protocol is the whole seam.
 from __future__ import annotations
 
 from collections.abc import Callable, Iterator, Sequence
-from contextlib import AbstractContextManager, contextmanager
+from contextlib import AbstractContextManager, contextmanager, nullcontext
+from contextvars import Token
 from typing import Protocol
 
 from stormproof.core import trace_context
@@ -61,16 +62,29 @@ def enabled() -> bool:
     return _tracer is not None
 
 
-@contextmanager
-def _carried(traceparent: str | None) -> Iterator[None]:
-    if traceparent is None:
-        yield
-        return
-    token = CURRENT.set(Passthrough(traceparent))
-    try:
-        yield
-    finally:
-        CURRENT.reset(token)
+_UNTRACED = nullcontext()  # reusable: entering and leaving it does nothing
+
+
+class _Carried:
+    """Runs work in a carried context, no span (a class, not a generator: this is the
+    hot path with tracing off)."""
+
+    __slots__ = ("token", "traceparent")
+
+    def __init__(self, traceparent: str) -> None:
+        self.traceparent = traceparent
+        self.token: Token[Carrier | None] | None = None
+
+    def __enter__(self) -> None:
+        self.token = CURRENT.set(Passthrough(self.traceparent))
+
+    def __exit__(self, *exc: object) -> None:
+        if self.token is not None:
+            CURRENT.reset(self.token)
+
+
+def _carried(traceparent: str | None) -> AbstractContextManager[None]:
+    return _UNTRACED if traceparent is None else _Carried(traceparent)
 
 
 @contextmanager
@@ -107,6 +121,12 @@ def processing_rows(
     destination: str, rows: Sequence[_Row], attempt: int | None = None
 ) -> AbstractContextManager[None]:
     """:func:`processing` over claimed store rows (attempt: the first row's receive count)."""
+    if _tracer is None:  # tracing off: one check, then the first carried context, if any
+        for row in rows:
+            found = trace_context.read(row.attributes)
+            if found is not None:
+                return _Carried(found)
+        return _UNTRACED
     return processing(
         destination,
         [trace_context.read(r.attributes) for r in rows],
