@@ -18,6 +18,7 @@ from dataclasses import dataclass
 
 from stormproof.core import stream_batch as sb
 from stormproof.core.stream_rules import format_seq, parse_seq, slot
+from stormproof.engine import tracing
 from stormproof.engine.runtime import Runtime
 from stormproof.errors import StaleLease
 from stormproof.functions.runners import Failed
@@ -167,6 +168,19 @@ class StreamConsumer:
         if not keep:
             await self._finish(shard_id, batch, sb.succeeded(batch.plan), None)
             return len(part)
+        with tracing.processing(
+            self.mapping.stream.name,
+            [r.trace_header for r in keep],
+            [r.sequence_number for r in keep],
+            batch.plan.attempts + 1,
+        ):
+            await self._invoke(shard_id, batch, lo, part, keep)
+        return len(part)
+
+    async def _invoke(
+        self, shard_id: str, batch: _Batch, lo: int, part: list[StreamRecord],
+        keep: list[StreamRecord],
+    ) -> None:  # fmt: skip
         outcome = await self.mapping.function.execute(
             {"Records": [kinesis_record(self.mapping.stream, r) for r in keep]},
             request_id=str(uuid.uuid4()),
@@ -180,7 +194,7 @@ class StreamConsumer:
             failed_at = None if low is None else lo + part.index(keep[low])
         if not isinstance(outcome, Failed) and failed_at is None:
             await self._finish(shard_id, batch, sb.succeeded(batch.plan), None)
-            return len(part)
+            return
         now = self.rt.clock.now()
         age = self.mapping.max_record_age
         too_old = age >= 0 and now - part[0].approximate_arrival_timestamp > age
@@ -190,7 +204,6 @@ class StreamConsumer:
             failed_at=failed_at if failed_at != lo else None,
         )  # fmt: skip
         await self._finish(shard_id, batch, plan, give)
-        return len(part)
 
     async def _load(self, shard_id: str) -> _Batch | None:
         rows = await self.rt.store.run(lambda: ops.checkpoints(self.consumer))

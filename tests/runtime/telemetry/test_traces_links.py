@@ -13,6 +13,8 @@ from opentelemetry.sdk.trace.export.in_memory_span_exporter import InMemorySpanE
 from opentelemetry.trace import SpanKind
 
 from stormproof import App, Worker
+from stormproof.functions.stream_consumer import StreamConsumer
+from stormproof.streams.iterators import TRIM_HORIZON
 from stormproof.testing import FakeClock
 
 
@@ -104,3 +106,38 @@ async def test_an_async_retry_is_its_own_span_linked_to_the_first_run(
         assert link.context.span_id == first.context.span_id
         assert (link.attributes or {})["stormproof.link"] == "retry_of"
     assert retries[-1].status.status_code.name != "ERROR"
+
+
+async def test_a_stream_record_carries_its_producers_context_to_the_mapping(
+    store_url: str, traced: tuple[InMemorySpanExporter, TracerProvider]
+) -> None:
+    memory, provider = traced
+    app = App("streamed", store_url, clock=FakeClock())
+    clicks = app.stream("clicks")
+    seen: list[int] = []
+
+    @app.function(timeout=30)
+    async def count(event: Any, context: Any) -> None:
+        seen.append(len(event["Records"]))
+
+    mapping = app.consume(clicks, count, batch_size=10)
+    async with app:
+        disable = app.enable_tracing(provider)
+        try:
+            await clicks.put_records([{"data": str(i), "partition_key": "k"} for i in range(3)])
+            [record, *_] = (await clicks.read((await clicks.describe())[0].shard_id,
+                                              TRIM_HORIZON)).records  # fmt: skip
+            consumer = StreamConsumer(app, mapping)
+            while await consumer.poll_once():
+                pass
+        finally:
+            disable()
+    assert seen == [3]
+    spans = memory.get_finished_spans()
+    [put] = [s for s in spans if s.name == "send clicks"]
+    assert (put.attributes or {})["messaging.batch.message_count"] == 3
+    assert record.trace_header is not None
+    assert record.trace_header.split("-")[2] == f"{put.context.span_id:016x}"
+    [run] = [s for s in spans if s.name == "process clicks"]
+    assert (run.attributes or {})["messaging.batch.message_count"] == 3
+    assert [link.context.span_id for link in run.links] == [put.context.span_id] * 3
