@@ -110,6 +110,7 @@ class App:
         self.lint_silenced: dict[str, dict[str, str]] = {}
         self._metrics: Any = None  # telemetry.metrics.Metrics once enable_metrics() ran
         self._unsubscribe_metrics: Callable[[], None] = lambda: None
+        self._disable_tracing: Callable[[], None] = lambda: None
         self._maintenance = Periodic(
             "stormproof-maintenance", self.run_maintenance, MAINTENANCE_INTERVAL, self.clock
         )
@@ -476,6 +477,8 @@ class App:
             self._store = self._raw_store = None
         self._unsubscribe_metrics()  # counting stops with the app (a reopen starts anew)
         self._metrics, self._unsubscribe_metrics = None, lambda: None
+        self._disable_tracing()
+        self._disable_tracing = lambda: None
 
     # --- preflight lint -------------------------------------------------------------
 
@@ -503,6 +506,23 @@ class App:
             self._metrics = Metrics(self.name)
             self._unsubscribe_metrics = self._metrics.subscribe()
         return self._metrics
+
+    def enable_tracing(self, tracer_provider: Any = None) -> Callable[[], None]:
+        """Open OpenTelemetry spans over every hop (docs/observability.md, Traces) through
+        ``tracer_provider`` (the global one by default) until the app closes; returns the
+        function turning it off sooner. Needs ``stormproof[telemetry]`` (opentelemetry-api).
+
+        Spans belong to the process: every app of the process is traced from now on.
+        """
+        try:
+            from stormproof.telemetry import traces
+        except ImportError as exc:
+            raise StormproofError(
+                "traces need opentelemetry-api: pip install 'stormproof[telemetry]'"
+            ) from exc
+        self._disable_tracing()
+        self._disable_tracing = traces.enable(tracer_provider)
+        return self._disable_tracing
 
     async def metrics_exposition(self) -> bytes:
         """The Prometheus exposition text, queue depths read from the store now."""

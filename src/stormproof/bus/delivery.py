@@ -24,6 +24,7 @@ import json
 import logging
 from datetime import UTC, datetime
 from typing import Any
+from urllib.parse import urlsplit
 
 from stormproof.bus import schedule as bus_schedule
 from stormproof.bus.bus import Bus
@@ -39,7 +40,7 @@ from stormproof.bus.targets import HttpTarget, Target, is_state_machine, start_m
 from stormproof.core import queue_rules as rules
 from stormproof.core.queue_rules import MAX_DELAY
 from stormproof.core.retry import DeliveryFailure, GiveUp, RetryPolicy, decide_delivery
-from stormproof.engine import events, injection
+from stormproof.engine import events, injection, tracing
 from stormproof.engine.breakers import Permit
 from stormproof.engine.consumer import IDLE_WAIT
 from stormproof.engine.http_client import HttpFailure
@@ -126,7 +127,8 @@ class DeliveryConsumer:
             if body.get("k") == "tick":
                 await bus_schedule.fire(self.manager, self.bus, row, body)
             else:
-                await self._deliver(row, body)
+                with tracing.processing_rows(self.queue, [row], _tries(row, body)):
+                    await self._deliver(row, body)
         except Exception:
             # Left alone, the message reappears after its visibility timeout.
             log.exception("event=delivery.error queue=%s message_id=%s", self.queue, row.message_id)
@@ -194,6 +196,7 @@ class DeliveryConsumer:
             await injection.injector.strike(f"http-target:{dest.url}")
         data = payload.encode()
         headers = dest.request_headers(data, event_id, self.manager.app.clock.now())
+        tracing.add_header(headers, urlsplit(dest.url).netloc)
         try:
             status = await self.manager.http.request(
                 dest.method, dest.url, headers, data, dest.timeout

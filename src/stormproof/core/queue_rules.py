@@ -14,7 +14,7 @@ from collections.abc import Mapping
 from dataclasses import dataclass, field, fields, replace
 from typing import Any
 
-from stormproof.core import json_limits, names
+from stormproof.core import json_limits, names, trace_context
 from stormproof.core.numbers import whole_number
 from stormproof.errors import (
     BatchRequestInvalid,
@@ -295,6 +295,8 @@ def decode_attributes(text: str | None) -> dict[str, Any]:
         return {}
     out: dict[str, Any] = {}
     for name, (kind, raw) in json.loads(text).items():
+        if name == trace_context.KEY:  # a system attribute, not the sender's
+            continue
         if kind == "Number":
             out[name] = float(raw) if any(c in raw for c in ".eEn") else int(raw)
         elif kind == "Binary":

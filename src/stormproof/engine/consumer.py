@@ -21,11 +21,12 @@ import contextlib
 import logging
 import random
 from collections.abc import Awaitable, Sequence
+from contextlib import AbstractContextManager
 from typing import TypeVar
 
 from stormproof.core.backoff import Jitter, delay
 from stormproof.core.queue_rules import QueueAttributes
-from stormproof.engine import injection
+from stormproof.engine import injection, tracing
 from stormproof.engine.leases import Holding, LeaseKeeper
 from stormproof.engine.runtime import Runtime
 from stormproof.engine.slots import Permits, SlotPool, Ticket, honour_cancellation, reserve
@@ -147,7 +148,8 @@ class QueueConsumer:
         try:
             if injection.injector is not None:  # chaos: the worker may SIGKILL itself here
                 await injection.injector.strike("worker")
-            await self._process(rows, holding, ticket)
+            with self.traced(rows):
+                await self._process(rows, holding, ticket)
         except Exception:
             log.exception("event=consumer.unit_error queue=%s", self.queue)
         finally:
@@ -156,6 +158,10 @@ class QueueConsumer:
 
     async def _process(self, rows: list[ClaimedRow], holding: Holding, ticket: Ticket) -> None:
         raise NotImplementedError
+
+    def traced(self, rows: list[ClaimedRow]) -> AbstractContextManager[None]:
+        """The trace context a unit runs in: a ``process`` span linking its messages' ones."""
+        return tracing.processing_rows(self.queue, rows)
 
     # --- waiting ---------------------------------------------------------------------
 

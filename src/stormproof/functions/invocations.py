@@ -18,8 +18,10 @@ With no destination the record is only logged (AWS discards it too).
 
 from __future__ import annotations
 
+import contextlib
 import logging
 import random
+from contextlib import AbstractContextManager
 from dataclasses import replace
 from datetime import UTC, datetime
 from typing import Any
@@ -32,7 +34,7 @@ from stormproof.core.retry import (
     decide_async,
     invocation_record,
 )
-from stormproof.engine import events
+from stormproof.engine import events, tracing
 from stormproof.engine.consumer import QueueConsumer, leases_of
 from stormproof.engine.destinations import Destination
 from stormproof.engine.leases import Holding, LeaseKeeper
@@ -92,6 +94,14 @@ class InvocationConsumer(QueueConsumer):
             rng=rng,
         )
         self.function = function
+
+    def traced(self, rows: list[ClaimedRow]) -> AbstractContextManager[None]:
+        """A retry is a new message (carrying the attempts made): its span says which run."""
+        attempt = rows[0].receive_count
+        if tracing.enabled():
+            with contextlib.suppress(ValueError, KeyError, TypeError):
+                attempt = Job.from_body(rows[0].body).attempts + 1
+        return tracing.processing_rows(self.queue, rows, attempt)
 
     def _now(self) -> datetime:
         return datetime.fromtimestamp(self.app.clock.now(), UTC)

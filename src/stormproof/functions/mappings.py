@@ -29,6 +29,7 @@ from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any
 
 from stormproof.core import queue_rules as rules
+from stormproof.core import trace_context
 from stormproof.core.patterns import Pattern, compile_pattern
 from stormproof.core.patterns.flatten import flatten, path_prefixes
 from stormproof.core.patterns.match import branch_matches
@@ -171,6 +172,9 @@ def sqs_record(queue: str, row: ClaimedRow) -> Record:
         attributes["SequenceNumber"] = str(row.rowid)
         if row.dedup_id is not None:
             attributes["MessageDeduplicationId"] = row.dedup_id
+    trace = trace_context.read(row.attributes)
+    if trace is not None:  # W3C traceparent, not X-Ray's format (docs/observability.md)
+        attributes["AWSTraceHeader"] = trace
     return {
         "messageId": row.message_id,
         "receiptHandle": encode_handle(queue, row.rowid, row.token),
@@ -189,6 +193,8 @@ def lambda_attributes(stored: str | None) -> dict[str, Any]:
         return {}
     out: dict[str, Any] = {}
     for name, (kind, text) in json.loads(stored).items():
+        if name == trace_context.KEY:  # a system attribute (AWSTraceHeader), not the sender's
+            continue
         value_key = "binaryValue" if kind == "Binary" else "stringValue"
         out[name] = {
             value_key: text,

@@ -18,7 +18,7 @@ from dataclasses import dataclass
 
 from stormproof.core import stream_batch as sb
 from stormproof.core.stream_rules import format_seq, parse_seq, slot
-from stormproof.engine import events, injection
+from stormproof.engine import events, injection, tracing
 from stormproof.engine.runtime import Runtime
 from stormproof.errors import StaleLease
 from stormproof.functions.runners import Failed, Outcome
@@ -181,6 +181,19 @@ class StreamConsumer:
         if not keep:
             await self._finish(shard_id, batch, sb.succeeded(batch.plan), None)
             return len(part)
+        with tracing.processing(
+            self.mapping.stream.name,
+            [r.trace_header for r in keep],
+            [r.sequence_number for r in keep],
+            batch.plan.attempts + 1,
+        ):
+            await self._run_batch(shard_id, batch, lo, part, keep)
+        return len(part)
+
+    async def _run_batch(
+        self, shard_id: str, batch: _Batch, lo: int, part: list[StreamRecord],
+        keep: list[StreamRecord],
+    ) -> None:  # fmt: skip
         outcome = await self._invoke(keep, batch.plan.attempts + 1)
         self.invocations += 1
         failed_at = None
@@ -189,7 +202,7 @@ class StreamConsumer:
             failed_at = None if low is None else lo + part.index(keep[low])
         if not isinstance(outcome, Failed) and failed_at is None:
             await self._finish(shard_id, batch, sb.succeeded(batch.plan), None)
-            return len(part)
+            return
         now = self.rt.clock.now()
         age = self.mapping.max_record_age
         too_old = age >= 0 and now - part[0].approximate_arrival_timestamp > age
@@ -199,7 +212,6 @@ class StreamConsumer:
             failed_at=failed_at if failed_at != lo else None,
         )  # fmt: skip
         await self._finish(shard_id, batch, plan, give)
-        return len(part)
 
     async def _load(self, shard_id: str) -> _Batch | None:
         rows = await self.rt.store.run(lambda: ops.checkpoints(self.consumer))

@@ -16,6 +16,8 @@ from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any
 from urllib.parse import urlsplit
 
+from stormproof.core import trace_context
+from stormproof.engine import tracing
 from stormproof.errors import (
     IdempotencyKeyMissing,
     IdempotencyKeyReused,
@@ -70,6 +72,10 @@ class FrontDoor:
 
     async def accept(self, route: PostRoute, raw: bytes, headers: Mapping[str, str]) -> Answer:
         """Store a POST's work and its request record together; answer 202."""
+        with tracing.serving("POST", route.path, headers.get(trace_context.HEADER)):
+            return await self._accept(route, raw, headers)
+
+    async def _accept(self, route: PostRoute, raw: bytes, headers: Mapping[str, str]) -> Answer:
         client = client_of(headers)
         await self.admit(route, headers)
         payload = parse_body(route, raw)

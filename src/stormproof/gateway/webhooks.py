@@ -18,10 +18,11 @@ import json
 import logging
 import random
 from typing import TYPE_CHECKING, Any
+from urllib.parse import urlsplit
 
 from stormproof.core import queue_rules as rules
 from stormproof.core.webhook_retry import after_attempt
-from stormproof.engine import injection
+from stormproof.engine import injection, tracing
 from stormproof.engine.breakers import Permit
 from stormproof.errors import InvalidAttribute, StaleLease
 from stormproof.gateway.routes import ApiSettings
@@ -81,8 +82,12 @@ class WebhookDispatcher:
         """Claim and attempt one batch; returns how many were attempted."""
         attrs = self.app.attributes_of(WEBHOOK_QUEUE)
         rows = await self.app.store.claim(WEBHOOK_QUEUE, attrs, BATCH, VISIBILITY)
-        await asyncio.gather(*(self._attempt(client, row) for row in rows))
+        await asyncio.gather(*(self._traced(client, row) for row in rows))
         return len(rows)
+
+    async def _traced(self, client: httpx.AsyncClient, row: ClaimedRow) -> None:
+        with tracing.processing_rows(WEBHOOK_QUEUE, [row]):
+            await self._attempt(client, row)
 
     async def _attempt(self, client: httpx.AsyncClient, row: ClaimedRow) -> None:
         event = json.loads(row.body)
@@ -135,6 +140,7 @@ class WebhookDispatcher:
             return 410, "endpoint disabled after 410 Gone"
         headers = sign(self.settings.webhook_secrets, msg_id, body)
         headers["content-type"] = "application/json"
+        tracing.add_header(headers, urlsplit(url).netloc)
         try:
             response = await client.post(url, content=body, headers=headers)
         except httpx.HTTPError as exc:

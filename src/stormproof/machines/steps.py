@@ -29,7 +29,7 @@ from dataclasses import dataclass, field, replace
 from typing import TYPE_CHECKING, Any
 
 from stormproof.core.step_plan import StepPlan, new_runtime, plan_abort, plan_step, redrive
-from stormproof.engine import events
+from stormproof.engine import events, tracing
 from stormproof.engine.consumer import IDLE_WAIT
 from stormproof.engine.slots import honour_cancellation
 from stormproof.errors import StaleLease, StormproofError
@@ -132,8 +132,12 @@ class StepConsumer:
         store = self.manager.app.store
         loaded = await store.run(lambda: machine_ops.load_executions(list(claimed)))
         await asyncio.gather(
-            *(self._one(arn, entry, loaded.get(arn)) for arn, entry in claimed.items())
+            *(self._traced(arn, entry, loaded.get(arn)) for arn, entry in claimed.items())
         )
+
+    async def _traced(self, arn: str, entry: _Claimed, row: ExecutionRow | None) -> None:
+        with tracing.processing_rows(STEPS_QUEUE, entry.rows):
+            await self._one(arn, entry, row)
 
     async def _one(self, arn: str, entry: _Claimed, row: ExecutionRow | None) -> None:
         store = self.manager.app.store

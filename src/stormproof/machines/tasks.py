@@ -18,6 +18,7 @@ import logging
 from typing import TYPE_CHECKING
 
 from stormproof.core.step_plan import task_pending
+from stormproof.engine import tracing
 from stormproof.engine.consumer import IDLE_WAIT
 from stormproof.engine.slots import honour_cancellation
 from stormproof.errors import StaleLease, StormproofError
@@ -93,6 +94,10 @@ class TaskConsumer:
 
     async def perform(self, row: ClaimedRow) -> None:
         """Run one claimed task and commit its outcome with the message's deletion."""
+        with tracing.processing_rows(TASKS_QUEUE, [row]):
+            await self._perform(row)
+
+    async def _perform(self, row: ClaimedRow) -> None:
         store = self.manager.app.store
         body = json.loads(row.body)
         arn, request = body[EXECUTION], body[TASK]

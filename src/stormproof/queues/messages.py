@@ -9,6 +9,7 @@ from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from typing import Any
 
+from stormproof.core import trace_context
 from stormproof.core.queue_rules import decode_attributes
 from stormproof.errors import ReceiptHandleIsInvalid
 from stormproof.storage.base import ClaimedRow, Lease
@@ -56,6 +57,8 @@ class Message:
     first_received_at: datetime
     group_id: str | None = None
     dedup_id: str | None = None
+    # The W3C traceparent the message carries (SQS's AWSTraceHeader system attribute).
+    trace_header: str | None = None
 
     def json(self) -> Any:
         """The body parsed as JSON."""
@@ -75,6 +78,7 @@ class Message:
             first_received_at=datetime.fromtimestamp(row.first_received_at, UTC),
             group_id=row.group_id,
             dedup_id=row.dedup_id,
+            trace_header=trace_context.read(row.attributes),
         )
 
 

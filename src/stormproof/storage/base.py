@@ -13,6 +13,7 @@ from dataclasses import dataclass, field
 from enum import StrEnum
 from typing import Protocol, TypeVar, runtime_checkable
 
+from stormproof.core import trace_context
 from stormproof.core.queue_rules import OutgoingMessage, QueueAttributes
 from stormproof.storage.program import Dialect, Program
 
@@ -95,6 +96,14 @@ class Enqueue:
     messages: Sequence[OutgoingMessage]
     dedup_window: float = 300
     fifo: bool = False
+    # The trace context the messages carry: the running work's (core.trace_context), taken
+    # when the operation is built, on the caller's task (the store may apply it elsewhere).
+    trace: str | None = None
+
+    def __post_init__(self) -> None:
+        carrier = trace_context.carrier()
+        if carrier is not None and self.trace is None:
+            object.__setattr__(self, "trace", carrier.outgoing(self.queue, len(self.messages)))
 
 
 @dataclass(frozen=True)

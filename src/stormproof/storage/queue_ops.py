@@ -10,6 +10,7 @@ import secrets
 from collections.abc import Sequence
 from typing import Any
 
+from stormproof.core import trace_context
 from stormproof.core.queue_rules import MAX_VISIBILITY, QueueAttributes
 from stormproof.storage.base import (
     ChangeVisibility,
@@ -82,7 +83,7 @@ def enqueue(d: Dialect, op: Enqueue) -> Program[OpResult]:
                 "queue": op.queue,
                 "message_id": ids[i],
                 "body": m.body,
-                "attributes": m.attributes,
+                "attributes": trace_context.stamp(m.attributes, op.trace),
                 "group_id": m.group_id,
                 "dedup_id": m.dedup_id,
                 "delay": m.delay,

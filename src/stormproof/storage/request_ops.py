@@ -14,6 +14,7 @@ import secrets
 from dataclasses import dataclass, field
 from typing import Any
 
+from stormproof.core import trace_context
 from stormproof.core.queue_rules import QueueAttributes, prepare_message
 from stormproof.storage import queue_ops
 from stormproof.storage.base import ClaimedRow, CompareAndSet, Enqueue, EntryStatus, OpResult
@@ -105,6 +106,8 @@ class UpdateRequest:
     now: float
     result: Any = None
     error: Any = None
+    # The finished work's trace context, for its webhook (taken on the caller's task).
+    trace: str | None = field(default_factory=trace_context.current_traceparent)
 
     def program(self, dialect: Dialect) -> Program[OpResult]:
         """Read the record, write the new state, enqueue its webhook if it just finished."""
@@ -125,7 +128,9 @@ class UpdateRequest:
             return OpResult([EntryStatus.STALE])
         if record.state in FINAL and record.callback_url:
             message = prepare_message(QueueAttributes(), json.dumps(webhook_event(record)))
-            yield from queue_ops.enqueue(dialect, Enqueue(WEBHOOK_QUEUE, [message]))
+            yield from queue_ops.enqueue(
+                dialect, Enqueue(WEBHOOK_QUEUE, [message], trace=self.trace)
+            )
         return OpResult([EntryStatus.OK], [record.state])
 
     def is_stale(self, result: OpResult) -> bool:

@@ -40,6 +40,7 @@ class RecordRow:
     partition_key: str
     data: bytes
     arrived_at: float
+    trace: str | None = None  # the W3C traceparent it carries (core.trace_context)
 
 
 @dataclass(frozen=True)
@@ -126,9 +127,10 @@ def delete(name: str) -> Program[bool]:
 
 
 def append(
-    stream: str, entries: Sequence[tuple[str, int, bytes]]
+    stream: str, entries: Sequence[tuple[str, int, bytes]], trace: str | None = None
 ) -> Program[list[Appended | None]]:
-    """Append ``(partition_key, hash_key, data)`` entries; None for one no shard takes."""
+    """Append ``(partition_key, hash_key, data)`` entries, each carrying ``trace``; None
+    for one no shard takes."""
     open_shards = [s for s in (yield from shards(stream)) if s.state == "OPEN"]
     ranges = [HashRange(s.start_hash, s.end_hash) for s in open_shards]
     by_shard: dict[int, list[int]] = {}
@@ -143,7 +145,7 @@ def append(
         first = int(rows[0][0]) - len(members)
         params = [
             {"stream": stream, "shard_id": sid, "seq": first + k,
-             "partition_key": entries[i][0], "data": entries[i][2]}
+             "partition_key": entries[i][0], "data": entries[i][2], "trace": trace}
             for k, i in enumerate(members)
         ]  # fmt: skip
         yield Stmt("stream_record_insert", params, many=True)
@@ -157,7 +159,7 @@ def read(stream: str, shard_id: str, after: int, limit: int) -> Program[list[Rec
     rows = yield Stmt(
         "stream_read", {"stream": stream, "shard_id": shard_id, "after": after, "n": limit}
     )
-    return [RecordRow(int(r[0]), str(r[1]), bytes(r[2]), float(r[3])) for r in rows]
+    return [RecordRow(int(r[0]), str(r[1]), bytes(r[2]), float(r[3]), r[4]) for r in rows]
 
 
 def seq_at_time(stream: str, shard_id: str, at: float) -> Program[int | None]:

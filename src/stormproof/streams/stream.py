@@ -13,6 +13,7 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from stormproof.core import stream_rules as rules
+from stormproof.core import trace_context
 from stormproof.engine.runtime import Runtime
 from stormproof.errors import InvalidAttribute
 from stormproof.storage import stream_ops as ops
@@ -28,6 +29,8 @@ class StreamRecord:
     partition_key: str
     data: bytes
     approximate_arrival_timestamp: float
+    #: The W3C traceparent the record carries (docs/observability.md, Traces).
+    trace_header: str | None = None
 
 
 @dataclass(frozen=True)
@@ -111,7 +114,8 @@ class Stream:
         """Append one record; returns ``(shard_id, sequence_number)``."""
         entry = _entry({"data": data, "partition_key": partition_key,
                         "explicit_hash_key": explicit_hash_key})  # fmt: skip
-        result = await self.rt.store.run(lambda: ops.append(self.name, [entry]))
+        trace = _trace(self.name, 1)
+        result = await self.rt.store.run(lambda: ops.append(self.name, [entry], trace))
         if result[0] is None:
             raise InvalidAttribute("partition_key", partition_key, "a key of an open shard")
         return result[0].shard_id, rules.format_seq(result[0].seq)
@@ -125,7 +129,8 @@ class Stream:
         checked = [_entry(e) for e in entries]
         size = sum(len(d) + len(k.encode()) for k, _, d in checked)
         rules.check_batch_size(len(checked), size)
-        result = await self.rt.store.run(lambda: ops.append(self.name, checked))
+        trace = _trace(self.name, len(checked))
+        result = await self.rt.store.run(lambda: ops.append(self.name, checked, trace))
         out = [
             PutRecordsEntry(error_code="InternalFailure", error_message="shard closed; retry")
             if a is None
@@ -142,7 +147,9 @@ class Stream:
         after = await self._start(shard, it.check(iterator))
         rows = await self.rt.store.run(lambda: ops.read(self.name, shard_id, after, limit))
         records = [
-            StreamRecord(shard_id, rules.format_seq(r.seq), r.partition_key, r.data, r.arrived_at)
+            StreamRecord(
+                shard_id, rules.format_seq(r.seq), r.partition_key, r.data, r.arrived_at, r.trace
+            )
             for r in rows
         ]
         last = rows[-1].seq if rows else after
@@ -191,6 +198,12 @@ class Stream:
         ts = iterator.timestamp
         first = await self.rt.store.run(lambda: ops.seq_at_time(self.name, shard.shard_id, ts))
         return shard.next_seq - 1 if first is None else first - 1
+
+
+def _trace(stream: str, count: int) -> str | None:
+    """The context the appended records carry (taken here, on the caller's task)."""
+    carrier = trace_context.carrier()
+    return None if carrier is None else carrier.outgoing(stream, count)
 
 
 def _entry(entry: Mapping[str, Any]) -> tuple[str, int, bytes]:

@@ -19,6 +19,7 @@ from collections.abc import Callable, Mapping
 from datetime import UTC, datetime
 from typing import Any, TextIO
 
+from stormproof.core import trace_context
 from stormproof.engine import events
 from stormproof.errors import InvalidAttribute
 
@@ -34,9 +35,27 @@ events_log = logging.getLogger("stormproof.events")
 
 
 def fields_of(record: logging.LogRecord) -> dict[str, Any]:
-    """The structured fields a record carries (``extra={"stormproof": {...}}``)."""
+    """The structured fields a record carries (``extra={"stormproof": {...}}``), with the
+    trace id of the work that wrote it (see :class:`TraceIdFilter`)."""
     found = getattr(record, "stormproof", None)
-    return dict(found) if isinstance(found, Mapping) else {}
+    fields = dict(found) if isinstance(found, Mapping) else {}
+    trace = getattr(record, "trace_id", None)
+    if trace and "trace_id" not in fields:
+        fields["trace_id"] = trace
+    return fields
+
+
+class TraceIdFilter(logging.Filter):
+    """Stamps ``record.trace_id`` from the running work's trace context (when it has one).
+
+    A handler filter, so it runs on the task that logged, where the context is set.
+    """
+
+    def filter(self, record: logging.LogRecord) -> bool:
+        """Add the trace id; never drops a record."""
+        if not hasattr(record, "trace_id"):
+            record.trace_id = trace_context.trace_id(trace_context.current_traceparent())
+        return True
 
 
 def _ordered(fields: Mapping[str, Any]) -> dict[str, Any]:
@@ -68,6 +87,12 @@ class ConsoleFormatter(logging.Formatter):
 
     def __init__(self) -> None:
         super().__init__("%(asctime)s %(levelname)s %(name)s %(message)s")
+
+    def format(self, record: logging.LogRecord) -> str:
+        """The line, ending in ``trace_id=...`` when the work is traced."""
+        line = super().format(record)
+        trace = getattr(record, "trace_id", None)
+        return f"{line} trace_id={trace}" if trace and "trace_id=" not in line else line
 
 
 def event_subscriber(event: events.RuntimeEvent) -> None:
@@ -106,6 +131,7 @@ def configure(
     handler = logging.StreamHandler(stream or sys.stderr)
     json_lines = chosen_format(log_format) == "json"
     handler.setFormatter(JsonFormatter() if json_lines else ConsoleFormatter())
+    handler.addFilter(TraceIdFilter())
     root = logging.getLogger()
     root.addHandler(handler)
     previous = root.level

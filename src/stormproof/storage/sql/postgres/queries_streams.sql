@@ -38,11 +38,11 @@ WHERE stream = %(stream)s AND shard_id = %(shard_id)s AND state = 'OPEN'
 RETURNING next_seq, shard_id;
 
 -- name: stream_record_insert
-INSERT INTO stream_records (stream, shard_id, seq, partition_key, data, arrived_at)
-VALUES (%(stream)s, %(shard_id)s, %(seq)s, %(partition_key)s, %(data)s, {now});
+INSERT INTO stream_records (stream, shard_id, seq, partition_key, data, arrived_at, trace)
+VALUES (%(stream)s, %(shard_id)s, %(seq)s, %(partition_key)s, %(data)s, {now}, %(trace)s);
 
 -- name: stream_read
-SELECT seq, partition_key, data, arrived_at FROM stream_records
+SELECT seq, partition_key, data, arrived_at, trace FROM stream_records
 WHERE stream = %(stream)s AND shard_id = %(shard_id)s AND seq > %(after)s
 ORDER BY seq LIMIT %(n)s;
 

@@ -24,6 +24,7 @@ CREATE TABLE stream_records (
     partition_key TEXT NOT NULL,
     data BYTEA NOT NULL,
     arrived_at DOUBLE PRECISION NOT NULL,
+    trace TEXT,
     PRIMARY KEY (stream, shard_id, seq)
 );
 

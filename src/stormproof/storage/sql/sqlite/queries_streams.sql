@@ -38,11 +38,11 @@ WHERE stream = :stream AND shard_id = :shard_id AND state = 'OPEN'
 RETURNING next_seq, shard_id;
 
 -- name: stream_record_insert
-INSERT INTO stream_records (stream, shard_id, seq, partition_key, data, arrived_at)
-VALUES (:stream, :shard_id, :seq, :partition_key, :data, {now});
+INSERT INTO stream_records (stream, shard_id, seq, partition_key, data, arrived_at, trace)
+VALUES (:stream, :shard_id, :seq, :partition_key, :data, {now}, :trace);
 
 -- name: stream_read
-SELECT seq, partition_key, data, arrived_at FROM stream_records
+SELECT seq, partition_key, data, arrived_at, trace FROM stream_records
 WHERE stream = :stream AND shard_id = :shard_id AND seq > :after
 ORDER BY seq LIMIT :n;
 

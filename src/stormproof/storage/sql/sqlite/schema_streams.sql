@@ -24,6 +24,7 @@ CREATE TABLE stream_records (
     partition_key TEXT NOT NULL,
     data BLOB NOT NULL,
     arrived_at REAL NOT NULL,
+    trace TEXT,
     PRIMARY KEY (stream, shard_id, seq)
 );
 
