@@ -45,7 +45,8 @@ for _name in ("booking-dlq", "payments-dlq", "loyalty-dlq", "bus-dlq"):
 reserve_flight = app.transaction("reserve_flight")(flights.reserve_seat)
 confirm_booking = app.transaction("confirm_booking")(flights.confirm)
 release_flight = app.transaction("release_flight")(flights.release)
-booking_tally = app.transaction("booking_tally")(flights.tally)
+# A read for the demo and the reconciliation; a loaded machine may need more than 1 s.
+booking_tally = app.transaction("booking_tally", timeout=10)(flights.tally)
 # --8<-- [end:load-levelling]
 
 # --8<-- [start:breaker]

@@ -77,12 +77,12 @@ async def show(out: Any, watcher: view.Watcher, state: dict[str, str], load: loa
     if out.is_terminal:
         with Live(view.panel(watcher.snap), console=out, refresh_per_second=4) as live:
             while state["phase"] != "done":
-                live.update(view.panel(await watcher.read(state["phase"], len(load.accepted))))
+                live.update(view.panel(await watcher.safe_read(state["phase"], len(load.accepted))))
                 await asyncio.sleep(0.5)
         return
     last, printed = "", 0.0
     while state["phase"] != "done":
-        snap = await watcher.read(state["phase"], len(load.accepted))
+        snap = await watcher.safe_read(state["phase"], len(load.accepted))
         if snap.phase != last:
             print(f"== phase {snap.phase}: {view.PHASES[snap.phase]}", flush=True)
             last = snap.phase

@@ -50,6 +50,16 @@ class Watcher:
     snap: Snapshot = field(default_factory=Snapshot)
     history: list[tuple[float, int]] = field(default_factory=list)
 
+    async def safe_read(self, phase: str, accepted: int) -> Snapshot:
+        """:meth:`read`, or the last snapshot when the store is too busy to answer now."""
+        from stormproof.errors import StormproofError
+
+        try:
+            return await self.read(phase, accepted)
+        except StormproofError:
+            self.snap.phase, self.snap.accepted = phase, accepted
+            return self.snap
+
     async def read(self, phase: str, accepted: int) -> Snapshot:
         """Take a new snapshot (throughput: settled bookings/s over the last 3 s)."""
         from examples.booking.app import booking_dlq, booking_tally, payment_breaker, payments_queue
