@@ -9,6 +9,7 @@ on the bus to a loyalty queue, a signed webhook and an archive. See docs/booking
 
 from __future__ import annotations
 
+import json
 import logging
 from pathlib import Path
 from typing import Any
@@ -41,13 +42,12 @@ for _name in ("booking-dlq", "payments-dlq", "loyalty-dlq", "bus-dlq"):
     app.silence(f"queue:{_name}", "SP103", "a dead-letter queue: an operator reads it")
 # --8<-- [end:dlq]
 
-# --8<-- [start:load-levelling]
+# The flight table's writes commit with the machine's step (docs/transactions.md).
 reserve_flight = app.transaction("reserve_flight")(flights.reserve_seat)
 confirm_booking = app.transaction("confirm_booking")(flights.confirm)
 release_flight = app.transaction("release_flight")(flights.release)
 # A read for the demo and the reconciliation; a loaded machine may need more than 1 s.
 booking_tally = app.transaction("booking_tally", timeout=10)(flights.tally)
-# --8<-- [end:load-levelling]
 
 # --8<-- [start:breaker]
 payment_breaker = app.breaker(
@@ -60,9 +60,11 @@ payment_breaker = app.breaker(
     open_for_max=6,
 )
 payment_rate = app.limit("payments-api-rate", rate=40, burst=5)  # the API's quota is 50/s
+# --8<-- [end:breaker]
 
 
-@app.function(timeout=2, concurrency=8)
+# --8<-- [start:load-levelling]
+@app.function(timeout=2, concurrency=8)  # reserved concurrency: 8 calls at most, fleet-wide
 async def charge_payment(event: Any, context: Any) -> None:
     """Charge one booking and hand the outcome back to its waiting execution."""
     for record in event["Records"]:
@@ -78,7 +80,7 @@ async def charge_payment(event: Any, context: Any) -> None:
 app.consume(
     payments_queue, charge_payment, batch_size=1, breaker=payment_breaker, limit=payment_rate
 )
-# --8<-- [end:breaker]
+# --8<-- [end:load-levelling]
 
 
 async def _answer(
@@ -105,10 +107,21 @@ async def refund_payment(event: Any, context: Any) -> dict[str, Any]:
 
 app.silence("function:refund_payment", "SP106", "runs only as a Task: its Retry handles failures")
 
+# --8<-- [start:retries]
+DEFINITION = json.loads((HERE / "process_booking.asl.json").read_text())
+# Every Task retries with exponential backoff and full jitter ("JitterStrategy": "FULL"):
+# executions that failed together (an outage) do not all retry in the same second.
+for _name, _state in DEFINITION["States"].items():
+    if _state["Type"] == "Task" and not all(
+        r.get("JitterStrategy") == "FULL" for r in _state.get("Retry") or [{}]
+    ):
+        raise ValueError(f"ProcessBooking: Task {_name!r} must retry with JitterStrategy FULL")
+# --8<-- [end:retries]
+
 # --8<-- [start:saga]
 process_booking = app.state_machine(
     "ProcessBooking",
-    definition=HERE / "process_booking.asl.json",
+    definition=DEFINITION,
     resources={
         "reserve_flight": reserve_flight,
         "confirm_booking": confirm_booking,
@@ -134,9 +147,25 @@ async def award_points(event: Any, context: Any) -> dict[str, Any]:
     return {"batchItemFailures": failures}
 
 
-app.consume(loyalty_queue, award_points, batch_size=10, report_batch_item_failures=True)
+# --8<-- [start:load-shedding]
+# Points for a booking still queued after 10 minutes (a long loyalty outage) are shed to a
+# late queue, in the transaction that deletes them, instead of crowding out fresh ones.
+loyalty_late = app.queue("loyalty-late", retention=14 * 86400)
+app.silence("queue:loyalty-late", "SP103", "shed work: an operator replays it")
+app.consume(
+    loyalty_queue,
+    award_points,
+    batch_size=10,
+    report_batch_item_failures=True,
+    max_message_age=600,
+    stale_to=loyalty_late,
+)
+# Requests are throttled first per API key (its usage plan, made with `stormproof plans
+# create` and `stormproof keys create --plan`), then per route (POST /bookings below).
+# --8<-- [end:load-shedding]
 
 
+# --8<-- [start:observability]
 @app.function(timeout=5, on_failure=bus_dlq)
 async def page_operator(event: Any, context: Any) -> None:
     """A human is told about a failed booking, with the failed event.
@@ -145,6 +174,13 @@ async def page_operator(event: Any, context: Any) -> None:
     15) it replaces this function (an alarm on the booking DLQ's depth with a target).
     """
     log.warning("PAGE: booking %s failed: %s", event.get("booking_id"), event.get("error"))
+
+
+# Metrics: `stormproof dev` / `serve` expose /metrics (queue depths, DLQ moves,
+# invocations, breaker states); the dashboard at /ui/ shows the DLQs and the executions.
+# Alarms (issue 15) are not in this install: page_operator above is where one plugs in
+# (an alarm on booking-dlq's depth, its target a human).
+# --8<-- [end:observability]
 
 
 notify = app.http_target(
@@ -181,7 +217,6 @@ BOOKING_SCHEMA = {
     },
     "additionalProperties": False,
 }
-# --8<-- [start:load-shedding]
 app.api.post(
     "/bookings",
     to=process_booking,
@@ -191,7 +226,6 @@ app.api.post(
     throttle=dict(rate=200, burst=100),  # per route; each API key's usage plan comes first
     webhook=True,
 )
-# --8<-- [end:load-shedding]
 # --8<-- [end:storage-first]
 
 # --8<-- [start:async-responses]

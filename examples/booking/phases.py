@@ -43,6 +43,7 @@ async def run_phases(run: Run, api_key: str | None) -> dict[str, Any]:
         state["phase"] = "done"
         await shown
         summary = await finish(run, load, how, await sse)
+        summary["backlog_peak"] = watcher.snap.backlog_peak
     print_summary(out, summary, run)
     return summary
 
@@ -127,7 +128,6 @@ async def finish(run: Run, load: loadgen.Load, how: str, sse: list[str]) -> dict
         webhooks=sum(1 for r in received if r["kind"] == "outcome"),
         notifications=sum(1 for r in received if r["kind"] == "notification"),
         sse=sse,
-        backlog_peak=0,
     )
     return summary
 
@@ -138,6 +138,9 @@ def print_summary(out: Any, s: dict[str, Any], run: Run) -> None:
         f"accepted {s['accepted']}, confirmed {s['confirmed']}, compensated "
         f"{s['compensated']}, dead-lettered {s['dead_lettered']}, lost = {s['lost']}, "
         f"duplicates charged = {s['duplicates_charged']}, seats ok = {s['seats_ok']}"
+    )
+    print(
+        f"payment backlog peak {s['backlog_peak']} (waited in the queue while the breaker was open)"
     )
     print(
         f"duplicate submissions {s['duplicates_sent']} (answered from the idempotency "
