@@ -159,7 +159,10 @@ def main(argv: list[str] | None = None) -> None:
     )
     server.daemon_threads = True
     print(f"payment API on http://{args.host}:{args.port} (ledger {args.record})", flush=True)
-    server.serve_forever()
+    try:
+        server.serve_forever()
+    except KeyboardInterrupt:  # the demo stops its processes with SIGINT
+        pass
 
 
 if __name__ == "__main__":

@@ -82,7 +82,10 @@ def main(argv: list[str] | None = None) -> None:
     server = ThreadingHTTPServer((args.host, args.port), handler_for(args.out))
     server.daemon_threads = True
     print(f"receiver on http://{args.host}:{args.port} (writes {args.out})", flush=True)
-    server.serve_forever()
+    try:
+        server.serve_forever()
+    except KeyboardInterrupt:  # the demo stops its processes with SIGINT
+        pass
 
 
 if __name__ == "__main__":
