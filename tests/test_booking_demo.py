@@ -1,0 +1,73 @@
+"""``scripts/demo``'s main job, short: the booking demo with ``--no-serve`` on each store.
+
+Real subprocesses (payment API, receiver, ``stormproof dev``, workers), real HTTP on
+loopback, a real SQLite file or PostgreSQL schema; the summary is the reconciliation of
+the client's answers, the flight table and the payment provider's ledger.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import subprocess
+import sys
+import uuid
+from pathlib import Path
+from typing import Any
+
+import pytest
+
+from tests.conftest import require_postgres
+from tests.support.postgres import drop_schema
+
+ROOT = Path(__file__).resolve().parents[1]
+
+
+def run_demo(
+    tmp_path: Path, *extra: str, env: dict[str, str] | None = None, seconds: int = 9
+) -> dict[str, Any]:
+    """Run the demo for ``seconds`` of load; its summary (and its output must stay plain)."""
+    summary = tmp_path / "summary.json"
+    command = [sys.executable, "-m", "examples.booking.demo", "--no-serve",
+               "--duration", str(seconds), "--rate", "8", "--folder", str(tmp_path / "run"),
+               "--summary", str(summary), *extra]  # fmt: skip
+    done = subprocess.run(command, cwd=ROOT, env={**os.environ, **(env or {})},
+                          capture_output=True, text=True, timeout=220, check=False)  # fmt: skip
+    assert done.returncode == 0, done.stdout[-3000:] + done.stderr[-3000:]
+    assert "\x1b[" not in done.stdout  # no TTY: plain lines, no escape codes
+    assert "lost = 0, duplicates charged = 0, seats ok = True" in done.stdout
+    assert "dashboard: http://127.0.0.1:" in done.stdout
+    return dict(json.loads(summary.read_text()))
+
+
+def check(summary: dict[str, Any]) -> None:
+    """The claims of the summary."""
+    assert summary["accepted"] > 20
+    assert summary["lost"] == 0 and summary["duplicates_charged"] == 0
+    assert summary["seats_ok"] is True
+    settled = summary["confirmed"] + summary["compensated"] + summary["dead_lettered"]
+    assert settled == summary["accepted"]
+    assert summary["confirmed"] > 0 and summary["duplicates_sent"] > 0
+    assert summary["notifications"] >= summary["accepted"]  # one signed event per booking
+
+
+@pytest.mark.slow
+@pytest.mark.timeout(240)  # a shared machine under load: the demo waits to settle
+def test_demo_on_sqlite_loses_nothing_and_charges_once(tmp_path: Path) -> None:
+    check(run_demo(tmp_path))
+
+
+@pytest.mark.slow
+@pytest.mark.postgres
+@pytest.mark.timeout(240)
+def test_demo_on_postgres_with_two_workers(tmp_path: Path, pg_base_url: str | None) -> None:
+    base = require_postgres(pg_base_url)
+    schema = f"booking_{uuid.uuid4().hex[:10]}"
+    try:
+        summary = run_demo(
+            tmp_path, "--postgres", "--workers", "2",
+            env={"STORMPROOF_STORE": f"{base}?schema={schema}"}, seconds=6,
+        )  # fmt: skip
+    finally:
+        drop_schema(base, schema)
+    check(summary)
