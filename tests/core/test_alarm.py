@@ -9,6 +9,7 @@ from hypothesis import strategies as st
 from stormproof.core import alarm, alarm_notice
 from stormproof.core.alarm import ALARM, OK, AlarmState
 from stormproof.errors import InvalidAttribute
+from stormproof.telemetry import alarm_store
 
 values = st.lists(st.tuples(st.floats(0.1, 5), st.integers(0, 3)), min_size=1, max_size=40)
 
@@ -127,3 +128,46 @@ def test_a_failed_execution_carries_its_input_and_redrive_command() -> None:
     assert item is not None and item["event"] == [1]
     assert item["redrive"] == "stormproof executions redrive arn:stormproof:states:x:execution:m:e"
     assert alarm_notice.subject_of("execution.failed", fields) == ("machine", "m")
+
+
+def test_an_async_invocation_given_up_names_its_on_failure_queue() -> None:
+    fields = {"function": "charge", "request_id": "r", "message_id": "m", "attempt": 3,
+              "condition": "RetriesExhausted", "destination": "failures", "event": {"a": 1},
+              "error": {"errorType": "KeyError", "errorMessage": "'a'"},
+              "enqueued_at": 0.0}  # fmt: skip
+    assert alarm_notice.subject_of("invocation.dead_lettered", fields) == ("queue", "failures")
+    item = alarm_notice.incident("invocation.dead_lettered", fields, 5)
+    assert item is not None
+    assert (item["error_type"], item["error_message"], item["event"]) == ("KeyError", "'a'",
+                                                                          {"a": 1})  # fmt: skip
+    assert item["redrive"] == "stormproof dlq redrive failures"
+
+
+@given(st.lists(st.lists(st.integers(), max_size=8), max_size=12))
+def test_incidents_are_numbered_once_and_the_newest_kept(batches: list[list[int]]) -> None:
+    value = None
+    for batch in batches:
+        value = alarm_store.add_incidents([{"n": n} for n in batch])(value)
+    everything = [n for batch in batches for n in batch]
+    if value is None:
+        assert everything == []
+        return
+    assert value["seq"] == len(everything)
+    kept = value["items"]
+    assert [i["n"] for i in kept] == everything[-alarm_store.MAX_KEPT_INCIDENTS :]
+    assert [i["seq"] for i in kept] == list(range(len(everything) - len(kept) + 1,
+                                                   len(everything) + 1))  # fmt: skip
+
+
+@given(st.lists(st.tuples(st.sampled_from("ab"), st.floats(0, 3)), max_size=20))
+def test_the_lease_has_one_holder_until_it_lapses(steps: list[tuple[str, float]]) -> None:
+    value: dict[str, float | str] | None = None
+    now = 0.0
+    for who, elapsed in steps:
+        now += elapsed
+        new = alarm_store.take_lease(who, now, 5)(value)
+        if value is not None and value["holder"] != who and float(value["until"]) > now:
+            assert new is None  # someone else holds a live lease
+        else:
+            assert new == {"holder": who, "until": now + 5}
+            value = new

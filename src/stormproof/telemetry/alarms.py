@@ -26,7 +26,7 @@ from stormproof.core import alarm as core
 from stormproof.core import alarm_notice
 from stormproof.engine import events
 from stormproof.engine.periodic import Periodic
-from stormproof.errors import InvalidAttribute
+from stormproof.errors import InvalidAttribute, StoreError, StormproofError
 from stormproof.storage.base import CompareAndSet
 from stormproof.telemetry import alarm_store as db
 from stormproof.telemetry.alarm_collect import Collector
@@ -161,7 +161,13 @@ class Alarms:
                                  breakers="breaker" in kinds)  # fmt: skip
         sent: list[dict[str, Any]] = []
         for a in alarms:
-            body = await self._evaluate(a, snap, now)
+            try:
+                body = await self._evaluate(a, snap, now)
+            except StoreError:
+                raise  # the store is down: the next tick tries every alarm again
+            except Exception:  # one broken alarm (or target) must not silence the others
+                log.exception("event=alarm.evaluation_failed alarm=%s", a.name)
+                continue
             if body is not None:
                 sent.append(body)
         return sent
@@ -224,5 +230,9 @@ class Alarms:
                         previous=body["from"], reason=body["reason"])  # fmt: skip
             bus = getattr(self.host.buses, "buses", {}).get("default")
             if bus is not None and bus.declared:
-                ops = await bus.delivery_ops(body, now, source=SOURCE, detail_type=DETAIL_TYPE)
-                await store.apply(ops, atomic=True)
+                try:
+                    ops = await bus.delivery_ops(body, now, source=SOURCE,
+                                                 detail_type=DETAIL_TYPE)  # fmt: skip
+                    await store.apply(ops, atomic=True)
+                except StormproofError as exc:  # e.g. a detail past the bus's size limit
+                    log.warning("event=alarm.bus_failed alarm=%s error=%s", a.name, exc)

@@ -260,3 +260,29 @@ async def test_throttles_rising_fire_and_clear_with_the_window(store_url: str) -
     finally:
         undo()
     assert states == [("ALARM", 2.0), ("OK", 0.0)]  # > 1 throttle in 60 s, then none
+
+
+async def test_a_failing_target_is_logged_and_the_others_still_receive(
+    store_url: str, caplog: pytest.LogCaptureFixture
+) -> None:
+    clock = FakeClock()
+    app, q = poison_app(store_url, clock=clock)
+    ops = app.queue("ops")
+    app.alarm_defaults(notify=["http://127.0.0.1:1/refused", ops])
+    undo = app.alarms.collector.subscribe()
+    try:
+        async with app:
+            worker = Worker(app, background=False)
+            await q.send({"order": 1})
+            for _ in range(2):
+                await worker.run_once()
+                clock.advance(2)
+            sent = await app.alarms.run_once()
+            got = [json.loads(m.body) for m in await ops.receive(max_messages=10)]
+            await worker.shutdown()
+    finally:
+        undo()
+    assert got == sent and len(sent) == 1
+    assert "event=alarm.notify_failed alarm=dlq:orders-dlq target=http://127.0.0.1:1/refused" in (
+        caplog.text
+    )
