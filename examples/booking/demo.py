@@ -57,6 +57,21 @@ def store_for(args: argparse.Namespace, folder: Path) -> str:
     return f"{base}{joiner}schema=booking_demo_{uuid.uuid4().hex[:8]}"
 
 
+def drop_own_schema(store: str) -> None:
+    """Drop the PostgreSQL schema this run made (``booking_demo_*``) once it is over."""
+    if "schema=booking_demo_" not in store:
+        return
+    import psycopg
+    from psycopg import sql
+
+    base, _, query = store.partition("?")
+    params = dict(p.split("=", 1) for p in query.split("&") if "=" in p)
+    schema = params.pop("schema")
+    dsn = base + ("?" + "&".join(f"{k}={v}" for k, v in params.items()) if params else "")
+    with psycopg.connect(dsn, autocommit=True) as conn:
+        conn.execute(sql.SQL("DROP SCHEMA IF EXISTS {} CASCADE").format(sql.Identifier(schema)))
+
+
 def prepare(args: argparse.Namespace) -> Run:
     """A fresh folder, free ports, the shared environment (set here before the app loads)."""
     # Not examples.booking.outage: nothing may read examples.booking.settings before the
@@ -144,6 +159,7 @@ def main(argv: list[str] | None = None) -> None:
             serve(run)
     finally:
         run.fleet.stop()
+        drop_own_schema(run.store)
     sys.exit(0 if ok(summary) else 1)
 
 
