@@ -535,6 +535,7 @@ class App:
         sweep the front door's expired request records and idempotency keys."""
         await self.queues.run_maintenance()
         await self.streams.run_maintenance()
+        await self.functions.transactions.run_maintenance()
         if self._api is not None:
             from stormproof.gateway.retention import sweep_expired
 

@@ -24,7 +24,14 @@ from stormproof.errors import InvalidAttribute, SqlConditionFailed, SqlError
 from stormproof.functions.function import NAME_RE
 from stormproof.storage import sqlfiles
 from stormproof.storage.base import Operation
-from stormproof.storage.transaction_ops import DEFAULT_BUDGET, RunTransaction, SqlHandle
+from stormproof.storage.transaction_ops import (
+    DEFAULT_BUDGET,
+    OUTCOME_TTL,
+    AlreadyCommitted,
+    RunTransaction,
+    SqlHandle,
+    prune_outcomes,
+)
 
 TransactionHandler = Callable[[SqlHandle, Any], Any]
 MAX_BUDGET = 60.0
@@ -68,8 +75,12 @@ class TransactionFunction:
         return Bound(run, self.timeout)
 
     async def invoke(self, event: Any = None) -> Any:
-        """Run it now in a transaction of its own; its result, or its exception."""
-        [result] = await self.app.store.apply([self.bind(event).op()])
+        """Run it now in a transaction of its own; its result, or its exception (once,
+        even when the store reran the unit after a lost COMMIT)."""
+        try:
+            [result] = await self.app.store.apply([self.bind(event).op()])
+        except AlreadyCommitted as done:
+            return done.value
         return result.values[0]
 
     def slot_pool(self) -> None:
@@ -159,6 +170,11 @@ class Transactions:
         if not path.is_dir():
             raise InvalidAttribute("folder", str(folder), "an existing folder of NNN_name.sql")
         self.migration_dirs.append(path)
+
+    async def run_maintenance(self) -> int:
+        """Delete transaction units' outcome rows older than ``OUTCOME_TTL``."""
+        before = self.app.clock.now() - OUTCOME_TTL
+        return await self.app.store.run(lambda: prune_outcomes(before))
 
     async def open(self) -> None:
         """Apply pending user migrations, one folder at a time, each in one transaction."""
