@@ -19,8 +19,9 @@ from dataclasses import dataclass
 from stormproof.core import stream_batch as sb
 from stormproof.core.stream_rules import format_seq, parse_seq, slot
 from stormproof.engine.runtime import Runtime
+from stormproof.engine.slots import Ticket, reserve
 from stormproof.errors import StaleLease
-from stormproof.functions.runners import Failed
+from stormproof.functions.runners import Failed, Outcome
 from stormproof.functions.stream_mappings import (
     StreamMapping,
     failure_record,
@@ -35,12 +36,14 @@ from stormproof.streams.stream import ShardInfo, StreamRecord
 log = logging.getLogger("stormproof.functions.stream_consumer")
 
 IDLE_POLL = 0.05  # an idle mapping polls 20 times a second: put→handler stays well under 100 ms
+THROTTLE_PAUSE = 0.1  # seconds before a throttled batch asks for a slot again
 
 
 @dataclass
 class _Batch:
     records: list[StreamRecord]
     plan: sb.BatchPlan
+    not_before: float = 0.0  # clock time before which the head range is not retried
 
 
 class StreamConsumer:
@@ -159,21 +162,26 @@ class StreamConsumer:
         batch = self._batches.get(shard_id) or await self._load(shard_id)
         if batch is None:
             return 0
+        now = self.rt.clock.now()
+        if now < batch.not_before:
+            return 0  # backing off before a retry
         rng = sb.head(batch.plan)
         assert rng is not None
         lo, hi = rng
         part = batch.records[lo:hi]
+        arrivals = [r.approximate_arrival_timestamp for r in part]
+        expired = sb.expired_count(arrivals, now, self.mapping.max_record_age)
+        if expired:  # too old already: to on-failure without invoking the function
+            await self._finish(shard_id, batch, *sb.expire(batch.plan, expired))
+            return expired
         keep = [r for r in part if self._ours(shard_id, r)]
         if not keep:
             await self._finish(shard_id, batch, sb.succeeded(batch.plan), None)
             return len(part)
-        outcome = await self.mapping.function.execute(
-            {"Records": [kinesis_record(self.mapping.stream, r) for r in keep]},
-            request_id=str(uuid.uuid4()),
-            attempt=batch.plan.attempts + 1,
-            ticket=None,
-        )
-        self.invocations += 1
+        outcome = await self._invoke(batch, keep)
+        if outcome is None:  # throttled: no attempt is used, try again shortly
+            batch.not_before = now + THROTTLE_PAUSE
+            return 0
         failed_at = None
         if not isinstance(outcome, Failed) and self.mapping.report_batch_item_failures:
             low = sb.lowest_failure([r.sequence_number for r in keep], outcome.result)
@@ -189,8 +197,32 @@ class StreamConsumer:
             max_retry_attempts=self.mapping.max_retry_attempts,
             failed_at=failed_at if failed_at != lo else None,
         )  # fmt: skip
+        batch.not_before = now + sb.retry_delay(plan.attempts)
         await self._finish(shard_id, batch, plan, give)
         return len(part)
+
+    async def _invoke(self, batch: _Batch, keep: list[StreamRecord]) -> Outcome | None:
+        """Invoke the function on ``keep`` under its reserved concurrency (None: throttled)."""
+        pool = self.mapping.function.slot_pool()
+        tickets = await reserve(None, [pool], 1) if pool is not None else [Ticket(None, ())]
+        if not tickets:
+            return None
+        try:
+            outcome = await self.mapping.function.execute(
+                {"Records": [kinesis_record(self.mapping.stream, r) for r in keep]},
+                request_id=str(uuid.uuid4()),
+                attempt=batch.plan.attempts + 1,
+                ticket=tickets[0],
+            )
+        finally:
+            tickets[0].finish()
+        self.invocations += 1
+        return outcome
+
+    def next_due(self) -> float | None:
+        """When the earliest batch backing off may be retried (None: none is waiting)."""
+        due = [b.not_before for b in self._batches.values()]
+        return min(due) if due else None
 
     async def _load(self, shard_id: str) -> _Batch | None:
         rows = await self.rt.store.run(lambda: ops.checkpoints(self.consumer))
@@ -202,6 +234,10 @@ class StreamConsumer:
         )
         if not got.records:
             return None
+        first = got.records[0].approximate_arrival_timestamp
+        now, size = self.rt.clock.now(), self.mapping.batch_size
+        if not sb.ready(len(got.records), size, first, now, self.mapping.batch_window):
+            return None  # the batching window is still open: wait for more records
         batch = _Batch(got.records, sb.start(len(got.records)))
         self._batches[shard_id] = batch
         return batch
@@ -221,7 +257,8 @@ class StreamConsumer:
         todo: list[Operation] = []
         if give is not None:
             part = [r for r in batch.records[give.start : give.end] if self._ours(shard_id, r)]
-            todo += await self._failure_ops(part, give, now)
+            if part:  # a range of only other slots' (or filtered) records reports nothing
+                todo += await self._failure_ops(part, give, now)
         todo.append(
             ops.AdvanceCheckpoint(self.consumer, shard_id, self.holder,
                                   parse_seq(last.sequence_number),

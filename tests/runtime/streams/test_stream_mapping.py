@@ -24,8 +24,16 @@ BATCH = 100
 
 
 async def _drain(consumer: StreamConsumer) -> None:
-    while await consumer.poll_once():
-        pass
+    """Poll until nothing is left; a batch backing off before a retry moves the fake clock."""
+    while True:
+        if await consumer.poll_once():
+            continue
+        due = consumer.next_due()
+        if due is None:
+            return
+        clock = consumer.rt.clock
+        assert isinstance(clock, FakeClock)
+        clock.advance(max(0.0, due - clock.now()) + 0.001)
 
 
 @pytest.fixture
