@@ -15,8 +15,10 @@ import asyncio
 import logging
 import uuid
 from dataclasses import dataclass
+from typing import Any
 
 from stormproof.core import stream_batch as sb
+from stormproof.core import stream_windows as sw
 from stormproof.core.stream_rules import format_seq, parse_seq, slot
 from stormproof.engine.runtime import Runtime
 from stormproof.engine.slots import Ticket, reserve
@@ -28,8 +30,9 @@ from stormproof.functions.stream_mappings import (
     filterable,
     kinesis_record,
 )
+from stormproof.functions.stream_windows import Windows
 from stormproof.storage import stream_ops as ops
-from stormproof.storage.base import Operation
+from stormproof.storage.base import CompareAndSet, Operation
 from stormproof.streams.iterators import AfterSequenceNumber
 from stormproof.streams.stream import ShardInfo, StreamRecord
 
@@ -44,6 +47,8 @@ class _Batch:
     records: list[StreamRecord]
     plan: sb.BatchPlan
     not_before: float = 0.0  # clock time before which the head range is not retried
+    window: float = 0.0  # the start of the tumbling window of its records
+    write: CompareAndSet | None = None  # the window state to store with the checkpoint
 
 
 class StreamConsumer:
@@ -58,6 +63,9 @@ class StreamConsumer:
         self.held: set[str] = set()
         self._batches: dict[str, _Batch] = {}
         self._stopping = asyncio.Event()
+        size = mapping.tumbling_window
+        arn = mapping.stream.arn
+        self.windows = Windows(rt, mapping.id, size, arn) if size > 0 else None
 
     @property
     def consumer(self) -> str:
@@ -145,6 +153,8 @@ class StreamConsumer:
     async def _release(self, shard_id: str) -> None:
         await self.rt.store.run(lambda: ops.release_lease(self.consumer, shard_id, self.holder))
         self.held.discard(shard_id)
+        if self.windows is not None:
+            self.windows.forget(shard_id)  # another worker may move the window on
 
     async def _lease(self, shard_id: str, last: str | None) -> bool:
         start = 0 if self.mapping.starting_position == "TRIM_HORIZON" else parse_seq(last or 0)
@@ -156,10 +166,15 @@ class StreamConsumer:
         else:
             self.held.discard(shard_id)
             self._batches.pop(shard_id, None)  # another worker has it: forget our batch
+            if self.windows is not None:
+                self.windows.forget(shard_id)
         return taken
 
     async def _step(self, shard_id: str) -> int:
-        batch = self._batches.get(shard_id) or await self._load(shard_id)
+        batch = self._batches.get(shard_id)
+        if batch is None and self.windows is not None and await self._window_over(shard_id):
+            return 1
+        batch = batch or await self._load(shard_id)
         if batch is None:
             return 0
         now = self.rt.clock.now()
@@ -178,11 +193,17 @@ class StreamConsumer:
         if not keep:
             await self._finish(shard_id, batch, sb.succeeded(batch.plan), None)
             return len(part)
-        outcome = await self._invoke(batch, keep)
+        payload = [kinesis_record(self.mapping.stream, r) for r in keep]
+        event: Any = {"Records": payload}
+        if self.windows is not None:
+            event = self.windows.event(shard_id, payload, batch.window)
+        outcome = await self._invoke(event, batch.plan.attempts + 1)
         if outcome is None:  # throttled: no attempt is used, try again shortly
             batch.not_before = now + THROTTLE_PAUSE
             return 0
         failed_at = None
+        if not isinstance(outcome, Failed) and self.windows is not None:
+            batch.write = self.windows.accept(shard_id, batch.window, outcome.result)
         if not isinstance(outcome, Failed) and self.mapping.report_batch_item_failures:
             low = sb.lowest_failure([r.sequence_number for r in keep], outcome.result)
             failed_at = None if low is None else lo + part.index(keep[low])
@@ -201,17 +222,17 @@ class StreamConsumer:
         await self._finish(shard_id, batch, plan, give)
         return len(part)
 
-    async def _invoke(self, batch: _Batch, keep: list[StreamRecord]) -> Outcome | None:
-        """Invoke the function on ``keep`` under its reserved concurrency (None: throttled)."""
+    async def _invoke(self, event: Any, attempt: int) -> Outcome | None:
+        """Invoke the function under its reserved concurrency (None: throttled)."""
         pool = self.mapping.function.slot_pool()
         tickets = await reserve(None, [pool], 1) if pool is not None else [Ticket(None, ())]
         if not tickets:
             return None
         try:
             outcome = await self.mapping.function.execute(
-                {"Records": [kinesis_record(self.mapping.stream, r) for r in keep]},
+                event,
                 request_id=str(uuid.uuid4()),
-                attempt=batch.plan.attempts + 1,
+                attempt=attempt,
                 ticket=tickets[0],
             )
         finally:
@@ -222,23 +243,73 @@ class StreamConsumer:
     def next_due(self) -> float | None:
         """When the earliest batch backing off may be retried (None: none is waiting)."""
         due = [b.not_before for b in self._batches.values()]
+        if self.windows is not None:
+            due += self.windows.retry_times()
         return min(due) if due else None
 
-    async def _load(self, shard_id: str) -> _Batch | None:
+    async def _window_over(self, unit: str) -> bool:
+        """Make the final invocation of the unit's window once it is over (whether it ran)."""
+        assert self.windows is not None
+        window, now = await self.windows.get(unit), self.rt.clock.now()
+        if window.start is None or now < window.not_before:
+            return False
+        peek = await self._read(unit, 1)
+        nxt = peek[0].approximate_arrival_timestamp if peek else None
+        if not sw.closing(window.start, self.windows.size, nxt, now, window.early):
+            return False
+        event = self.windows.event(unit, [], window.start, final=True, early=window.early)
+        outcome = await self._invoke(event, window.attempts + 1)
+        if outcome is None:
+            window.not_before = now + THROTTLE_PAUSE
+            return False
+        if isinstance(outcome, Failed):
+            window.attempts += 1
+            retries = self.mapping.max_retry_attempts
+            if retries < 0 or window.attempts <= retries:
+                window.not_before = now + sb.retry_delay(window.attempts)
+                return True
+            log.warning("event=stream.window_dropped consumer=%s shard=%s", self.consumer, unit)
+        await self._store_window(unit, [self.windows.close(unit)])
+        return True
+
+    async def _store_window(self, unit: str, todo: list[Operation]) -> None:
+        """Commit ``todo`` (its last operation writes the window); a lost lease forgets it."""
+        try:
+            results = await self.rt.store.apply(todo, atomic=True)
+        except StaleLease:
+            log.warning("event=stream.lease_lost consumer=%s shard=%s", self.consumer, unit)
+            self.held.discard(unit)
+            self._batches.pop(unit, None)
+            if self.windows is not None:
+                self.windows.forget(unit)
+            return
+        if self.windows is not None:
+            self.windows.stored(unit, results[-1])
+
+    async def _read(self, unit: str, limit: int) -> list[StreamRecord]:
         rows = await self.rt.store.run(lambda: ops.checkpoints(self.consumer))
-        seq = next((r.seq for r in rows if r.shard_id == shard_id), None) or 0
+        seq = next((r.seq for r in rows if r.shard_id == unit), None) or 0
         got = await self.mapping.stream.read(
-            shard_id.split("#")[0],
-            AfterSequenceNumber(format_seq(seq)),
-            limit=self.mapping.batch_size,
+            unit.split("#")[0], AfterSequenceNumber(format_seq(seq)), limit=limit
         )
-        if not got.records:
+        return got.records
+
+    async def _load(self, shard_id: str) -> _Batch | None:
+        records = await self._read(shard_id, self.mapping.batch_size)
+        if not records:
             return None
-        first = got.records[0].approximate_arrival_timestamp
+        first = records[0].approximate_arrival_timestamp
         now, size = self.rt.clock.now(), self.mapping.batch_size
-        if not sb.ready(len(got.records), size, first, now, self.mapping.batch_window):
+        start = 0.0
+        if self.windows is not None:  # a batch never spans two tumbling windows
+            cut = sw.same_window([r.approximate_arrival_timestamp for r in records],
+                                 self.windows.size)  # fmt: skip
+            size = cut if cut < len(records) else size  # the window is complete: go
+            records, start = records[:cut], sw.window_start(first, self.windows.size)
+            await self.windows.get(shard_id)
+        if not sb.ready(len(records), size, first, now, self.mapping.batch_window):
             return None  # the batching window is still open: wait for more records
-        batch = _Batch(got.records, sb.start(len(got.records)))
+        batch = _Batch(records, sb.start(len(records)), window=start)
         self._batches[shard_id] = batch
         return batch
 
@@ -264,6 +335,11 @@ class StreamConsumer:
                                   parse_seq(last.sequence_number),
                                   max(0.0, now - last.approximate_arrival_timestamp))
         )  # fmt: skip
+        if batch.write is not None:
+            todo.append(batch.write)  # the window's state commits with its checkpoint
+            batch.write = None
+            await self._store_window(shard_id, todo)
+            return
         try:
             await self.rt.store.apply(todo, atomic=True)
         except StaleLease:
