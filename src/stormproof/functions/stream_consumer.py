@@ -20,6 +20,7 @@ from typing import Any
 from stormproof.core import stream_batch as sb
 from stormproof.core import stream_windows as sw
 from stormproof.core.stream_rules import format_seq, parse_seq, slot
+from stormproof.engine import events
 from stormproof.engine.runtime import Runtime
 from stormproof.engine.slots import Ticket, reserve
 from stormproof.errors import StaleLease
@@ -269,11 +270,12 @@ class StreamConsumer:
                 window.not_before = now + sb.retry_delay(window.attempts)
                 return True
             log.warning("event=stream.window_dropped consumer=%s shard=%s", self.consumer, unit)
-        await self._store_window(unit, [self.windows.close(unit)])
+        await self._commit(unit, [self.windows.close(unit)], True)
         return True
 
-    async def _store_window(self, unit: str, todo: list[Operation]) -> None:
-        """Commit ``todo`` (its last operation writes the window); a lost lease forgets it."""
+    async def _commit(self, unit: str, todo: list[Operation], window: bool) -> bool:
+        """Commit ``todo`` (``window``: its last operation writes the unit's window) while
+        the lease holds; a lost lease forgets the unit's batch and window."""
         try:
             results = await self.rt.store.apply(todo, atomic=True)
         except StaleLease:
@@ -282,9 +284,10 @@ class StreamConsumer:
             self._batches.pop(unit, None)
             if self.windows is not None:
                 self.windows.forget(unit)
-            return
-        if self.windows is not None:
+            return False
+        if window and self.windows is not None:
             self.windows.stored(unit, results[-1])
+        return True
 
     async def _read(self, unit: str, limit: int) -> list[StreamRecord]:
         rows = await self.rt.store.run(lambda: ops.checkpoints(self.consumer))
@@ -330,22 +333,18 @@ class StreamConsumer:
             part = [r for r in batch.records[give.start : give.end] if self._ours(shard_id, r)]
             if part:  # a range of only other slots' (or filtered) records reports nothing
                 todo += await self._failure_ops(part, give, now)
-        todo.append(
-            ops.AdvanceCheckpoint(self.consumer, shard_id, self.holder,
-                                  parse_seq(last.sequence_number),
-                                  max(0.0, now - last.approximate_arrival_timestamp))
-        )  # fmt: skip
+        age = max(0.0, now - last.approximate_arrival_timestamp)
+        seq = parse_seq(last.sequence_number)
+        todo.append(ops.AdvanceCheckpoint(self.consumer, shard_id, self.holder, seq, age))
+        window = batch.write is not None
         if batch.write is not None:
             todo.append(batch.write)  # the window's state commits with its checkpoint
             batch.write = None
-            await self._store_window(shard_id, todo)
-            return
-        try:
-            await self.rt.store.apply(todo, atomic=True)
-        except StaleLease:
-            log.warning("event=stream.lease_lost consumer=%s shard=%s", self.consumer, shard_id)
-            self.held.discard(shard_id)
-            self._batches.pop(shard_id, None)
+        if await self._commit(shard_id, todo, window):
+            # Iterator age per shard: stormproof_stream_iterator_age_seconds.
+            events.emit("record.checkpointed", self.rt.name, mapping=self.consumer,
+                        shard=shard_id, sequence_number=last.sequence_number,
+                        iterator_age_seconds=age)  # fmt: skip
 
     async def _failure_ops(
         self, records: list[StreamRecord], give: sb.GiveUp, now: float

@@ -12,7 +12,7 @@ from __future__ import annotations
 from collections.abc import Callable
 from typing import Any
 
-from prometheus_client import CollectorRegistry, Counter, Histogram, generate_latest
+from prometheus_client import CollectorRegistry, Counter, Gauge, Histogram, generate_latest
 
 from stormproof.engine import events
 from stormproof.storage import metrics_ops
@@ -95,6 +95,9 @@ class Metrics:
                                    ["machine"], registry=r)  # fmt: skip
         self.breakers = Counter(f"{_P}breaker_transitions", "Breaker state changes, by new "
                                 "state.", ["breaker", "state"], registry=r)  # fmt: skip
+        self.iterator_age = Gauge(f"{_P}stream_iterator_age_seconds", "How far behind a stream "
+                                  "mapping's shard is, at its last checkpoint.",
+                                  ["mapping", "shard"], registry=r)  # fmt: skip
         self.depths = QueueDepths()
 
     def subscribe(self) -> Callable[[], None]:
@@ -138,4 +141,7 @@ _HANDLERS: dict[str, Callable[[Metrics, Any], None]] = {
     "execution.failed": lambda m, f: m.executions.labels(f["machine"], f["status"]).inc(),
     "execution.state_entered": lambda m, f: m.transitions.labels(f["machine"]).inc(),
     "breaker.changed": lambda m, f: m.breakers.labels(f["breaker"], f["state"]).inc(),
+    "record.checkpointed": lambda m, f: m.iterator_age.labels(f["mapping"], f["shard"]).set(
+        f["iterator_age_seconds"]
+    ),
 }

@@ -109,3 +109,30 @@ async def test_a_throttle_uses_no_retry_attempt(store_url: str) -> None:
         await _drain(consumer)
         assert attempts == [1]  # the throttles were not attempts: it ran, it succeeded
         assert await fail.receive(10) == []
+
+
+async def test_iterator_age_per_shard_is_a_gauge(store_url: str) -> None:
+    from stormproof.telemetry.metrics import Metrics
+
+    clock = FakeClock()
+    app = App("t", store_url, clock=clock)
+    stream = app.stream("s")
+
+    @app.function(timeout=30)
+    async def handler(event: dict[str, Any], context: Any) -> None: ...
+
+    mapping = app.consume(stream, handler)
+    metrics = Metrics("t")
+    unsubscribe = metrics.subscribe()
+    try:
+        async with app:
+            await stream.put_record(b"x", "k")
+            clock.advance(7)
+            await _drain(StreamConsumer(app, mapping))
+        text = metrics.text().decode()
+    finally:
+        unsubscribe()
+    line = (
+        'stormproof_stream_iterator_age_seconds{mapping="s->handler",shard="shardId-000000000000"}'
+    )
+    assert f"{line} 7.0" in text
