@@ -63,6 +63,7 @@ class StreamConsumer:
         self.invocations = 0
         self.held: set[str] = set()
         self._batches: dict[str, _Batch] = {}
+        self._seqs: dict[str, int] = {}  # each held unit's checkpoint, as of its lease renewal
         self._stopping = asyncio.Event()
         size = mapping.tumbling_window
         arn = mapping.stream.arn
@@ -159,11 +160,13 @@ class StreamConsumer:
 
     async def _lease(self, shard_id: str, last: str | None) -> bool:
         start = 0 if self.mapping.starting_position == "TRIM_HORIZON" else parse_seq(last or 0)
-        taken, _ = await self.rt.store.run(
+        taken, seq = await self.rt.store.run(
             lambda: ops.take_lease(self.consumer, shard_id, self.holder, self.lease_ttl, start)
         )
         if taken:
             self.held.add(shard_id)
+            # Every poll renews the lease and reads the checkpoint with it: no other read.
+            self._seqs[shard_id] = seq or 0
         else:
             self.held.discard(shard_id)
             self._batches.pop(shard_id, None)  # another worker has it: forget our batch
@@ -290,8 +293,7 @@ class StreamConsumer:
         return True
 
     async def _read(self, unit: str, limit: int) -> list[StreamRecord]:
-        rows = await self.rt.store.run(lambda: ops.checkpoints(self.consumer))
-        seq = next((r.seq for r in rows if r.shard_id == unit), None) or 0
+        seq = self._seqs.get(unit, 0)
         got = await self.mapping.stream.read(
             unit.split("#")[0], AfterSequenceNumber(format_seq(seq)), limit=limit
         )
@@ -341,6 +343,7 @@ class StreamConsumer:
             todo.append(batch.write)  # the window's state commits with its checkpoint
             batch.write = None
         if await self._commit(shard_id, todo, window):
+            self._seqs[shard_id] = seq
             # Iterator age per shard: stormproof_stream_iterator_age_seconds.
             events.emit("record.checkpointed", self.rt.name, mapping=self.consumer,
                         shard=shard_id, sequence_number=last.sequence_number,
