@@ -48,7 +48,8 @@ async def run_batch(
         return [Delete(mapping.queue, leases)] if leases else []
 
     try:
-        await store.apply([fn.bind({"Records": records}).op(then)], atomic=True)
+        async with fn.capacity(own=False):  # the mapping's consumer holds the function's slots
+            await store.apply([fn.bind({"Records": records}).op(then)], atomic=True)
     except AlreadyCommitted:
         return True  # a lost COMMIT: the first run's writes and deletions hold
     except StaleLease:

@@ -64,7 +64,8 @@ async def commit(
         return [done, *ops, step_op(arn, work={task_id: {"output": output}})]
 
     try:
-        await store.apply([bound.op(then)], atomic=True)
+        async with bound.capacity():
+            await store.apply([bound.op(then)], atomic=True)
         return
     except AlreadyCommitted:
         return  # the first run committed all of it
