@@ -47,7 +47,7 @@ async def test_poison_record_is_bisected_out_and_sent_on_failure(store_url: str)
     await _poison_case(store_url, RECORDS)
 
 
-@pytest.mark.slow
+@pytest.mark.soak
 async def test_poison_record_in_100000_records(store_url: str) -> None:
     """The issue's acceptance size: 100,000 records over 8 shards."""
     await _poison_case(store_url, 100_000)
