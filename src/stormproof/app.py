@@ -227,12 +227,23 @@ class App:
         )
         return made
 
-    def transaction(self, name: Any = None, *, timeout: Seconds = 1.0) -> Any:
+    def transaction(
+        self,
+        name: Any = None,
+        *,
+        timeout: Seconds = 1.0,
+        concurrency: int | None = None,
+        limit: Limit | None = None,
+    ) -> Any:
         """Declare a transaction function ``def fn(db, event)``: its writes commit in the
         same transaction as the step that runs it (``timeout``: its budget, 0-60 s, past
-        which it rolls back with ``States.Timeout``). See docs/transactions.md."""
+        which it rolls back with ``States.Timeout``; ``concurrency``: at most that many run
+        at once across processes; ``limit``: an ``app.limit`` each run waits for). See
+        docs/transactions.md."""
         budget = timeout.total_seconds() if isinstance(timeout, timedelta) else timeout
-        return self.functions.transactions.decorator(name, timeout=budget)
+        return self.functions.transactions.decorator(
+            name, timeout=budget, concurrency=concurrency, limit=limit
+        )
 
     def sql_statement(self, name: str, sql: str) -> None:
         """Register a statement for ``arn:stormproof:states:::sql:execute`` (by name only:
@@ -579,6 +590,7 @@ class App:
         sweep the front door's expired request records and idempotency keys."""
         await self.queues.run_maintenance()
         await self.streams.run_maintenance()
+        await self.functions.transactions.run_maintenance()
         if self._api is not None:
             from stormproof.gateway.retention import sweep_expired
 

@@ -87,3 +87,33 @@ def test_routing_covers_the_hash_space(count: int, key: bytes) -> None:
     assert all(a.end + 1 == b.start for a, b in itertools.pairwise(ranges))
     k = rules.hash_key(key.hex() or "k")
     assert ranges[rules.route(k, ranges)].holds(k)
+
+
+@given(st.lists(st.floats(0, 1000), max_size=50), st.floats(0, 2000), st.floats(60, 600))
+def test_expiry_gives_up_only_the_old_prefix(arrivals: list[float], now: float, age: float) -> None:
+    arrivals = sorted(arrivals)
+    count = sb.expired_count(arrivals, now, age)
+    assert all(now - a > age for a in arrivals[:count])
+    assert count == len(arrivals) or now - arrivals[count] <= age
+    assert sb.expired_count(arrivals, now, -1) == 0
+    if arrivals and count:
+        plan, give = sb.expire(sb.start(len(arrivals)), count)
+        assert give is not None and (give.start, give.end) == (0, count)
+        assert give.condition == sb.AGE_EXCEEDED and plan.done == count
+
+
+@given(st.integers(0, 100))
+def test_retry_delay_doubles_to_a_cap(attempts: int) -> None:
+    delay = sb.retry_delay(attempts)
+    if attempts == 0:
+        assert delay == 0
+    else:
+        assert delay == min(60.0, 2.0 ** (attempts - 1))
+        assert sb.retry_delay(attempts + 1) >= delay
+
+
+@given(st.integers(1, 200), st.integers(1, 200), st.floats(0, 600), st.floats(0, 300))
+def test_batch_is_ready_when_full_or_window_elapsed(
+    count: int, size: int, waited: float, window: float
+) -> None:
+    assert sb.ready(count, size, 0.0, waited, window) == (count >= size or waited >= window)

@@ -10,7 +10,10 @@ until it succeeds, ``max_retry_attempts`` is used up or a record is older than
 ``max_record_age``; with ``bisect_on_error`` a failing range is split in two and each half
 retried, and splitting does not consume retry attempts; a partial response
 (``report_batch_item_failures``) checkpoints before the lowest failed sequence number and
-retries from there.
+retries from there. Records already older than ``max_record_age`` are given up *before*
+an invocation (:func:`expire`); a retry of the same range waits :func:`retry_delay`
+(1 s doubling to 60 s); a batch is invoked once it is full or its first record has waited
+``batch_window`` (:func:`ready`).
 """
 
 from __future__ import annotations
@@ -20,6 +23,8 @@ from dataclasses import dataclass, replace
 from typing import Any
 
 RETRIES_EXHAUSTED = "RetryAttemptsExhausted"
+RETRY_FIRST = 1.0  # seconds before the first retry of a failed range
+RETRY_CAP = 60.0  # the longest wait between two attempts of one range
 AGE_EXCEEDED = "RecordAgeExceeded"
 
 Range = tuple[int, int]
@@ -85,6 +90,44 @@ def failed(
     if 0 <= max_retry_attempts < attempts:
         return BatchPlan(rest, hi, 0), GiveUp(lo, hi, RETRIES_EXHAUSTED, attempts)
     return replace(plan, attempts=attempts), None
+
+
+def expire(plan: BatchPlan, count: int) -> tuple[BatchPlan, GiveUp | None]:
+    """Give up the first ``count`` records of the head range before invoking them: they are
+    older than ``max_record_age`` (the range keeps the rest and its attempts)."""
+    lo, hi = plan.pending[0]
+    if count <= 0:
+        return plan, None
+    cut = min(hi, lo + count)
+    give = GiveUp(lo, cut, AGE_EXCEEDED, plan.attempts)
+    if cut == hi:
+        return BatchPlan(plan.pending[1:], hi, 0), give
+    return BatchPlan(((cut, hi), *plan.pending[1:]), cut, plan.attempts), give
+
+
+def expired_count(arrivals: Sequence[float], now: float, max_record_age: float) -> int:
+    """How many leading records (arrivals in order) are older than ``max_record_age``."""
+    if max_record_age < 0:
+        return 0
+    count = 0
+    for arrival in arrivals:
+        if now - arrival <= max_record_age:
+            break
+        count += 1
+    return count
+
+
+def retry_delay(attempts: int) -> float:
+    """Seconds to wait before attempt ``attempts + 1`` of a range (0 before the first)."""
+    if attempts <= 0:
+        return 0.0
+    return float(min(RETRY_CAP, RETRY_FIRST * 2 ** min(attempts - 1, 16)))
+
+
+def ready(count: int, batch_size: int, first_arrival: float, now: float, window: float) -> bool:
+    """Whether a batch of ``count`` records is invoked now: full, or its first record has
+    waited the batching window."""
+    return count >= batch_size or now - first_arrival >= window
 
 
 def lowest_failure(sequence_numbers: Sequence[str], response: Any) -> int | None:

@@ -32,8 +32,8 @@ class FunctionRegistry:
         self.queues = queues
         self.by_name: dict[str, Function] = {}
         self.mappings: list[EventSourceMapping] = []
-        self.transactions = Transactions(app)
         self.concurrency = Concurrency(lambda: app.store, lambda: app.clock, app.instance_id)
+        self.transactions = Transactions(app, self.concurrency)
         queues.users.append(self.uses_of)
 
     def uses_of(self, queue: str) -> list[str]:

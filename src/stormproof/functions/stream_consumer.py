@@ -15,11 +15,14 @@ import asyncio
 import logging
 import uuid
 from dataclasses import dataclass
+from typing import Any
 
 from stormproof.core import stream_batch as sb
+from stormproof.core import stream_windows as sw
 from stormproof.core.stream_rules import format_seq, parse_seq, slot
 from stormproof.engine import events, injection, tracing
 from stormproof.engine.runtime import Runtime
+from stormproof.engine.slots import Ticket, reserve
 from stormproof.errors import StaleLease
 from stormproof.functions.runners import Failed, Outcome
 from stormproof.functions.stream_mappings import (
@@ -28,20 +31,24 @@ from stormproof.functions.stream_mappings import (
     filterable,
     kinesis_record,
 )
+from stormproof.functions.stream_windows import Windows
 from stormproof.storage import stream_ops as ops
-from stormproof.storage.base import Operation
-from stormproof.streams.iterators import AfterSequenceNumber
+from stormproof.storage.base import CompareAndSet, Operation
 from stormproof.streams.stream import ShardInfo, StreamRecord
 
 log = logging.getLogger("stormproof.functions.stream_consumer")
 
 IDLE_POLL = 0.05  # an idle mapping polls 20 times a second: put→handler stays well under 100 ms
+THROTTLE_PAUSE = 0.1  # seconds before a throttled batch asks for a slot again
 
 
 @dataclass
 class _Batch:
     records: list[StreamRecord]
     plan: sb.BatchPlan
+    not_before: float = 0.0  # clock time before which the head range is not retried
+    window: float = 0.0  # the start of the tumbling window of its records
+    write: CompareAndSet | None = None  # the window state to store with the checkpoint
 
 
 class StreamConsumer:
@@ -55,7 +62,12 @@ class StreamConsumer:
         self.invocations = 0
         self.held: set[str] = set()
         self._batches: dict[str, _Batch] = {}
+        self._ends: dict[str, int] = {}  # each shard's last sequence number, as of this poll
+        self._seqs: dict[str, int] = {}  # each held unit's checkpoint, as of its lease renewal
         self._stopping = asyncio.Event()
+        size = mapping.tumbling_window
+        arn = mapping.stream.arn
+        self.windows = Windows(rt, mapping.id, size, arn) if size > 0 else None
 
     @property
     def consumer(self) -> str:
@@ -105,6 +117,7 @@ class StreamConsumer:
         """Shards to read: open or closed-but-unfinished ones whose parents are finished
         (a child is not read until this mapping has processed its parents to their ends)."""
         shards = await self.mapping.stream.describe()
+        self._ends = {s.shard_id: int(s.last_sequence_number or 0) for s in shards}
         rows = await self.rt.store.run(lambda: ops.checkpoints(self.consumer))
         seqs = {r.shard_id: r.seq or 0 for r in rows}
         by_id = {s.shard_id: s for s in shards}
@@ -143,66 +156,71 @@ class StreamConsumer:
     async def _release(self, shard_id: str) -> None:
         await self.rt.store.run(lambda: ops.release_lease(self.consumer, shard_id, self.holder))
         self.held.discard(shard_id)
+        if self.windows is not None:
+            self.windows.forget(shard_id)  # another worker may move the window on
 
     async def _lease(self, shard_id: str, last: str | None) -> bool:
         start = 0 if self.mapping.starting_position == "TRIM_HORIZON" else parse_seq(last or 0)
-        taken, _ = await self.rt.store.run(
+        taken, seq = await self.rt.store.run(
             lambda: ops.take_lease(self.consumer, shard_id, self.holder, self.lease_ttl, start)
         )
         if taken:
             self.held.add(shard_id)
+            # Every poll renews the lease and reads the checkpoint with it: no other read.
+            self._seqs[shard_id] = seq or 0
         else:
             self.held.discard(shard_id)
             self._batches.pop(shard_id, None)  # another worker has it: forget our batch
+            if self.windows is not None:
+                self.windows.forget(shard_id)
         return taken
 
-    async def _invoke(self, keep: list[StreamRecord], attempt: int) -> Outcome:
-        """One invocation of the mapping's function (a chaos fault fails it unrun)."""
-        if injection.injector is not None:
-            hit = await injection.injector.caught(f"stream-mapping:{self.mapping.stream.name}")
-            if hit is not None:
-                return Failed(type(hit).__name__, str(hit))
-        return await self.mapping.function.execute(
-            {"Records": [kinesis_record(self.mapping.stream, r) for r in keep]},
-            request_id=str(uuid.uuid4()),
-            attempt=attempt,
-            ticket=None,
-        )
-
     async def _step(self, shard_id: str) -> int:
-        batch = self._batches.get(shard_id) or await self._load(shard_id)
+        batch = self._batches.get(shard_id)
+        if batch is None and self.windows is not None and await self._window_over(shard_id):
+            return 1
+        batch = batch or await self._load(shard_id)
         if batch is None:
             return 0
+        now = self.rt.clock.now()
+        if now < batch.not_before:
+            return 0  # backing off before a retry
         rng = sb.head(batch.plan)
         assert rng is not None
         lo, hi = rng
         part = batch.records[lo:hi]
+        arrivals = [r.approximate_arrival_timestamp for r in part]
+        expired = sb.expired_count(arrivals, now, self.mapping.max_record_age)
+        if expired:  # too old already: to on-failure without invoking the function
+            await self._finish(shard_id, batch, *sb.expire(batch.plan, expired))
+            return expired
         keep = [r for r in part if self._ours(shard_id, r)]
         if not keep:
             await self._finish(shard_id, batch, sb.succeeded(batch.plan), None)
             return len(part)
+        payload = [kinesis_record(self.mapping.stream, r) for r in keep]
+        event: Any = {"Records": payload}
+        if self.windows is not None:
+            event = self.windows.event(shard_id, payload, batch.window)
         with tracing.processing(
             self.mapping.stream.name,
             [r.trace_header for r in keep],
             [r.sequence_number for r in keep],
             batch.plan.attempts + 1,
         ):
-            await self._run_batch(shard_id, batch, lo, part, keep)
-        return len(part)
-
-    async def _run_batch(
-        self, shard_id: str, batch: _Batch, lo: int, part: list[StreamRecord],
-        keep: list[StreamRecord],
-    ) -> None:  # fmt: skip
-        outcome = await self._invoke(keep, batch.plan.attempts + 1)
-        self.invocations += 1
+            outcome = await self._invoke(event, batch.plan.attempts + 1)
+        if outcome is None:  # throttled: no attempt is used, try again shortly
+            batch.not_before = now + THROTTLE_PAUSE
+            return 0
         failed_at = None
+        if not isinstance(outcome, Failed) and self.windows is not None:
+            batch.write = self.windows.accept(shard_id, batch.window, outcome.result)
         if not isinstance(outcome, Failed) and self.mapping.report_batch_item_failures:
             low = sb.lowest_failure([r.sequence_number for r in keep], outcome.result)
             failed_at = None if low is None else lo + part.index(keep[low])
         if not isinstance(outcome, Failed) and failed_at is None:
             await self._finish(shard_id, batch, sb.succeeded(batch.plan), None)
-            return
+            return len(part)
         now = self.rt.clock.now()
         age = self.mapping.max_record_age
         too_old = age >= 0 and now - part[0].approximate_arrival_timestamp > age
@@ -211,19 +229,110 @@ class StreamConsumer:
             max_retry_attempts=self.mapping.max_retry_attempts,
             failed_at=failed_at if failed_at != lo else None,
         )  # fmt: skip
+        batch.not_before = now + sb.retry_delay(plan.attempts)
         await self._finish(shard_id, batch, plan, give)
+        return len(part)
+
+    async def _invoke(self, event: Any, attempt: int) -> Outcome | None:
+        """Invoke the function under its reserved concurrency (None: throttled); a chaos
+        fault fails the invocation without running it."""
+        if injection.injector is not None:
+            hit = await injection.injector.caught(f"stream-mapping:{self.mapping.stream.name}")
+            if hit is not None:
+                self.invocations += 1
+                return Failed(type(hit).__name__, str(hit))
+        pool = self.mapping.function.slot_pool()
+        tickets = await reserve(None, [pool], 1) if pool is not None else [Ticket(None, ())]
+        if not tickets:
+            return None
+        try:
+            outcome = await self.mapping.function.execute(
+                event,
+                request_id=str(uuid.uuid4()),
+                attempt=attempt,
+                ticket=tickets[0],
+            )
+        finally:
+            tickets[0].finish()
+        self.invocations += 1
+        return outcome
+
+    def next_due(self) -> float | None:
+        """When the earliest batch backing off may be retried (None: none is waiting)."""
+        due = [b.not_before for b in self._batches.values()]
+        if self.windows is not None:
+            due += self.windows.retry_times()
+        return min(due) if due else None
+
+    async def _window_over(self, unit: str) -> bool:
+        """Make the final invocation of the unit's window once it is over (whether it ran)."""
+        assert self.windows is not None
+        window, now = await self.windows.get(unit), self.rt.clock.now()
+        if window.start is None or now < window.not_before:
+            return False
+        peek = await self._read(unit, 1)
+        nxt = peek[0].approximate_arrival_timestamp if peek else None
+        if not sw.closing(window.start, self.windows.size, nxt, now, window.early):
+            return False
+        event = self.windows.event(unit, [], window.start, final=True, early=window.early)
+        outcome = await self._invoke(event, window.attempts + 1)
+        if outcome is None:
+            window.not_before = now + THROTTLE_PAUSE
+            return False
+        if isinstance(outcome, Failed):
+            window.attempts += 1
+            retries = self.mapping.max_retry_attempts
+            if retries < 0 or window.attempts <= retries:
+                window.not_before = now + sb.retry_delay(window.attempts)
+                return True
+            log.warning("event=stream.window_dropped consumer=%s shard=%s", self.consumer, unit)
+        await self._commit(unit, [self.windows.close(unit)], True)
+        return True
+
+    async def _commit(self, unit: str, todo: list[Operation], window: bool) -> bool:
+        """Commit ``todo`` (``window``: its last operation writes the unit's window) while
+        the lease holds; a lost lease forgets the unit's batch and window."""
+        try:
+            results = await self.rt.store.apply(todo, atomic=True)
+        except StaleLease:
+            log.warning("event=stream.lease_lost consumer=%s shard=%s", self.consumer, unit)
+            self.held.discard(unit)
+            self._batches.pop(unit, None)
+            if self.windows is not None:
+                self.windows.forget(unit)
+            return False
+        if window and self.windows is not None:
+            self.windows.stored(unit, results[-1])
+        return True
+
+    async def _read(self, unit: str, limit: int) -> list[StreamRecord]:
+        seq = self._seqs.get(unit, 0)
+        shard = unit.split("#")[0]
+        if shard in self._ends and seq >= self._ends[shard]:
+            return []  # caught up with the shard as of this poll's describe: no read
+        # Straight to the store: the stream's public read also looks the shard up and asks
+        # the store's clock, two round trips a consumer does not need.
+        name = self.mapping.stream.name
+        rows = await self.rt.store.run(lambda: ops.read(name, shard, seq, limit))
+        return [StreamRecord(shard, format_seq(r.seq), r.partition_key, r.data, r.arrived_at,
+                             r.trace) for r in rows]  # fmt: skip
 
     async def _load(self, shard_id: str) -> _Batch | None:
-        rows = await self.rt.store.run(lambda: ops.checkpoints(self.consumer))
-        seq = next((r.seq for r in rows if r.shard_id == shard_id), None) or 0
-        got = await self.mapping.stream.read(
-            shard_id.split("#")[0],
-            AfterSequenceNumber(format_seq(seq)),
-            limit=self.mapping.batch_size,
-        )
-        if not got.records:
+        records = await self._read(shard_id, self.mapping.batch_size)
+        if not records:
             return None
-        batch = _Batch(got.records, sb.start(len(got.records)))
+        first = records[0].approximate_arrival_timestamp
+        now, size = self.rt.clock.now(), self.mapping.batch_size
+        start = 0.0
+        if self.windows is not None:  # a batch never spans two tumbling windows
+            cut = sw.same_window([r.approximate_arrival_timestamp for r in records],
+                                 self.windows.size)  # fmt: skip
+            size = cut if cut < len(records) else size  # the window is complete: go
+            records, start = records[:cut], sw.window_start(first, self.windows.size)
+            await self.windows.get(shard_id)
+        if not sb.ready(len(records), size, first, now, self.mapping.batch_window):
+            return None  # the batching window is still open: wait for more records
+        batch = _Batch(records, sb.start(len(records)), window=start)
         self._batches[shard_id] = batch
         return batch
 
@@ -242,18 +351,21 @@ class StreamConsumer:
         todo: list[Operation] = []
         if give is not None:
             part = [r for r in batch.records[give.start : give.end] if self._ours(shard_id, r)]
-            todo += await self._failure_ops(part, give, now)
-        todo.append(
-            ops.AdvanceCheckpoint(self.consumer, shard_id, self.holder,
-                                  parse_seq(last.sequence_number),
-                                  max(0.0, now - last.approximate_arrival_timestamp))
-        )  # fmt: skip
-        try:
-            await self.rt.store.apply(todo, atomic=True)
-        except StaleLease:
-            log.warning("event=stream.lease_lost consumer=%s shard=%s", self.consumer, shard_id)
-            self.held.discard(shard_id)
-            self._batches.pop(shard_id, None)
+            if part:  # a range of only other slots' (or filtered) records reports nothing
+                todo += await self._failure_ops(part, give, now)
+        age = max(0.0, now - last.approximate_arrival_timestamp)
+        seq = parse_seq(last.sequence_number)
+        todo.append(ops.AdvanceCheckpoint(self.consumer, shard_id, self.holder, seq, age))
+        window = batch.write is not None
+        if batch.write is not None:
+            todo.append(batch.write)  # the window's state commits with its checkpoint
+            batch.write = None
+        if await self._commit(shard_id, todo, window):
+            self._seqs[shard_id] = seq
+            # Iterator age per shard: stormproof_stream_iterator_age_seconds.
+            events.emit("record.checkpointed", self.rt.name, mapping=self.consumer,
+                        shard=shard_id, sequence_number=last.sequence_number,
+                        iterator_age_seconds=age)  # fmt: skip
 
     async def _failure_ops(
         self, records: list[StreamRecord], give: sb.GiveUp, now: float

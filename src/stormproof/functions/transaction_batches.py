@@ -20,6 +20,7 @@ from stormproof.errors import StaleLease, StoreError
 from stormproof.functions.mappings import EventSourceMapping, Record
 from stormproof.functions.transactions import TransactionFunction
 from stormproof.storage.base import ClaimedRow, Delete, Lease, Operation, Store
+from stormproof.storage.transaction_ops import AlreadyCommitted
 
 log = logging.getLogger("stormproof.functions.mapping_consumer")
 
@@ -47,7 +48,10 @@ async def run_batch(
         return [Delete(mapping.queue, leases)] if leases else []
 
     try:
-        await store.apply([fn.bind({"Records": records}).op(then)], atomic=True)
+        async with fn.capacity(own=False):  # the mapping's consumer holds the function's slots
+            await store.apply([fn.bind({"Records": records}).op(then)], atomic=True)
+    except AlreadyCommitted:
+        return True  # a lost COMMIT: the first run's writes and deletions hold
     except StaleLease:
         log.warning("event=batch.lease_lost function=%s queue=%s", fn.name, mapping.queue)
         return False

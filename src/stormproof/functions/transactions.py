@@ -9,26 +9,38 @@ rolls its writes back. See docs/transactions.md.
 
 from __future__ import annotations
 
+import contextlib
 import inspect
 import json
 import re
-from collections.abc import Callable, Mapping, Sequence
+from collections.abc import AsyncIterator, Callable, Mapping, Sequence
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
 from stormproof.core import names
 from stormproof.core.sql_params import names as param_names
+from stormproof.engine.limits import Limit
 from stormproof.engine.runtime import Runtime
+from stormproof.engine.slots import Concurrency, SlotPool
 from stormproof.errors import InvalidAttribute, SqlConditionFailed, SqlError
 from stormproof.functions.function import NAME_RE
 from stormproof.storage import sqlfiles
 from stormproof.storage.base import Operation
-from stormproof.storage.transaction_ops import DEFAULT_BUDGET, RunTransaction, SqlHandle
+from stormproof.storage.transaction_ops import (
+    DEFAULT_BUDGET,
+    OUTCOME_TTL,
+    AlreadyCommitted,
+    RunTransaction,
+    SqlHandle,
+    prune_outcomes,
+)
 
 TransactionHandler = Callable[[SqlHandle, Any], Any]
 MAX_BUDGET = 60.0
 MIGRATION_BUDGET = 600.0
+MAX_CONCURRENCY = 1000
+_SLOT_WAIT_FIRST, _SLOT_WAIT_CAP = 0.005, 0.1  # seconds between asks for a free slot
 _MIGRATION_FILE = re.compile(r"^(\d+)[_-].*\.sql$")
 
 
@@ -38,6 +50,13 @@ class Bound:
 
     run: Callable[[SqlHandle], Any]
     budget: float
+    function: TransactionFunction | None = None  # whose concurrency and limit bound it
+
+    def capacity(self) -> contextlib.AbstractAsyncContextManager[None]:
+        """Wait for the function's concurrency and limit (nothing for a named statement)."""
+        if self.function is None:
+            return contextlib.nullcontext()
+        return self.function.capacity()
 
     def op(self, then: Callable[[Any], Sequence[Operation]] | None = None) -> RunTransaction:
         """The operation that runs it in a unit of work (``then``: what commits after it)."""
@@ -51,11 +70,24 @@ class TransactionFunction:
 
     is_stormproof_transaction = True
 
-    def __init__(self, app: Runtime, handler: TransactionHandler, name: str, timeout: float):
+    def __init__(
+        self,
+        app: Runtime,
+        handler: TransactionHandler,
+        name: str,
+        timeout: float,
+        *,
+        concurrency: int | None = None,
+        limit: Limit | None = None,
+        pools: Concurrency | None = None,
+    ) -> None:
         self.app = app
         self.handler = handler
         self.name = name
         self.timeout = timeout
+        self.concurrency = concurrency
+        self.limit = limit
+        self.pools = pools
         self.__doc__ = handler.__doc__
 
     def bind(self, event: Any) -> Bound:
@@ -65,16 +97,40 @@ class TransactionFunction:
         def run(db: SqlHandle) -> Any:
             return _json(handler(db, event), self.name)
 
-        return Bound(run, self.timeout)
+        return Bound(run, self.timeout, self)
 
     async def invoke(self, event: Any = None) -> Any:
-        """Run it now in a transaction of its own; its result, or its exception."""
-        [result] = await self.app.store.apply([self.bind(event).op()])
+        """Run it now in a transaction of its own; its result, or its exception (once,
+        even when the store reran the unit after a lost COMMIT)."""
+        try:
+            async with self.capacity():
+                [result] = await self.app.store.apply([self.bind(event).op()])
+        except AlreadyCommitted as done:
+            return done.value
         return result.values[0]
 
-    def slot_pool(self) -> None:
-        """No reserved concurrency: the store's transactions bound it."""
-        return None
+    def slot_pool(self) -> SlotPool | None:
+        """The global pool of ``concurrency`` (None when unreserved)."""
+        if self.concurrency is None or self.pools is None:
+            return None
+        return self.pools.pool(f"fn:{self.name}", self.concurrency)
+
+    @contextlib.asynccontextmanager
+    async def capacity(self, own: bool = True) -> AsyncIterator[None]:
+        """Wait for the ``limit`` (token and slot) and, with ``own``, a slot of this
+        function's ``concurrency``: at most that many transactions hold the store at once.
+        (A mapping's consumer takes the function's slots itself: ``own=False``.)"""
+        async with contextlib.AsyncExitStack() as stack:
+            if self.limit is not None:
+                await stack.enter_async_context(self.limit.acquire())
+            pool = self.slot_pool() if own else None
+            if pool is not None:
+                wait = _SLOT_WAIT_FIRST
+                while not await pool.acquire(1):
+                    await self.app.clock.sleep(wait)
+                    wait = min(_SLOT_WAIT_CAP, wait * 2)
+                stack.callback(pool.release, 1)
+            yield
 
     def __call__(self, db: SqlHandle, event: Any) -> Any:
         return self.handler(db, event)
@@ -91,14 +147,20 @@ def _json(value: Any, name: str) -> Any:
 class Transactions:
     """An app's transaction functions, named SQL statements and SQL migration folders."""
 
-    def __init__(self, app: Runtime) -> None:
+    def __init__(self, app: Runtime, pools: Concurrency | None = None) -> None:
         self.app = app
+        self.pools = pools
         self.by_name: dict[str, TransactionFunction] = {}
         self.statements: dict[str, str] = {}
         self.migration_dirs: list[Path] = []
 
     def define(
-        self, handler: TransactionHandler, name: str | None, timeout: float = DEFAULT_BUDGET
+        self,
+        handler: TransactionHandler,
+        name: str | None,
+        timeout: float = DEFAULT_BUDGET,
+        concurrency: int | None = None,
+        limit: Limit | None = None,
     ) -> TransactionFunction:
         """Validate and register a transaction function (see ``App.transaction``)."""
         if inspect.iscoroutinefunction(handler) or not callable(handler):
@@ -109,7 +171,17 @@ class Transactions:
         budget = float(timeout)
         if not 0 < budget <= MAX_BUDGET:
             raise InvalidAttribute("timeout", timeout, f"0 < seconds <= {MAX_BUDGET:g}")
-        fn = TransactionFunction(self.app, handler, fn_name, budget)
+        ok = concurrency is None or (
+            isinstance(concurrency, int)
+            and not isinstance(concurrency, bool)
+            and 1 <= concurrency <= MAX_CONCURRENCY
+        )
+        if not ok:
+            raise InvalidAttribute("concurrency", concurrency, f"None or 1 to {MAX_CONCURRENCY}")
+        if limit is not None and not isinstance(limit, Limit):
+            raise InvalidAttribute("limit", limit, "None or a limit made by app.limit")
+        fn = TransactionFunction(self.app, handler, fn_name, budget, concurrency=concurrency,
+                                 limit=limit, pools=self.pools)  # fmt: skip
         self.by_name[fn_name] = fn
         return fn
 
@@ -159,6 +231,11 @@ class Transactions:
         if not path.is_dir():
             raise InvalidAttribute("folder", str(folder), "an existing folder of NNN_name.sql")
         self.migration_dirs.append(path)
+
+    async def run_maintenance(self) -> int:
+        """Delete transaction units' outcome rows older than ``OUTCOME_TTL``."""
+        before = self.app.clock.now() - OUTCOME_TTL
+        return await self.app.store.run(lambda: prune_outcomes(before))
 
     async def open(self) -> None:
         """Apply pending user migrations, one folder at a time, each in one transaction."""

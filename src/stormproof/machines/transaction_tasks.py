@@ -19,6 +19,7 @@ from stormproof.errors import StaleLease, StoreError, TransactionError
 from stormproof.functions.transactions import Bound, TransactionFunction
 from stormproof.machines.step_messages import TASKS_QUEUE, step_op
 from stormproof.storage.base import Delete, Lease, Operation
+from stormproof.storage.transaction_ops import AlreadyCommitted
 
 if TYPE_CHECKING:
     from stormproof.functions.transactions import Transactions
@@ -53,15 +54,21 @@ async def commit(
     bound: Bound,
     ops: list[Operation],
 ) -> None:
-    """Run the transaction with the task message's deletion and the outcome's step message."""
+    """Run the transaction with the task message's deletion and the outcome's step message.
+
+    The transaction comes first in the unit, so that a rerun after a lost COMMIT meets
+    its outcome row (``AlreadyCommitted``) before the deletion of the gone message."""
+    done = Delete(TASKS_QUEUE, [lease])
 
     def then(output: Any) -> list[Operation]:
-        return [step_op(arn, work={task_id: {"output": output}})]
+        return [done, *ops, step_op(arn, work={task_id: {"output": output}})]
 
-    done = Delete(TASKS_QUEUE, [lease])
     try:
-        await store.apply([done, *ops, bound.op(then)], atomic=True)
+        async with bound.capacity():
+            await store.apply([bound.op(then)], atomic=True)
         return
+    except AlreadyCommitted:
+        return  # the first run committed all of it
     except StaleLease:
         log.warning("event=tasks.lease_lost execution=%s task=%s", arn, task_id)
         return

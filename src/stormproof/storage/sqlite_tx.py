@@ -2,15 +2,18 @@
 
 The function runs in the writer thread, inside its unit's SAVEPOINT, so it holds up every
 other unit of the group while it runs: the budget is checked before and after every
-statement and when the function returns. A statement is never interrupted midway: SQLite
-answers an interrupted write by rolling back the *whole* transaction, every other unit
-of the group with it. So one long statement, or Python that neither returns nor touches
-the database, overruns the budget before it fails (docs/transactions.md: keep them short,
-no network calls).
+statement and when the function returns. A *read-only* statement (``SELECT``, or
+``WITH`` without a write) that runs past the budget is interrupted by a progress handler
+and fails with ``States.Timeout``: interrupting a read leaves the transaction intact. A
+write is never interrupted midway: SQLite answers an interrupted write by rolling back
+the *whole* transaction, every other unit of the group with it. So one long write, or
+Python that neither returns nor touches the database, overruns the budget before it fails
+(docs/transactions.md: keep them short, no network calls).
 """
 
 from __future__ import annotations
 
+import re
 import sqlite3
 import time
 from collections.abc import Mapping
@@ -20,6 +23,15 @@ from stormproof.core.sql_params import controls_transaction
 from stormproof.errors import SqlError, TransactionTimeout
 from stormproof.storage.program import Call
 from stormproof.storage.transaction_ops import SqlResult, refuse_control
+
+PROGRESS_STEPS = 1000  # virtual-machine steps between two looks at the clock
+_READ = re.compile(r"^\s*(SELECT|WITH)\b", re.IGNORECASE)
+_WRITE = re.compile(r"\b(INSERT|UPDATE|DELETE|REPLACE|RETURNING)\b", re.IGNORECASE)
+
+
+def read_only(sql: str) -> bool:
+    """Whether ``sql`` only reads (safe to interrupt without losing the transaction)."""
+    return _READ.match(sql) is not None and _WRITE.search(sql) is None
 
 
 class SqliteHandle:
@@ -39,11 +51,22 @@ class SqliteHandle:
             raise SqlError("the transaction of this handle has ended")
         self.check()
         refuse_control(sql, controls_transaction)
+        interruptible = read_only(sql)
+        if interruptible:
+            deadline = self.deadline
+            self._conn.set_progress_handler(lambda: time.monotonic() > deadline, PROGRESS_STEPS)
         try:
             cur = self._conn.execute(sql, dict(params or {}))
             rows = cur.fetchall() if cur.description is not None else []
+        except sqlite3.OperationalError as exc:
+            if interruptible and "interrupt" in str(exc):
+                raise TransactionTimeout(self._budget) from None
+            raise SqlError(f"{type(exc).__name__}: {exc}") from None
         except sqlite3.Error as exc:
             raise SqlError(f"{type(exc).__name__}: {exc}") from None
+        finally:
+            if interruptible:
+                self._conn.set_progress_handler(None, 0)
         columns = [d[0] for d in cur.description or ()]
         self.check()
         return SqlResult(rows, cur.rowcount, columns)

@@ -6,10 +6,19 @@ thread, inside the unit's SAVEPOINT; on PostgreSQL on the unit's pooled connecti
 So the function's writes commit or roll back with everything else in the unit: a step's
 history, the next step's message, the deletion of the message that caused it. The
 drivers run the call (``program.Call``); this module is what they share.
+
+A **lost COMMIT** (the connection drops after COMMIT was sent, before the reply) makes
+the PostgreSQL store run the whole unit again on a new connection, though the first run
+may have committed. So each unit records an outcome row, ``txn/<unit-id>`` in the
+``state`` table, in its own transaction; a rerun that finds it raises
+:class:`AlreadyCommitted` with the recorded value instead of running the function twice.
+The app's maintenance pass deletes outcome rows older than :data:`OUTCOME_TTL`.
 """
 
 from __future__ import annotations
 
+import json
+import uuid
 from collections.abc import Callable, Iterator, Mapping, Sequence
 from dataclasses import dataclass, field
 from typing import Any, Protocol
@@ -17,9 +26,21 @@ from typing import Any, Protocol
 from stormproof.errors import SqlError
 from stormproof.storage import unit_ops
 from stormproof.storage.base import Operation, OpResult
-from stormproof.storage.program import Call, Dialect, Program, Row
+from stormproof.storage.program import Call, Dialect, Program, Row, Stmt
 
 DEFAULT_BUDGET = 1.0
+OUTCOME_PREFIX = "txn/"
+OUTCOME_TTL = 3600.0  # seconds an outcome row is kept: far past any store retry deadline
+
+
+class AlreadyCommitted(Exception):
+    """A rerun of a unit whose first run committed (a lost COMMIT): ``value`` is the
+    function's recorded result; nothing ran again and nothing of the rerun holds."""
+
+    def __init__(self, unit_id: str, value: Any) -> None:
+        self.unit_id = unit_id
+        self.value = value
+        super().__init__(f"transaction unit {unit_id} already committed")
 
 
 @dataclass(frozen=True)
@@ -73,14 +94,33 @@ class RunTransaction:
     run: Callable[[SqlHandle], Any]
     budget: float = DEFAULT_BUDGET
     then: Callable[[Any], Sequence[Operation]] = lambda _value: ()
+    # Fixed when the operation is built, so every rerun of its unit shares it.
+    unit_id: str = field(default_factory=lambda: uuid.uuid4().hex)
+
+    @property
+    def outcome_key(self) -> str:
+        """The ``state`` key of this unit's outcome row."""
+        return OUTCOME_PREFIX + self.unit_id
 
     def program(self, dialect: Dialect) -> Program[OpResult]:
-        """Call the function, then apply the operations that follow from its value."""
+        """Unless the unit already committed, call the function, record its outcome, then
+        apply the operations that follow from its value."""
+        key = self.outcome_key
+        found = yield Stmt("state_get", {"key": key})
+        if found:
+            raise AlreadyCommitted(self.unit_id, json.loads(found[0][2]))
         rows = yield Call(self.run, self.budget)
         value = rows[0][0]
+        yield Stmt("cas_insert", {"key": key, "value": json.dumps(value)})
         yield from unit_ops.apply(dialect, list(self.then(value)), True)
         return OpResult(values=[value])
 
     def is_stale(self, result: OpResult) -> bool:
         """Never stale itself (the operations after it report their own leases)."""
         return False
+
+
+def prune_outcomes(before: float) -> Program[int]:
+    """Delete the outcome rows last written before ``before`` (epoch seconds)."""
+    rows = yield Stmt("txn_outcomes_prune", {"before": before})
+    return int(rows[0][0]) if rows else 0

@@ -12,7 +12,7 @@ from __future__ import annotations
 from collections.abc import Callable
 from typing import Any
 
-from prometheus_client import CollectorRegistry, Counter, Histogram, generate_latest
+from prometheus_client import CollectorRegistry, Counter, Gauge, Histogram, generate_latest
 
 from stormproof.engine import events
 from stormproof.storage import metrics_ops
@@ -97,6 +97,9 @@ class Metrics:
                                 "state.", ["breaker", "state"], registry=r)  # fmt: skip
         self.faults = Counter(f"{_P}faults_injected", "Chaos faults applied to calls.",
                               ["target", "action"], registry=r)  # fmt: skip
+        self.iterator_age = Gauge(f"{_P}stream_iterator_age_seconds", "How far behind a stream "
+                                  "mapping's shard is, at its last checkpoint.",
+                                  ["mapping", "shard"], registry=r)  # fmt: skip
         self.depths = QueueDepths()
 
     def subscribe(self) -> Callable[[], None]:
@@ -141,4 +144,7 @@ _HANDLERS: dict[str, Callable[[Metrics, Any], None]] = {
     "execution.state_entered": lambda m, f: m.transitions.labels(f["machine"]).inc(),
     "breaker.changed": lambda m, f: m.breakers.labels(f["breaker"], f["state"]).inc(),
     "fault.injected": lambda m, f: m.faults.labels(f["target"], f["action"]).inc(),
+    "record.checkpointed": lambda m, f: m.iterator_age.labels(f["mapping"], f["shard"]).set(
+        f["iterator_age_seconds"]
+    ),
 }

@@ -99,6 +99,10 @@ DELETE FROM state
 WHERE key = %(key)s AND (%(expected)s::int IS NULL OR version = %(expected)s::int)
 RETURNING version;
 
+-- name: txn_outcomes_prune
+-- Transaction units' outcome rows (storage/transaction_ops.py) past their keep time.
+DELETE FROM state WHERE key >= 'txn/' AND key < 'txn0' AND updated_at < %(before)s;
+
 -- name: state_get
 SELECT key, version, value, updated_at FROM state WHERE key = %(key)s;
 

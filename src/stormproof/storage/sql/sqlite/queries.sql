@@ -90,6 +90,10 @@ WHERE key = :key AND version = :expected RETURNING version;
 DELETE FROM state WHERE key = :key AND (:expected IS NULL OR version = :expected)
 RETURNING version;
 
+-- name: txn_outcomes_prune
+-- Transaction units' outcome rows (storage/transaction_ops.py) past their keep time.
+DELETE FROM state WHERE key >= 'txn/' AND key < 'txn0' AND updated_at < :before;
+
 -- name: state_get
 SELECT key, version, value, updated_at FROM state WHERE key = :key;
 
