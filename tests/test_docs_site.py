@@ -9,12 +9,15 @@ import os
 import re
 import subprocess
 import sys
+import textwrap
 from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
 
 import pytest
 import yaml
+
+pytest_plugins = ["pytester"]
 
 ROOT = Path(__file__).resolve().parents[1]
 DOCS = ROOT / "docs"
@@ -107,3 +110,25 @@ def test_the_site_builds_strictly(tmp_path: Path) -> None:
     page = (tmp_path / "site" / "tutorial" / "storage-first" / "index.html").read_text()
     assert "BOOKING_SCHEMA" in page and "--8&lt;--" not in page  # the code, not the marker
     assert "queues create" in (tmp_path / "site" / "reference" / "cli" / "index.html").read_text()
+
+
+def test_the_how_to_s_test_passes_with_the_installed_plugin(pytester: pytest.Pytester) -> None:
+    # The how-to's code is a real test: run it as a user would, in a subprocess.
+    text = (DOCS / "howto" / "testing.md").read_text()
+    blocks = re.findall(r"^    ```python\n(.*?)^    ```", text, re.S | re.M)
+    assert len(blocks) == 1, "the how-to has one python example"
+    pytester.makepyfile(test_user_app=textwrap.dedent(blocks[0]))
+    pytester.makeini(
+        "[pytest]\nasyncio_mode = auto\nasyncio_default_fixture_loop_scope = function\n"
+    )
+    result = pytester.runpytest_subprocess("-p", "no:cacheprovider", "-q")
+    result.assert_outcomes(passed=1)
+
+
+def test_the_readme_links_the_site_and_every_link_resolves() -> None:
+    readme = (ROOT / "README.md").read_text()
+    links = re.findall(r"\]\((docs/[^)#\s]+)", readme)
+    for section in ("docs/index.md", "docs/tutorial/index.md", "docs/howto/index.md",
+                    "docs/reference/index.md", "docs/explanation/index.md"):  # fmt: skip
+        assert section in links, section
+    assert [link for link in links if not (ROOT / link).exists()] == []
