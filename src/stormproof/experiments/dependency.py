@@ -22,6 +22,13 @@ from stormproof.engine.http_client import HttpClient, HttpFailure
 MAX_HANG = 30.0  # a "timeout" fault holds the request at most this long
 
 
+class _Server(ThreadingHTTPServer):
+    # The default listen backlog (5) drops the SYNs of a burst of callers, whose kernels
+    # retry them a second later: that delay would be the server's, not the experiment's.
+    request_queue_size = 1024
+    daemon_threads = True
+
+
 class DependencyError(Exception):
     """The dependency answered with an error status or not at all."""
 
@@ -55,6 +62,7 @@ class Dependency:
     def __init__(self, name: str) -> None:
         self.name = name
         self.arrivals: list[float] = []  # wall-clock time of every request it received
+        self.retries: list[float] = []  # ... of those the caller marked as a retry
         self.faults: list[ActiveFault] = []
         self._lock = threading.Lock()
         self._server: ThreadingHTTPServer | None = None
@@ -71,8 +79,7 @@ class Dependency:
         """Listen on a free loopback port in a daemon thread (once)."""
         with self._lock:
             if self._server is None:
-                self._server = ThreadingHTTPServer(("127.0.0.1", 0), _handler_for(self))
-                self._server.daemon_threads = True
+                self._server = _Server(("127.0.0.1", 0), _handler_for(self))
                 threading.Thread(target=self._server.serve_forever, daemon=True).start()
             return self._server
 
@@ -84,9 +91,10 @@ class Dependency:
             server.shutdown()
             server.server_close()
 
-    async def call(self, timeout: float = 5.0) -> None:
-        """One request; raises :class:`DependencyError` unless it answers 2xx."""
-        url = self.url
+    async def call(self, timeout: float = 5.0, *, retry: bool = False) -> None:
+        """One request (``retry``: the caller's second or later try, counted apart); raises
+        :class:`DependencyError` unless it answers 2xx."""
+        url = self.url + ("retry" if retry else "")
         if self._client is None:
             self._client = HttpClient()
         try:
@@ -121,11 +129,13 @@ class Dependency:
         with self._lock:
             self.faults = [f for f in self.faults if fault_id is not None and f.id != fault_id]
 
-    def decide(self) -> tuple[str, int, float]:
+    def decide(self, retry: bool = False) -> tuple[str, int, float]:
         """What to do with a request arriving now: (action, status, delay)."""
         now = time.monotonic()
         with self._lock:
             self.arrivals.append(time.time())
+            if retry:
+                self.retries.append(self.arrivals[-1])
             self.faults = [f for f in self.faults if f.ends > now]  # expired on their own
             for f in self.faults:
                 if f.starts <= now and f.rng.random() < f.probability:
@@ -156,7 +166,7 @@ def _handler_for(dep: Dependency) -> type[BaseHTTPRequestHandler]:
         protocol_version = "HTTP/1.1"
 
         def do_GET(self) -> None:
-            action, status, delay = dep.decide()
+            action, status, delay = dep.decide(retry=self.path == "/retry")
             if delay:
                 time.sleep(delay)
             if action == "drop":

@@ -26,6 +26,7 @@ def _panels(
     t, st = tl["t"], tl["sample_t"]
     rates = {"sent/s": (t, tl["sent"]), "processed/s": (t, tl["throughput"])}
     rates |= {f"calls to {k}/s": (t, v) for k, v in tl["dependency_calls"].items()}
+    rates |= {f"retries to {k}/s": (t, v) for k, v in tl["dependency_retries"].items()}
     return [
         ("throughput", "per second", rates),
         ("latency", "seconds", {"p50": (t, tl["p50"]), "p99": (t, tl["p99"])}),

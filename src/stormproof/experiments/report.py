@@ -19,7 +19,7 @@ def build(runner: Runner) -> dict[str, Any]:
     ser = series(runner.timeline, runner.ledger, runner.traffic, exp.sample_interval, end)
     stopped = out.rolled_back_at
     spans = windows([inj for inj, _ in out.injected], stopped)
-    peaks = {k: peak_to_mean(v) for k, v in ser["dependency_calls"].items()}
+    peaks = {k: peak_to_mean(v) for k, v in ser["dependency_retries"].items()}
     return {
         "title": exp.title,
         "status": out.status,
@@ -70,7 +70,7 @@ def markdown(report: dict[str, Any]) -> str:
     lines += [f"- t={f['offset']:g} s: {f['action']} on `{f['target']}` for {f['duration']:g} s"
               for f in report["faults"]] or ["- none"]  # fmt: skip
     for name, ratio in report["dependency_peak_to_mean"].items():
-        lines.append(f"\nCalls to dependency `{name}`: peak/mean = {ratio}")
+        lines.append(f"\nRetries to dependency `{name}` per interval: peak/mean = {ratio}")
     if report["recovered_in"] is not None:
         lines.append(f"\nRecovered {report['recovered_in']:g} s after the roll-back.")
     if report["errors"]:

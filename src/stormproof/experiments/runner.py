@@ -85,6 +85,7 @@ class Runner:
         self.ledger.reset()
         for dep in Dependency.registry.values():
             dep.arrivals.clear()
+            dep.retries.clear()
             dep.remove(None)
         serve = any(load.kind == "route" for load in self.exp.load)
         with self._signals():

@@ -162,24 +162,29 @@ def _probes(f: Fields, key: str) -> tuple[Probe, ...]:
     return tuple(_probe(Fields(f"{key}[{i}]", x)) for i, x in _each(f, key))
 
 
+_SUBJECT = {
+    "dlq_depth": "queue",
+    "queue_depth": "queue",
+    "oldest_message_age": "queue",
+    "breaker_closed": "breaker",
+    "custom": "function",
+    "reconciliation": "metric",
+}
+
+
 def _probe(f: Fields) -> Probe:
     kind = f.choice("probe", PROBES)
-    needs = {
-        "dlq_depth": "queue",
-        "queue_depth": "queue",
-        "oldest_message_age": "queue",
-        "breaker_closed": "breaker",
-        "custom": "function",
-    }.get(kind)
+    needs = _SUBJECT.get(kind)
+    subject = {k: (f.text(k) if needs == k else None) for k in ("queue", "breaker", "function")}
+    if kind in ("p99_latency", "error_rate"):
+        subject["queue"] = None
     probe = Probe(
         kind=kind,
-        max=f.number("max", 0.0, 0.0, 1e12) if kind not in ("breaker_closed", "custom") else 0.0,
-        queue=f.text("queue") if needs == "queue" else f.optional_text("queue"),
-        route=f.optional_text("route"),
-        breaker=f.text("breaker") if needs == "breaker" else None,
-        function=f.text("function") if needs == "custom" else None,
+        max=f.number("max", 0.0, 0.0, 1e12) if needs not in ("breaker", "function") else 0.0,
+        route=f.optional_text("route") if kind in ("p99_latency", "error_rate") else None,
         metric=f.choice("metric", METRICS) if kind == "reconciliation" else None,
         name=str(f.raw("name", "") or ""),
+        **subject,
     )
     if kind == "error_rate" and probe.max > 1:
         raise InvalidAttribute(f.name("max"), probe.max, "a fraction from 0 to 1")

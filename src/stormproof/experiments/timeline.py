@@ -71,6 +71,7 @@ def series(
         if 0 <= k < n and not ledger.entries:
             lat[k].append(latency)
     calls = {name: _bins(d.arrivals, t0, width, n) for name, d in Dependency.registry.items()}
+    retries = {name: _bins(d.retries, t0, width, n) for name, d in Dependency.registry.items()}
     return {
         "t": [round(k * width, 3) for k in range(n)],
         "sent": _bins(traffic.sent_times, t0, width, n),
@@ -79,6 +80,7 @@ def series(
         "p50": [percentile(x, 0.5) for x in lat],
         "p99": [percentile(x, 0.99) for x in lat],
         "dependency_calls": {k: v for k, v in calls.items() if any(v)},
+        "dependency_retries": {k: v for k, v in retries.items() if any(v)},
     }
 
 
