@@ -104,6 +104,12 @@ class Dependency:
         if status >= 300:
             raise DependencyError(self.name, f"HTTP {status}")
 
+    async def close(self) -> None:
+        """Close the client's pooled connections (they belong to the caller's event loop)."""
+        client, self._client = self._client, None
+        if client is not None:
+            await client.close()
+
     def inject(self, fault_id: str, fault: dict[str, Any]) -> None:
         """Start acting out ``fault`` (the chaos contract's dict form)."""
         now = time.monotonic()
@@ -145,8 +151,9 @@ class Dependency:
 
 def _act(f: ActiveFault, now: float) -> tuple[str, int, float]:
     if f.action == "throttle":
-        # A token bucket of one second's worth: beyond ``rate`` per second it answers 429.
-        f.tokens = min(f.rate, f.tokens + (now - f.refilled) * f.rate)
+        # A token bucket holding a tenth of a second's worth: beyond ``rate`` per second, and
+        # beyond a burst of ``rate / 10``, it answers 429.
+        f.tokens = min(max(1.0, f.rate / 10), f.tokens + (now - f.refilled) * f.rate)
         f.refilled = now
         if f.tokens >= 1.0:
             f.tokens -= 1.0

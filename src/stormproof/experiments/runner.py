@@ -99,6 +99,8 @@ class Runner:
                 finally:
                     await self._roll_back()
                     await consumers.stop()
+                    for dep in Dependency.registry.values():
+                        await dep.close()
                 await self._reconcile()
         return self.outcome
 
