@@ -70,23 +70,22 @@ def _png(report: dict[str, Any], folder: Path) -> Path:
 
 
 def _terminal(report: dict[str, Any], folder: Path) -> Path:
-    import plotext as plt  # type: ignore[import-untyped]
+    import plotext  # type: ignore[import-untyped]
 
+    fig = plotext.figure  # plotext 6: one figure, signals drawn onto it
+    spans = ", ".join(f"{w['start']:g}-{w['end']:g} s" for w in report["fault_windows"])
     charts = []
     for title, unit, lines in _panels(report):
-        if not lines:
+        if not any(_drawn(ys) for _, ys in lines.values()):
             continue
-        plt.clear_figure()
-        plt.plot_size(100, 14)
+        fig.clear.all()
+        fig.plot_size(100, 14)
         for label, (xs, ys) in lines.items():
-            plt.plot(
-                xs, [0.0 if math.isnan(y) else y for y in ys], label=label
-            )  # NaN: a gap, drawn 0
-        for w in report["fault_windows"]:
-            plt.vertical_line(w["start"], color="red")
-            plt.vertical_line(w["end"], color="red")
-        plt.title(f"{title} ({unit}); red lines: fault windows")
-        charts.append(plt.build())
+            signal = fig.signal(xs, [0.0 if math.isnan(y) else y for y in ys])  # NaN: a gap
+            signal.label(label)
+            fig.draw(signal)
+        fig.title(f"{title} ({unit}); faults: {spans or 'none'}")
+        charts.append(plotext.uncolorize(fig.build()))
     text = "\n".join(charts)
     path = folder / "plot.txt"
     path.write_text(text)
