@@ -145,3 +145,24 @@ def test_terminal_chart(tmp_path: Path) -> None:
     chart = (folder / "plot.txt").read_text()
     assert "throughput" in chart and len(chart) > 1000
     assert "lost 0" in result.output
+
+
+async def test_route_load_through_the_front_door_on_loopback(store_url: str) -> None:
+    from tests.experiments.route_app import app
+
+    app.store_url = store_url
+    route = "POST /orders"
+    exp = parse({
+        "title": "route", "duration": 2, "recovery": 10, "sample_interval": 0.2,
+        "steady_state": [{"probe": "p99_latency", "route": route, "max": 2},
+                         {"probe": "error_rate", "route": route, "max": 0.01}],
+        "load": [{"kind": "route", "target": route, "rate": 20}],
+        "watch": {"queues": ["orders"]},
+    })  # fmt: skip
+    runner = Runner(exp, app)
+    outcome = await runner.run()
+    assert outcome.status == "passed", (outcome.after, outcome.errors)
+    statuses = {st for _, _, st in runner.traffic.requests}
+    assert statuses == {202} and len(runner.traffic.requests) == 40
+    rec = outcome.reconciliation
+    assert rec is not None and rec.sent == rec.processed == 40 and rec.lost == 0

@@ -22,6 +22,7 @@ from stormproof.experiments.spec import Load
 TICK = 0.01  # seconds between pacing checks
 BATCH = {"queue": 10, "bus": 10, "stream": 500, "route": 1}
 REQUEST_TIMEOUT = 10.0
+IN_FLIGHT = 64
 
 
 @dataclass
@@ -51,6 +52,9 @@ async def generate(
     total = max(1, math.ceil(load.rate * load.duration))
     begin = started + load.start
     client = HttpClient() if load.kind == "route" else None
+    # Requests go out concurrently (a slow answer must not lower the rate), at most
+    # IN_FLIGHT at once; sends to the store are awaited in order, batched.
+    in_flight: set[asyncio.Task[None]] = set()
     n = 0
     try:
         await asyncio.sleep(max(0.0, begin - loop.time()))
@@ -59,10 +63,21 @@ async def generate(
             while n < due:
                 size = min(BATCH[load.kind], due - n)
                 bodies = [body_of(load, index, k) for k in range(n, n + size)]
-                await _send(app, load, bodies, traffic, client, base_url)
+                work = _send(app, load, bodies, traffic, client, base_url)
+                if client is None:
+                    await work
+                else:
+                    if len(in_flight) >= IN_FLIGHT:
+                        await asyncio.wait(in_flight, return_when=asyncio.FIRST_COMPLETED)
+                    in_flight.add(task := asyncio.create_task(work))
+                    task.add_done_callback(in_flight.discard)
                 n += size
             await asyncio.sleep(max(TICK, (due / load.rate) - (loop.time() - begin)))
+        if in_flight:
+            await asyncio.wait(in_flight)
     finally:
+        for task in in_flight:
+            task.cancel()
         if client is not None:
             await client.close()
 
