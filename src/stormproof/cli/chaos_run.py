@@ -1,7 +1,6 @@
 """``stormproof chaos run EXPERIMENT --app APP``: a chaos experiment and its report.
 
-The command object :data:`run` joins the ``chaos`` group (cli/chaos.py) at merge; it is not
-registered on the root by itself.
+The command object :data:`run` joins the ``chaos`` group of cli/chaos.py (fault injection).
 """
 
 from __future__ import annotations
@@ -14,7 +13,7 @@ from typing import Any
 import click
 
 from stormproof.app import App
-from stormproof.cli.base import load_app, store_url
+from stormproof.cli.base import load_app, main, store_url
 from stormproof.experiments import Faults, Runner, load_experiment
 from stormproof.experiments import report as reporting
 from stormproof.experiments.schedule import plan_lines
@@ -119,3 +118,21 @@ def run(
         )
     click.echo("report: " + ", ".join(str(p) for p in written))
     ctx.exit(reporting.exit_code(outcome))
+
+
+def _join_chaos_group() -> None:
+    """Add :data:`run` to the ``chaos`` group of cli/chaos.py (imported before this module:
+    the package imports its modules in name order), or to a group of its own until that
+    one exists."""
+    group = main.commands.get("chaos")
+    if not isinstance(group, click.Group):
+
+        @main.group("chaos")
+        def chaos() -> None:
+            """Chaos engineering: fault-injection experiments."""
+
+        group = chaos
+    group.add_command(run)
+
+
+_join_chaos_group()
