@@ -72,6 +72,8 @@ def _png(report: dict[str, Any], folder: Path) -> Path:
 def _terminal(report: dict[str, Any], folder: Path) -> Path:
     import plotext  # type: ignore[import-untyped]
 
+    if hasattr(plotext, "clear_figure"):
+        return _terminal_v5(report, folder, plotext)
     fig = plotext.figure  # plotext 6: one figure, signals drawn onto it
     spans = ", ".join(f"{w['start']:g}-{w['end']:g} s" for w in report["fault_windows"])
     charts = []
@@ -86,6 +88,26 @@ def _terminal(report: dict[str, Any], folder: Path) -> Path:
             fig.draw(signal)
         fig.title(f"{title} ({unit}); faults: {spans or 'none'}")
         charts.append(plotext.uncolorize(fig.build()))
+    return _save(charts, folder)
+
+
+def _terminal_v5(report: dict[str, Any], folder: Path, plt: Any) -> Path:
+    """The same with plotext 5's module-level API (``clear_figure``, ``plot``, ``build``)."""
+    spans = ", ".join(f"{w['start']:g}-{w['end']:g} s" for w in report["fault_windows"])
+    charts = []
+    for title, unit, lines in _panels(report):
+        if not any(_drawn(ys) for _, ys in lines.values()):
+            continue
+        plt.clear_figure()
+        plt.plot_size(100, 14)
+        for label, (xs, ys) in lines.items():
+            plt.plot(xs, [0.0 if math.isnan(y) else y for y in ys], label=label)
+        plt.title(f"{title} ({unit}); faults: {spans or 'none'}")
+        charts.append(plt.uncolorize(plt.build()))
+    return _save(charts, folder)
+
+
+def _save(charts: list[str], folder: Path) -> Path:
     text = "\n".join(charts)
     path = folder / "plot.txt"
     path.write_text(text)
