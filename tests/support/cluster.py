@@ -34,7 +34,8 @@ ADMIN_TOKEN = "multihost-test-admin-token"
 
 @dataclass
 class Layout:
-    """What runs where: the app, how many hosts of each kind, and the processes' env."""
+    """What runs where: the app, how many hosts of each kind, and the processes' env
+    (``{gateway}`` in a value becomes the address the hosts reach this machine at)."""
 
     app: str
     apis: int = 2
@@ -66,6 +67,7 @@ class Cluster:
         self.net: Network | Loopback = Loopback(names, reason) if reason else Network(names)
         self.forwarder: Forwarder | None = None
         self.procs: dict[str, list[subprocess.Popen[bytes]]] = {n: [] for n in names}
+        self.procs["local"] = []  # processes on this machine (services, load generators)
         self.hosts_store = store_url
 
     @property
@@ -91,22 +93,37 @@ class Cluster:
             raise
         return self
 
-    def _env(self) -> dict[str, str]:
+    def _env(self, name: str) -> dict[str, str]:
+        extra = {k: v.replace("{gateway}", self.net.gateway) for k, v in self.layout.env.items()}
         return {
             **os.environ,
             "PYTHONPATH": f"{ROOT / 'src'}{os.pathsep}{ROOT}",
             "STORMPROOF_STORE": self.hosts_store,
             "STORMPROOF_ADMIN_TOKEN": ADMIN_TOKEN,
-            **self.layout.env,
+            "MULTIHOST_HOST": name,
+            **extra,
         }
 
     def _spawn(self, name: str, argv: list[str]) -> None:
         host = self.host(name)
         with (self.logs / f"{name}.log").open("ab") as log:
-            proc = subprocess.Popen(host.command(argv), cwd=ROOT, env=self._env(),
+            proc = subprocess.Popen(host.command(argv), cwd=ROOT, env=self._env(name),
                                     stdout=log, stderr=subprocess.STDOUT)  # fmt: skip
         self.procs[name].append(proc)
         host.pids.append(proc.pid)
+
+    def local(self, label: str, argv: list[str]) -> subprocess.Popen[bytes]:
+        """Run ``argv`` on this machine (its output in ``<label>.log``); stopped on exit."""
+        with (self.logs / f"{label}.log").open("ab") as log:
+            proc = subprocess.Popen(argv, cwd=ROOT, env=self._env(label),
+                                    stdout=log, stderr=subprocess.STDOUT)  # fmt: skip
+        self.procs["local"].append(proc)
+        return proc
+
+    @property
+    def gateway(self) -> str:
+        """The address the hosts reach this machine at (a local service binds to it)."""
+        return self.net.gateway
 
     def _start_all(self) -> None:
         cli = [sys.executable, "-m", "stormproof"]
@@ -142,13 +159,13 @@ class Cluster:
 
     def _check_alive(self) -> None:
         for name, procs in self.procs.items():
-            for proc in procs:
+            for proc in procs if name != "local" else []:
                 if proc.poll() is not None and proc.returncode != -signal.SIGKILL:
                     raise RuntimeError(f"{name} exited with {proc.returncode}: {self.tail(name)}")
 
     def tail(self, name: str | None = None, chars: int = 3000) -> str:
         """The end of one host's log (or every host's)."""
-        names = [name] if name else list(self.procs)
+        names = [name] if name else sorted(p.stem for p in self.logs.glob("*.log"))
         texts = []
         for n in names:
             path = self.logs / f"{n}.log"

@@ -44,6 +44,7 @@ class Order:
     request_id: str | None = None
     url: str | None = None
     attempts: int = 0
+    seconds: float = 0.0  # from its first attempt to its answer
     errors: list[str] = field(default_factory=list)
     duplicate: dict[str, Any] | None = None
 
@@ -56,7 +57,8 @@ async def submit(
     client: httpx.AsyncClient, urls: list[str], path: str, o: Order, index: int, give_up: float
 ) -> None:
     """Send ``o`` until an API answers 202 (or another final status) or time runs out."""
-    deadline = time.monotonic() + give_up
+    started = time.monotonic()
+    deadline = started + give_up
     while time.monotonic() < deadline:
         url = urls[(index + o.attempts) % len(urls)]
         o.attempts += 1
@@ -68,6 +70,7 @@ async def submit(
             if answer.status_code not in RETRYABLE:
                 o.status, o.url = answer.status_code, url
                 o.request_id = answer.json().get("request_id")
+                o.seconds = round(time.monotonic() - started, 3)
                 return
             o.errors.append(f"{url}: {answer.status_code}")
         await asyncio.sleep(min(2.0, 0.1 * 2 ** min(o.attempts, 5)) * random.uniform(0.5, 1))
@@ -124,6 +127,7 @@ def summary(orders: list[Order], elapsed: float) -> dict[str, Any]:
         "duplicate_mismatch": sum(
             o.duplicate is not None and o.duplicate.get("request_id") != o.request_id for o in dups
         ),
+        "slowest": max((o.seconds for o in orders), default=0.0),
         "elapsed": round(elapsed, 1),
     }
 

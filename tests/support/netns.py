@@ -7,7 +7,8 @@ namespace holding ``.2``, ``.3``... So the hosts reach each other and the gatewa
 gateway (this machine's own namespace) reaches them; nothing routes beyond the bridge.
 
 Everything carries the prefix ``spmh``: :func:`sweep` removes what a killed run left
-behind, and :class:`Network` always tears down what it made, also on failure.
+behind, and :class:`Network` always tears down what it made, also on failure. Runs on one
+machine take turns (a lock file), so one run's sweep never removes another's hosts.
 
 Without namespaces (not Linux, not root, or ``ip netns add`` refused) :func:`unavailable`
 says why, and :class:`Loopback` runs the same hosts on 127.0.0.1, cutting a host's
@@ -16,6 +17,7 @@ says why, and :class:`Loopback` runs the same hosts on 127.0.0.1, cutting a host
 
 from __future__ import annotations
 
+import fcntl
 import os
 import re
 import shutil
@@ -25,10 +27,12 @@ import sys
 import threading
 from collections.abc import Callable
 from dataclasses import dataclass, field
+from typing import IO
 
 PREFIX = "spmh"
 BRIDGE = f"{PREFIX}-br"
-INNER = "mh0"  # the interface's name inside each namespace
+INNER = "mh0"
+LOCK = "/tmp/stormproof-multihost.lock"  # the interface's name inside each namespace
 _SUBNET_RE = re.compile(r"(\d{1,3})\.(\d{1,3})\.(\d{1,3})")
 
 
@@ -106,8 +110,11 @@ class Network:
         self.gateway = f"{self.prefix}.1"
         self.hosts: dict[str, Host] = {}
         self.mode = "namespaces"
+        self._lock: IO[str] | None = None
 
     def __enter__(self) -> Network:
+        self._lock = open(LOCK, "w")  # held until close
+        fcntl.flock(self._lock, fcntl.LOCK_EX)  # another run on this machine finishes first
         sweep()
         try:
             _ip("link", "add", BRIDGE, "type", "bridge")
@@ -145,9 +152,12 @@ class Network:
         return _for_a_while(lambda: self.down(host), lambda: self.up(host), seconds)
 
     def close(self) -> None:
-        """Remove every namespace, link and the bridge (idempotent)."""
+        """Remove every namespace, link and the bridge (idempotent), then let the next run."""
         sweep()
         self.hosts.clear()
+        if self._lock is not None:
+            self._lock.close()  # closing releases the lock
+            self._lock = None
 
     def __exit__(self, *exc: object) -> None:
         self.close()

@@ -19,6 +19,7 @@ from __future__ import annotations
 import asyncio
 import json
 import os
+from collections import Counter
 from typing import Any
 
 import psycopg
@@ -38,8 +39,8 @@ ORDER_SCHEMA = {
 }
 
 _UPSERT = (
-    "INSERT INTO processed (id, deliveries) VALUES (%s, 1) "
-    "ON CONFLICT (id) DO UPDATE SET deliveries = processed.deliveries + 1"
+    "INSERT INTO processed (id, deliveries, host) VALUES (%s, 1, %s) ON CONFLICT (id) "
+    "DO UPDATE SET deliveries = processed.deliveries + 1, host = EXCLUDED.host"
 )
 
 
@@ -67,7 +68,7 @@ async def record_orders(event: Any, context: Any) -> None:
         order = json.loads(record["body"])["order"]
         try:
             conn = await _connection()
-            await conn.execute(_UPSERT, (order,))
+            await conn.execute(_UPSERT, (order, os.environ.get("MULTIHOST_HOST", "?")))
         except BaseException:
             if _conn is not None:  # a broken connection is never reused
                 await _conn.close()
@@ -90,16 +91,16 @@ def create_table(store_url: str) -> None:
         conn.execute(f'CREATE SCHEMA IF NOT EXISTS "{schema}"')
         conn.execute(
             f'CREATE TABLE IF NOT EXISTS "{schema}".processed '
-            "(id TEXT PRIMARY KEY, deliveries INTEGER NOT NULL)"
+            "(id TEXT PRIMARY KEY, deliveries INTEGER NOT NULL, host TEXT NOT NULL)"
         )
 
 
-def processed(store_url: str) -> dict[str, int]:
-    """Every recorded order with its delivery count."""
+def processed(store_url: str) -> dict[str, tuple[int, str]]:
+    """Every recorded order with its delivery count and the host that recorded it last."""
     dsn, schema = where(store_url)
     with psycopg.connect(dsn) as conn:
-        rows = conn.execute(f'SELECT id, deliveries FROM "{schema}".processed').fetchall()
-    return {str(r[0]): int(r[1]) for r in rows}
+        rows = conn.execute(f'SELECT id, deliveries, host FROM "{schema}".processed').fetchall()
+    return {str(r[0]): (int(r[1]), str(r[2])) for r in rows}
 
 
 def drop(store_url: str) -> None:
@@ -125,7 +126,7 @@ def settled(store_url: str, sent: list[dict[str, Any]]) -> bool:
     return backlog == 0 and all(states.get(rid) == "succeeded" for rid in accepted)
 
 
-def reconcile(store_url: str, sent: list[dict[str, Any]]) -> dict[str, int]:
+def reconcile(store_url: str, sent: list[dict[str, Any]]) -> dict[str, Any]:
     """What the load generator sent against what the store and the table hold."""
     backlog, states = asyncio.run(_settling(store_url))
     rows = processed(store_url)
@@ -139,7 +140,8 @@ def reconcile(store_url: str, sent: list[dict[str, Any]]) -> dict[str, int]:
         "lost": sum(order not in rows for order in accepted),
         "unsettled": sum(states.get(rid) != "succeeded" for rid in accepted.values()),
         "backlog": backlog,
-        "redelivered": sum(d - 1 for d in rows.values()),
+        "redelivered": sum(d - 1 for d, _ in rows.values()),
+        "by_host": dict(sorted(Counter(h for _, h in rows.values()).items())),
         "unknown_rows": len(set(rows) - {o["order"] for o in sent}),
         "duplicates_sent": len(dups),
         "duplicate_mismatch": sum(
