@@ -97,6 +97,10 @@ def test_orders_survive_a_killed_host_and_cut_networks(pg_store: str, tmp_path: 
         sent = _storm(cluster, tmp_path)
         settled_in = _settle(cluster, pg_store, sent)
     figures = orders_app.reconcile(pg_store, sent)
+    # The cut landed mid-work: the cut worker's leases ran out and others took them over.
+    figures["leases_lost_by_worker2"] = (
+        (tmp_path / "worker2.log").read_text().count("event=lease.lost")
+    )
     print(f"settled {settled_in:.1f} s after the load:", json.dumps(figures))
     assert figures["unanswered"] == 0
     assert figures["accepted"] == RATE * DURATION

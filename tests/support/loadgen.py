@@ -15,6 +15,7 @@ from __future__ import annotations
 
 import argparse
 import asyncio
+import contextlib
 import json
 import random
 import sys
@@ -49,12 +50,17 @@ class Order:
     duplicate: dict[str, Any] | None = None
 
 
-async def _post(client: httpx.AsyncClient, url: str, path: str, order: str) -> httpx.Response:
-    return await client.post(url + path, json={"order": order}, headers={"Idempotency-Key": order})
+Clients = dict[str, httpx.AsyncClient]  # one per API: a dead host's connections starve no other
+
+
+async def _post(clients: Clients, url: str, path: str, order: str) -> httpx.Response:
+    return await clients[url].post(
+        url + path, json={"order": order}, headers={"Idempotency-Key": order}
+    )
 
 
 async def submit(
-    client: httpx.AsyncClient, urls: list[str], path: str, o: Order, index: int, give_up: float
+    clients: Clients, urls: list[str], path: str, o: Order, index: int, give_up: float
 ) -> None:
     """Send ``o`` until an API answers 202 (or another final status) or time runs out."""
     started = time.monotonic()
@@ -63,7 +69,7 @@ async def submit(
         url = urls[(index + o.attempts) % len(urls)]
         o.attempts += 1
         try:
-            answer = await _post(client, url, path, o.order)
+            answer = await _post(clients, url, path, o.order)
         except httpx.HTTPError as exc:
             o.errors.append(f"{url}: {type(exc).__name__}")
         else:
@@ -77,12 +83,12 @@ async def submit(
 
 
 async def resend(
-    client: httpx.AsyncClient, urls: list[str], path: str, o: Order, index: int, give_up: float
+    clients: Clients, urls: list[str], path: str, o: Order, index: int, give_up: float
 ) -> None:
     """The same order again, with its key, starting at another API (retried like the
     first): the stored answer, with the first request id, must come back."""
     again = Order(o.order)
-    await submit(client, urls, path, again, index + 1, give_up)
+    await submit(clients, urls, path, again, index + 1, give_up)
     o.duplicate = {"status": again.status, "request_id": again.request_id,
                    "attempts": again.attempts, "errors": again.errors}  # fmt: skip
 
@@ -95,13 +101,17 @@ async def run(args: argparse.Namespace) -> dict[str, Any]:
     timeout = httpx.Timeout(args.timeout)
     limits = httpx.Limits(max_connections=args.max_in_flight)
     orders = [Order(f"{args.prefix}{i}") for i in range(total)]
-    async with httpx.AsyncClient(timeout=timeout, limits=limits) as client:
+    async with contextlib.AsyncExitStack() as stack:
+        clients = {
+            url: await stack.enter_async_context(httpx.AsyncClient(timeout=timeout, limits=limits))
+            for url in args.url
+        }
 
         async def one(i: int) -> None:
             async with gate:
-                await submit(client, args.url, args.path, orders[i], i, args.give_up)
+                await submit(clients, args.url, args.path, orders[i], i, args.give_up)
                 if orders[i].status == 202 and rng.random() < args.duplicates:
-                    await resend(client, args.url, args.path, orders[i], i, args.give_up)
+                    await resend(clients, args.url, args.path, orders[i], i, args.give_up)
 
         started = time.monotonic()
         tasks = []

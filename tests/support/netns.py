@@ -56,7 +56,10 @@ def _ip(*args: str, check: bool = True) -> subprocess.CompletedProcess[str]:
 
 
 def unavailable() -> str | None:
-    """Why network namespaces cannot be used here, or None when they can."""
+    """Why network namespaces cannot be used here, or None when they can
+    (``STORMPROOF_TEST_NETNS=0`` forces the loopback fallback)."""
+    if os.environ.get("STORMPROOF_TEST_NETNS") == "0":
+        return "STORMPROOF_TEST_NETNS=0"
     if not sys.platform.startswith("linux"):
         return f"not Linux ({sys.platform})"
     if os.geteuid() != 0:
