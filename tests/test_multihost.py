@@ -14,8 +14,10 @@ freezes the host's processes instead; the test prints which mode ran.
 from __future__ import annotations
 
 import json
+import socket
 import subprocess
 import sys
+import threading
 import time
 import uuid
 from collections.abc import Iterator
@@ -25,11 +27,11 @@ from typing import Any
 import pytest
 
 from tests.conftest import require_postgres
-from tests.support import orders_app
+from tests.support import loadgen, netns, orders_app
 from tests.support.cluster import ROOT, Cluster, Layout
 from tests.support.postgres import drop_schema
+from tests.support.tcp_forward import Forwarder
 
-pytestmark = [pytest.mark.multihost, pytest.mark.timeout(240)]
 RATE, DURATION = 40, 20  # orders/s, s
 KILL_AT, CUT_AT, CUT_FOR = 5.0, 8.0, 10.0  # seconds into the load
 SETTLE = 60.0  # seconds allowed after the load for everything to settle
@@ -89,6 +91,8 @@ def _settle(cluster: Cluster, store: str, sent: list[dict[str, Any]]) -> float:
     return time.monotonic() - started
 
 
+@pytest.mark.multihost
+@pytest.mark.timeout(240)
 def test_orders_survive_a_killed_host_and_cut_networks(pg_store: str, tmp_path: Path) -> None:
     orders_app.create_table(pg_store)
     layout = Layout("tests.support.orders_app:app")
@@ -153,6 +157,8 @@ def _reconciled(store: str, tmp_path: Path, sent: Path) -> dict[str, Any]:
         time.sleep(1)
 
 
+@pytest.mark.multihost
+@pytest.mark.timeout(240)
 def test_booking_survives_a_killed_host_and_cut_networks(pg_store: str, tmp_path: Path) -> None:
     if not (ROOT / "examples" / "booking" / "__init__.py").exists():
         pytest.skip(
@@ -171,3 +177,44 @@ def test_booking_survives_a_killed_host_and_cut_networks(pg_store: str, tmp_path
     assert figures["seats_ok"]
     settled = figures["confirmed"] + figures["compensated"] + figures["dead_lettered"]
     assert figures["accepted"] > 0 and settled == figures["accepted"]
+
+
+# The machinery's own pieces, fast and without namespaces (these run in the main suite).
+
+
+def test_the_forwarder_copies_both_ways_and_bounds_its_connections() -> None:
+    def echo(conn: socket.socket) -> None:
+        with conn:
+            while data := conn.recv(1024):
+                conn.sendall(data.upper())
+
+    with socket.create_server(("127.0.0.1", 0)) as target:
+        threading.Thread(target=lambda: echo(target.accept()[0]), daemon=True).start()
+        dest = target.getsockname()
+        with Forwarder(("127.0.0.1", 0), dest, max_connections=1) as fwd:
+            with socket.create_connection(("127.0.0.1", fwd.port), timeout=5) as first:
+                first.sendall(b"hello")
+                assert first.recv(1024) == b"HELLO"
+                with socket.create_connection(("127.0.0.1", fwd.port), timeout=5) as extra:
+                    assert extra.recv(1024) == b""  # over max_connections: closed at once
+            assert (fwd.accepted, fwd.refused) == (1, 1)
+
+
+def test_limits_name_the_field_the_value_and_the_range(monkeypatch: pytest.MonkeyPatch) -> None:
+    with pytest.raises(ValueError, match=r"max_connections: 0, allowed 1-4096"):
+        Forwarder(("127.0.0.1", 0), ("127.0.0.1", 1), max_connections=0)
+    monkeypatch.setenv("STORMPROOF_TEST_SUBNET", "10.300.1")
+    with pytest.raises(ValueError, match=r"STORMPROOF_TEST_SUBNET must be a.b.c.*10.300.1"):
+        netns.subnet()
+    with pytest.raises(SystemExit):
+        loadgen.parse(["--url", "http://x", "--out", "o", "--rate", "0"])
+    with pytest.raises(ValueError, match=r"seconds: 0, allowed"):
+        netns.Loopback(["a"], "test").cut(netns.Host("a", "127.0.0.1"), 0)
+
+
+def test_the_loopback_fallback_says_why(monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setenv("STORMPROOF_TEST_NETNS", "0")
+    assert netns.unavailable() == "STORMPROOF_TEST_NETNS=0"
+    cluster = Cluster(Layout("tests.support.orders_app:app"), "postgresql://x/y", Path("."))
+    assert cluster.mode == "loopback (STORMPROOF_TEST_NETNS=0)"
+    assert cluster.api_urls() == ["http://127.0.0.1:8101", "http://127.0.0.1:8102"]

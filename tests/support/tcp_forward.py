@@ -62,9 +62,13 @@ class Forwarder:
         async with server:
             await self._stop.wait()
             server.close()
-            # Closing the listener leaves the piped connections: end them too.
-            for task in asyncio.all_tasks() - {asyncio.current_task()}:
+            # Closing the listener leaves the piped connections: end them too, and let
+            # them close their sockets before the loop goes.
+            pipes = asyncio.all_tasks() - {asyncio.current_task()}
+            for task in pipes:
                 task.cancel()
+            await asyncio.gather(*pipes, return_exceptions=True)
+            await asyncio.sleep(0)  # closed transports release their sockets
 
     async def _pipe(self, reader: asyncio.StreamReader, writer: asyncio.StreamWriter) -> None:
         if self.open >= self.max_connections:
