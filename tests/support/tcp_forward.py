@@ -83,9 +83,16 @@ class Forwarder:
             self.open -= 1
             writer.close()
             return
+        copies = [asyncio.ensure_future(_copy(reader, up_writer)),
+                  asyncio.ensure_future(_copy(up_reader, writer))]  # fmt: skip
         try:
-            await asyncio.gather(_copy(reader, up_writer), _copy(up_reader, writer))
+            # Either direction ending (EOF or error) ends the connection: a half-open pipe
+            # would leave its client waiting for an answer that can never come.
+            await asyncio.wait(copies, return_when=asyncio.FIRST_COMPLETED)
         finally:
+            for copy in copies:
+                copy.cancel()
+            await asyncio.gather(*copies, return_exceptions=True)
             self.open -= 1
             for w in (writer, up_writer):
                 w.close()
@@ -108,7 +115,3 @@ async def _copy(reader: asyncio.StreamReader, writer: asyncio.StreamWriter) -> N
         while data := await reader.read(65536):
             writer.write(data)
             await writer.drain()
-    # One side ended: pass the end on, so the other side's read ends too.
-    with contextlib.suppress(ConnectionError, OSError, RuntimeError):
-        if writer.can_write_eof():
-            writer.write_eof()
