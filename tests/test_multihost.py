@@ -160,7 +160,7 @@ def _reconciled(store: str, tmp_path: Path, sent: Path) -> dict[str, Any]:
 
 
 @pytest.mark.multihost
-@pytest.mark.timeout(240)
+@pytest.mark.timeout(360)
 def test_booking_survives_a_killed_host_and_cut_networks(pg_store: str, tmp_path: Path) -> None:
     if not (ROOT / "examples" / "booking" / "__init__.py").exists():
         pytest.skip(
