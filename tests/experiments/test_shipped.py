@@ -101,7 +101,6 @@ def test_poison_record_without_bisect_drops_its_batch(sqlite_url: str, tmp_path:
 
 
 def test_flaky_store_loses_nothing(store_url: str, tmp_path: Path) -> None:
-    pytest.importorskip("stormproof.chaos")  # the lead removes this once chaos-faults landed
     code, report = chaos_run("flaky-store.yaml", "store_app", store_url, tmp_path)
     assert code == 0, report
     assert report["reconciliation"]["lost"] == 0

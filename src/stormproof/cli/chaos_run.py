@@ -6,13 +6,13 @@ The command object :data:`run` joins the ``chaos`` group of cli/chaos.py (fault 
 from __future__ import annotations
 
 import asyncio
-import importlib
 from pathlib import Path
 from typing import Any
 
 import click
 
 from stormproof.app import App
+from stormproof.chaos import Fault
 from stormproof.cli.base import load_app, main, store_url
 from stormproof.experiments import Faults, Runner, load_experiment
 from stormproof.experiments import report as reporting
@@ -21,34 +21,23 @@ from stormproof.experiments.schedule import plan_lines
 
 def chaos_faults(app: App) -> Faults:
     """The injector: dependency and worker-process faults here, every other target through
-    ``app.chaos`` when the chaos package is installed and the app has it."""
-    try:
-        chaos = importlib.import_module("stormproof.chaos")
-    except ImportError:
-        return Faults()
-    api = getattr(app, "chaos", None)
-    if api is None:
-        return Faults()
-    fault_type: Any = chaos.Fault
+    ``app.chaos`` (the faults every process of the app obeys)."""
 
     async def inject(fault: dict[str, Any]) -> str:
-        return str(await api.inject(fault_type.from_dict(fault)))
+        return str(await app.chaos.inject(Fault.from_dict(fault)))
 
     async def stop(fault_id: str | None) -> None:
-        await api.stop(fault_id)
+        await app.chaos.stop(fault_id)
 
     return Faults(inject, stop)
 
 
 def _validate_faults(exp_faults: list[dict[str, Any]]) -> None:
-    """Check the faults with the chaos package's own rules when it is installed."""
-    try:
-        chaos = importlib.import_module("stormproof.chaos")
-    except ImportError:
-        return
+    """Check the faults with the chaos package's own rules (the experiment runner's own
+    ``dependency:`` and ``process:`` targets excepted)."""
     for f in exp_faults:
         if not str(f["target"]).startswith(("dependency:", "process:")):
-            chaos.Fault.from_dict(f)
+            Fault.from_dict(f)
 
 
 @click.command("run")
@@ -122,16 +111,9 @@ def run(
 
 def _join_chaos_group() -> None:
     """Add :data:`run` to the ``chaos`` group of cli/chaos.py (imported before this module:
-    the package imports its modules in name order), or to a group of its own until that
-    one exists."""
-    group = main.commands.get("chaos")
-    if not isinstance(group, click.Group):
-
-        @main.group("chaos")
-        def chaos() -> None:
-            """Chaos engineering: fault-injection experiments."""
-
-        group = chaos
+    the package imports its modules in name order)."""
+    group = main.commands["chaos"]
+    assert isinstance(group, click.Group)
     group.add_command(run)
 
 
