@@ -163,6 +163,9 @@ async def test_route_load_through_the_front_door_on_loopback(store_url: str) -> 
     outcome = await runner.run()
     assert outcome.status == "passed", (outcome.after, outcome.errors)
     statuses = {st for _, _, st in runner.traffic.requests}
-    assert statuses == {202} and len(runner.traffic.requests) == 40
+    # The generator paces 20/s for 2 s (40) and never bursts to catch up, so a loaded machine
+    # sends fewer; whatever it sent must all have been accepted and processed.
+    assert statuses == {202} and 10 <= len(runner.traffic.requests) <= 40
     rec = outcome.reconciliation
-    assert rec is not None and rec.sent == rec.processed == 40 and rec.lost == 0
+    assert rec is not None and rec.sent == rec.processed == len(runner.traffic.requests)
+    assert rec.lost == 0

@@ -26,7 +26,9 @@ from stormproof.experiments.schedule import Injection, injections
 from stormproof.experiments.spec import Experiment
 from stormproof.experiments.timeline import Timeline
 
-QUIET = 1.0  # seconds without a new ledger row after which a drained backlog is recovered
+QUIET = 4.0  # seconds without a new ledger row after which a drained backlog is recovered
+# (longer than a stream mapping's first two retry back-offs, 1 s then 2 s: a batch waiting
+# to be retried is not a backlog that drained)
 
 
 @dataclass
