@@ -57,7 +57,18 @@ RANKS: dict[str, float] = {
 }
 # The bare-SQL baselines of the benchmarks need the drivers' own connections.
 BACKEND_USERS = {"storage", "bench"}
-APP_USERS = {"app", "worker", "cli", "http", "lint", "bench", "testing", "__init__", "__main__"}
+APP_USERS = {
+    "app",
+    "worker",
+    "cli",
+    "http",
+    "lint",
+    "bench",
+    "testing",
+    "experiments",
+    "__init__",
+    "__main__",
+}
 OBSERVERS = {"telemetry", "chaos"}
 
 

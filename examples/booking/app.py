@@ -16,7 +16,6 @@ from typing import Any
 
 from examples.booking import flights, payments
 from examples.booking.settings import receiver_url, webhook_secret
-
 from stormproof import App, HmacAuth, Target
 from stormproof.errors import TaskDoesNotExist
 

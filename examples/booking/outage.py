@@ -13,6 +13,7 @@ import importlib.util
 from typing import Any
 
 import httpx
+
 from examples.booking.settings import payment_url
 
 HOWS = ("chaos", "simulator")

@@ -12,6 +12,7 @@ import json
 from typing import Any
 
 import httpx
+
 from examples.booking.settings import payment_url
 
 

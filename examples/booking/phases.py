@@ -9,9 +9,10 @@ import time
 from typing import TYPE_CHECKING, Any
 
 import httpx
+from rich.live import Live
+
 from examples.booking import load as loadgen
 from examples.booking import view
-from rich.live import Live
 
 if TYPE_CHECKING:
     from examples.booking.demo import Run

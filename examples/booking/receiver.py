@@ -20,7 +20,6 @@ from pathlib import Path
 from typing import Any
 
 from examples.booking.settings import webhook_secret
-
 from stormproof import webhooks
 
 

@@ -259,12 +259,15 @@ class App:
 
     @overload
     def consume(
-        self, queue: Queue | str, function: Function | TransactionFunction, **options: Any
+        self,
+        queue: Queue | str | Sequence[Queue | str],
+        function: Function | TransactionFunction,
+        **options: Any,
     ) -> EventSourceMapping: ...
 
     def consume(
         self,
-        queue: Queue | Stream | str,
+        queue: Queue | Stream | str | Sequence[Queue | str],
         function: Function | TransactionFunction,
         *,
         batch_size: int | Unset = UNSET,
@@ -278,6 +281,7 @@ class App:
         max_message_age: Seconds | None = None,
         stale_to: Queue | str | None = None,
         drop_stale: bool = False,
+        priority: bool | Sequence[Queue | str] | None = None,
         **stream_options: Any,
     ) -> EventSourceMapping | StreamMapping:
         """Map a queue to a function (Lambda's SQS event-source mapping); run by workers.
@@ -290,8 +294,9 @@ class App:
         batch_size > 10; 0 on FIFO); ``max_concurrency`` 2-1,000 or None; ``filter`` an event
         pattern or a callable(record); ``breaker``: claiming pauses while it is open;
         ``limit``: claims wait for its tokens and slots; ``max_message_age``: older messages
-        move to ``stale_to`` (or are dropped with ``drop_stale=True``). See docs/functions.md
-        and docs/resilience.md.
+        move to ``stale_to`` (or are dropped with ``drop_stale=True``); ``[high, low]`` with
+        ``priority=True`` (or ``priority=[high, low]``): one mapping over several queues,
+        ``high`` drained before ``low``. See docs/functions.md and docs/resilience.md.
         """
         if isinstance(queue, Stream):
             passed = {
@@ -323,6 +328,7 @@ class App:
             ),
             stale_to=stale_to,
             drop_stale=drop_stale,
+            priority=priority,
         )
 
     def _stream_mapping(

@@ -12,7 +12,7 @@ from typing import Any
 
 import pytest
 
-from stormproof import App
+from stormproof import App, Worker
 from stormproof.chaos import Fault
 from stormproof.chaos.injector import ChaosInjector
 from stormproof.engine import events, injection
@@ -231,3 +231,34 @@ def test_the_bench_measures_a_call_site_off_and_on() -> None:
     assert (off["chaos"], on["chaos"], on["faults"]) == (0, 1, 2)
     assert off["ns_per_site"] > 0 and on["ns_per_site"] > 0
     assert injection.injector is None
+
+
+async def test_the_runtime_retries_hold_under_transient_store_errors(store_url: str) -> None:
+    app = App("flaky", store_url, chaos=True)
+    jobs = app.queue("jobs", visibility_timeout=1)
+    seen: list[str] = []
+
+    @app.function(timeout=1)
+    async def work(event: Any, context: Any) -> None:
+        seen.extend(r["body"] for r in event["Records"])
+
+    app.consume(jobs, work, batch_size=5)
+    async with app:
+        for i in range(30):
+            await jobs.send(str(i))
+        fault = Fault("store", "error", probability=0.2, duration=1.5, seed=1)
+        await app.chaos.inject(fault)
+        await _refreshed(app)
+        worker = Worker(app, concurrency=2)
+        task = asyncio.create_task(worker.run())
+        try:
+            for _ in range(300):
+                stats = await app._unwrapped_store().counts("jobs")  # the test's own reads
+                if stats.visible == stats.in_flight == 0 and len(set(seen)) == 30:
+                    break
+                await asyncio.sleep(0.05)
+        finally:
+            worker.stop()
+            await task
+        assert (await app._unwrapped_store().counts("jobs")).in_flight == 0
+    assert set(seen) == {str(i) for i in range(30)}  # none lost (a failed delete redelivers)

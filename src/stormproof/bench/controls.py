@@ -8,7 +8,8 @@
 
 Each runs in one process on a fresh store beside the given URL (a new SQLite file or
 PostgreSQL schema, removed afterwards). Targets from issue 14: closed check p50 <= 5 µs,
-limit decisions >= 50,000/s per process.
+limit decisions >= 50,000/s per process; consume throughput with a closed breaker on
+the mapping >= 0.9 of the same mapping without one.
 """
 
 from __future__ import annotations
@@ -21,7 +22,9 @@ from typing import Any
 import click
 
 from stormproof.app import App
+from stormproof.bench.consume import _function_round, _Handler
 from stormproof.bench.queue import backend_of, fresh_store, percentile
+from stormproof.worker import Worker
 
 
 def _per_call(samples_ns: list[int]) -> dict[str, float]:
@@ -62,18 +65,47 @@ async def _limit(app: App, calls: int) -> dict[str, Any]:
     return {"decision": _per_call(samples), "decisions_per_s": calls * 1e9 / total}
 
 
-async def _bench(url: str, calls: int) -> dict[str, Any]:
+async def _consume(url: str, messages: int, rounds: int = 3) -> dict[str, Any]:
+    """Messages/s through a mapping with a closed global breaker vs the same without one,
+    rounds alternating (medians), in one worker of 4 permits, batches of 10."""
+    app = App("bench-controls-consume", url)
+    handlers = {"none": _Handler(), "breaker": _Handler()}
+    queues = {k: app.queue(f"bench-consume-{k}", visibility_timeout=60) for k in handlers}
+    breaker = app.breaker("bench-consume", scope="global")
+    for kind, handler in handlers.items():
+        fn = app.function(name=f"noop-{kind}", timeout=10)(handler)
+        app.consume(queues[kind], fn, batch_size=10, breaker=breaker if kind == "breaker" else None)
+    rates: dict[str, list[float]] = {k: [] for k in handlers}
+    async with app:
+        worker = Worker(app, concurrency=4)
+        await worker.start()
+        try:
+            for _ in range(rounds):
+                for kind, handler in handlers.items():
+                    rate = await _function_round(app, queues[kind], worker, handler, messages)
+                    rates[kind].append(rate)
+        finally:
+            await worker.shutdown()
+    none, guarded = statistics.median(rates["none"]), statistics.median(rates["breaker"])
+    return {"messages": messages, "rounds": rounds, "none_per_s": none,
+            "breaker_per_s": guarded, "ratio": guarded / none}  # fmt: skip
+
+
+async def _bench(url: str, calls: int, messages: int) -> dict[str, Any]:
     app = App("bench-controls", url)
     async with app:
         breaker = await _breaker(app, calls)
         limit = await _limit(app, calls)
-    return {"store": backend_of(url), "calls": calls, "breaker": breaker, "limit": limit}
+    consume = await _consume(url, messages) if messages else None
+    return {"store": backend_of(url), "calls": calls, "breaker": breaker, "limit": limit,
+            "consume": consume}  # fmt: skip
 
 
-def run(url: str, calls: int = 100_000) -> dict[str, Any]:
-    """Run on a fresh store beside ``url``; the report as a dict."""
+def run(url: str, calls: int = 100_000, messages: int = 5_000) -> dict[str, Any]:
+    """Run on a fresh store beside ``url``; the report as a dict (``messages=0``: no
+    consume comparison)."""
     with fresh_store(url, "controls") as fresh:
-        return asyncio.run(_bench(fresh, calls))
+        return asyncio.run(_bench(fresh, calls, messages))
 
 
 def render(report: dict[str, Any]) -> None:
@@ -86,3 +118,7 @@ def render(report: dict[str, Any]) -> None:
           f"{b['guarded_calls_per_s']:,.0f}/s")  # fmt: skip
     click.echo(f"  limit decision (leased tokens): p50 {d['p50_us']:.2f} µs, "
           f"{lim['decisions_per_s']:,.0f}/s")  # fmt: skip
+    if report.get("consume"):
+        m = report["consume"]
+        click.echo(f"  consume, closed breaker vs none: {m['breaker_per_s']:,.0f} vs "
+                   f"{m['none_per_s']:,.0f} msg/s, ratio {m['ratio']:.2f}")  # fmt: skip

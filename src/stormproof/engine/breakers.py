@@ -123,6 +123,8 @@ class CircuitBreaker:
                 return core.admit(b, now, self.policy, 0.0, "").retry_at
         if self._pending.calls:
             await self.flush()
+            if self._state.state is State.CLOSED:
+                return Permit(now)  # the flush just read the shared state: no second trip
         probe_id = f"{id(self):x}-{self._rng.getrandbits(48):012x}"
         u = self._rng.random()
 

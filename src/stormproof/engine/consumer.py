@@ -118,6 +118,14 @@ class QueueConsumer:
         return await reserve(self.permits, self.pools, n)
 
     async def _claim_and_dispatch(self, tickets: list[Ticket]) -> int:
+        claimed, unused = await self._dispatch(tickets)
+        for ticket in unused:
+            ticket.finish()
+        return claimed
+
+    async def _dispatch(self, tickets: list[Ticket]) -> tuple[int, list[Ticket]]:
+        """Claim for ``tickets`` and start the units; messages claimed and tickets unused
+        (still held: the caller finishes them, or offers them to another queue)."""
         try:
             attrs = self.app.attributes_of(self.queue)
             rows = await self._claim(attrs, len(tickets))
@@ -126,15 +134,13 @@ class QueueConsumer:
                 ticket.finish()
             raise
         units = self._split(rows) if rows else []
-        for ticket in tickets[len(units) :]:
-            ticket.finish()
         loop = asyncio.get_running_loop()
         for unit, ticket in zip(units, tickets, strict=False):
             holding = self.keeper.hold(self.queue, attrs.visibility_timeout, leases_of(unit))
             task = loop.create_task(self._run_unit(unit, holding, ticket))
             self.inflight.add(task)
             task.add_done_callback(self.inflight.discard)
-        return len(rows)
+        return len(rows), tickets[len(units) :]
 
     async def _claim(self, attrs: QueueAttributes, units: int) -> list[ClaimedRow]:
         n = units * self.unit_size

@@ -2,15 +2,17 @@
 
 from __future__ import annotations
 
+import asyncio
 import json
 import logging
 import uuid
+from dataclasses import replace
 from typing import Any
 
 from stormproof.core.batch_response import BatchDecision, BatchItem, decide_batch
 from stormproof.core.queue_rules import QueueAttributes
 from stormproof.engine import events
-from stormproof.engine.consumer import QueueConsumer, leases_of
+from stormproof.engine.consumer import IDLE_WAIT, QueueConsumer, leases_of
 from stormproof.engine.leases import Holding, LeaseKeeper
 from stormproof.engine.mapping_guard import MappingGuard
 from stormproof.engine.runtime import Runtime
@@ -56,6 +58,16 @@ class MappingConsumer(QueueConsumer):
         guarded = mapping.breaker is not None or mapping.limit is not None
         self.guard = MappingGuard(mapping.breaker, mapping.limit) if guarded else None
         self.shed = 0  # messages shed for max_message_age (the metric)
+        # priority=[queue, *lower]: one consumer per lower queue, sharing this one's
+        # capacity, guard and stop signal; they claim only with tickets this one left over
+        self.lower = [
+            MappingConsumer(
+                app, keeper, permits, replace(mapping, queue=q, priority=()), concurrency
+            )
+            for q in mapping.priority
+        ]
+        for lower in self.lower:
+            lower.guard, lower.stopping, lower.inflight = self.guard, self.stopping, self.inflight
 
     async def _tickets(self, n: int) -> list[Ticket]:
         if self.guard is None:
@@ -67,10 +79,34 @@ class MappingConsumer(QueueConsumer):
         return tickets
 
     async def _claim_and_dispatch(self, tickets: list[Ticket]) -> int:
-        claimed = await super()._claim_and_dispatch(tickets)
+        claimed, unused = await self._dispatch(tickets)
+        for ticket in unused:
+            ticket.finish()
         if self.guard is not None:
-            await self.guard.unused(tickets[-(-claimed // self.unit_size) :])
+            await self.guard.unused(unused)
         return claimed
+
+    async def _dispatch(self, tickets: list[Ticket]) -> tuple[int, list[Ticket]]:
+        """Claim from this queue first; what capacity is left goes to the lower ones."""
+        claimed, unused = await super()._dispatch(tickets)
+        for lower in self.lower:
+            if not unused:
+                break
+            more, unused = await lower._dispatch(unused)
+            claimed += more
+        return claimed, unused
+
+    async def _idle(self) -> None:
+        if not self.lower:
+            await super()._idle()
+            return
+        naps = [asyncio.ensure_future(c.wait_for_messages(IDLE_WAIT)) for c in (self, *self.lower)]
+        try:  # any of the queues may get a message
+            await asyncio.wait(naps, return_when=asyncio.FIRST_COMPLETED)
+        finally:
+            for nap in naps:
+                nap.cancel()
+            await asyncio.gather(*naps, return_exceptions=True)
 
     async def _claim(self, attrs: QueueAttributes, units: int) -> list[ClaimedRow]:
         rows = await super()._claim(attrs, units)

@@ -68,6 +68,7 @@ class EventSourceMapping:
     limit: Any = None  # a Limit: claims wait for its tokens (and slots)
     max_message_age: float | None = None  # older messages are shed, not processed
     stale_to: str | None = None  # the queue shed messages move to (None: dropped)
+    priority: tuple[str, ...] = ()  # queues claimed from only with capacity left by ``queue``
 
     @property
     def id(self) -> str:

@@ -15,6 +15,7 @@ from stormproof.engine.slots import Concurrency
 from stormproof.errors import FunctionNotFound, InvalidAttribute, QueueDoesNotExist
 from stormproof.functions.function import NAME_RE, RETENTION, Function, validated_options
 from stormproof.functions.mappings import EventSourceMapping, check_timeouts, define_mapping
+from stormproof.functions.priority import priority_option
 from stormproof.functions.runners import Handler
 from stormproof.functions.shedding import shedding_options
 from stormproof.functions.transactions import TransactionFunction, Transactions
@@ -39,7 +40,7 @@ class FunctionRegistry:
     def uses_of(self, queue: str) -> list[str]:
         """How this app's mappings and destinations use ``queue`` (refuses its deletion)."""
         uses = [f"mapping to function {m.function.name!r}" for m in self.mappings
-                if m.queue == queue]  # fmt: skip
+                if queue in (m.queue, *m.priority)]  # fmt: skip
         for fn in self:
             for field in ("on_success", "on_failure"):
                 target = getattr(fn, field)
@@ -92,17 +93,19 @@ class FunctionRegistry:
         return wrap
 
     def consume(
-        self, queue: Queue | str, function: Function | TransactionFunction, **options: Any
+        self, queue: Any, function: Function | TransactionFunction, **options: Any
     ) -> EventSourceMapping:
         """Validate and register an event-source mapping (see ``App.consume``)."""
         if not isinstance(function, Function | TransactionFunction):
             raise InvalidAttribute(
                 "function", function, "a Function made by @app.function or @app.transaction"
             )
+        queue, lower = priority_option(queue, options.pop("priority", None))
         name = queue.name if isinstance(queue, Queue) else queue
         names.refuse_reserved("queue", name)
         fifo = queue.fifo if isinstance(queue, Queue) else rules.validate_queue_name(queue, None)
-        guards = {k: options.pop(k, None) for k in ("breaker", "limit")}
+        guards: dict[str, Any] = {k: options.pop(k, None) for k in ("breaker", "limit")}
+        guards["priority"] = lower
         guards.update(shedding_options(options))
         mapping = dataclasses.replace(define_mapping(name, fifo, function, **options), **guards)
         if any(m.id == mapping.id for m in self.mappings):
@@ -113,13 +116,15 @@ class FunctionRegistry:
     async def open(self) -> None:
         """Check each mapping's queue against its function's timeout (AWS's sizing rules)."""
         for mapping in self.mappings:
-            try:
-                attrs = self.app.attributes_of(mapping.queue)
-            except QueueDoesNotExist:
-                attrs = (await self.queues.get(mapping.queue)).attributes
-            warning = check_timeouts(mapping, attrs.visibility_timeout)
-            if warning:
-                log.warning("event=config.warning %s", warning)
+            for queue in (mapping.queue, *mapping.priority):
+                try:
+                    attrs = self.app.attributes_of(queue)
+                except QueueDoesNotExist:
+                    attrs = (await self.queues.get(queue)).attributes
+                checked = dataclasses.replace(mapping, queue=queue)
+                warning = check_timeouts(checked, attrs.visibility_timeout)
+                if warning:
+                    log.warning("event=config.warning %s", warning)
 
     async def close(self) -> None:
         """Give slots back and release every runner."""
