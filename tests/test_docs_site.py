@@ -82,6 +82,7 @@ def test_the_tutorial_includes_each_pattern_from_the_example_in_order() -> None:
     assert sections == STEPS, "one include per step, in the seeds' order"
     for page, path, section in includes:
         assert page == f"tutorial/{section}.md", (page, section)
+        assert "**The failure it handles:**" in (DOCS / page).read_text(), page
         text = (ROOT / path).read_text()
         start, end = f"--8<-- [start:{section}]", f"--8<-- [end:{section}]"
         assert text.count(start) == 1 and text.count(end) == 1, (path, section)
