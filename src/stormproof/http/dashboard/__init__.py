@@ -19,6 +19,7 @@ from starlette.staticfiles import StaticFiles
 
 from stormproof.errors import StormproofError
 from stormproof.http.dashboard import (
+    alarms,
     archives,
     controls,
     machines,
@@ -86,6 +87,7 @@ def routes(app: App, admin_token: str | None = None) -> list[BaseRoute]:
         ("/requests", g(requests.lookup_page, app)),
         ("/requests/{id}", g(requests.request_page, app)),
         ("/streams", g(streams.streams_page, app)),
+        ("/alarms", g(alarms.alarms_page, app)),
     ]
     post: list[tuple[str, Handler]] = [
         ("/queues/{name}/send", g(queues.send, app, guard)),

@@ -21,6 +21,7 @@ NAV = [
     ("/ui/buses", "Event bus"),
     ("/ui/breakers", "Breakers"),
     ("/ui/streams", "Streams"),
+    ("/ui/alarms", "Alarms"),
     ("/ui/requests", "Requests"),
     ("/ui/audit", "Audit log"),
 ]

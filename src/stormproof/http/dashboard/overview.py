@@ -13,6 +13,7 @@ from urllib.parse import urlencode
 from starlette.requests import Request
 from starlette.responses import JSONResponse, Response, StreamingResponse
 
+from stormproof.http.dashboard.alarms import firing_section
 from stormproof.http.dashboard.html import age, esc, link, page, rows_html, table, url
 from stormproof.storage import browse_ops
 
@@ -112,7 +113,7 @@ async def overview(app: App, request: Request) -> Response:
     fns = await function_rows(app)
     live = esc("/ui/events/overview" + ("?" + urlencode({"after": after}) if after else ""))
     body = (
-        f'<div data-sse="{live}" data-target="dlq-rows queue-rows">'
+        await firing_section(app) + f'<div data-sse="{live}" data-target="dlq-rows queue-rows">'
         f'<section aria-labelledby="h-d"><h2 id="h-d">Dead-letter queues</h2>{dead}</section>'
         f'<section aria-labelledby="h-q"><h2 id="h-q">Queues</h2>{queues}{more}</section></div>'
         f'<section aria-labelledby="h-f"><h2 id="h-f">Functions</h2>'
