@@ -22,6 +22,7 @@ NAV = [
     ("/ui/breakers", "Breakers"),
     ("/ui/streams", "Streams"),
     ("/ui/alarms", "Alarms"),
+    ("/ui/chaos", "Chaos"),
     ("/ui/requests", "Requests"),
     ("/ui/audit", "Audit log"),
 ]
