@@ -40,13 +40,14 @@ async def test_overview_lists_queues_dlqs_functions_breakers(store_url: str) -> 
         assert 'id="dlq-rows"' in html
         assert dlq_row, "a non-empty DLQ is highlighted"
         assert "Checkout" in html and "slots leased" in html
-        assert re.search(r"<td>ship</td><td>0</td><td>3</td>", html)
+        ship = r'<td><a href="/ui/functions">ship</a></td><td>0</td><td>–</td>'
+        assert re.search(ship + r"<td>0</td><td>3</td>", html)
         pool = app.functions.get("ship").slot_pool()
         assert pool is not None
         granted = await pool.acquire(2)
         assert granted >= 1
         again = (await client.get("/ui/")).text
-        assert re.search(rf"<td>ship</td><td>{granted}</td><td>3</td>", again)
+        assert re.search(ship + rf"<td>{granted}</td><td>3</td>", again)
         data = (await client.get("/ui/api/overview")).json()
         rows = {q["name"]: q for q in data["queues"]}
         assert rows["orders-dlq"]["dlq"] and rows["orders-dlq"]["visible"] == 1

@@ -23,6 +23,7 @@ from stormproof.http.dashboard import (
     archives,
     chaos,
     controls,
+    functions,
     machines,
     overview,
     queues,
@@ -89,6 +90,7 @@ def routes(app: App, admin_token: str | None = None) -> list[BaseRoute]:
         ("/requests/{id}", g(requests.request_page, app)),
         ("/streams", g(streams.streams_page, app)),
         ("/alarms", g(alarms.alarms_page, app)),
+        ("/functions", g(functions.functions_page, app, guard)),
         ("/chaos", g(chaos.chaos_page, app, guard)),
         ("/chaos/reports/{name}", g(chaos.report)),
     ]
@@ -106,6 +108,7 @@ def routes(app: App, admin_token: str | None = None) -> list[BaseRoute]:
         ("/replays/{name}/cancel", g(archives.cancel_replay, app, guard)),
         ("/chaos/faults/{id}/stop", g(chaos.stop_one, app, guard)),
         ("/chaos/stop", g(chaos.stop_all, app, guard)),
+        ("/mappings/{id}/enabled", g(functions.set_mapping, app, guard)),
     ]
     # POST routes first: "/executions/{arn:path}" would swallow ".../stop".
     inner: list[BaseRoute] = [Route(p, h, methods=["POST"]) for p, h in post]
