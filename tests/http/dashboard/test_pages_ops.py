@@ -79,6 +79,9 @@ async def test_streams_page_shows_checkpoints_and_lag(store_url: str) -> None:
         lags = re.findall(r"<td>shardId-00000000000\d</td><td>\d+</td><td>(\d+)</td>", page)
         assert sorted(lags) == ["0", "1"]  # the late record waits on one shard
         assert XSS not in page
+        overview = (await client.get("/ui/")).text.split('id="h-s"')[1]
+        assert '<a href="/ui/streams#s-clicks">clicks</a></td><td>clicks-&gt;count' in overview
+        assert re.search(r"</td><td>\d+\.\ds</td></tr>", overview)  # its iterator age
 
 
 async def test_request_page_follows_a_request_to_its_execution(store_url: str) -> None:

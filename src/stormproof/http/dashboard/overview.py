@@ -16,6 +16,7 @@ from starlette.responses import JSONResponse, Response, StreamingResponse
 from stormproof.http.dashboard.alarms import firing_section
 from stormproof.http.dashboard.functions import function_stats, queue_sparks
 from stormproof.http.dashboard.html import age, esc, link, page, rows_html, table, url
+from stormproof.http.dashboard.streams import stream_summary
 from stormproof.storage import browse_ops
 
 if TYPE_CHECKING:
@@ -134,6 +135,9 @@ async def overview(app: App, request: Request) -> Response:
         f"{table(FUNCTION_HEADERS, fns)}"
         f'</section><section aria-labelledby="h-b"><h2 id="h-b">Breakers</h2>'
         f"{table(['breaker', 'state', 'trips'], breakers)}</section>"
+        f'<section aria-labelledby="h-s"><h2 id="h-s">Streams</h2>'
+        f"{table(['stream', 'mappings', 'iterator age (worst shard)'], await stream_summary(app))}"
+        "</section>"
         f'<section aria-labelledby="h-m"><h2 id="h-m">State machines</h2>'
         f"{table(['state machine', 'type'], machines)}</section>"
     )
