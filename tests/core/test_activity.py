@@ -52,3 +52,13 @@ def test_throttles_count_apart_and_nothing_has_no_percentile() -> None:
     t = activity.empty()
     activity.count(t, throttled=True, n=3)
     assert t[:3] == [0, 0, 3] and activity.percentile(t, 0.5) is None
+
+
+def test_transitions_reported_by_several_processes_are_kept_once() -> None:
+    one = {"at": 100.0, "from": "closed", "to": "open", "reason": "5 of 10 failed"}
+    copy = {**one, "at": 100.4}  # another process saw the same change
+    back = {"at": 130.0, "from": "open", "to": "half_open", "reason": ""}
+    kept = activity.add_transitions(activity.add_transitions(None, [one]), [back, copy])
+    assert [t["to"] for t in kept["t"]] == ["open", "half_open"]
+    many = [{**one, "at": float(i * 10)} for i in range(50)]
+    assert len(activity.add_transitions(None, many)["t"]) == activity.TRANSITIONS_KEPT

@@ -91,3 +91,23 @@ def percentile(tally: Sequence[int], q: float) -> float | None:
         if running >= rank:
             return EDGES[min(i, len(EDGES) - 1)] / 1000.0
     return EDGES[-1] / 1000.0  # pragma: no cover - running reaches seen
+
+
+TRANSITIONS_KEPT = 20  # per breaker
+SAME_WITHIN = 5.0  # seconds: every process seeing one change reports it; keep one
+
+
+def add_transitions(stored: Mapping[str, Any] | None, items: Sequence[Mapping[str, Any]]
+                    ) -> dict[str, Any]:  # fmt: skip
+    """A breaker's kept transitions (``{"t": [{at, from, to, reason}, ...]}``, oldest
+    first) plus ``items``, without the copies other processes reported of the same change,
+    the newest ``TRANSITIONS_KEPT`` kept."""
+    kept = [dict(t) for t in ((stored or {}).get("t") or [])]
+    for item in sorted(items, key=lambda i: float(i["at"])):
+        same = [t for t in kept[-5:] if (t["from"], t["to"], t["reason"])
+                == (item["from"], item["to"], item["reason"])
+                and abs(float(t["at"]) - float(item["at"])) < SAME_WITHIN]  # fmt: skip
+        if not same:
+            kept.append(dict(item))
+    kept.sort(key=lambda t: float(t["at"]))
+    return {"t": kept[-TRANSITIONS_KEPT:]}

@@ -206,6 +206,14 @@ async def test_breaker_force_open_and_closed(store_url: str) -> None:
         assert (await app.breakers.get("payments").refresh()).state.value == "open"
         await _post(client, "/ui/breakers", "/ui/breakers/payments/force", state="closed")
         assert (await app.breakers.get("payments").refresh()).state.value == "closed"
+        # The app consumes, so its alarm loop merges the transitions it saw each second.
+        for _ in range(100):
+            page = (await client.get("/ui/breakers")).text
+            if "open → closed" in page:
+                break
+            await asyncio.sleep(0.05)
+        newest = page.index("open → closed")
+        assert "closed → open" in page[newest:] and "forced open by dashboard" in page
         bad = await _post(client, "/ui/breakers", "/ui/breakers/payments/force", state="ajar")
         assert bad.status_code == 400
         missing = await _post(client, "/ui/breakers", "/ui/breakers/nope/force", state="open")
