@@ -58,6 +58,15 @@ async def test_dead_letter_shows_alarm_and_error_details(store_url: str) -> None
         overview = (await client.get("/ui/")).text
         assert "Alarms firing" in overview and "dlq:orders-dlq" in overview
         assert "breaker:payments" not in overview.split("Dead-letter queues")[0]
+        assert 'data-target="dlq-rows queue-rows alarm-rows"' in overview
+        async with client.stream("GET", "/ui/events/overview") as live:
+            lines = []
+            async for line in live.aiter_lines():
+                lines.append(line)
+                if line == "event: queue-rows":
+                    break
+        pushed = "".join(lines).split("event: alarm-rows")[1]
+        assert "<td>dlq:orders-dlq</td>" in pushed  # the firing rows are pushed live
         dlq = await _poll(client, "/ui/queues/orders-dlq", "ConnectionError")
         failures = dlq.split('id="h-fail"')[1]
         assert f'href="/ui/queues/orders-dlq/messages/{mid}"' in failures

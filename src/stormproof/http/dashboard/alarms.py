@@ -75,12 +75,17 @@ def _alarm_cells(r: dict[str, Any]) -> list[str]:
 HEADERS = ["alarm", "metric", "state", "value", "since", "reason"]
 
 
+async def firing_cells(app: App) -> list[list[str]]:
+    """The alarms in ALARM now, as table cells (the overview's rows, also sent live)."""
+    return [_alarm_cells(r) for r in await alarm_rows(app) if r["state"] == core.ALARM]
+
+
 async def firing_section(app: App) -> str:
     """The overview's section: the alarms in ALARM now."""
-    firing = [_alarm_cells(r) for r in await alarm_rows(app) if r["state"] == core.ALARM]
+    rows = table(HEADERS, await firing_cells(app), body_id="alarm-rows")
     every = link(url("alarms"), "every alarm")
     return (f'<section aria-labelledby="h-a"><h2 id="h-a">Alarms firing</h2>'
-            f"{table(HEADERS, firing)}<p>{every}</p></section>")  # fmt: skip
+            f"{rows}<p>{every}</p></section>")  # fmt: skip
 
 
 def incident_cells(item: dict[str, Any]) -> list[str]:

@@ -13,7 +13,7 @@ from urllib.parse import urlencode
 from starlette.requests import Request
 from starlette.responses import JSONResponse, Response, StreamingResponse
 
-from stormproof.http.dashboard.alarms import firing_section
+from stormproof.http.dashboard.alarms import firing_cells, firing_section
 from stormproof.http.dashboard.functions import function_stats, queue_sparks
 from stormproof.http.dashboard.html import age, esc, link, page, rows_html, table, url
 from stormproof.http.dashboard.streams import stream_summary
@@ -128,8 +128,9 @@ async def overview(app: App, request: Request) -> Response:
     fns = await function_rows(app)
     live = esc("/ui/events/overview" + ("?" + urlencode({"after": after}) if after else ""))
     body = (
-        await firing_section(app) + f'<div data-sse="{live}" data-target="dlq-rows queue-rows">'
-        f'<section aria-labelledby="h-d"><h2 id="h-d">Dead-letter queues</h2>{dead}</section>'
+        f'<div data-sse="{live}" data-target="dlq-rows queue-rows alarm-rows">'
+        + await firing_section(app)
+        + f'<section aria-labelledby="h-d"><h2 id="h-d">Dead-letter queues</h2>{dead}</section>'
         f'<section aria-labelledby="h-q"><h2 id="h-q">Queues</h2>{queues}{more}</section></div>'
         f'<section aria-labelledby="h-f"><h2 id="h-f">Functions</h2>'
         f"{table(FUNCTION_HEADERS, fns)}"
@@ -169,6 +170,7 @@ async def overview_events(app: App, request: Request) -> Response:
             if await request.is_disconnected():
                 return
             yield sse(rows_html(queue_cells(await dlq_rows(app))), "dlq-rows")
+            yield sse(rows_html(await firing_cells(app)), "alarm-rows")
             yield sse(rows_html(queue_cells(await queue_rows(app, after))), "queue-rows")
             await asyncio.sleep(1.0)
 
