@@ -18,6 +18,7 @@ from stormproof.engine.mapping_guard import MappingGuard
 from stormproof.engine.runtime import Runtime
 from stormproof.engine.slots import Concurrency, Permits, Ticket
 from stormproof.functions import transaction_batches
+from stormproof.functions.mapping_switch import MappingSwitch
 from stormproof.functions.mappings import EventSourceMapping, sqs_record
 from stormproof.functions.runners import Failed, Outcome
 from stormproof.functions.shedding import shed
@@ -58,6 +59,7 @@ class MappingConsumer(QueueConsumer):
         guarded = mapping.breaker is not None or mapping.limit is not None
         self.guard = MappingGuard(mapping.breaker, mapping.limit) if guarded else None
         self.shed = 0  # messages shed for max_message_age (the metric)
+        self.switch = MappingSwitch(lambda: app.store, app.clock, app.name, mapping.id)
         # priority=[queue, *lower]: one consumer per lower queue, sharing this one's
         # capacity, guard and stop signal; they claim only with tickets this one left over
         self.lower = [
@@ -68,8 +70,12 @@ class MappingConsumer(QueueConsumer):
         ]
         for lower in self.lower:
             lower.guard, lower.stopping, lower.inflight = self.guard, self.stopping, self.inflight
+            lower.switch = self.switch
 
     async def _tickets(self, n: int) -> list[Ticket]:
+        if not await self.switch.enabled():  # disabled at run time: claim nothing
+            self.permits.release(n)
+            return []
         if self.guard is None:
             return await super()._tickets(n)
         allowed = await self.guard.allow(n)  # an open breaker: claim nothing, n permits back
@@ -186,6 +192,7 @@ class MappingConsumer(QueueConsumer):
                 [Lease(r.rowid, r.token) for r in rows if r.message_id in done],
                 self._report(rows, done, requests),
             )
+            events.emit("message.deleted", self.app.name, queue=self.queue, count=len(done))
         self.keeper.forget(holding)  # the rest reappear when their leases run out
         extra = _outcome_fields(attempt, outcome, decision)
         _log(f"batch.{decision.outcome}", fn.name, self.queue, request_id, rows, **extra)

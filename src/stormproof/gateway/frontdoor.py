@@ -151,6 +151,7 @@ class FrontDoor:
         now = self.app.clock.now()
         target, ops = await work_ops(self.app, route, request_id, payload)
         record = RequestRecord(request_id, route.path, "accepted", now, now, target)
+        record.trace = trace_context.current_traceparent()
         record.callback_url = callback
         status_url = f"/requests/{request_id}"
         answer = Answer(
@@ -231,6 +232,7 @@ class FrontDoor:
     async def _record_late(self, route: GetRoute, task: asyncio.Future[Any]) -> str:
         request_id, now = new_request_id(), self.app.clock.now()
         record = RequestRecord(request_id, route.path, "running", now, now, {"kind": "sync"})
+        record.trace = trace_context.current_traceparent()
         await self.app.store.apply([record.insert_op()])
 
         async def finish() -> None:

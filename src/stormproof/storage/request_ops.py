@@ -57,6 +57,7 @@ class RequestRecord:
     result: Any = None
     error: Any = None
     callback_url: str | None = None
+    trace: str | None = None  # the accepting request's traceparent (the dashboard links it)
 
     def to_json(self) -> str:
         """The stored value."""

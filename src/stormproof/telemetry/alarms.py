@@ -29,6 +29,7 @@ from stormproof.engine.periodic import Periodic
 from stormproof.errors import InvalidAttribute, StoreError, StormproofError
 from stormproof.storage.base import CompareAndSet
 from stormproof.telemetry import alarm_store as db
+from stormproof.telemetry.activity_collect import ActivityCollector
 from stormproof.telemetry.alarm_collect import Collector
 from stormproof.telemetry.alarm_sources import consumers_of, dead_letter_queues, global_breakers
 from stormproof.telemetry.alarm_targets import Notifier, check_target
@@ -70,6 +71,7 @@ class Alarms:
         self.link_base = ""
         self.collector = Collector(host.name, lambda: consumers_of(host), lambda: self.link_base)
         self.notifier = Notifier()
+        self.activity = ActivityCollector(host.name)  # the dashboard's recent activity
         self._loop: Periodic | None = None
         self._unsubscribe: Callable[[], None] = lambda: None
 
@@ -120,7 +122,13 @@ class Alarms:
         """Collect this process's events and run the alarm loop (idempotent)."""
         if self._loop is not None:
             return
-        self._unsubscribe = self.collector.subscribe()
+        undo = (self.collector.subscribe(), self.activity.subscribe())
+
+        def unsubscribe() -> None:
+            for u in undo:
+                u()
+
+        self._unsubscribe = unsubscribe
         self._loop = Periodic("stormproof-alarms", self._tick, EVALUATE_EVERY, self.host.clock)
         self._loop.start()
 
@@ -132,6 +140,7 @@ class Alarms:
             self._unsubscribe()
             try:
                 await self.collector.flush(self.host.store, self.host.clock.now())
+                await self.activity.flush(self.host.store, self.host.clock.now())
                 await db.update(self.host.store, db.key(self.host.name, "lease"), self._release)
             except Exception as exc:  # closing: the next evaluator takes over after the TTL
                 log.warning("event=alarm.stop_failed error=%s", exc)
@@ -152,6 +161,7 @@ class Alarms:
         lease; returns the notifications sent."""
         store, now = self.host.store, self.host.clock.now()
         await self.collector.flush(store, now)
+        await self.activity.flush(store, now)
         lease = db.take_lease(self.host.instance_id, now, LEASE_TTL)
         if await db.update(store, db.key(self.host.name, "lease"), lease) is None:
             return []

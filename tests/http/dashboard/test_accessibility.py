@@ -50,7 +50,8 @@ async def test_main_pages_have_no_axe_violations(store_url: str, browser: Any) -
         found: dict[str, Any] = {}
         try:
             for path in ("/ui/", "/ui/queues/orders-dlq", f"/ui/executions/{arn}",
-                         "/ui/breakers", "/ui/buses", "/ui/machines", "/ui/audit"):  # fmt: skip
+                         "/ui/breakers", "/ui/buses", "/ui/machines", "/ui/audit",
+                         "/ui/alarms", "/ui/functions", "/ui/chaos"):  # fmt: skip
                 await page.goto(f"{client.base_url}{path}")
                 await page.add_script_tag(path=str(axe))
                 result = await page.evaluate("(rules) => axe.run(document, rules)", RULES)

@@ -1,7 +1,8 @@
 """The dashboard in a real browser: Debian's Chromium headless driven by Playwright (no
 browser download). Opens the overview (timed, with 100 queues), a DLQ message, redrives
 it and watches the queue drain, opens a failed execution and sees the failed state in the
-graph, trips a breaker and sees it open, taking screenshots on the way."""
+graph, trips a breaker and sees it open and its alarm fire, lists the functions, and
+stops a chaos fault with the kill switch, taking screenshots on the way."""
 
 from __future__ import annotations
 
@@ -102,6 +103,8 @@ async def _walk(app: App, page: Any, base: str, arn: str, shots: Path) -> None:
     assert "<script>alert(1)</script>" in await page.locator("pre").first.inner_text()
 
     await page.goto(f"{base}/ui/queues/orders-dlq")
+    await page.wait_for_selector("#h-fail")  # the Failures section (error details)
+    await page.screenshot(path=str(shots / "dashboard-dlq.png"), full_page=True)
     await page.fill("#f-rate", "20")
     await page.click("button:has-text('Redrive')")
     await page.wait_for_selector("#redrive-progress:has-text('COMPLETED')", timeout=15000)
@@ -119,4 +122,31 @@ async def _walk(app: App, page: Any, base: str, arn: str, shots: Path) -> None:
     await page.click("button:has-text('Force open')")
     await page.wait_for_selector("span.state-open")
     assert await page.locator("span.state-open").inner_text() == "open"
+    await _alarms_functions_chaos(app, page, base, shots)
     assert not errors, errors
+
+
+async def _alarms_functions_chaos(app: App, page: Any, base: str, shots: Path) -> None:
+    """The open breaker fires its built-in alarm (the app evaluates in-process); the
+    Functions page lists the function; the Chaos page's kill switch removes a fault."""
+    for _ in range(100):
+        await page.goto(f"{base}/ui/alarms")
+        if await page.locator("tr.alert >> text=breaker:payments").count():
+            break
+        await page.wait_for_timeout(100)
+    assert await page.locator("tr.alert >> text=breaker:payments").count() == 1
+    await page.screenshot(path=str(shots / "dashboard-alarms.png"))
+    await page.goto(f"{base}/ui/")
+    assert await page.locator("#h-a + table >> text=breaker:payments").count() == 1
+
+    await page.goto(f"{base}/ui/functions")
+    assert await page.locator("td >> text=ship").count() == 1
+
+    await app.chaos.inject({"target": "function:ship", "action": "error",
+                            "error": "ConnectionError", "duration": 60})  # fmt: skip
+    await page.goto(f"{base}/ui/chaos")
+    assert await page.locator("td >> text=function:ship").count() == 1
+    await page.screenshot(path=str(shots / "dashboard-chaos.png"))
+    await page.click("button:has-text('kill switch')")
+    await page.wait_for_selector("text=none")
+    assert await app.chaos.faults() == []

@@ -40,13 +40,14 @@ async def test_overview_lists_queues_dlqs_functions_breakers(store_url: str) -> 
         assert 'id="dlq-rows"' in html
         assert dlq_row, "a non-empty DLQ is highlighted"
         assert "Checkout" in html and "slots leased" in html
-        assert re.search(r"<td>ship</td><td>0</td><td>3</td>", html)
+        ship = r'<td><a href="/ui/functions">ship</a></td><td>0</td><td>–</td>'
+        assert re.search(ship + r"<td>0</td><td>3</td>", html)
         pool = app.functions.get("ship").slot_pool()
         assert pool is not None
         granted = await pool.acquire(2)
         assert granted >= 1
         again = (await client.get("/ui/")).text
-        assert re.search(rf"<td>ship</td><td>{granted}</td><td>3</td>", again)
+        assert re.search(ship + rf"<td>{granted}</td><td>3</td>", again)
         data = (await client.get("/ui/api/overview")).json()
         rows = {q["name"]: q for q in data["queues"]}
         assert rows["orders-dlq"]["dlq"] and rows["orders-dlq"]["visible"] == 1
@@ -205,6 +206,14 @@ async def test_breaker_force_open_and_closed(store_url: str) -> None:
         assert (await app.breakers.get("payments").refresh()).state.value == "open"
         await _post(client, "/ui/breakers", "/ui/breakers/payments/force", state="closed")
         assert (await app.breakers.get("payments").refresh()).state.value == "closed"
+        # The app consumes, so its alarm loop merges the transitions it saw each second.
+        for _ in range(100):
+            page = (await client.get("/ui/breakers")).text
+            if "open → closed" in page:
+                break
+            await asyncio.sleep(0.05)
+        newest = page.index("open → closed")
+        assert "closed → open" in page[newest:] and "forced open by dashboard" in page
         bad = await _post(client, "/ui/breakers", "/ui/breakers/payments/force", state="ajar")
         assert bad.status_code == 400
         missing = await _post(client, "/ui/breakers", "/ui/breakers/nope/force", state="open")

@@ -79,6 +79,9 @@ async def test_streams_page_shows_checkpoints_and_lag(store_url: str) -> None:
         lags = re.findall(r"<td>shardId-00000000000\d</td><td>\d+</td><td>(\d+)</td>", page)
         assert sorted(lags) == ["0", "1"]  # the late record waits on one shard
         assert XSS not in page
+        overview = (await client.get("/ui/")).text.split('id="h-s"')[1]
+        assert '<a href="/ui/streams#s-clicks">clicks</a></td><td>clicks-&gt;count' in overview
+        assert re.search(r"</td><td>\d+\.\ds</td></tr>", overview)  # its iterator age
 
 
 async def test_request_page_follows_a_request_to_its_execution(store_url: str) -> None:
@@ -148,3 +151,19 @@ async def test_execution_page_lists_a_distributed_map_runs_children(store_url: s
         assert len(children) == 5
         child = (await client.get(children[0].replace("&#x27;", "'"))).text
         assert "map run" in child
+
+
+async def test_request_page_links_its_trace(store_url: str, monkeypatch: Any) -> None:
+    monkeypatch.setenv("STORMPROOF_TRACE_URL", "https://traces.example/trace/{trace_id}")
+    app = make_app(store_url)
+    q = app.queues._declared["orders"]
+    app.api.post("/orders", to=q)
+    trace_id = "4bf92f3577b34da6a3ce929d0e0e4736"
+    async with serving(app, webhooks=False) as client:
+        header = {"traceparent": f"00-{trace_id}-00f067aa0ba902b7-01"}
+        accepted = await client.post("/orders", json={"n": 1}, headers=header)
+        untraced = await client.post("/orders", json={"n": 2})
+        page = (await client.get(f"/ui/requests/{accepted.json()['request_id']}")).text
+        assert f'<a href="https://traces.example/trace/{trace_id}"><code>{trace_id}</code>' in page
+        plain = (await client.get(f"/ui/requests/{untraced.json()['request_id']}")).text
+        assert "none (no traceparent header and tracing off)" in plain

@@ -19,8 +19,11 @@ from starlette.staticfiles import StaticFiles
 
 from stormproof.errors import StormproofError
 from stormproof.http.dashboard import (
+    alarms,
     archives,
+    chaos,
     controls,
+    functions,
     machines,
     overview,
     queues,
@@ -86,6 +89,10 @@ def routes(app: App, admin_token: str | None = None) -> list[BaseRoute]:
         ("/requests", g(requests.lookup_page, app)),
         ("/requests/{id}", g(requests.request_page, app)),
         ("/streams", g(streams.streams_page, app)),
+        ("/alarms", g(alarms.alarms_page, app)),
+        ("/functions", g(functions.functions_page, app, guard)),
+        ("/chaos", g(chaos.chaos_page, app, guard)),
+        ("/chaos/reports/{name}", g(chaos.report)),
     ]
     post: list[tuple[str, Handler]] = [
         ("/queues/{name}/send", g(queues.send, app, guard)),
@@ -99,6 +106,9 @@ def routes(app: App, admin_token: str | None = None) -> list[BaseRoute]:
         ("/buses/{name}/test", g(controls.test_pattern, app, guard)),
         ("/buses/{name}/replays", g(archives.start_replay, app, guard)),
         ("/replays/{name}/cancel", g(archives.cancel_replay, app, guard)),
+        ("/chaos/faults/{id}/stop", g(chaos.stop_one, app, guard)),
+        ("/chaos/stop", g(chaos.stop_all, app, guard)),
+        ("/mappings/{id}/enabled", g(functions.set_mapping, app, guard)),
     ]
     # POST routes first: "/executions/{arn:path}" would swallow ".../stop".
     inner: list[BaseRoute] = [Route(p, h, methods=["POST"]) for p, h in post]

@@ -15,6 +15,7 @@ from stormproof.bus.events import ACCOUNT, REGION
 from stormproof.core.breaker import State
 from stormproof.errors import InvalidAttribute
 from stormproof.http.dashboard.archives import archive_section
+from stormproof.http.dashboard.functions import activity_of
 from stormproof.http.dashboard.guard import Guard, read_form
 from stormproof.http.dashboard.html import esc, form, page, pretty, table, url
 from stormproof.http.dashboard.overview import breaker_rows
@@ -23,8 +24,21 @@ if TYPE_CHECKING:
     from stormproof.app import App
 
 
+SHOWN_TRANSITIONS = 5
+
+
+def _transitions(record: Any) -> str:
+    """The newest transitions, newest first: ``closed → open 12:00:01Z (reason)``."""
+    items = (record or {}).get("t") or []
+    lines = [f"{esc(t['from'])} → {esc(t['to'])} "
+             f"{esc(datetime.fromtimestamp(t['at'], UTC).strftime('%H:%M:%SZ'))}"
+             f" ({esc(t['reason'])})" for t in items[::-1][:SHOWN_TRANSITIONS]]  # fmt: skip
+    return "<br>".join(lines) or "–"
+
+
 async def breakers_page(app: App, guard: Guard, request: Request) -> Response:
-    """Every declared breaker with its state and force buttons."""
+    """Every declared breaker with its state, recent transitions and force buttons."""
+    seen = await activity_of(app, "breaker")
     rows = []
     for b in await breaker_rows(app):
         buttons = "".join(
@@ -35,8 +49,10 @@ async def breakers_page(app: App, guard: Guard, request: Request) -> Response:
         )  # fmt: skip
         rows.append([f'<span id="b-{esc(b["name"])}">{esc(b["name"])}</span>',
                      f'<span class="state-{esc(b["state"])}">{esc(b["state"])}</span>',
-                     esc(b["calls"]), esc(b["trips"]), esc(b["reason"]), buttons])  # fmt: skip
-    headers = ["breaker", "state", "calls in window", "trips", "reason", "force"]
+                     esc(b["calls"]), esc(b["trips"]), esc(b["reason"]),
+                     _transitions(seen.get(b["name"])), buttons])  # fmt: skip
+    headers = ["breaker", "state", "calls in window", "trips", "reason",
+               "recent transitions (newest first)", "force"]  # fmt: skip
     return page("Breakers", table(headers, rows))
 
 

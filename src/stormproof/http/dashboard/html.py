@@ -17,10 +17,13 @@ from starlette.responses import HTMLResponse
 
 NAV = [
     ("/ui/", "Overview"),
+    ("/ui/functions", "Functions"),
     ("/ui/machines", "State machines"),
     ("/ui/buses", "Event bus"),
     ("/ui/breakers", "Breakers"),
     ("/ui/streams", "Streams"),
+    ("/ui/alarms", "Alarms"),
+    ("/ui/chaos", "Chaos"),
     ("/ui/requests", "Requests"),
     ("/ui/audit", "Audit log"),
 ]
@@ -119,3 +122,16 @@ def page(title: str, body: str, *, status: int = 200) -> HTMLResponse:
 
 # No inline script anywhere: data user-controlled can never become code.
 CSP = "default-src 'self'; img-src 'self' data:; style-src 'self'; frame-ancestors 'none'"
+
+
+def sparkline(values: Sequence[int], *, seconds: float, width: int = 90, height: int = 18) -> str:
+    """An inline SVG polyline of ``values`` (numbers only, so nothing to escape), labelled
+    with their sum for screen readers."""
+    top = max(values, default=0) or 1
+    step = width / max(1, len(values) - 1)
+    points = " ".join(f"{i * step:.1f},{height - 1 - v / top * (height - 2):.1f}"
+                      for i, v in enumerate(values))  # fmt: skip
+    label = f"{sum(values)} in the last {seconds:g} s"
+    return (f'<svg class="spark" width="{width}" height="{height}" viewBox="0 0 {width} '
+            f'{height}" role="img" aria-label="{label}"><title>{label}</title>'
+            f'<polyline points="{points}" fill="none" stroke="currentColor"/></svg>')  # fmt: skip

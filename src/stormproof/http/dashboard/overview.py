@@ -13,7 +13,10 @@ from urllib.parse import urlencode
 from starlette.requests import Request
 from starlette.responses import JSONResponse, Response, StreamingResponse
 
+from stormproof.http.dashboard.alarms import firing_cells, firing_section
+from stormproof.http.dashboard.functions import function_stats, queue_sparks
 from stormproof.http.dashboard.html import age, esc, link, page, rows_html, table, url
+from stormproof.http.dashboard.streams import stream_summary
 from stormproof.storage import browse_ops
 
 if TYPE_CHECKING:
@@ -22,6 +25,9 @@ if TYPE_CHECKING:
 PAGE = 100
 STREAM_ROUNDS = 30  # one overview stream lasts about 30 s
 INTERNAL = ("_bus-", "_fn-", "_sfn-")
+SPARK = "consumed (5 min)"
+FUNCTION_HEADERS = ["function", "invocations (15 min)", "error rate", "slots leased",
+                    "reserved concurrency", "timeout (s)"]  # fmt: skip
 
 
 async def dead_letter_sources(app: App) -> dict[str, list[str]]:
@@ -50,10 +56,11 @@ async def _counted(app: App, names: list[str]) -> list[dict[str, Any]]:
     dlqs = await dead_letter_sources(app)
     read = functools.partial(browse_ops.counts_between, names[0], names[-1])
     counts = await app.store.run(read)
+    sparks = await queue_sparks(app)
     rows = []
     for name in names:
         row = {"name": name, "dlq": name in dlqs, "visible": 0, "in_flight": 0, "delayed": 0,
-               "oldest_age": None}  # fmt: skip
+               "oldest_age": None, "spark": sparks.get(name, "")}  # fmt: skip
         c = counts.get(name)
         if c is not None:
             row.update(visible=c.visible, in_flight=c.in_flight, delayed=c.delayed)
@@ -69,18 +76,26 @@ def queue_cells(rows: list[dict[str, Any]]) -> list[list[str]]:
     for r in rows:
         cls = "class:alert" if r["dlq"] and r["visible"] + r["in_flight"] + r["delayed"] else ""
         kind = "DLQ" if r["dlq"] else "queue"
-        cells = [link(url("queues", r["name"]), r["name"]), kind, esc(r["visible"]),
-                 esc(r["in_flight"]), esc(r["delayed"]), esc(age(r["oldest_age"]))]  # fmt: skip
+        cells = [
+            link(url("queues", r["name"]), r["name"]),
+            kind,
+            esc(r["visible"]),
+            esc(r["in_flight"]),
+            esc(r["delayed"]),
+            esc(age(r["oldest_age"])),
+            r["spark"],
+        ]  # fmt: skip (the sparkline is SVG made of numbers)
         out.append([cls, *cells] if cls else cells)
     return out
 
 
 async def function_rows(app: App) -> list[list[str]]:
-    """Declared functions: slots leased now (every process) of the reserved concurrency."""
-    leased = await app.store.run(browse_ops.function_slots)
-    return [[esc(f.name), esc(leased.get(f.name, 0) if f.concurrency else "–"),
-             esc(f.concurrency if f.concurrency is not None else "unreserved"),
-             esc(f.timeout)] for f in app.functions]  # fmt: skip
+    """Declared functions: invocations and error rate of the last 15 minutes, slots leased
+    now (every process) of the reserved concurrency."""
+    return [[link(url("functions"), s["name"]), esc(s["invocations"]), esc(s["error_rate"]),
+             esc(s["leased"] if s["reserved"] else "–"),
+             esc(s["reserved"] if s["reserved"] is not None else "unreserved"),
+             esc(s["timeout"])] for s in await function_stats(app)]  # fmt: skip
 
 
 async def breaker_rows(app: App) -> list[dict[str, Any]]:
@@ -100,25 +115,30 @@ async def overview(app: App, request: Request) -> Response:
     more = ""
     if len(rows) == PAGE:
         more = link(url("") + "?" + urlencode({"after": rows[-1]["name"]}), "next page")
-    queues = table(["queue", "kind", "visible", "in flight", "delayed", "oldest age"],
+    queues = table(["queue", "kind", "visible", "in flight", "delayed", "oldest age", SPARK],
                    queue_cells(rows), body_id="queue-rows")  # fmt: skip
     breakers = [[link(url("breakers") + "#b-" + b["name"], b["name"]),
                  f'<span class="state-{esc(b["state"])}">{esc(b["state"])}</span>',
                  esc(b["trips"])] for b in await breaker_rows(app)]  # fmt: skip
     machines = [[link(url("machines") + f"?machine={m.name}", m.name), esc(m.type)]
                 for m in app.machines.machines]  # fmt: skip
-    dead = table(["dead-letter queue", "kind", "visible", "in flight", "delayed", "oldest age"],
+    dead = table(["dead-letter queue", "kind", "visible", "in flight", "delayed", "oldest age",
+                  SPARK],
                  queue_cells(await dlq_rows(app)), body_id="dlq-rows")  # fmt: skip
     fns = await function_rows(app)
     live = esc("/ui/events/overview" + ("?" + urlencode({"after": after}) if after else ""))
     body = (
-        f'<div data-sse="{live}" data-target="dlq-rows queue-rows">'
-        f'<section aria-labelledby="h-d"><h2 id="h-d">Dead-letter queues</h2>{dead}</section>'
+        f'<div data-sse="{live}" data-target="dlq-rows queue-rows alarm-rows">'
+        + await firing_section(app)
+        + f'<section aria-labelledby="h-d"><h2 id="h-d">Dead-letter queues</h2>{dead}</section>'
         f'<section aria-labelledby="h-q"><h2 id="h-q">Queues</h2>{queues}{more}</section></div>'
         f'<section aria-labelledby="h-f"><h2 id="h-f">Functions</h2>'
-        f"{table(['function', 'slots leased', 'reserved concurrency', 'timeout (s)'], fns)}"
+        f"{table(FUNCTION_HEADERS, fns)}"
         f'</section><section aria-labelledby="h-b"><h2 id="h-b">Breakers</h2>'
         f"{table(['breaker', 'state', 'trips'], breakers)}</section>"
+        f'<section aria-labelledby="h-s"><h2 id="h-s">Streams</h2>'
+        f"{table(['stream', 'mappings', 'iterator age (worst shard)'], await stream_summary(app))}"
+        "</section>"
         f'<section aria-labelledby="h-m"><h2 id="h-m">State machines</h2>'
         f"{table(['state machine', 'type'], machines)}</section>"
     )
@@ -150,6 +170,7 @@ async def overview_events(app: App, request: Request) -> Response:
             if await request.is_disconnected():
                 return
             yield sse(rows_html(queue_cells(await dlq_rows(app))), "dlq-rows")
+            yield sse(rows_html(await firing_cells(app)), "alarm-rows")
             yield sse(rows_html(queue_cells(await queue_rows(app, after))), "queue-rows")
             await asyncio.sleep(1.0)
 

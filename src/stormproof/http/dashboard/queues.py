@@ -16,6 +16,7 @@ from starlette.requests import Request
 from starlette.responses import RedirectResponse, Response, StreamingResponse
 
 from stormproof.errors import InvalidAttribute
+from stormproof.http.dashboard.alarms import dlq_failures, message_failure
 from stormproof.http.dashboard.guard import Guard, read_form
 from stormproof.http.dashboard.html import age, esc, field, form, link, page, pretty, table, url
 from stormproof.http.dashboard.overview import dead_letter_sources, sse
@@ -60,6 +61,8 @@ async def queue_page(app: App, guard: Guard, request: Request) -> Response:
                  "Purge", confirm=f"Delete every message of {name}?")  # fmt: skip
     sources = (await dead_letter_sources(app)).get(name)
     redrive = await _redrive_section(app, guard, name, sources) if sources else ""
+    if sources:
+        redrive += await dlq_failures(app, name)
     plain = ["message id", "receives", "state", "body"]
     listing = selectable_table(name, guard, rows, messages) if sources else table(plain, rows)
     body = (f"{counts}{redrive}<h2>Messages</h2>{searchbox}{listing}{more}"
@@ -100,7 +103,8 @@ async def message_page(app: App, request: Request) -> Response:
              ["state", "in flight" if found.in_flight else "waiting"],
              ["group", esc(found.group_id)], ["moved from", esc(found.source_queue)]]  # fmt: skip
     body = (f"{table(['field', 'value'], facts)}<h2>Body</h2>{pretty(found.body)}"
-            f"<h2>Attributes</h2>{pretty(found.attributes)}")  # fmt: skip
+            f"<h2>Attributes</h2>{pretty(found.attributes)}"
+            f"{await message_failure(app, name, message_id)}")  # fmt: skip
     return page(f"Message {message_id}", body)
 
 

@@ -4,9 +4,10 @@ state-machine execution, with a link to each), its outcome and its webhook deliv
 
 from __future__ import annotations
 
+import os
 from datetime import UTC, datetime
 from typing import TYPE_CHECKING, Any
-from urllib.parse import urlencode
+from urllib.parse import quote, urlencode
 
 from starlette.requests import Request
 from starlette.responses import RedirectResponse, Response
@@ -50,6 +51,7 @@ async def request_page(app: App, request: Request) -> Response:
         ["accepted", esc(_iso(record.created))],
         ["last change", esc(_iso(record.updated))],
         ["callback", esc(record.callback_url or "none")],
+        ["trace", _trace(record.trace)],
     ]
     hops = [["front door", esc(f"POST {record.route}"), "stored, answered 202"]]
     hops.append(await _work_hop(app, record.target, request_id))
@@ -89,6 +91,25 @@ def _webhook_hop(request_id: str) -> list[str]:
 
 def _search(queue: str, request_id: str, label: str) -> str:
     return link(url("queues", queue) + "?" + urlencode({"q": request_id}), label)
+
+
+TRACE_URL_ENV = "STORMPROOF_TRACE_URL"
+
+
+def _trace(traceparent: str | None) -> str:
+    """The request's trace id, linked to the trace viewer when ``STORMPROOF_TRACE_URL``
+    (``https://jaeger.example/trace/{trace_id}``) says where the spans are exported."""
+    if not traceparent:
+        return "none (no traceparent header and tracing off)"
+    parts = traceparent.split("-")
+    trace_id = parts[1] if len(parts) == 4 else traceparent
+    template = os.environ.get(TRACE_URL_ENV, "")
+    if "{trace_id}" not in template:
+        return f"<code>{esc(trace_id)}</code>"
+    href = template.replace("{trace_id}", quote(trace_id, safe=""))
+    if not href.startswith(("http://", "https://")):
+        return f"<code>{esc(trace_id)}</code>"
+    return f'<a href="{esc(href)}"><code>{esc(trace_id)}</code></a> (spans in the trace viewer)'
 
 
 def _iso(epoch: float) -> str:

@@ -4,12 +4,13 @@ the iterator age (how old the last record handed to the function was)."""
 
 from __future__ import annotations
 
+import functools
 from typing import TYPE_CHECKING
 
 from starlette.requests import Request
 from starlette.responses import Response
 
-from stormproof.http.dashboard.html import age, esc, page, table
+from stormproof.http.dashboard.html import age, esc, link, page, table, url
 from stormproof.storage import stream_ops
 
 if TYPE_CHECKING:
@@ -22,6 +23,21 @@ async def streams_page(app: App, request: Request) -> Response:
     for name, retention, _ in await app.store.run(stream_ops.list_all):
         sections.append(await _section(app, name, retention))
     return page("Streams", "".join(sections) or "<p>no streams</p>")
+
+
+async def stream_summary(app: App, limit: int = 100) -> list[list[str]]:
+    """The overview's rows: each stream (the first ``limit``) with its mappings' worst
+    iterator age; a stream a consumer is behind on (age over a minute) is highlighted."""
+    rows = []
+    for name, _, _ in (await app.store.run(stream_ops.list_all))[:limit]:
+        points = await app.store.run(functools.partial(stream_ops.checkpoints_of_stream, name))
+        ages = [cp.iterator_age for _, cp in points if cp.iterator_age is not None]
+        worst = max(ages) if ages else None
+        cls = "class:alert" if worst is not None and worst > 60 else "class:"
+        mappings = sorted({m for m, _ in points})
+        href = url("streams") + "#s-" + name
+        rows.append([cls, link(href, name), esc(", ".join(mappings) or "–"), esc(age(worst))])
+    return rows
 
 
 async def _section(app: App, name: str, retention: float) -> str:
@@ -53,7 +69,8 @@ async def _section(app: App, name: str, retention: float) -> str:
             ]
         )
     return (
-        f"<section><h2>Stream {esc(name)}</h2><p>retention {esc(age(retention))}</p>"
+        f'<section id="s-{esc(name)}"><h2>Stream {esc(name)}</h2>'
+        f"<p>retention {esc(age(retention))}</p>"
         + table(["shard", "state", "parent", "last sequence number"], shard_rows)
         + "<h3>Mappings</h3>"
         + table(
