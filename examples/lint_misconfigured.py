@@ -1,9 +1,10 @@
 """A deliberately misconfigured app: ``stormproof lint examples.lint_misconfigured:app``
-reports each planted problem (SP101-SP114, marked below) and nothing else."""
+reports each planted problem (SP101-SP115, marked below) and nothing else."""
 
 from __future__ import annotations
 
 import functools
+import urllib.request  # SP115: a transaction function's module imports an HTTP client
 from collections.abc import Callable
 from typing import Any
 
@@ -112,4 +113,11 @@ def logged(fn: Callable[..., Any]) -> Callable[..., Any]:
 @app.transaction
 @logged
 async def reserve(db: Any, event: Any) -> None:
-    """Declared async: it would run outside the transaction."""
+    """Declared async: it would run outside the transaction (SP115: and the module
+    imports ``urllib.request``, see ``fetch_rates``)."""
+
+
+def fetch_rates() -> bytes:
+    """A network call that must not run inside a transaction function."""
+    with urllib.request.urlopen("http://127.0.0.1:9/rates") as reply:
+        return bytes(reply.read())

@@ -42,6 +42,7 @@ def test_misconfigured_example_reports_every_planted_problem_and_nothing_else() 
         ("SP112", "rule:events/echo"),
         ("SP113", "stream_mapping:clicks->count"),
         ("SP114", "transaction:reserve"),
+        ("SP115", "transaction:reserve"),
     }
     text = run("examples.lint_misconfigured:app").stdout
     assert "SP101 error queue:emails: visibility timeout 5 s < function 'send_email'" in text
@@ -87,4 +88,4 @@ def test_the_worker_logs_the_findings_at_start(tmp_path: Path) -> None:
     assert "lint SP101 error queue:emails" in text and "lint SP113 warning" in text
     found = [json.loads(x) for x in text.splitlines() if x.startswith("{")]
     codes = {(x["code"], x["object"]) for x in found if x.get("event") == "lint.finding"}
-    assert ("SP114", "transaction:reserve") in codes and len(codes) == 14
+    assert ("SP114", "transaction:reserve") in codes and len(codes) == 15

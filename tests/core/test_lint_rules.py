@@ -1,4 +1,4 @@
-"""Lint rules SP107-SP114 on pure specs: each fires on its problem, names the numbers, and
+"""Lint rules SP107-SP115 on pure specs: each fires on its problem, names the numbers, and
 stays quiet on the fixed form."""
 
 from __future__ import annotations
@@ -76,3 +76,20 @@ def test_sp113_sp114_streams_and_transactions() -> None:
     assert codes(stream_mappings=(lint.StreamMappingSpec("s", "f", 3, -1),)) == set()
     found = lint.lint(lint.AppSpec({}, {}, (), transactions=(lint.TransactionSpec("t", True),)))
     assert [(f.code, f.severity) for f in found] == [("SP114", "error")]
+
+
+IMPORTS = ["json", "os.path", "httpx", "requests.adapters", "urllib", "urllib.request",
+           "urllib.parse", "aiohttp", "httpxyz"]  # fmt: skip
+
+
+@given(st.lists(st.sampled_from(IMPORTS)))
+def test_sp115_a_transaction_module_importing_an_http_client(imports: list[str]) -> None:
+    spec = lint.TransactionSpec("t", False, tuple(imports))
+    found = lint.lint(lint.AppSpec({}, {}, (), transactions=(spec,)))
+    clients = {"httpx", "requests", "aiohttp", "urllib.request"}
+    expected = sorted({i.split(".adapters")[0] for i in imports} & clients)
+    assert lint_rules.http_clients(tuple(imports)) == expected
+    assert [(f.code, f.severity, f.object) for f in found] == (
+        [("SP115", "warning", "transaction:t")] if expected else []
+    )
+    assert all(c in found[0].message for c in expected) if expected else True

@@ -1,4 +1,4 @@
-"""Lint rules SP107-SP114: retries, timeouts, Task retries, limits, bus loops, streams and
+"""Lint rules SP107-SP115: retries, timeouts, Task retries, limits, bus loops, streams and
 transaction functions (the rules SP101-SP106 are in :mod:`stormproof.core.lint`)."""
 
 from __future__ import annotations
@@ -159,6 +159,30 @@ def _async_transactions(app: AppSpec) -> Iterator[Finding]:
                           "declare it with a plain def (db, event)")  # fmt: skip
 
 
+# Clients whose calls go over the network: inside a transaction they hold the store's
+# transaction (the SQLite writer, a PostgreSQL row lock) for a round trip to elsewhere.
+HTTP_CLIENTS = ("httpx", "requests", "aiohttp", "urllib.request", "urllib3", "http.client")
+
+
+def http_clients(imports: tuple[str, ...]) -> list[str]:
+    """The HTTP client modules among ``imports`` (a client's submodules count as it)."""
+    found = {c for name in imports for c in HTTP_CLIENTS if name == c or name.startswith(c + ".")}
+    return sorted(found)
+
+
+def _networked_transactions(app: AppSpec) -> Iterator[Finding]:
+    for t in app.transactions:
+        clients = http_clients(t.imports)
+        if clients:
+            yield Finding("SP115", WARNING, f"transaction:{t.name}",
+                          f"transaction function's module imports {', '.join(clients)}: a "
+                          "network call inside it holds the store's transaction for the "
+                          "call's whole round trip",
+                          "make the call in a plain Task before or after the transaction "
+                          "step (or silence SP115 if the client is not used in it)")  # fmt: skip
+
+
 RULES: tuple[Rule, ...] = (_retries_outlast_age, _route_timeouts, _task_retries,
                            _unprotected_consumers, _unbounded_concurrency, _bus_loops,
-                           _stream_poison, _async_transactions)  # fmt: skip
+                           _stream_poison, _async_transactions,
+                           _networked_transactions)  # fmt: skip

@@ -79,10 +79,12 @@ class StreamMappingSpec:
 
 @dataclass(frozen=True)
 class TransactionSpec:
-    """A transaction function and whether its handler is a coroutine (once unwrapped)."""
+    """A transaction function, whether its handler is a coroutine (once unwrapped), and
+    the modules its handler's module imports (dotted names, as written)."""
 
     name: str
     is_async: bool
+    imports: tuple[str, ...] = ()
 
 
 @dataclass(frozen=True)

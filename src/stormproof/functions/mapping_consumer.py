@@ -162,7 +162,8 @@ class MappingConsumer(QueueConsumer):
             if not rows:
                 return
         if isinstance(fn, TransactionFunction):  # the deletion commits with the writes
-            await transaction_batches.run_batch(self.app.store, mapping, fn, rows, records)
+            now = self.app.clock.now()
+            await transaction_batches.run_batch(self.app.store, mapping, fn, rows, records, now)
             return
         request_id = str(uuid.uuid4())
         attempt = max(r.receive_count for r in rows)

@@ -6,7 +6,8 @@ leaves no write and the messages reappear; after it, the writes hold and the mes
 gone. An at-least-once queue gives an exactly-once effect. A handler that raises rolls
 back and its messages reappear after their visibility timeout (then the DLQ, as usual).
 With ``report_batch_item_failures`` the handler's ``batchItemFailures`` keep those
-messages (the others are deleted, in the same transaction).
+messages (the others are deleted, in the same transaction). A deleted message that came
+through the front door marks its request ``succeeded`` in that transaction too.
 """
 
 from __future__ import annotations
@@ -20,6 +21,7 @@ from stormproof.errors import StaleLease, StoreError
 from stormproof.functions.mappings import EventSourceMapping, Record
 from stormproof.functions.transactions import TransactionFunction
 from stormproof.storage.base import ClaimedRow, Delete, Lease, Operation, Store
+from stormproof.storage.request_ops import outcome_ops, request_of
 from stormproof.storage.transaction_ops import AlreadyCommitted
 
 log = logging.getLogger("stormproof.functions.mapping_consumer")
@@ -31,8 +33,10 @@ async def run_batch(
     fn: TransactionFunction,
     rows: Sequence[ClaimedRow],
     records: list[Record],
+    now: float,
 ) -> bool:
-    """Run the batch in one transaction with its deletions; whether it committed."""
+    """Run the batch in one transaction with its deletions (and, for messages from the
+    front door, their requests' ``succeeded`` at ``now``); whether it committed."""
     items = [BatchItem(r.message_id, r.group_id) for r in rows]
 
     def then(response: Any) -> list[Operation]:
@@ -44,8 +48,12 @@ async def run_batch(
             fifo=mapping.fifo,
         )
         done = set(decision.delete)
-        leases = [Lease(r.rowid, r.token) for r in rows if r.message_id in done]
-        return [Delete(mapping.queue, leases)] if leases else []
+        gone = [r for r in rows if r.message_id in done]
+        if not gone:
+            return []
+        finished = [op for r in gone if (rid := request_of(r))
+                    for op in outcome_ops(rid, "succeeded", now)]  # fmt: skip
+        return [Delete(mapping.queue, [Lease(r.rowid, r.token) for r in gone]), *finished]
 
     try:
         async with fn.capacity(own=False):  # the mapping's consumer holds the function's slots

@@ -58,11 +58,16 @@ class Bound:
             return contextlib.nullcontext()
         return self.function.capacity()
 
-    def op(self, then: Callable[[Any], Sequence[Operation]] | None = None) -> RunTransaction:
-        """The operation that runs it in a unit of work (``then``: what commits after it)."""
+    def op(
+        self,
+        then: Callable[[Any], Sequence[Operation]] | None = None,
+        guard: Sequence[Operation] = (),
+    ) -> RunTransaction:
+        """The operation that runs it in a unit of work (``then``: what commits after it;
+        ``guard``: lease-holding operations applied before it, see RunTransaction)."""
         if then is None:
-            return RunTransaction(self.run, self.budget)
-        return RunTransaction(self.run, self.budget, then)
+            return RunTransaction(self.run, self.budget, guard=guard)
+        return RunTransaction(self.run, self.budget, then, guard=guard)
 
 
 class TransactionFunction:

@@ -2,7 +2,9 @@
 
 from __future__ import annotations
 
+import ast
 import inspect
+import sys
 
 from stormproof.app import App
 from stormproof.core import lint
@@ -45,6 +47,24 @@ def _is_async(handler: object) -> bool:
     return inspect.iscoroutinefunction(inspect.unwrap(handler))  # type: ignore[arg-type]
 
 
+def _imports(handler: object) -> tuple[str, ...]:
+    """The modules the handler's module imports, read from its source (``import a.b``,
+    ``from a import b`` as ``a`` and ``a.b``); nothing when the source cannot be read."""
+    module = sys.modules.get(getattr(inspect.unwrap(handler), "__module__", "") or "")  # type: ignore[arg-type]
+    try:
+        tree = ast.parse(inspect.getsource(module)) if module is not None else None
+    except (OSError, TypeError, SyntaxError):
+        tree = None
+    names: set[str] = set()
+    for node in ast.walk(tree) if tree is not None else ():
+        if isinstance(node, ast.Import):
+            names.update(alias.name for alias in node.names)
+        elif isinstance(node, ast.ImportFrom) and node.module and not node.level:
+            names.add(node.module)
+            names.update(f"{node.module}.{alias.name}" for alias in node.names)
+    return tuple(sorted(names))
+
+
 def spec_of(app: App) -> lint.AppSpec:
     """The app's declarations as lint specs (nothing read from the store)."""
     queues = {}
@@ -61,7 +81,7 @@ def spec_of(app: App) -> lint.AppSpec:
         lint.StreamMappingSpec(s.stream.name, s.function.name, s.max_retry_attempts,
                                s.max_record_age) for s in app.stream_mappings
     )  # fmt: skip
-    transactions = tuple(lint.TransactionSpec(t.name, _is_async(t.handler))
+    transactions = tuple(lint.TransactionSpec(t.name, _is_async(t.handler), _imports(t.handler))
                          for t in app.functions.transactions.by_name.values())  # fmt: skip
     machines = {m.name: m.definition for m in app.executions.machines}
     return lint.AppSpec(queues, _functions(app), mappings, app.lint_silenced, _targets(app),

@@ -19,7 +19,6 @@ from stormproof.errors import StaleLease, StoreError, TransactionError
 from stormproof.functions.transactions import Bound, TransactionFunction
 from stormproof.machines.step_messages import TASKS_QUEUE, step_op
 from stormproof.storage.base import Delete, Lease, Operation
-from stormproof.storage.transaction_ops import AlreadyCommitted
 
 if TYPE_CHECKING:
     from stormproof.functions.transactions import Transactions
@@ -56,19 +55,18 @@ async def commit(
 ) -> None:
     """Run the transaction with the task message's deletion and the outcome's step message.
 
-    The transaction comes first in the unit, so that a rerun after a lost COMMIT meets
-    its outcome row (``AlreadyCommitted``) before the deletion of the gone message."""
+    The deletion comes first in the unit (its ``guard``): a rerun after a lost COMMIT
+    finds the message gone, its lease stale, and stops before the function runs again;
+    so a task needs no outcome row."""
     done = Delete(TASKS_QUEUE, [lease])
 
     def then(output: Any) -> list[Operation]:
-        return [done, *ops, step_op(arn, work={task_id: {"output": output}})]
+        return [*ops, step_op(arn, work={task_id: {"output": output}})]
 
     try:
         async with bound.capacity():
-            await store.apply([bound.op(then)], atomic=True)
+            await store.apply([bound.op(then, guard=[done])], atomic=True)
         return
-    except AlreadyCommitted:
-        return  # the first run committed all of it
     except StaleLease:
         log.warning("event=tasks.lease_lost execution=%s task=%s", arn, task_id)
         return

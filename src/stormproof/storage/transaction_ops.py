@@ -9,10 +9,14 @@ drivers run the call (``program.Call``); this module is what they share.
 
 A **lost COMMIT** (the connection drops after COMMIT was sent, before the reply) makes
 the PostgreSQL store run the whole unit again on a new connection, though the first run
-may have committed. So each unit records an outcome row, ``txn/<unit-id>`` in the
-``state`` table, in its own transaction; a rerun that finds it raises
-:class:`AlreadyCommitted` with the recorded value instead of running the function twice.
-The app's maintenance pass deletes outcome rows older than :data:`OUTCOME_TTL`.
+may have committed. A unit with a ``guard`` (a task's message deletion) needs nothing
+more: the guard runs first, and on a rerun after a commit its lease is stale, so the unit
+stops (:class:`~stormproof.errors.StaleLease`) before the function runs. Any other unit
+records an outcome row, ``txn/<unit-id>`` in the ``state`` table, in its own
+transaction (one INSERT: the first run cannot meet one, so only a rerun reads it); a
+rerun that finds it raises :class:`AlreadyCommitted` with the recorded value instead of
+running the function twice. The app's maintenance pass deletes outcome rows older than
+:data:`OUTCOME_TTL`.
 """
 
 from __future__ import annotations
@@ -94,8 +98,13 @@ class RunTransaction:
     run: Callable[[SqlHandle], Any]
     budget: float = DEFAULT_BUDGET
     then: Callable[[Any], Sequence[Operation]] = lambda _value: ()
+    # Operations holding a lease, applied before the function: on a rerun after a lost
+    # COMMIT the lease is stale and the unit stops there; no outcome row is needed.
+    guard: Sequence[Operation] = ()
     # Fixed when the operation is built, so every rerun of its unit shares it.
     unit_id: str = field(default_factory=lambda: uuid.uuid4().hex)
+    # One entry per run of the program: only a rerun can meet an outcome row.
+    _runs: list[None] = field(default_factory=list, compare=False, repr=False)
 
     @property
     def outcome_key(self) -> str:
@@ -105,13 +114,18 @@ class RunTransaction:
     def program(self, dialect: Dialect) -> Program[OpResult]:
         """Unless the unit already committed, call the function, record its outcome, then
         apply the operations that follow from its value."""
-        key = self.outcome_key
-        found = yield Stmt("state_get", {"key": key})
-        if found:
-            raise AlreadyCommitted(self.unit_id, json.loads(found[0][2]))
+        rerun = bool(self._runs)
+        self._runs.append(None)
+        if self.guard:
+            yield from unit_ops.apply(dialect, list(self.guard), True)
+        elif rerun:
+            found = yield Stmt("state_get", {"key": self.outcome_key})
+            if found:
+                raise AlreadyCommitted(self.unit_id, json.loads(found[0][2]))
         rows = yield Call(self.run, self.budget)
         value = rows[0][0]
-        yield Stmt("cas_insert", {"key": key, "value": json.dumps(value)})
+        if not self.guard:
+            yield Stmt("cas_insert", {"key": self.outcome_key, "value": json.dumps(value)})
         yield from unit_ops.apply(dialect, list(self.then(value)), True)
         return OpResult(values=[value])
 

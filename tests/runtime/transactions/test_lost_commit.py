@@ -4,6 +4,7 @@ transaction, and the store's rerun of the unit finds it (issue 19)."""
 
 from __future__ import annotations
 
+import asyncio
 from pathlib import Path
 from typing import Any
 
@@ -17,10 +18,12 @@ from tests.support.commit_proxy import commit_proxy
 from tests.support.postgres import drop_schema
 
 
-def _ticket_app(url: str, folder: Path, clock: FakeClock | None = None) -> tuple[App, list[Any]]:
+def _ticket_app(
+    url: str, folder: Path, clock: FakeClock | None = None, consume: bool = False
+) -> tuple[App, list[Any]]:
     folder.mkdir(exist_ok=True)
     (folder / "001_tickets.sql").write_text("CREATE TABLE tickets (n INTEGER NOT NULL);")
-    app = App("t", url, clock=clock)
+    app = App("t", url, clock=clock, consume=consume)
     app.sql_migrations(folder)
     calls: list[Any] = []
 
@@ -76,5 +79,34 @@ async def test_lost_commit_reply_does_not_run_twice(
                 assert proxy.drops == 1
                 assert calls == [1, 2]
                 assert await _tickets(app) == [1, 2]
+    finally:
+        drop_schema(base, schema)
+
+
+async def test_lost_commit_of_a_task_step_does_not_run_it_twice(
+    pg_base_url: str | None, tmp_path: Path
+) -> None:
+    """A task unit has no outcome row: its message's deletion comes first, so the rerun
+    finds the lease stale and stops before the function; the step completes once."""
+    base = require_postgres(pg_base_url)
+    schema = "t_lost_task_" + tmp_path.name[-8:].replace("-", "_")
+    task = {"Type": "Task", "Resource": "issue_ticket", "End": True}
+    machine = {"StartAt": "Issue", "States": {"Issue": task}}
+    try:
+        with commit_proxy(_with_schema(base, schema)) as (proxy, url):
+            app, calls = _ticket_app(url, tmp_path / "m", consume=True)
+            app.state_machine("Issue", machine)
+            async with app:
+                proxy.arm(b"INSERT INTO tickets")
+                arn = await app.start_execution("Issue", 5)
+                for _ in range(400):
+                    info = await app.describe_execution(arn)
+                    if info.status != "RUNNING":
+                        break
+                    await asyncio.sleep(0.025)
+                assert info.status == "SUCCEEDED" and info.output == {"ticket": 5}
+                assert proxy.drops == 1
+                assert calls == [5]
+                assert await _tickets(app) == [5]
     finally:
         drop_schema(base, schema)
