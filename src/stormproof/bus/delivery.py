@@ -99,12 +99,25 @@ class DeliveryConsumer:
         store = self.manager.app.store
         attrs = self.manager.app.attributes_of(self.queue)
         rows = await store.claim(self.queue, attrs, self.free, VISIBILITY_TIMEOUT)
-        for row in rows:
-            self.free -= 1
-            task = asyncio.create_task(self._handle(row))
-            self.inflight.add(task)
-            task.add_done_callback(self._done)
+        for row in rows:  # sized to the free slots: none is refused
+            self.accept(row)
         return len(rows)
+
+    def accept(self, row: ClaimedRow) -> None:
+        """Start delivering a claimed message; ``Throttled`` once ``max_deliveries`` are
+        in flight (the bound of this buffer). A refused message is left as claimed: it
+        reappears after its visibility timeout, nothing is lost."""
+        if len(self.inflight) >= self.manager.max_deliveries:
+            raise Throttled(
+                self.queue,
+                f"{self.queue!r}: {len(self.inflight)} deliveries in flight "
+                f"(max_deliveries={self.manager.max_deliveries})",
+                retry_after=IDLE_WAIT,
+            )
+        self.free -= 1
+        task = asyncio.create_task(self._handle(row))
+        self.inflight.add(task)
+        task.add_done_callback(self._done)
 
     def _done(self, task: asyncio.Task[None]) -> None:
         self.inflight.discard(task)

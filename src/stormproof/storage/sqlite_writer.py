@@ -10,6 +10,11 @@ full, I/O error, read-only or corrupt file), SQLite may already have rolled the
 transaction back, so the writer rolls back only if one is still open, and every caller of
 the group gets the translated error. The next group tries again, so calls fail fast while
 the cause lasts and succeed again once it is gone.
+
+The queue of units is bounded: past ``max_pending`` units submitted and not yet settled,
+``submit`` refuses at once with :class:`~stormproof.errors.Throttled` (``retry_after``
+0.05 s), so a burst that outruns the disk gets back-pressure, never unbounded memory; the
+units already accepted are committed as usual.
 """
 
 from __future__ import annotations
@@ -25,7 +30,7 @@ from collections.abc import Callable
 from dataclasses import dataclass
 from typing import Any
 
-from stormproof.errors import StoreError
+from stormproof.errors import StoreError, Throttled
 from stormproof.storage import sqlfiles, sqlite_tx
 from stormproof.storage.program import Call, Notify, Program, Row, Stmt
 from stormproof.storage.sqlite_errors import translate
@@ -33,6 +38,8 @@ from stormproof.storage.sqlite_open import connect
 
 log = logging.getLogger("stormproof")
 _MAX_GROUP = 512
+MAX_PENDING = 8192  # units queued or committing at once; 16 groups' worth
+RETRY_AFTER = 0.05  # about one group commit: when a refused caller may try again
 _IDLE_POLL = 0.02  # how often the writer looks for other connections' commits
 _POKE = object()  # "a receiver started waiting: look for other connections' commits now"
 
@@ -62,8 +69,13 @@ class SqliteWriter:
         clock: Callable[[], float],
         loop: asyncio.AbstractEventLoop,
         wake: Callable[[dict[str, int] | None], None],
+        max_pending: int = MAX_PENDING,
     ) -> None:
+        if not 1 <= max_pending <= 1_000_000:
+            raise ValueError(f"max_pending={max_pending!r}: must be 1..1000000")
         self._path = path
+        self.max_pending = max_pending
+        self.pending = 0  # submitted, not yet settled; changed only on the event loop
         self._synchronous = synchronous
         self._clock = clock
         self._loop = loop
@@ -106,11 +118,26 @@ class SqliteWriter:
         return True
 
     def submit(self, factory: Callable[[], Program[Any]]) -> asyncio.Future[Any]:
-        """Queue a program; the future resolves after its transaction commits."""
+        """Queue a program; the future resolves after its transaction commits.
+
+        Raises ``Throttled`` when ``max_pending`` units are already waiting.
+        """
+        if self.pending >= self.max_pending:
+            raise Throttled(
+                "sqlite-writer",
+                f"SQLite store {self._path}: {self.pending} units pending "
+                f"(max_pending={self.max_pending}); retry after {RETRY_AFTER} s",
+                retry_after=RETRY_AFTER,
+            )
         loop = asyncio.get_running_loop()
         future: asyncio.Future[Any] = loop.create_future()
+        self.pending += 1
+        future.add_done_callback(self._settled)
         self._jobs.put(_Job(factory, loop, future))
         return future
+
+    def _settled(self, _future: asyncio.Future[Any]) -> None:
+        self.pending -= 1
 
     def poke(self) -> None:
         """Make an idle thread look for other connections' commits now."""
