@@ -24,9 +24,9 @@ from stormproof.bus import schedule as bus_schedule
 from stormproof.bus.archive import ReplayManager
 from stormproof.bus.bus import Bus
 from stormproof.bus.delivery import VISIBILITY_TIMEOUT, DeliveryConsumer
+from stormproof.bus.http_sender import HttpSender, require_httpx
 from stormproof.bus.publish import delivery_queue
 from stormproof.bus.targets import HttpTarget
-from stormproof.engine.http_client import HttpClient
 from stormproof.engine.leases import LeaseKeeper
 from stormproof.engine.limits import define_limit
 from stormproof.engine.periodic import Periodic
@@ -61,7 +61,7 @@ class BusManager:
         self.background = True
         self.max_deliveries = 64
         self.rng = random.Random()
-        self.http = HttpClient()
+        self.http = HttpSender()
         self.replays = ReplayManager(self)
         self._keeper: LeaseKeeper | None = None
         self._consumers: dict[str, DeliveryConsumer] = {}
@@ -85,6 +85,7 @@ class BusManager:
     def http_target(self, url: str, **options: Any) -> HttpTarget:
         """An HTTP endpoint for ``Target(...)`` (see :class:`HttpTarget`); its ``rate`` is a
         global limit (:mod:`stormproof.engine.limits`): shared by every process on the store."""
+        require_httpx()
         target = HttpTarget(url, **options)
         if target.rate is not None:
             digest = hashlib.sha256(target.name.encode()).hexdigest()[:16]
