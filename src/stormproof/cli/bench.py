@@ -14,6 +14,7 @@ import click
 
 from stormproof import config
 from stormproof.cli.base import emit_json, main, store_url
+from stormproof.cli.options import report_json_option
 from stormproof.cli.output import echo_error
 from stormproof.errors import StormproofError
 
@@ -54,7 +55,7 @@ def bench() -> None:
     type=click.IntRange(min=1),
     help="Send-to-receive latency samples.",
 )
-@click.option("--json", "as_json", is_flag=True, help="Print the report as JSON.")
+@report_json_option()
 @click.pass_context
 def queue_command(
     ctx: click.Context,

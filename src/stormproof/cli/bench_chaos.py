@@ -6,6 +6,7 @@ import click
 
 from stormproof.cli.base import emit_json
 from stormproof.cli.bench import bench
+from stormproof.cli.options import report_json_option
 
 
 @bench.command("chaos")
@@ -14,7 +15,7 @@ from stormproof.cli.bench import bench
               help="Faults on other targets in the view when chaos is on.")  # fmt: skip
 @click.option("--consume-rate", default=10_000, show_default=True, type=click.IntRange(min=1),
               help="Messages/s of `bench consume` to compare against.")  # fmt: skip
-@click.option("--json", "as_json", is_flag=True, help="Print the figures as JSON.")
+@report_json_option("figures")
 def chaos_command(calls: int, faults: int, consume_rate: int, as_json: bool) -> None:
     """ns per call site with chaos off and on (no fault matching), and the share of the
     time of one consumed message."""

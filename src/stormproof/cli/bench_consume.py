@@ -5,6 +5,7 @@ from __future__ import annotations
 import click
 
 from stormproof.cli.bench import bench, report_on
+from stormproof.cli.options import report_json_option
 
 
 @bench.command("consume")
@@ -39,7 +40,7 @@ from stormproof.cli.bench import bench, report_on
     show_default=True,
     help="Subscribe Prometheus metrics and INFO logs (to /dev/null) to the runtime events.",
 )
-@click.option("--json", "as_json", is_flag=True, help="Print the report as JSON.")
+@report_json_option()
 @click.pass_context
 def consume_command(
     ctx: click.Context,

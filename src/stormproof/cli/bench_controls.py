@@ -5,6 +5,7 @@ from __future__ import annotations
 import click
 
 from stormproof.cli.bench import bench, report_on
+from stormproof.cli.options import report_json_option
 
 
 @bench.command("controls")
@@ -12,7 +13,7 @@ from stormproof.cli.bench import bench, report_on
               help="Store URL to benchmark beside (a new SQLite file or PostgreSQL schema, "
               "removed afterwards). Default: the root --store.")  # fmt: skip
 @click.option("-n", "--calls", default=100_000, show_default=True, type=click.IntRange(min=1))
-@click.option("--json", "as_json", is_flag=True, help="Print the report as JSON.")
+@report_json_option()
 @click.pass_context
 def controls_command(ctx: click.Context, store: str | None, calls: int, as_json: bool) -> None:
     """Closed global breaker check (p50 µs) and limit decisions per second."""

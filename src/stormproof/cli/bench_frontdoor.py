@@ -5,6 +5,7 @@ from __future__ import annotations
 import click
 
 from stormproof.cli.bench import bench, report_on
+from stormproof.cli.options import report_json_option
 
 
 @bench.command("frontdoor")
@@ -21,7 +22,7 @@ from stormproof.cli.bench import bench, report_on
               type=click.IntRange(1, 1024), help="wrk connections.")  # fmt: skip
 @click.option("-t", "--threads", default=1, show_default=True, type=click.IntRange(1, 16),
               help="wrk threads.")  # fmt: skip
-@click.option("--json", "as_json", is_flag=True, help="Print the report as JSON.")
+@report_json_option()
 @click.pass_context
 def frontdoor_command(
     ctx: click.Context, store: str | None, duration: int, connections: int, threads: int,

@@ -5,6 +5,7 @@ from __future__ import annotations
 import click
 
 from stormproof.cli.bench import bench, report_on
+from stormproof.cli.options import report_json_option
 
 
 @bench.command("machines")
@@ -38,7 +39,7 @@ from stormproof.cli.bench import bench, report_on
     type=click.IntRange(min=1, max=64),
     help="Worker processes in the 'workers' mode.",
 )
-@click.option("--json", "as_json", is_flag=True, help="Print the report as JSON.")
+@report_json_option()
 @click.pass_context
 def machines_command(
     ctx: click.Context,

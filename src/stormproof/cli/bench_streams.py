@@ -5,6 +5,7 @@ from __future__ import annotations
 import click
 
 from stormproof.cli.bench import bench, report_on
+from stormproof.cli.options import report_json_option
 
 
 @bench.command("streams")
@@ -17,7 +18,7 @@ from stormproof.cli.bench import bench, report_on
 )
 @click.option("-n", "--records", default=50_000, show_default=True, type=click.IntRange(min=1))
 @click.option("--latency-samples", default=100, show_default=True, type=click.IntRange(min=1))
-@click.option("--json", "as_json", is_flag=True, help="Print the report as JSON.")
+@report_json_option()
 @click.pass_context
 def streams_command(
     ctx: click.Context, store: str | None, records: int, latency_samples: int, as_json: bool

@@ -5,6 +5,7 @@ from __future__ import annotations
 import click
 
 from stormproof.cli.bench import bench, report_on
+from stormproof.cli.options import report_json_option
 
 
 @bench.command("transactions")
@@ -15,7 +16,7 @@ from stormproof.cli.bench import bench, report_on
               help="Executions of the 3-state machine per variant.")  # fmt: skip
 @click.option("-w", "--workers", default=2, show_default=True, type=click.IntRange(min=1, max=64),
               help="Worker processes.")  # fmt: skip
-@click.option("--json", "as_json", is_flag=True, help="Print the report as JSON.")
+@report_json_option()
 @click.pass_context
 def transactions_command(
     ctx: click.Context, store: str | None, executions: int, workers: int, as_json: bool

@@ -11,6 +11,7 @@ import click
 
 from stormproof.app import App
 from stormproof.cli.base import load_app, main, store_url
+from stormproof.cli.options import app_argument
 from stormproof.cli.output import json_option
 from stormproof.core.lint import ERROR
 from stormproof.lint import lint_app
@@ -19,7 +20,7 @@ log = logging.getLogger("stormproof.lint")
 
 
 @main.command("lint")
-@click.argument("app_spec", metavar="APP")
+@app_argument
 @json_option
 @click.pass_context
 def lint(ctx: click.Context, app_spec: str, as_json: bool) -> None:

@@ -10,13 +10,14 @@ import sys
 import click
 
 from stormproof.cli.base import load_app, main, store_url
+from stormproof.cli.options import app_argument, app_store_option, host_option, port_option
 
 
 @main.command("serve")
-@click.argument("app_spec", metavar="APP")
-@click.option("--store", default=None, help="Store URL (overrides the root --store).")
-@click.option("--host", default="127.0.0.1", show_default=True)
-@click.option("--port", type=click.IntRange(0, 65535), default=8000, show_default=True)
+@app_argument
+@app_store_option
+@host_option
+@port_option(8000)
 @click.option(
     "--workers",
     type=click.IntRange(min=1),
