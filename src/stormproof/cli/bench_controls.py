@@ -5,13 +5,11 @@ from __future__ import annotations
 import click
 
 from stormproof.cli.bench import bench, report_on
-from stormproof.cli.options import report_json_option
+from stormproof.cli.options import bench_store_option, report_json_option
 
 
 @bench.command("controls")
-@click.option("--store", "store", default=None,
-              help="Store URL to benchmark beside (a new SQLite file or PostgreSQL schema, "
-              "removed afterwards). Default: the root --store.")  # fmt: skip
+@bench_store_option
 @click.option("-n", "--calls", default=100_000, show_default=True, type=click.IntRange(min=1))
 @report_json_option()
 @click.pass_context

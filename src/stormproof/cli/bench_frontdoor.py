@@ -5,17 +5,11 @@ from __future__ import annotations
 import click
 
 from stormproof.cli.bench import bench, report_on
-from stormproof.cli.options import report_json_option
+from stormproof.cli.options import bench_store_option, report_json_option
 
 
 @bench.command("frontdoor")
-@click.option(
-    "--store",
-    "store",
-    default=None,
-    help="Store URL to benchmark beside (a new SQLite file next to it, or a new PostgreSQL "
-    "schema bench_<random>; both removed afterwards). Default: the root --store.",
-)
+@bench_store_option
 @click.option("-d", "--duration", default=10, show_default=True, type=click.IntRange(1, 300),
               help="Seconds of load per route.")  # fmt: skip
 @click.option("-c", "--connections", default=32, show_default=True,

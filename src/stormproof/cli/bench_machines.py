@@ -5,17 +5,11 @@ from __future__ import annotations
 import click
 
 from stormproof.cli.bench import bench, report_on
-from stormproof.cli.options import report_json_option
+from stormproof.cli.options import bench_store_option, report_json_option
 
 
 @bench.command("machines")
-@click.option(
-    "--store",
-    "store",
-    default=None,
-    help="Store URL to benchmark beside (a fresh SQLite file next to it, or a fresh "
-    "PostgreSQL schema; removed afterwards). Default: the root --store.",
-)
+@bench_store_option
 @click.option(
     "-n",
     "--executions",

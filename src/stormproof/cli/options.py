@@ -46,3 +46,13 @@ def concurrency_option(help_text: str) -> Callable[[F], F]:
 def report_json_option(what: str = "report") -> Callable[[F], F]:
     """``--json`` of a benchmark (parameter ``as_json``): print the report (or figures)."""
     return click.option("--json", "as_json", is_flag=True, help=f"Print the {what} as JSON.")
+
+
+bench_store_option = click.option(
+    "--store",
+    "store",
+    default=None,
+    help="Store URL to benchmark beside (a new SQLite file next to it, or a new PostgreSQL "
+    "schema bench_<random>; both removed afterwards). Default: the root --store.",
+)
+"""``--store`` of a benchmark: it runs on a fresh store beside this one, removed after."""
