@@ -17,5 +17,6 @@ def controls_command(ctx: click.Context, store: str | None, calls: int, as_json:
     """Closed global breaker check (p50 µs) and limit decisions per second."""
     from stormproof.bench import controls as bench_controls
 
-    report_on(ctx, store, as_json, lambda url: bench_controls.run(url, calls),
-              bench_controls.render)  # fmt: skip
+    report_on(
+        ctx, store, as_json, lambda url: bench_controls.run(url, calls), bench_controls.render
+    )

@@ -21,7 +21,9 @@ def streams_command(
     from stormproof.bench import streams as bench_streams
 
     report_on(
-        ctx, store, as_json,
+        ctx,
+        store,
+        as_json,
         lambda url: bench_streams.run(url, records, latency_samples),
         bench_streams.render,
-    )  # fmt: skip
+    )

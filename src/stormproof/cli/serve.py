@@ -37,8 +37,11 @@ def serve(
         sys.exit(1)
     app = load_app(app_spec, store or store_url(ctx))
     if not _loopback(host) and app.api.settings.configured_admin_token() is None:
-        click.echo("error: refusing to listen beyond loopback without an admin token (set "
-                   "STORMPROOF_ADMIN_TOKEN or app.api.settings.admin_token)", err=True)  # fmt: skip
+        click.echo(
+            "error: refusing to listen beyond loopback without an admin token (set "
+            "STORMPROOF_ADMIN_TOKEN or app.api.settings.admin_token)",
+            err=True,
+        )
         sys.exit(1)
     if workers > 1:
         _serve_workers(app_spec, app.store_url, host, port, workers)

@@ -31,8 +31,9 @@ def ui(ctx: click.Context, app_spec: str, store: str | None, host: str, port: in
         click.echo(f"error: {exc}; install with: pip install 'stormproof[server]'", err=True)
         sys.exit(1)
     if not _loopback(host) and not os.environ.get("STORMPROOF_ADMIN_TOKEN"):
-        click.echo("error: refusing to listen beyond loopback without STORMPROOF_ADMIN_TOKEN",
-                   err=True)  # fmt: skip
+        click.echo(
+            "error: refusing to listen beyond loopback without STORMPROOF_ADMIN_TOKEN", err=True
+        )
         sys.exit(1)
     app = load_app(app_spec, store or store_url(ctx))
     click.echo(f"dashboard: http://{host}:{port}/ui/")

@@ -38,8 +38,9 @@ class FunctionRegistry:
 
     def uses_of(self, queue: str) -> list[str]:
         """How this app's mappings and destinations use ``queue`` (refuses its deletion)."""
-        uses = [f"mapping to function {m.function.name!r}" for m in self.mappings
-                if m.queue == queue]  # fmt: skip
+        uses = [
+            f"mapping to function {m.function.name!r}" for m in self.mappings if m.queue == queue
+        ]
         for fn in self:
             for field in ("on_success", "on_failure"):
                 target = getattr(fn, field)
