@@ -11,10 +11,20 @@ from stormproof.cli.options import report_json_option
 
 @bench.command("chaos")
 @click.option("--calls", default=200_000, show_default=True, type=click.IntRange(min=1))
-@click.option("--faults", default=3, show_default=True, type=click.IntRange(0, 100),
-              help="Faults on other targets in the view when chaos is on.")  # fmt: skip
-@click.option("--consume-rate", default=10_000, show_default=True, type=click.IntRange(min=1),
-              help="Messages/s of `bench consume` to compare against.")  # fmt: skip
+@click.option(
+    "--faults",
+    default=3,
+    show_default=True,
+    type=click.IntRange(0, 100),
+    help="Faults on other targets in the view when chaos is on.",
+)
+@click.option(
+    "--consume-rate",
+    default=10_000,
+    show_default=True,
+    type=click.IntRange(min=1),
+    help="Messages/s of `bench consume` to compare against.",
+)
 @report_json_option("figures")
 def chaos_command(calls: int, faults: int, consume_rate: int, as_json: bool) -> None:
     """ns per call site with chaos off and on (no fault matching), and the share of the

@@ -10,10 +10,22 @@ from stormproof.cli.options import bench_store_option, report_json_option
 
 @bench.command("transactions")
 @bench_store_option
-@click.option("-n", "--executions", default=1000, show_default=True, type=click.IntRange(min=1),
-              help="Executions of the 3-state machine per variant.")  # fmt: skip
-@click.option("-w", "--workers", default=2, show_default=True, type=click.IntRange(min=1, max=64),
-              help="Worker processes.")  # fmt: skip
+@click.option(
+    "-n",
+    "--executions",
+    default=1000,
+    show_default=True,
+    type=click.IntRange(min=1),
+    help="Executions of the 3-state machine per variant.",
+)
+@click.option(
+    "-w",
+    "--workers",
+    default=2,
+    show_default=True,
+    type=click.IntRange(min=1, max=64),
+    help="Worker processes.",
+)
 @report_json_option()
 @click.pass_context
 def transactions_command(
@@ -23,7 +35,9 @@ def transactions_command(
     from stormproof.bench import transactions as bench_transactions
 
     report_on(
-        ctx, store, as_json,
+        ctx,
+        store,
+        as_json,
         lambda url: bench_transactions.run(url, executions, workers),
         bench_transactions.render,
-    )  # fmt: skip
+    )

@@ -43,8 +43,13 @@ def _validate_faults(exp_faults: list[dict[str, Any]]) -> None:
 
 @click.command("run")
 @click.argument("experiment", type=click.Path(exists=True, dir_okay=False))
-@click.option("--app", "app_spec", metavar="APP", default=None,
-              help="The app as module:attribute (required unless --dry-run).")  # fmt: skip
+@click.option(
+    "--app",
+    "app_spec",
+    metavar="APP",
+    default=None,
+    help="The app as module:attribute (required unless --dry-run).",
+)
 @app_store_option
 @click.option(
     "--dry-run", is_flag=True, help="Validate the file and print the plan; inject nothing."

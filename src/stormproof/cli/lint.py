@@ -47,8 +47,13 @@ def print_at_start(app: App, *, as_logs: bool = False) -> bool:
     for f in findings:
         line = f"lint {f.code} {f.severity} {f.object}: {f.message}; fix: {f.fix}"
         if as_logs:
-            fields = {"event": "lint.finding", "code": f.code, "severity": f.severity,
-                      "object": f.object, "app": app.name}  # fmt: skip
+            fields = {
+                "event": "lint.finding",
+                "code": f.code,
+                "severity": f.severity,
+                "object": f.object,
+                "app": app.name,
+            }
             log.warning("%s", line, extra={"stormproof": fields})
         else:
             click.echo(line, err=True)
