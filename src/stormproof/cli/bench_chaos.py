@@ -6,11 +6,11 @@ import click
 
 from stormproof.cli.base import emit_json
 from stormproof.cli.bench import bench
-from stormproof.cli.options import report_json_option
+from stormproof.cli.options import calls_option, report_json_option
 
 
 @bench.command("chaos")
-@click.option("--calls", default=200_000, show_default=True, type=click.IntRange(min=1))
+@calls_option
 @click.option(
     "--faults",
     default=3,

@@ -6,18 +6,12 @@ import click
 
 from stormproof.cli.base import emit_json
 from stormproof.cli.bench import bench
-from stormproof.cli.options import report_json_option
+from stormproof.cli.options import calls_option, consume_rate_option, report_json_option
 
 
 @bench.command("events")
-@click.option("--calls", default=200_000, show_default=True, type=click.IntRange(min=1))
-@click.option(
-    "--consume-rate",
-    default=10_000,
-    show_default=True,
-    type=click.IntRange(min=1),
-    help="Messages/s of `bench consume` to compare against (batch 10).",
-)
+@calls_option
+@consume_rate_option
 @report_json_option("figures")
 def events_command(calls: int, consume_rate: int, as_json: bool) -> None:
     """ns per emission site with 0 and 1 subscribers, and the share of a consumed message."""

@@ -56,3 +56,18 @@ bench_store_option = click.option(
     "schema bench_<random>; both removed afterwards). Default: the root --store.",
 )
 """``--store`` of a benchmark: it runs on a fresh store beside this one, removed after."""
+
+
+calls_option = click.option(
+    "--calls", default=200_000, show_default=True, type=click.IntRange(min=1)
+)
+"""``--calls`` of a micro-benchmark: how many times it calls the site it measures."""
+
+consume_rate_option = click.option(
+    "--consume-rate",
+    default=10_000,
+    show_default=True,
+    type=click.IntRange(min=1),
+    help="Messages/s of `bench consume` to compare against (batch 10).",
+)
+"""``--consume-rate`` of a micro-benchmark: the rate its cost is a share of."""
