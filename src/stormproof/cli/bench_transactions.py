@@ -5,7 +5,7 @@ from __future__ import annotations
 import click
 
 from stormproof.cli.bench import bench, report_on
-from stormproof.cli.options import bench_store_option, report_json_option
+from stormproof.cli.options import bench_store_option, bench_workers_option, report_json_option
 
 
 @bench.command("transactions")
@@ -18,14 +18,7 @@ from stormproof.cli.options import bench_store_option, report_json_option
     type=click.IntRange(min=1),
     help="Executions of the 3-state machine per variant.",
 )
-@click.option(
-    "-w",
-    "--workers",
-    default=2,
-    show_default=True,
-    type=click.IntRange(min=1, max=64),
-    help="Worker processes.",
-)
+@bench_workers_option("Worker processes.")
 @report_json_option()
 @click.pass_context
 def transactions_command(

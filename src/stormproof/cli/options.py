@@ -71,3 +71,15 @@ consume_rate_option = click.option(
     help="Messages/s of `bench consume` to compare against (batch 10).",
 )
 """``--consume-rate`` of a micro-benchmark: the rate its cost is a share of."""
+
+
+def bench_workers_option(help_text: str) -> Callable[[F], F]:
+    """``-w/--workers`` of a benchmark that runs worker processes (1-64)."""
+    return click.option(
+        "-w",
+        "--workers",
+        default=2,
+        show_default=True,
+        type=click.IntRange(min=1, max=64),
+        help=help_text,
+    )
