@@ -11,6 +11,7 @@ invocation and no receive beyond the claim that found the message stale.
 from __future__ import annotations
 
 import logging
+from datetime import timedelta
 from typing import Any
 
 from stormproof.core import shedding
@@ -25,7 +26,10 @@ log = logging.getLogger("stormproof.functions.shedding")
 
 def shedding_options(options: dict[str, Any]) -> dict[str, Any]:
     """Pop and validate ``max_message_age``, ``stale_to`` and ``drop_stale``."""
-    age = shedding.check_max_age(options.pop("max_message_age", None))
+    age = options.pop("max_message_age", None)
+    if isinstance(age, timedelta):
+        age = age.total_seconds()
+    age = shedding.check_max_age(age)
     to = options.pop("stale_to", None)
     drop = options.pop("drop_stale", False)
     if not isinstance(drop, bool):
