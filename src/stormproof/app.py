@@ -293,25 +293,34 @@ class App:
         move to ``stale_to`` (or are dropped with ``drop_stale=True``). See docs/functions.md
         and docs/resilience.md.
         """
-        passed = {
-            "batch_size": batch_size,
-            "batch_window": batch_window,
-            "filter": filter,
-            "report_batch_item_failures": report_batch_item_failures,
-        }
         if isinstance(queue, Stream):
+            passed = {
+                "batch_size": batch_size,
+                "batch_window": batch_window,
+                "filter": filter,
+                "report_batch_item_failures": report_batch_item_failures,
+            }
             return self._stream_mapping(queue, function, passed, stream_options)
         if stream_options:
             raise InvalidAttribute("options", sorted(stream_options), "stream options on a stream")
         return self.functions.consume(
             queue,
             function,
-            **{k: v for k, v in passed.items() if v is not UNSET},
+            batch_size=10 if batch_size is UNSET else batch_size,
+            batch_window=0 if batch_window is UNSET else batch_window,
             max_concurrency=max_concurrency,
+            report_batch_item_failures=(
+                False if report_batch_item_failures is UNSET else report_batch_item_failures
+            ),
+            filter=None if filter is UNSET else filter,
             enabled=enabled,
             breaker=self.breakers.get(breaker) if isinstance(breaker, str) else breaker,
             limit=limit,
-            max_message_age=max_message_age,
+            max_message_age=(
+                max_message_age.total_seconds()
+                if isinstance(max_message_age, timedelta)
+                else max_message_age
+            ),
             stale_to=stale_to,
             drop_stale=drop_stale,
         )

@@ -24,17 +24,6 @@ from stormproof.queues.registry import QueueRegistry
 log = logging.getLogger("stormproof.functions.registry")
 
 
-MAPPING_DEFAULTS: dict[str, Any] = {
-    "batch_size": 10,
-    "batch_window": 0,
-    "max_concurrency": None,
-    "report_batch_item_failures": False,
-    "filter": None,
-    "enabled": True,
-}
-"""The options of a queue's event-source mapping that are not passed (Lambda's defaults)."""
-
-
 class FunctionRegistry:
     """An app's functions (by name) and event-source mappings, and their slot pools."""
 
@@ -106,9 +95,7 @@ class FunctionRegistry:
     def consume(
         self, queue: Queue | str, function: Function | TransactionFunction, **options: Any
     ) -> EventSourceMapping:
-        """Validate and register an event-source mapping (see ``App.consume``); an option
-        not passed takes Lambda's SQS default (batch_size 10, no window, no filter)."""
-        options = {**MAPPING_DEFAULTS, **options}
+        """Validate and register an event-source mapping (see ``App.consume``)."""
         if not isinstance(function, Function | TransactionFunction):
             raise InvalidAttribute(
                 "function", function, "a Function made by @app.function or @app.transaction"

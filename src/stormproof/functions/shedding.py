@@ -11,7 +11,6 @@ invocation and no receive beyond the claim that found the message stale.
 from __future__ import annotations
 
 import logging
-from datetime import timedelta
 from typing import Any
 
 from stormproof.core import shedding
@@ -26,10 +25,7 @@ log = logging.getLogger("stormproof.functions.shedding")
 
 def shedding_options(options: dict[str, Any]) -> dict[str, Any]:
     """Pop and validate ``max_message_age``, ``stale_to`` and ``drop_stale``."""
-    age = options.pop("max_message_age", None)
-    if isinstance(age, timedelta):
-        age = age.total_seconds()
-    age = shedding.check_max_age(age)
+    age = shedding.check_max_age(options.pop("max_message_age", None))
     to = options.pop("stale_to", None)
     drop = options.pop("drop_stale", False)
     if not isinstance(drop, bool):
