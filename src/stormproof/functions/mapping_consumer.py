@@ -122,7 +122,13 @@ class MappingConsumer(QueueConsumer):
         failed = isinstance(outcome, Failed)
         if self.guard is not None:
             await self.guard.report(ticket, failed)
-        decision = self._decide(rows, outcome)
+        decision = decide_batch(
+            [BatchItem(r.message_id, r.group_id) for r in rows],
+            raised=failed,
+            response=None if isinstance(outcome, Failed) else outcome.result,
+            report_batch_item_failures=mapping.report_batch_item_failures,
+            fifo=mapping.fifo,
+        )
         done = set(decision.delete)
         if done:
             await self.keeper.delete(
@@ -136,16 +142,6 @@ class MappingConsumer(QueueConsumer):
         if decision.outcome == "partial":
             events.emit("batch.partially_failed", self.app.name, function=fn.name, queue=self.queue,
                         request_id=request_id, batch_size=len(rows), **extra)  # fmt: skip
-
-    def _decide(self, rows: list[ClaimedRow], outcome: Outcome) -> BatchDecision:
-        """Which messages of the batch to delete, from the outcome (and its response)."""
-        return decide_batch(
-            [BatchItem(r.message_id, r.group_id) for r in rows],
-            raised=isinstance(outcome, Failed),
-            response=None if isinstance(outcome, Failed) else outcome.result,
-            report_batch_item_failures=self.mapping.report_batch_item_failures,
-            fifo=self.mapping.fifo,
-        )
 
     async def _admit(self, rows: list[ClaimedRow]) -> tuple[list[ClaimedRow], list[Record]]:
         """The rows to invoke with and their records: too-old messages are shed first, and
