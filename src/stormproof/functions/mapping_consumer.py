@@ -16,7 +16,7 @@ from stormproof.engine.mapping_guard import MappingGuard
 from stormproof.engine.runtime import Runtime
 from stormproof.engine.slots import Concurrency, Permits, Ticket
 from stormproof.functions import transaction_batches
-from stormproof.functions.mappings import EventSourceMapping, Record, sqs_record
+from stormproof.functions.mappings import EventSourceMapping, sqs_record
 from stormproof.functions.runners import Failed, Outcome
 from stormproof.functions.shedding import shed
 from stormproof.functions.transactions import TransactionFunction
@@ -102,9 +102,23 @@ class MappingConsumer(QueueConsumer):
 
     async def _process(self, rows: list[ClaimedRow], holding: Holding, ticket: Ticket) -> None:
         mapping, fn = self.mapping, self.mapping.function
-        rows, records = await self._admit(rows)
-        if not rows:
-            return
+        if mapping.max_message_age is not None:
+            rows, old = await shed(self.app, self.queue, mapping.max_message_age,
+                                   mapping.stale_to, rows)  # fmt: skip
+            self.shed += len(old)
+            if not rows:
+                return
+        records = [sqs_record(self.queue, r) for r in rows]
+        if mapping.filter is not None:
+            keep = [mapping.filter(rec) for rec in records]
+            dropped = [r for r, k in zip(rows, keep, strict=True) if not k]
+            if dropped:
+                await self.keeper.delete(self.queue, leases_of(dropped))
+                _log("batch.filtered", fn.name, self.queue, "-", dropped)
+            rows = [r for r, k in zip(rows, keep, strict=True) if k]
+            records = [rec for rec, k in zip(records, keep, strict=True) if k]
+            if not rows:
+                return
         if isinstance(fn, TransactionFunction):  # the deletion commits with the writes
             await transaction_batches.run_batch(self.app.store, mapping, fn, rows, records)
             return
@@ -142,27 +156,6 @@ class MappingConsumer(QueueConsumer):
         if decision.outcome == "partial":
             events.emit("batch.partially_failed", self.app.name, function=fn.name, queue=self.queue,
                         request_id=request_id, batch_size=len(rows), **extra)  # fmt: skip
-
-    async def _admit(self, rows: list[ClaimedRow]) -> tuple[list[ClaimedRow], list[Record]]:
-        """The rows to invoke with and their records: too-old messages are shed first, and
-        the messages the mapping's filter drops are deleted without an invocation."""
-        mapping = self.mapping
-        if mapping.max_message_age is not None:
-            rows, old = await shed(
-                self.app, self.queue, mapping.max_message_age, mapping.stale_to, rows
-            )
-            self.shed += len(old)
-        records = [sqs_record(self.queue, r) for r in rows]
-        if mapping.filter is None or not rows:
-            return rows, records
-        keep = [mapping.filter(rec) for rec in records]
-        dropped = [r for r, k in zip(rows, keep, strict=True) if not k]
-        if dropped:
-            await self.keeper.delete(self.queue, leases_of(dropped))
-            _log("batch.filtered", mapping.function.name, self.queue, "-", dropped)
-        rows = [r for r, k in zip(rows, keep, strict=True) if k]
-        records = [rec for rec, k in zip(records, keep, strict=True) if k]
-        return rows, records
 
     def _report(
         self, rows: list[ClaimedRow], done: set[str], results: dict[str, Any]
