@@ -5,18 +5,18 @@ from __future__ import annotations
 import click
 
 from stormproof.cli.bench import bench, report_on
-from stormproof.cli.options import bench_store_option, report_json_option
 
 
 @bench.command("controls")
-@bench_store_option
+@click.option("--store", "store", default=None,
+              help="Store URL to benchmark beside (a new SQLite file or PostgreSQL schema, "
+              "removed afterwards). Default: the root --store.")  # fmt: skip
 @click.option("-n", "--calls", default=100_000, show_default=True, type=click.IntRange(min=1))
-@report_json_option()
+@click.option("--json", "as_json", is_flag=True, help="Print the report as JSON.")
 @click.pass_context
 def controls_command(ctx: click.Context, store: str | None, calls: int, as_json: bool) -> None:
     """Closed global breaker check (p50 µs) and limit decisions per second."""
     from stormproof.bench import controls as bench_controls
 
-    report_on(
-        ctx, store, as_json, lambda url: bench_controls.run(url, calls), bench_controls.render
-    )
+    report_on(ctx, store, as_json, lambda url: bench_controls.run(url, calls),
+              bench_controls.render)  # fmt: skip
