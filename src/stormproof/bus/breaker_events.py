@@ -30,10 +30,16 @@ def detail(b: CircuitBreaker, old: core.Breaker, new: core.Breaker) -> dict[str,
     if new.state is not State.CLOSED:
         until = datetime.fromtimestamp(new.open_until, UTC).isoformat(timespec="milliseconds")
     return {
-        "breaker": b.name, "scope": b.scope, "from": old.state.value, "to": new.state.value,
-        "reason": new.reason, "open_until": until, "trips": new.trips,
-        "calls": old.calls, "failures": old.failures,
-    }  # fmt: skip
+        "breaker": b.name,
+        "scope": b.scope,
+        "from": old.state.value,
+        "to": new.state.value,
+        "reason": new.reason,
+        "open_until": until,
+        "trips": new.trips,
+        "calls": old.calls,
+        "failures": old.failures,
+    }
 
 
 def announcer(buses: BusManager) -> Announce:
@@ -44,8 +50,9 @@ def announcer(buses: BusManager) -> Announce:
         if bus is None or not bus.declared:
             return  # no default bus: the log line is the only announcement
         app = buses.app
-        ops = await bus.delivery_ops(detail(b, old, new), app.clock.now(), source=SOURCE,
-                                     detail_type=DETAIL_TYPE)  # fmt: skip
+        ops = await bus.delivery_ops(
+            detail(b, old, new), app.clock.now(), source=SOURCE, detail_type=DETAIL_TYPE
+        )
         await app.store.apply(ops, atomic=True)
 
     return announce

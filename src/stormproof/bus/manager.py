@@ -89,8 +89,13 @@ class BusManager:
         target = HttpTarget(url, **options)
         if target.rate is not None:
             digest = hashlib.sha256(target.name.encode()).hexdigest()[:16]
-            target.limit = define_limit(lambda: self.app.store, lambda: self.app.clock,
-                                        _no_pool, f"http-{digest}", rate=target.rate)  # fmt: skip
+            target.limit = define_limit(
+                lambda: self.app.store,
+                lambda: self.app.clock,
+                _no_pool,
+                f"http-{digest}",
+                rate=target.rate,
+            )
         return target
 
     async def get(self, name: str) -> Bus:

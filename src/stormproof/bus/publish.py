@@ -95,6 +95,12 @@ def dead_letter_op(app: Runtime, letter: DeadLetter, event: Mapping[str, Any]) -
         # AWS counts these as InvocationsFailedToBeSentToDLQ: the event cannot be kept.
         log.error("event=delivery.dlq_failed dlq=%s error=%s", letter.dead_letter, exc)
         return None
+    _announce(app, letter, event)
+    return Enqueue(letter.dead_letter, [msg], attrs.dedup_window, attrs.fifo)
+
+
+def _announce(app: Runtime, letter: DeadLetter, event: Mapping[str, Any]) -> None:
+    """Log and emit that ``event`` goes to the target's dead-letter queue."""
     log.info(
         "event=delivery.dead_lettered rule=%s target=%s dlq=%s error_code=%s condition=%s",
         letter.rule_arn,
@@ -115,7 +121,6 @@ def dead_letter_op(app: Runtime, letter: DeadLetter, event: Mapping[str, Any]) -
         error_message=letter.error_message,
         condition=letter.condition,
     )
-    return Enqueue(letter.dead_letter, [msg], attrs.dedup_window, attrs.fifo)
 
 
 @dataclass

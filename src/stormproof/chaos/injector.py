@@ -52,10 +52,21 @@ class ChaosInjector:
     ) -> BaseException | None:
         fault, fault_id = obeyed.placement.fault, obeyed.placement.id
         view.tally.add(fault_id)
-        log.warning("event=fault.injected injected=true app=%s fault=%s target=%s action=%s",
-                    app, fault_id, target, fault.action)  # fmt: skip
-        events.emit("fault.injected", app, fault_id=fault_id, target=fault.target,
-                    call=target, action=fault.action)  # fmt: skip
+        log.warning(
+            "event=fault.injected injected=true app=%s fault=%s target=%s action=%s",
+            app,
+            fault_id,
+            target,
+            fault.action,
+        )
+        events.emit(
+            "fault.injected",
+            app,
+            fault_id=fault_id,
+            target=fault.target,
+            call=target,
+            action=fault.action,
+        )
         delay = decide.draw_latency(fault.latency, obeyed.rng)
         if delay > 0:
             await view.clock.sleep(delay)

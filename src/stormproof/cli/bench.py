@@ -14,6 +14,7 @@ import click
 
 from stormproof import config
 from stormproof.cli.base import emit_json, main, store_url
+from stormproof.cli.options import bench_store_option, report_json_option
 from stormproof.cli.output import echo_error
 from stormproof.errors import StormproofError
 
@@ -24,13 +25,7 @@ def bench() -> None:
 
 
 @bench.command("queue")
-@click.option(
-    "--store",
-    "store",
-    default=None,
-    help="Store URL to benchmark beside (a new SQLite file next to it, or a new PostgreSQL "
-    "schema bench_<random>; both removed afterwards). Default: the root --store.",
-)
+@bench_store_option
 @click.option(
     "-n",
     "--messages",
@@ -54,7 +49,7 @@ def bench() -> None:
     type=click.IntRange(min=1),
     help="Send-to-receive latency samples.",
 )
-@click.option("--json", "as_json", is_flag=True, help="Print the report as JSON.")
+@report_json_option()
 @click.pass_context
 def queue_command(
     ctx: click.Context,

@@ -6,15 +6,26 @@ import click
 
 from stormproof.cli.base import emit_json
 from stormproof.cli.bench import bench
+from stormproof.cli.options import calls_option, report_json_option
 
 
 @bench.command("chaos")
-@click.option("--calls", default=200_000, show_default=True, type=click.IntRange(min=1))
-@click.option("--faults", default=3, show_default=True, type=click.IntRange(0, 100),
-              help="Faults on other targets in the view when chaos is on.")  # fmt: skip
-@click.option("--consume-rate", default=10_000, show_default=True, type=click.IntRange(min=1),
-              help="Messages/s of `bench consume` to compare against.")  # fmt: skip
-@click.option("--json", "as_json", is_flag=True, help="Print the figures as JSON.")
+@calls_option
+@click.option(
+    "--faults",
+    default=3,
+    show_default=True,
+    type=click.IntRange(0, 100),
+    help="Faults on other targets in the view when chaos is on.",
+)
+@click.option(
+    "--consume-rate",
+    default=10_000,
+    show_default=True,
+    type=click.IntRange(min=1),
+    help="Messages/s of `bench consume` to compare against.",
+)
+@report_json_option("figures")
 def chaos_command(calls: int, faults: int, consume_rate: int, as_json: bool) -> None:
     """ns per call site with chaos off and on (no fault matching), and the share of the
     time of one consumed message."""

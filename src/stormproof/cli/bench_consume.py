@@ -5,16 +5,11 @@ from __future__ import annotations
 import click
 
 from stormproof.cli.bench import bench, report_on
+from stormproof.cli.options import bench_store_option, report_json_option
 
 
 @bench.command("consume")
-@click.option(
-    "--store",
-    "store",
-    default=None,
-    help="Store URL to benchmark beside (a new SQLite file next to it, or a new PostgreSQL "
-    "schema bench_<random>; both removed afterwards). Default: the root --store.",
-)
+@bench_store_option
 @click.option("-n", "--messages", default=20000, show_default=True, type=click.IntRange(min=1))
 @click.option("-b", "--batch-size", default=10, show_default=True, type=click.IntRange(1, 10))
 @click.option(
@@ -39,7 +34,7 @@ from stormproof.cli.bench import bench, report_on
     show_default=True,
     help="Subscribe Prometheus metrics and INFO logs (to /dev/null) to the runtime events.",
 )
-@click.option("--json", "as_json", is_flag=True, help="Print the report as JSON.")
+@report_json_option()
 @click.pass_context
 def consume_command(
     ctx: click.Context,

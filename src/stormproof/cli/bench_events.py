@@ -6,13 +6,13 @@ import click
 
 from stormproof.cli.base import emit_json
 from stormproof.cli.bench import bench
+from stormproof.cli.options import calls_option, consume_rate_option, report_json_option
 
 
 @bench.command("events")
-@click.option("--calls", default=200_000, show_default=True, type=click.IntRange(min=1))
-@click.option("--consume-rate", default=10_000, show_default=True, type=click.IntRange(min=1),
-              help="Messages/s of `bench consume` to compare against (batch 10).")  # fmt: skip
-@click.option("--json", "as_json", is_flag=True, help="Print the figures as JSON.")
+@calls_option
+@consume_rate_option
+@report_json_option("figures")
 def events_command(calls: int, consume_rate: int, as_json: bool) -> None:
     """ns per emission site with 0 and 1 subscribers, and the share of a consumed message."""
     from stormproof.bench import events as bench_events
@@ -26,5 +26,7 @@ def events_command(calls: int, consume_rate: int, as_json: bool) -> None:
         return
     click.echo(f"{'subscribers':>11} {'ns/site':>9} {'% of a batch at ' + str(consume_rate):>22}")
     for row in rows:
-        click.echo(f"{row['subscribers']:>11.0f} {row['ns_per_site']:>9.0f} "
-                   f"{row['share_of_batch_percent']:>21.3f}%")  # fmt: skip
+        click.echo(
+            f"{row['subscribers']:>11.0f} {row['ns_per_site']:>9.0f} "
+            f"{row['share_of_batch_percent']:>21.3f}%"
+        )

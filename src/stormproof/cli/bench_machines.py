@@ -5,16 +5,11 @@ from __future__ import annotations
 import click
 
 from stormproof.cli.bench import bench, report_on
+from stormproof.cli.options import bench_store_option, bench_workers_option, report_json_option
 
 
 @bench.command("machines")
-@click.option(
-    "--store",
-    "store",
-    default=None,
-    help="Store URL to benchmark beside (a fresh SQLite file next to it, or a fresh "
-    "PostgreSQL schema; removed afterwards). Default: the root --store.",
-)
+@bench_store_option
 @click.option(
     "-n",
     "--executions",
@@ -30,15 +25,8 @@ from stormproof.cli.bench import bench, report_on
     type=click.IntRange(min=1),
     help="Executions of the Map-of-100 machine per mode.",
 )
-@click.option(
-    "-w",
-    "--workers",
-    default=2,
-    show_default=True,
-    type=click.IntRange(min=1, max=64),
-    help="Worker processes in the 'workers' mode.",
-)
-@click.option("--json", "as_json", is_flag=True, help="Print the report as JSON.")
+@bench_workers_option("Worker processes in the 'workers' mode.")
+@report_json_option()
 @click.pass_context
 def machines_command(
     ctx: click.Context,

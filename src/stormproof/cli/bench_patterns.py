@@ -6,6 +6,7 @@ import click
 
 from stormproof.cli.base import emit_json
 from stormproof.cli.bench import bench
+from stormproof.cli.options import report_json_option
 
 
 @bench.command("patterns")
@@ -17,7 +18,7 @@ from stormproof.cli.bench import bench
     help="Events matched per rule count.",
 )
 @click.option("--seed", default=0, show_default=True, help="Seed of the generated rules.")
-@click.option("--json", "as_json", is_flag=True, help="Print the figures as JSON.")
+@report_json_option("figures")
 def patterns_command(events: int, seed: int, as_json: bool) -> None:
     """Pattern matching at 10, 100 and 1,000 mixed-operator rules: events/s and p50."""
     from stormproof.bench import patterns as bench_patterns

@@ -5,19 +5,14 @@ from __future__ import annotations
 import click
 
 from stormproof.cli.bench import bench, report_on
+from stormproof.cli.options import bench_store_option, report_json_option
 
 
 @bench.command("streams")
-@click.option(
-    "--store",
-    "store",
-    default=None,
-    help="Store URL to benchmark beside (a fresh SQLite file or PostgreSQL schema, removed "
-    "afterwards). Default: the root --store.",
-)
+@bench_store_option
 @click.option("-n", "--records", default=50_000, show_default=True, type=click.IntRange(min=1))
 @click.option("--latency-samples", default=100, show_default=True, type=click.IntRange(min=1))
-@click.option("--json", "as_json", is_flag=True, help="Print the report as JSON.")
+@report_json_option()
 @click.pass_context
 def streams_command(
     ctx: click.Context, store: str | None, records: int, latency_samples: int, as_json: bool
@@ -26,7 +21,9 @@ def streams_command(
     from stormproof.bench import streams as bench_streams
 
     report_on(
-        ctx, store, as_json,
+        ctx,
+        store,
+        as_json,
         lambda url: bench_streams.run(url, records, latency_samples),
         bench_streams.render,
-    )  # fmt: skip
+    )

@@ -6,13 +6,13 @@ import click
 
 from stormproof.cli.base import emit_json
 from stormproof.cli.bench import bench
+from stormproof.cli.options import calls_option, consume_rate_option, report_json_option
 
 
 @bench.command("tracing")
-@click.option("--calls", default=200_000, show_default=True, type=click.IntRange(min=1))
-@click.option("--consume-rate", default=10_000, show_default=True, type=click.IntRange(min=1),
-              help="Messages/s of `bench consume` to compare against (batch 10).")  # fmt: skip
-@click.option("--json", "as_json", is_flag=True, help="Print the figures as JSON.")
+@calls_option
+@consume_rate_option
+@report_json_option("figures")
 def tracing_command(calls: int, consume_rate: int, as_json: bool) -> None:
     """ns per site with tracing off (and on, through the API's no-op provider when
     opentelemetry-api is installed), and the share of a consumed message."""
@@ -37,5 +37,7 @@ def tracing_command(calls: int, consume_rate: int, as_json: bool) -> None:
         return
     click.echo(f"{'tracing':<20} {'site':<36} {'ns/site':>9} {'% of a batch':>13}")
     for row in rows:
-        click.echo(f"{row['tracing']:<20} {row['site']:<36} {float(row['ns_per_site']):>9.0f} "
-                   f"{float(row['share_of_batch_percent']):>12.3f}%")  # fmt: skip
+        click.echo(
+            f"{row['tracing']:<20} {row['site']:<36} {float(row['ns_per_site']):>9.0f} "
+            f"{float(row['share_of_batch_percent']):>12.3f}%"
+        )

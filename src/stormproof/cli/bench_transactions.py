@@ -5,17 +5,21 @@ from __future__ import annotations
 import click
 
 from stormproof.cli.bench import bench, report_on
+from stormproof.cli.options import bench_store_option, bench_workers_option, report_json_option
 
 
 @bench.command("transactions")
-@click.option("--store", "store", default=None,
-              help="Store URL to benchmark beside (a fresh SQLite file next to it, or a fresh "
-              "PostgreSQL schema; removed afterwards). Default: the root --store.")  # fmt: skip
-@click.option("-n", "--executions", default=1000, show_default=True, type=click.IntRange(min=1),
-              help="Executions of the 3-state machine per variant.")  # fmt: skip
-@click.option("-w", "--workers", default=2, show_default=True, type=click.IntRange(min=1, max=64),
-              help="Worker processes.")  # fmt: skip
-@click.option("--json", "as_json", is_flag=True, help="Print the report as JSON.")
+@bench_store_option
+@click.option(
+    "-n",
+    "--executions",
+    default=1000,
+    show_default=True,
+    type=click.IntRange(min=1),
+    help="Executions of the 3-state machine per variant.",
+)
+@bench_workers_option("Worker processes.")
+@report_json_option()
 @click.pass_context
 def transactions_command(
     ctx: click.Context, store: str | None, executions: int, workers: int, as_json: bool
@@ -24,7 +28,9 @@ def transactions_command(
     from stormproof.bench import transactions as bench_transactions
 
     report_on(
-        ctx, store, as_json,
+        ctx,
+        store,
+        as_json,
         lambda url: bench_transactions.run(url, executions, workers),
         bench_transactions.render,
-    )  # fmt: skip
+    )

@@ -62,9 +62,10 @@ def ls(ctx: click.Context, as_json: bool) -> None:
     if as_json:
         emit_json(rows)
         return
-    print_table(["name", "state", "open_until", "trips", "reason"],
-                [[r["name"], r["state"], r["open_until"] or "-", r["trips"], r["reason"]]
-                 for r in rows])  # fmt: skip
+    print_table(
+        ["name", "state", "open_until", "trips", "reason"],
+        [[r["name"], r["state"], r["open_until"] or "-", r["trips"], r["reason"]] for r in rows],
+    )
 
 
 async def _get(ctx: click.Context, app: App, name: str) -> dict[str, Any]:
@@ -142,9 +143,12 @@ def limits() -> None:
 def _limit(rec: StateRecord, now: float) -> dict[str, Any]:
     _, name, key = rec.key.split("/", 2)
     tats = json.loads(rec.value).get("tats", [])
-    return {"name": name, "key": key or "(default)",
-            "full_again_in": [round(max(0.0, t - now), 3) for t in tats],
-            "updated_at": iso_time(rec.updated_at)}  # fmt: skip
+    return {
+        "name": name,
+        "key": key or "(default)",
+        "full_again_in": [round(max(0.0, t - now), 3) for t in tats],
+        "updated_at": iso_time(rec.updated_at),
+    }
 
 
 async def _limits(app: App, prefix: str) -> list[dict[str, Any]]:
@@ -161,9 +165,10 @@ def limits_ls(ctx: click.Context, as_json: bool) -> None:
     if as_json:
         emit_json(rows)
         return
-    print_table(["name", "key", "full_again_in (s, per rate)", "updated_at"],
-                [[r["name"], r["key"], r["full_again_in"], r["updated_at"]]
-                 for r in rows])  # fmt: skip
+    print_table(
+        ["name", "key", "full_again_in (s, per rate)", "updated_at"],
+        [[r["name"], r["key"], r["full_again_in"], r["updated_at"]] for r in rows],
+    )
 
 
 @limits.command("show")
@@ -183,5 +188,7 @@ def limits_show(ctx: click.Context, name: str, as_json: bool) -> None:
     if as_json:
         emit_json(rows)
         return
-    print_table(["key", "full_again_in (s, per rate)", "updated_at"],
-                [[r["key"], r["full_again_in"], r["updated_at"]] for r in rows])  # fmt: skip
+    print_table(
+        ["key", "full_again_in (s, per rate)", "updated_at"],
+        [[r["key"], r["full_again_in"], r["updated_at"]] for r in rows],
+    )

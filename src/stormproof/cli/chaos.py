@@ -21,8 +21,9 @@ from stormproof.core.faults import Fault
 from stormproof.errors import ValidationError
 from stormproof.machines.records import iso_time
 
-APP = click.option("--app", "app_spec", required=True,
-                   help="The app's name, or module:attribute of an App.")  # fmt: skip
+APP = click.option(
+    "--app", "app_spec", required=True, help="The app's name, or module:attribute of an App."
+)
 
 
 @main.group("chaos", cls=OneLineGroup)
@@ -93,10 +94,19 @@ def list_faults(ctx: click.Context, app_spec: str, as_json: bool) -> None:
         return
     print_table(
         ["id", "target", "action", "selection", "active", "expires", "injected"],
-        [[i["id"], i["fault"]["target"], i["fault"]["action"], i["fault"]["selection"],
-          "yes" if i["active"] else "waiting", iso_time(i["expires_at"]), i["injected"]]
-         for i in infos],
-    )  # fmt: skip
+        [
+            [
+                i["id"],
+                i["fault"]["target"],
+                i["fault"]["action"],
+                i["fault"]["selection"],
+                "yes" if i["active"] else "waiting",
+                iso_time(i["expires_at"]),
+                i["injected"],
+            ]
+            for i in infos
+        ],
+    )
 
 
 @chaos.command("stop")

@@ -14,6 +14,7 @@ import click
 from stormproof.app import App
 from stormproof.chaos import Fault
 from stormproof.cli.base import load_app, main, store_url
+from stormproof.cli.options import app_store_option
 from stormproof.experiments import Faults, Runner, load_experiment
 from stormproof.experiments import report as reporting
 from stormproof.experiments.schedule import plan_lines
@@ -42,9 +43,14 @@ def _validate_faults(exp_faults: list[dict[str, Any]]) -> None:
 
 @click.command("run")
 @click.argument("experiment", type=click.Path(exists=True, dir_okay=False))
-@click.option("--app", "app_spec", metavar="APP", default=None,
-              help="The app as module:attribute (required unless --dry-run).")  # fmt: skip
-@click.option("--store", default=None, help="Store URL (overrides the root --store).")
+@click.option(
+    "--app",
+    "app_spec",
+    metavar="APP",
+    default=None,
+    help="The app as module:attribute (required unless --dry-run).",
+)
+@app_store_option
 @click.option(
     "--dry-run", is_flag=True, help="Validate the file and print the plan; inject nothing."
 )

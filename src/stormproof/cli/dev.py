@@ -11,29 +11,30 @@ import click
 from stormproof.app import App
 from stormproof.cli.base import load_app, main, store_url
 from stormproof.cli.lint import print_at_start
+from stormproof.cli.options import (
+    app_argument,
+    app_store_option,
+    concurrency_option,
+    host_option,
+    no_lint_option,
+    port_option,
+)
 from stormproof.cli.output import echo_error
 from stormproof.cli.store import redact
 from stormproof.errors import StormproofError
 from stormproof.telemetry import logs
-from stormproof.worker import DEFAULT_CONCURRENCY
 
 if TYPE_CHECKING:
     from stormproof.http.dev import DevServer
 
 
 @main.command("dev")
-@click.argument("app_spec", metavar="APP")
-@click.option("--store", default=None, help="Store URL (overrides the root --store).")
-@click.option("--host", default="127.0.0.1", show_default=True)
-@click.option("--port", type=click.IntRange(0, 65535), default=8000, show_default=True)
-@click.option(
-    "--concurrency",
-    type=click.IntRange(min=1),
-    default=DEFAULT_CONCURRENCY,
-    show_default=True,
-    help="Executions at once in this process.",
-)
-@click.option("--no-lint", is_flag=True, help="Skip the preflight linter at start.")
+@app_argument
+@app_store_option
+@host_option
+@port_option(8000)
+@concurrency_option("Executions at once in this process.")
+@no_lint_option
 @click.pass_context
 def dev(
     ctx: click.Context,

@@ -87,19 +87,7 @@ def put(
     as_json: bool,
 ) -> None:
     """Publish events (1-10) to a bus; prints one result per entry."""
-    if entries is not None:
-        items = _json_arg("--entries", entries)
-    else:
-        entry: dict[str, Any] = {
-            "source": source,
-            "detail_type": detail_type,
-            "detail": _json_arg("--detail", detail or "null"),
-        }
-        if resources:
-            entry["resources"] = list(resources)
-        if time_:
-            entry["time"] = time_
-        items = [entry]
+    items = _put_entries(entries, source, detail_type, detail, resources, time_)
 
     async def work(app: App) -> Any:
         return await (await app.buses.get(bus)).put_events(items)
@@ -118,6 +106,29 @@ def put(
         print_table(columns, [[r[c] for c in columns] for r in rows])
     if result.failed_entry_count:
         sys.exit(1)
+
+
+def _put_entries(
+    entries: str | None,
+    source: str | None,
+    detail_type: str | None,
+    detail: str | None,
+    resources: tuple[str, ...],
+    time_: str | None,
+) -> Any:
+    """The entries of ``put``: the --entries list, else one entry from the other options."""
+    if entries is not None:
+        return _json_arg("--entries", entries)
+    entry: dict[str, Any] = {
+        "source": source,
+        "detail_type": detail_type,
+        "detail": _json_arg("--detail", detail or "null"),
+    }
+    if resources:
+        entry["resources"] = list(resources)
+    if time_:
+        entry["time"] = time_
+    return [entry]
 
 
 # --- inspection ----------------------------------------------------------------------

@@ -16,6 +16,7 @@ import click
 
 from stormproof.app import App
 from stormproof.cli.base import emit_json, load_app, main, run
+from stormproof.cli.options import app_argument
 from stormproof.cli.output import (
     BadUsage,
     CliError,
@@ -28,8 +29,6 @@ from stormproof.cli.store import resolved_url
 from stormproof.errors import FunctionError, QueueDoesNotExist
 from stormproof.functions import Function
 from stormproof.functions.mappings import EventSourceMapping
-
-app_argument = click.argument("app_spec", metavar="APP")
 
 
 @main.group("functions", cls=OneLineGroup)

@@ -24,8 +24,12 @@ def keys() -> None:
 @keys.command("create")
 @click.argument("name")
 @click.option("--plan", default=None, help="Usage plan the key belongs to.")
-@click.option("--route", "routes", multiple=True, help="A route the key may call (repeat); "
-              "default: every route.")  # fmt: skip
+@click.option(
+    "--route",
+    "routes",
+    multiple=True,
+    help="A route the key may call (repeat); default: every route.",
+)
 @json_option
 @click.pass_context
 def keys_create(
@@ -79,19 +83,34 @@ def plans() -> None:
 
 @plans.command("create")
 @click.argument("name")
-@click.option("--rate", type=click.FloatRange(min=0, min_open=True), default=None,
-              help="Requests per second per key.")  # fmt: skip
+@click.option(
+    "--rate",
+    type=click.FloatRange(min=0, min_open=True),
+    default=None,
+    help="Requests per second per key.",
+)
 @click.option("--burst", type=click.IntRange(min=1), default=None, help="Bucket capacity.")
 @click.option("--quota", type=click.IntRange(min=1), default=None, help="Requests per period.")
 @click.option("--period", type=click.Choice(PERIODS), default="DAY", show_default=True)
-@click.option("--offset", type=click.IntRange(min=0, max=27), default=0, show_default=True,
-              help="Days into the period (WEEK: 0 Sunday; MONTH: 0 the 1st).")  # fmt: skip
+@click.option(
+    "--offset",
+    type=click.IntRange(min=0, max=27),
+    default=0,
+    show_default=True,
+    help="Days into the period (WEEK: 0 Sunday; MONTH: 0 the 1st).",
+)
 @json_option
 @click.pass_context
 def plans_create(
-    ctx: click.Context, name: str, rate: float | None, burst: int | None,
-    quota: int | None, period: str, offset: int, as_json: bool,
-) -> None:  # fmt: skip
+    ctx: click.Context,
+    name: str,
+    rate: float | None,
+    burst: int | None,
+    quota: int | None,
+    period: str,
+    offset: int,
+    as_json: bool,
+) -> None:
     """Create or replace a usage plan."""
 
     async def work(app: App) -> usage_plans.UsagePlan:

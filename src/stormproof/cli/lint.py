@@ -11,6 +11,7 @@ import click
 
 from stormproof.app import App
 from stormproof.cli.base import load_app, main, store_url
+from stormproof.cli.options import app_argument
 from stormproof.cli.output import json_option
 from stormproof.core.lint import ERROR
 from stormproof.lint import lint_app
@@ -19,7 +20,7 @@ log = logging.getLogger("stormproof.lint")
 
 
 @main.command("lint")
-@click.argument("app_spec", metavar="APP")
+@app_argument
 @json_option
 @click.pass_context
 def lint(ctx: click.Context, app_spec: str, as_json: bool) -> None:
@@ -46,8 +47,13 @@ def print_at_start(app: App, *, as_logs: bool = False) -> bool:
     for f in findings:
         line = f"lint {f.code} {f.severity} {f.object}: {f.message}; fix: {f.fix}"
         if as_logs:
-            fields = {"event": "lint.finding", "code": f.code, "severity": f.severity,
-                      "object": f.object, "app": app.name}  # fmt: skip
+            fields = {
+                "event": "lint.finding",
+                "code": f.code,
+                "severity": f.severity,
+                "object": f.object,
+                "app": app.name,
+            }
             log.warning("%s", line, extra={"stormproof": fields})
         else:
             click.echo(line, err=True)

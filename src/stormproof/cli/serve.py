@@ -10,13 +10,14 @@ import sys
 import click
 
 from stormproof.cli.base import load_app, main, store_url
+from stormproof.cli.options import app_argument, app_store_option, host_option, port_option
 
 
 @main.command("serve")
-@click.argument("app_spec", metavar="APP")
-@click.option("--store", default=None, help="Store URL (overrides the root --store).")
-@click.option("--host", default="127.0.0.1", show_default=True)
-@click.option("--port", type=click.IntRange(0, 65535), default=8000, show_default=True)
+@app_argument
+@app_store_option
+@host_option
+@port_option(8000)
 @click.option(
     "--workers",
     type=click.IntRange(min=1),
@@ -36,8 +37,11 @@ def serve(
         sys.exit(1)
     app = load_app(app_spec, store or store_url(ctx))
     if not _loopback(host) and app.api.settings.configured_admin_token() is None:
-        click.echo("error: refusing to listen beyond loopback without an admin token (set "
-                   "STORMPROOF_ADMIN_TOKEN or app.api.settings.admin_token)", err=True)  # fmt: skip
+        click.echo(
+            "error: refusing to listen beyond loopback without an admin token (set "
+            "STORMPROOF_ADMIN_TOKEN or app.api.settings.admin_token)",
+            err=True,
+        )
         sys.exit(1)
     if workers > 1:
         _serve_workers(app_spec, app.store_url, host, port, workers)

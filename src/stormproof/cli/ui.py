@@ -8,14 +8,15 @@ import sys
 import click
 
 from stormproof.cli.base import load_app, main, store_url
+from stormproof.cli.options import app_argument, app_store_option, host_option, port_option
 from stormproof.cli.serve import _loopback
 
 
 @main.command("ui")
-@click.argument("app_spec", metavar="APP")
-@click.option("--store", default=None, help="Store URL (overrides the root --store).")
-@click.option("--host", default="127.0.0.1", show_default=True)
-@click.option("--port", type=click.IntRange(0, 65535), default=8001, show_default=True)
+@app_argument
+@app_store_option
+@host_option
+@port_option(8001)
 @click.pass_context
 def ui(ctx: click.Context, app_spec: str, store: str | None, host: str, port: int) -> None:
     """Serve APP's dashboard alone (APP is module:attribute) until interrupted.
@@ -30,8 +31,9 @@ def ui(ctx: click.Context, app_spec: str, store: str | None, host: str, port: in
         click.echo(f"error: {exc}; install with: pip install 'stormproof[server]'", err=True)
         sys.exit(1)
     if not _loopback(host) and not os.environ.get("STORMPROOF_ADMIN_TOKEN"):
-        click.echo("error: refusing to listen beyond loopback without STORMPROOF_ADMIN_TOKEN",
-                   err=True)  # fmt: skip
+        click.echo(
+            "error: refusing to listen beyond loopback without STORMPROOF_ADMIN_TOKEN", err=True
+        )
         sys.exit(1)
     app = load_app(app_spec, store or store_url(ctx))
     click.echo(f"dashboard: http://{host}:{port}/ui/")

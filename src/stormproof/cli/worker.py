@@ -15,21 +15,23 @@ import click
 from stormproof.app import App
 from stormproof.cli.base import load_app, main, store_url
 from stormproof.cli.lint import print_at_start
+from stormproof.cli.options import (
+    app_argument,
+    app_store_option,
+    concurrency_option,
+    no_lint_option,
+)
 from stormproof.cli.output import echo_error
 from stormproof.errors import StormproofError
 from stormproof.telemetry import logs
-from stormproof.worker import DEFAULT_CONCURRENCY, DEFAULT_SHUTDOWN_TIMEOUT, Worker
+from stormproof.worker import DEFAULT_SHUTDOWN_TIMEOUT, Worker
 
 
 @main.command("worker")
-@click.argument("app_spec", metavar="APP")
-@click.option("--store", default=None, help="Store URL (overrides the root --store).")
-@click.option(
-    "--concurrency",
-    type=click.IntRange(min=1),
-    default=DEFAULT_CONCURRENCY,
-    show_default=True,
-    help="Executions at once in this process (functions' reserved concurrency is global).",
+@app_argument
+@app_store_option
+@concurrency_option(
+    "Executions at once in this process (functions' reserved concurrency is global)."
 )
 @click.option(
     "--shutdown-timeout",
@@ -56,7 +58,7 @@ from stormproof.worker import DEFAULT_CONCURRENCY, DEFAULT_SHUTDOWN_TIMEOUT, Wor
     default=None,
     help="Serve Prometheus metrics at http://127.0.0.1:PORT/metrics (stormproof[telemetry]).",
 )
-@click.option("--no-lint", is_flag=True, help="Skip the preflight linter at start.")
+@no_lint_option
 @click.pass_context
 def worker(
     ctx: click.Context,

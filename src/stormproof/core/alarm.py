@@ -60,8 +60,9 @@ def parse_selector(text: Any) -> Selector:
     """``"dlq_depth:orders-dlq"`` as a :class:`Selector`; InvalidAttribute names the field."""
     metric, sep, subject = text.partition(":") if isinstance(text, str) else ("", "", "")
     if not sep or metric not in METRICS or not subject.strip():
-        raise InvalidAttribute("metric", text, f"'<metric>:<object>' with metric one of "
-                               f"{', '.join(sorted(METRICS))}")  # fmt: skip
+        raise InvalidAttribute(
+            "metric", text, f"'<metric>:<object>' with metric one of {', '.join(sorted(METRICS))}"
+        )
     return Selector(metric, subject)
 
 
@@ -105,16 +106,27 @@ class AlarmState:
 
     def as_json(self) -> dict[str, Any]:
         """The stored form."""
-        return {"state": self.state, "changed_at": self.changed_at, "value": self.value,
-                "breaching_since": self.breaching_since, "reason": self.reason,
-                "samples": [list(s) for s in self.samples]}  # fmt: skip
+        return {
+            "state": self.state,
+            "changed_at": self.changed_at,
+            "value": self.value,
+            "breaching_since": self.breaching_since,
+            "reason": self.reason,
+            "samples": [list(s) for s in self.samples],
+        }
 
     @classmethod
     def from_json(cls, data: dict[str, Any]) -> AlarmState:
         """The state read back from :meth:`as_json`."""
         samples = tuple((float(t), float(v)) for t, v in data.get("samples", ()))
-        return cls(data["state"], data["changed_at"], data.get("breaching_since"),
-                   data.get("value", 0.0), data.get("reason", ""), samples)  # fmt: skip
+        return cls(
+            data["state"],
+            data["changed_at"],
+            data.get("breaching_since"),
+            data.get("value", 0.0),
+            data.get("reason", ""),
+            samples,
+        )
 
 
 def increase(
@@ -136,16 +148,24 @@ def increase(
 def evaluate(r: Rule, state: AlarmState, value: float, now: float) -> AlarmState:
     """The next state after observing ``value`` at ``now`` (a pure step)."""
     breaching = value > r.threshold
-    since = (state.breaching_since if state.breaching_since is not None else now) if breaching \
-        else None  # fmt: skip
+    since = (
+        (state.breaching_since if state.breaching_since is not None else now) if breaching else None
+    )
     what = f"{r.selector} = {value:g}"
     if state.state == OK and breaching and now - (since or now) >= r.for_:
         reason = f"{what} > {r.threshold:g}" + (f" for {r.for_:g} s" if r.for_ else "")
-        return replace(state, state=ALARM, changed_at=now, breaching_since=since, value=value,
-                       reason=reason)  # fmt: skip
+        return replace(
+            state, state=ALARM, changed_at=now, breaching_since=since, value=value, reason=reason
+        )
     if state.state == ALARM and not breaching:
-        return replace(state, state=OK, changed_at=now, breaching_since=None, value=value,
-                       reason=f"{what} <= {r.threshold:g}")  # fmt: skip
+        return replace(
+            state,
+            state=OK,
+            changed_at=now,
+            breaching_since=None,
+            value=value,
+            reason=f"{what} <= {r.threshold:g}",
+        )
     return replace(state, breaching_since=since, value=value)
 
 

@@ -36,8 +36,19 @@ HTTP_KINDS = ("route", "http-target", "webhook")  # the targets that answer with
 MAX_DURATION = 86400.0
 MAX_LATENCY = 900.0
 MAX_COUNT = 100_000
-FIELDS = ("target", "action", "error", "status", "latency", "probability", "selection",
-          "start_after", "duration", "seed", "name")  # fmt: skip
+FIELDS = (
+    "target",
+    "action",
+    "error",
+    "status",
+    "latency",
+    "probability",
+    "selection",
+    "start_after",
+    "duration",
+    "seed",
+    "name",
+)
 _SELECTION = re.compile(r"^(ALL|COUNT\((\d+)\)|PERCENT\((\d+(?:\.\d+)?)\))$")
 _DOTTED = re.compile(r"^[A-Za-z_][A-Za-z0-9_]*(\.[A-Za-z_][A-Za-z0-9_]*)*$")
 
@@ -126,14 +137,24 @@ class Placement:
 
     def to_dict(self) -> dict[str, Any]:
         """The stored (and listed) form."""
-        return {"id": self.id, "fault": self.fault.to_dict(), "injected_at": self.injected_at,
-                "starts_at": self.starts_at, "expires_at": self.expires_at}  # fmt: skip
+        return {
+            "id": self.id,
+            "fault": self.fault.to_dict(),
+            "injected_at": self.injected_at,
+            "starts_at": self.starts_at,
+            "expires_at": self.expires_at,
+        }
 
     @classmethod
     def from_dict(cls, data: Mapping[str, Any]) -> Placement:
         """The inverse of :meth:`to_dict`."""
-        return cls(str(data["id"]), Fault.from_dict(data["fault"]), float(data["injected_at"]),
-                   float(data["starts_at"]), float(data["expires_at"]))  # fmt: skip
+        return cls(
+            str(data["id"]),
+            Fault.from_dict(data["fault"]),
+            float(data["injected_at"]),
+            float(data["starts_at"]),
+            float(data["expires_at"]),
+        )
 
 
 def place(fault_id: str, fault: Fault, now: float) -> Placement:
@@ -211,8 +232,10 @@ def error_name(fault: Fault) -> str:
 
 def check_target(target: Any) -> str:
     """The target's kind; ``ValidationError`` unless it is one of the documented forms."""
-    allowed = "function:NAME, breaker:NAME, bus-target:BUS/RULE, http-target:URL-PREFIX, " \
-        "webhook:ROUTE-PATH, route:METHOD PATH, stream-mapping:STREAM, store or worker"  # fmt: skip
+    allowed = (
+        "function:NAME, breaker:NAME, bus-target:BUS/RULE, http-target:URL-PREFIX, "
+        "webhook:ROUTE-PATH, route:METHOD PATH, stream-mapping:STREAM, store or worker"
+    )
     if not isinstance(target, str) or not target or len(target) > 1024:
         raise ValidationError("target", target, allowed)
     kind, colon, rest = target.partition(":")
@@ -269,8 +292,11 @@ def check_latency(latency: Any, action: str) -> None:
     shape = {"uniform": ("min", "max"), "normal": ("mean", "stddev")}
     keys = shape.get(latency.get("distribution"))  # type: ignore[arg-type]
     if keys is None or set(latency) != {"distribution", *keys}:
-        raise ValidationError("latency", dict(latency), "{distribution: uniform, min, max} or "
-                              "{distribution: normal, mean, stddev}")  # fmt: skip
+        raise ValidationError(
+            "latency",
+            dict(latency),
+            "{distribution: uniform, min, max} or {distribution: normal, mean, stddev}",
+        )
     for key in keys:
         _number(f"latency.{key}", latency[key], 0.0, MAX_LATENCY)
     if keys[0] == "min" and latency["min"] > latency["max"]:

@@ -97,11 +97,19 @@ def decide(record: dict[str, Any] | None, now: float, payload: str | None) -> Ve
 
 def in_progress(now: float, timeout: float, payload: str | None, holder: str) -> dict[str, Any]:
     """The record a call (``holder``) writes as it takes the lease."""
-    return {"status": "in_progress", "until": now + timeout + GRACE, "payload": payload,
-            "holder": holder}  # fmt: skip
+    return {
+        "status": "in_progress",
+        "until": now + timeout + GRACE,
+        "payload": payload,
+        "holder": holder,
+    }
 
 
 def completed(now: float, cfg: Idempotency, payload: str | None, result: Any) -> dict[str, Any]:
     """The record of a completed call (kept ``expires_after`` seconds)."""
-    return {"status": "completed", "until": now + cfg.expires_after, "payload": payload,
-            "result": result}  # fmt: skip
+    return {
+        "status": "completed",
+        "until": now + cfg.expires_after,
+        "payload": payload,
+        "result": result,
+    }

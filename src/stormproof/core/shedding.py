@@ -95,8 +95,9 @@ def check_surge(spec: object) -> tuple[int | None, float | None]:
         field = sorted(unknown)[0]
         raise InvalidAttribute(f"surge.{field}", spec[field], "not an option")
     backlog, age = spec.get("backlog"), spec.get("oldest_age")
-    if backlog is not None and (isinstance(backlog, bool) or not isinstance(backlog, int)
-                                or backlog < 1):  # fmt: skip
+    if backlog is not None and (
+        isinstance(backlog, bool) or not isinstance(backlog, int) or backlog < 1
+    ):
         raise InvalidAttribute("surge.backlog", backlog, "None or an integer >= 1")
     ok = isinstance(age, int | float) and not isinstance(age, bool) and math.isfinite(age)
     if age is not None and (not ok or age <= 0):

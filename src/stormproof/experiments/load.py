@@ -126,9 +126,14 @@ async def _deliver(
         put = await stream.put_records(recs)
         return {i for i, e in zip(ids, put.records, strict=True) if not e.error_code}
     if load.kind == "bus":
-        events = [{"source": str(b.get("source", "chaos")),
-                   "detail_type": str(b.get("detail_type", "chaos.load")),
-                   "detail": b} for b in bodies]  # fmt: skip
+        events = [
+            {
+                "source": str(b.get("source", "chaos")),
+                "detail_type": str(b.get("detail_type", "chaos.load")),
+                "detail": b,
+            }
+            for b in bodies
+        ]
         got = await app.bus(load.target).put_events(events)
         return {i for i, e in zip(ids, got.entries, strict=True) if e.error_code is None}
     return await _request(load, bodies[0], client, base_url, traffic)

@@ -32,9 +32,12 @@ def _panels(
         ("latency", "seconds", {"p50": (t, tl["p50"]), "p99": (t, tl["p99"])}),
         ("errors", "failed records/s", {"errors/s": (t, tl["errors"])}),
         ("queue depth", "messages", {k: (st, v) for k, v in tl["queue_depth"].items()}),
-        ("breaker", "0 closed, 0.5 half-open, 1 open",
-         {k: (st, v) for k, v in tl["breaker_state"].items()}),
-    ]  # fmt: skip
+        (
+            "breaker",
+            "0 closed, 0.5 half-open, 1 open",
+            {k: (st, v) for k, v in tl["breaker_state"].items()},
+        ),
+    ]
 
 
 def _drawn(values: list[float]) -> bool:

@@ -67,8 +67,10 @@ def markdown(report: dict[str, Any]) -> str:
             f"\nDead-lettered healthy records (not poison): {rec['dead_lettered_healthy']}"
         )
     lines += ["", "## Faults", ""]
-    lines += [f"- t={f['offset']:g} s: {f['action']} on `{f['target']}` for {f['duration']:g} s"
-              for f in report["faults"]] or ["- none"]  # fmt: skip
+    lines += [
+        f"- t={f['offset']:g} s: {f['action']} on `{f['target']}` for {f['duration']:g} s"
+        for f in report["faults"]
+    ] or ["- none"]
     for name, ratio in report["dependency_peak_to_mean"].items():
         lines.append(f"\nRetries to dependency `{name}` per interval: peak/mean = {ratio}")
     if report["recovered_in"] is not None:

@@ -79,8 +79,9 @@ class Runner:
     @property
     def sources(self) -> Sources:
         """What the probes read."""
-        return Sources(self.app, self.ledger, self.traffic, self.exp.window,
-                       self.outcome.reconciliation)  # fmt: skip
+        return Sources(
+            self.app, self.ledger, self.traffic, self.exp.window, self.outcome.reconciliation
+        )
 
     async def run(self) -> Outcome:
         """Run it all; the outcome (also on Ctrl-C: faults rolled back, report still made)."""
@@ -135,8 +136,10 @@ class Runner:
         loop = asyncio.get_running_loop()
         started = loop.time()
         self.timeline.t0 = time.time()
-        tasks = [asyncio.create_task(generate(self.app, load, i, self.traffic, started, base_url))
-                 for i, load in enumerate(self.exp.load)]  # fmt: skip
+        tasks = [
+            asyncio.create_task(generate(self.app, load, i, self.traffic, started, base_url))
+            for i, load in enumerate(self.exp.load)
+        ]
         tasks.append(asyncio.create_task(self._schedule(started)))
         try:
             while loop.time() - started < self.exp.duration and not self._interrupted.is_set():
@@ -226,8 +229,9 @@ class Runner:
         with contextlib.suppress(Exception):
             await settle(self.ledger)
         dead = await dead_lettered(self.app, self.exp.dead_letter)
-        out.reconciliation = reconcile(self.traffic.sent, self.ledger.processed, dead,
-                                       self.traffic.poison)  # fmt: skip
+        out.reconciliation = reconcile(
+            self.traffic.sent, self.ledger.processed, dead, self.traffic.poison
+        )
         if out.status == "running":
             out.after = await check(self.exp.steady_state, self.sources)
             ok = all(o.ok for o in out.after) and out.reconciliation.lost == 0

@@ -226,8 +226,9 @@ def _step(f: Fields, duration: float) -> FaultStep:
     at = f.number("at", 0.0, 0.0, duration)
     every = f.optional_number("every", 0.05, MAX_DURATION)
     until = f.optional_number("until", at, duration) if every is not None else None
-    step = FaultStep(at=at, fault=_fault(Fields(f.name("fault"), f.raw("fault"))), every=every,
-                     until=until)  # fmt: skip
+    step = FaultStep(
+        at=at, fault=_fault(Fields(f.name("fault"), f.raw("fault"))), every=every, until=until
+    )
     f.done()
     return step
 

@@ -141,9 +141,13 @@ class Function:
             run.close()  # not awaited when replayed or refused: no "never awaited" warning
 
     async def _execute(
-        self, event: Any, request_id: str, attempt: int, ticket: Ticket | None,
+        self,
+        event: Any,
+        request_id: str,
+        attempt: int,
+        ticket: Ticket | None,
         requests: dict[str, Any] | None,
-    ) -> Outcome:  # fmt: skip
+    ) -> Outcome:
         clock = self.app.clock
         context = Context(request_id, attempt, self.name, clock.now() + self.timeout, clock)
         if requests is not None:
@@ -227,20 +231,39 @@ async def _injected(function: str) -> Failed | None:
 
 
 def _emit_outcome(
-    app: str, function: str, request_id: str, attempt: int, outcome: Outcome, started: float,
+    app: str,
+    function: str,
+    request_id: str,
+    attempt: int,
+    outcome: Outcome,
+    started: float,
     clock: Clock,
-) -> None:  # fmt: skip
+) -> None:
     """``invocation.succeeded`` or ``invocation.failed``, with the real attempt number."""
     if not events.listening():
         return
     took = clock.now() - started
     if isinstance(outcome, Failed):
-        events.emit("invocation.failed", app, function=function, request_id=request_id,
-                    attempt=attempt, duration_seconds=took, error_type=outcome.error_type,
-                    error_message=outcome.error_message, timed_out=outcome.timed_out)  # fmt: skip
+        events.emit(
+            "invocation.failed",
+            app,
+            function=function,
+            request_id=request_id,
+            attempt=attempt,
+            duration_seconds=took,
+            error_type=outcome.error_type,
+            error_message=outcome.error_message,
+            timed_out=outcome.timed_out,
+        )
     else:
-        events.emit("invocation.succeeded", app, function=function, request_id=request_id,
-                    attempt=attempt, duration_seconds=took)  # fmt: skip
+        events.emit(
+            "invocation.succeeded",
+            app,
+            function=function,
+            request_id=request_id,
+            attempt=attempt,
+            duration_seconds=took,
+        )
 
 
 def log_event(event: str, **fields: Any) -> None:

@@ -162,14 +162,7 @@ class InvocationConsumer(QueueConsumer):
     async def _give_up(
         self, row: ClaimedRow, job: Job, condition: AsyncCondition, throttled: bool = False
     ) -> None:
-        if throttled:
-            payload: Any = {
-                "errorType": "TooManyRequestsException",
-                "errorMessage": "Rate Exceeded.",
-            }
-            record = self._record(job, condition, 0, payload, None, status=429)
-        else:
-            record = self._record(job, condition, job.attempts, job.error, "Unhandled")
+        record = self._failure_record(job, condition, throttled)
         try:
             dest = await destination_ops(self.app, self.function.on_failure, record, success=False)
         except StormproofError as exc:  # e.g. a record too large for the destination queue
@@ -202,6 +195,18 @@ class InvocationConsumer(QueueConsumer):
             condition=condition.value,
             destination=target,
         )
+
+    def _failure_record(
+        self, job: Job, condition: AsyncCondition, throttled: bool
+    ) -> dict[str, Any]:
+        """The on-failure record: the function's error, or (throttled) AWS's 429 payload."""
+        if throttled:
+            payload: Any = {
+                "errorType": "TooManyRequestsException",
+                "errorMessage": "Rate Exceeded.",
+            }
+            return self._record(job, condition, 0, payload, None, status=429)
+        return self._record(job, condition, job.attempts, job.error, "Unhandled")
 
     def _record(
         self,

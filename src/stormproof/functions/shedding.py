@@ -67,9 +67,12 @@ async def shed(
     log.warning(
         "event=batch.shed queue=%s to=%s reason=max_message_age max_message_age=%g "
         "message_ids=%s ages=%s",
-        queue, to or "(dropped)", max_age, ",".join(r.message_id for r in old), ages,
-        extra={"stormproof": {"event": "batch.shed", "queue": queue, "to": to,
-                              "count": len(old)}},
-    )  # fmt: skip
+        queue,
+        to or "(dropped)",
+        max_age,
+        ",".join(r.message_id for r in old),
+        ages,
+        extra={"stormproof": {"event": "batch.shed", "queue": queue, "to": to, "count": len(old)}},
+    )
     keep = {r.rowid for r in old}
     return [r for r in rows if r.rowid not in keep], old

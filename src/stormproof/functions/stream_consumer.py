@@ -212,6 +212,20 @@ class StreamConsumer:
         if outcome is None:  # throttled: no attempt is used, try again shortly
             batch.not_before = now + THROTTLE_PAUSE
             return 0
+        await self._settle(shard_id, batch, part, keep, lo, outcome)
+        return len(part)
+
+    async def _settle(
+        self,
+        shard_id: str,
+        batch: _Batch,
+        part: list[StreamRecord],
+        keep: list[StreamRecord],
+        lo: int,
+        outcome: Outcome,
+    ) -> None:
+        """Finish the invoked range ``part`` (from ``lo``), or plan its retry: whole, bisected,
+        or from the first failed record the function reported."""
         failed_at = None
         if not isinstance(outcome, Failed) and self.windows is not None:
             batch.write = self.windows.accept(shard_id, batch.window, outcome.result)
@@ -220,7 +234,7 @@ class StreamConsumer:
             failed_at = None if low is None else lo + part.index(keep[low])
         if not isinstance(outcome, Failed) and failed_at is None:
             await self._finish(shard_id, batch, sb.succeeded(batch.plan), None)
-            return len(part)
+            return
         now = self.rt.clock.now()
         age = self.mapping.max_record_age
         too_old = age >= 0 and now - part[0].approximate_arrival_timestamp > age
@@ -231,7 +245,6 @@ class StreamConsumer:
         )  # fmt: skip
         batch.not_before = now + sb.retry_delay(plan.attempts)
         await self._finish(shard_id, batch, plan, give)
-        return len(part)
 
     async def _invoke(self, event: Any, attempt: int) -> Outcome | None:
         """Invoke the function under its reserved concurrency (None: throttled); a chaos

@@ -65,14 +65,22 @@ def define_stream_mapping(stream: Stream, function: Function, **o: Any) -> Strea
     if dest is not None and not is_destination(dest):
         raise InvalidAttribute("on_failure", dest, "a queue, bus or function (or None)")
     return StreamMapping(
-        stream, function, batch, window, position,
+        stream,
+        function,
+        batch,
+        window,
+        position,
         _whole("parallelization_factor", o.get("parallelization_factor", 1), 1, 10),
-        bool(o.get("bisect_on_error", False)), retries, age,
-        bool(o.get("report_batch_item_failures", False)), dest,
+        bool(o.get("bisect_on_error", False)),
+        retries,
+        age,
+        bool(o.get("report_batch_item_failures", False)),
+        dest,
         _seconds("tumbling_window", o.get("tumbling_window", 0), 0, 900),
-        compile_filter(o.get("filter")), bool(o.get("include_records", False)),
+        compile_filter(o.get("filter")),
+        bool(o.get("include_records", False)),
         _seconds("shard_lease", o.get("shard_lease", 30), 1, 3600),
-    )  # fmt: skip
+    )
 
 
 def kinesis_record(stream: Stream, record: StreamRecord) -> dict[str, Any]:
@@ -101,8 +109,11 @@ def filterable(record: StreamRecord) -> dict[str, Any]:
         data = json.loads(data)
     except ValueError:
         pass
-    return {"partitionKey": record.partition_key, "sequenceNumber": record.sequence_number,
-            "data": data}  # fmt: skip
+    return {
+        "partitionKey": record.partition_key,
+        "sequenceNumber": record.sequence_number,
+        "data": data,
+    }
 
 
 def failure_record(
@@ -111,11 +122,17 @@ def failure_record(
     """Lambda's on-failure record for the dropped records ``part`` of a Kinesis batch (the
     records themselves only with the ``include_records`` extension)."""
     out: dict[str, Any] = {
-        "requestContext": {"requestId": str(uuid.uuid4()), "functionArn": mapping.function.arn,
-                           "condition": give.condition,
-                           "approximateInvokeCount": give.invocations},
-        "responseContext": {"statusCode": 200, "executedVersion": "$LATEST",
-                            "functionError": "Unhandled"},
+        "requestContext": {
+            "requestId": str(uuid.uuid4()),
+            "functionArn": mapping.function.arn,
+            "condition": give.condition,
+            "approximateInvokeCount": give.invocations,
+        },
+        "responseContext": {
+            "statusCode": 200,
+            "executedVersion": "$LATEST",
+            "functionError": "Unhandled",
+        },
         "version": "1.0",
         "timestamp": _iso(now),
         "KinesisBatchInfo": {
@@ -127,15 +144,14 @@ def failure_record(
             "batchSize": len(part),
             "streamArn": mapping.stream.arn,
         },
-    }  # fmt: skip
+    }
     if mapping.include_records:
         out["records"] = [kinesis_record(mapping.stream, r) for r in part]
     return out
 
 
 def _iso(ts: float) -> str:
-    return datetime.fromtimestamp(ts, UTC).isoformat(timespec="milliseconds").replace(
-        "+00:00", "Z")  # fmt: skip
+    return datetime.fromtimestamp(ts, UTC).isoformat(timespec="milliseconds").replace("+00:00", "Z")
 
 
 def _whole(name: str, value: Any, low: int, high: int) -> int:

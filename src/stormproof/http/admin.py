@@ -51,8 +51,9 @@ async def _json(request: Request) -> dict[str, Any]:
     except ValueError:
         body = None
     if not isinstance(body, dict):
-        raise PayloadInvalid("the body must be a JSON object",
-                             errors=[{"field": "", "message": "a JSON object"}])  # fmt: skip
+        raise PayloadInvalid(
+            "the body must be a JSON object", errors=[{"field": "", "message": "a JSON object"}]
+        )
     return body
 
 
@@ -70,9 +71,12 @@ class Admin:
         """``POST /admin/keys``: the key and its secret, shown once."""
         body = await _json(request)
         key, secret = await api_keys.create_key(
-            self.app.store, body.get("name"), self.app.clock.now(),  # type: ignore[arg-type]
-            plan=body.get("plan"), routes=list(body.get("routes") or []),
-        )  # fmt: skip
+            self.app.store,
+            body.get("name"),  # type: ignore[arg-type]
+            self.app.clock.now(),
+            plan=body.get("plan"),
+            routes=list(body.get("routes") or []),
+        )
         return 201, {**key.describe(), "secret": secret}
 
     async def revoke_key(self, request: Request) -> tuple[int, Any]:

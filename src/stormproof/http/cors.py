@@ -21,13 +21,16 @@ def preflight(policy: CorsPolicy, method: str, request: Request) -> Response:
     asked = request.headers.get("access-control-request-method", method)
     if not policy.allows(origin) or asked.upper() != method:
         return problem(403, "cors-refused", "CORS refused", "origin or method not allowed")
-    return Response(status_code=204, headers={
-        "access-control-allow-origin": origin or "",
-        "access-control-allow-methods": method,
-        "access-control-allow-headers": ", ".join(policy.headers),
-        "access-control-max-age": str(policy.max_age),
-        "vary": "Origin",
-    })  # fmt: skip
+    return Response(
+        status_code=204,
+        headers={
+            "access-control-allow-origin": origin or "",
+            "access-control-allow-methods": method,
+            "access-control-allow-headers": ", ".join(policy.headers),
+            "access-control-max-age": str(policy.max_age),
+            "vary": "Origin",
+        },
+    )
 
 
 def decorate(policy: CorsPolicy | None, request: Request, response: Response) -> Response:

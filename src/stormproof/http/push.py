@@ -57,8 +57,9 @@ async def _read(socket: WebSocket, seen: dict[str, str | None], changed: asyncio
             continue
         ids = message.get("subscribe") if isinstance(message, dict) else None
         if not isinstance(ids, list) or not all(isinstance(i, str) for i in ids):
-            await socket.send_json({"error": "bad-message",
-                                    "detail": 'send {"subscribe": ["req_...", ...]}'})  # fmt: skip
+            await socket.send_json(
+                {"error": "bad-message", "detail": 'send {"subscribe": ["req_...", ...]}'}
+            )
             continue
         for request_id in ids:
             if len(seen) >= MAX_SUBSCRIPTIONS and request_id not in seen:

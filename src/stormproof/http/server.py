@@ -11,6 +11,7 @@ from __future__ import annotations
 import asyncio
 import contextlib
 from collections.abc import AsyncIterator, Awaitable, Callable
+from contextlib import AbstractAsyncContextManager
 from typing import TYPE_CHECKING, Any
 
 from starlette.applications import Starlette
@@ -24,7 +25,7 @@ from stormproof.engine import injection
 from stormproof.errors import PayloadTooLarge, StormproofError
 from stormproof.gateway.frontdoor import Answer, FrontDoor
 from stormproof.gateway.openapi import document
-from stormproof.gateway.routes import CorsPolicy, GetRoute, PostRoute
+from stormproof.gateway.routes import Api, CorsPolicy, GetRoute, PostRoute
 from stormproof.gateway.webhooks import WebhookDispatcher, declare_queues
 from stormproof.http import dashboard
 from stormproof.http.admin import admin_token
@@ -156,30 +157,7 @@ def build(app: App, *, webhooks: bool = True) -> Starlette:
     """The ASGI application serving ``app.api``."""
     api = app.api
     door = FrontDoor(app, api)
-
-    async def status(request: Request) -> Response:
-        return _respond(await door.status(request.path_params["id"]))
-
-    async def events(request: Request) -> Response:
-        return await request_events(door, request)
-
-    async def push(socket: WebSocket) -> None:
-        await request_push(door, socket)
-
-    routes: list[BaseRoute] = [
-        Route(p, _post(door, r), methods=["POST"]) for p, r in api.posts.items()
-    ]
-    routes += [Route(p, _get(door, r), methods=["GET"]) for p, r in api.gets.items()]
-    routes += _preflights(
-        [(p, "POST", r.cors) for p, r in api.posts.items()]
-        + [(p, "GET", r.cors) for p, r in api.gets.items()]
-    )
-    routes += [
-        Route("/requests/{id}", _guarded(status), methods=["GET"]),
-        Route("/requests/{id}/events", _guarded(events), methods=["GET"]),
-        WebSocketRoute("/requests/ws", push),
-        *health_routes(app),
-    ]
+    routes = _api_routes(door, api) + _request_routes(door) + health_routes(app)
     spec = document(api, app.name, api.settings.api_version)
 
     async def openapi(_: Request) -> Response:
@@ -190,6 +168,48 @@ def build(app: App, *, webhooks: bool = True) -> Starlette:
     if token is not None:
         routes += admin_routes(app, token)
     dashboard.mount(routes, app)
+    return Starlette(
+        routes=routes,
+        lifespan=_lifespan(app, webhooks),
+        exception_handlers={HTTPException: _unrouted},
+    )
+
+
+def _api_routes(door: FrontDoor, api: Api) -> list[BaseRoute]:
+    """The declared POST and GET routes, then their CORS preflights."""
+    routes: list[BaseRoute] = [
+        Route(p, _post(door, r), methods=["POST"]) for p, r in api.posts.items()
+    ]
+    routes += [Route(p, _get(door, r), methods=["GET"]) for p, r in api.gets.items()]
+    routes += _preflights(
+        [(p, "POST", r.cors) for p, r in api.posts.items()]
+        + [(p, "GET", r.cors) for p, r in api.gets.items()]
+    )
+    return routes
+
+
+def _request_routes(door: FrontDoor) -> list[BaseRoute]:
+    """A request's status, its event stream and the WebSocket that pushes outcomes."""
+
+    async def status(request: Request) -> Response:
+        return _respond(await door.status(request.path_params["id"]))
+
+    async def events(request: Request) -> Response:
+        return await request_events(door, request)
+
+    async def push(socket: WebSocket) -> None:
+        await request_push(door, socket)
+
+    return [
+        Route("/requests/{id}", _guarded(status), methods=["GET"]),
+        Route("/requests/{id}/events", _guarded(events), methods=["GET"]),
+        WebSocketRoute("/requests/ws", push),
+    ]
+
+
+def _lifespan(app: App, webhooks: bool) -> Callable[[Starlette], AbstractAsyncContextManager[None]]:
+    """Open the app for the server's life; run the webhook dispatcher when secrets exist."""
+    api = app.api
 
     @contextlib.asynccontextmanager
     async def lifespan(_: Starlette) -> AsyncIterator[None]:
@@ -210,9 +230,7 @@ def build(app: App, *, webhooks: bool = True) -> Starlette:
                     with contextlib.suppress(asyncio.CancelledError):
                         await task
 
-    return Starlette(
-        routes=routes, lifespan=lifespan, exception_handlers={HTTPException: _unrouted}
-    )
+    return lifespan
 
 
 async def _unrouted(_: Request, exc: Exception) -> Response:

@@ -112,8 +112,9 @@ class Stream:
         self, data: bytes | str, partition_key: str, explicit_hash_key: str | None = None
     ) -> tuple[str, str]:
         """Append one record; returns ``(shard_id, sequence_number)``."""
-        entry = _entry({"data": data, "partition_key": partition_key,
-                        "explicit_hash_key": explicit_hash_key})  # fmt: skip
+        entry = _entry(
+            {"data": data, "partition_key": partition_key, "explicit_hash_key": explicit_hash_key}
+        )
         trace = _trace(self.name, 1)
         result = await self.rt.store.run(lambda: ops.append(self.name, [entry], trace))
         if result[0] is None:

@@ -32,8 +32,9 @@ COUNTED = {
 class Collector:
     """Buffers incidents and counts of one app's events until :meth:`flush`."""
 
-    def __init__(self, app: str, consumers: Callable[[], Mapping[str, str]],
-                 link_base: Callable[[], str]) -> None:  # fmt: skip
+    def __init__(
+        self, app: str, consumers: Callable[[], Mapping[str, str]], link_base: Callable[[], str]
+    ) -> None:
         self.app = app
         self._consumers = consumers  # queue -> the function consuming it
         self._link_base = link_base
@@ -82,13 +83,19 @@ class Collector:
         try:
             while incidents:
                 subject, items = next(iter(incidents.items()))
-                await alarm_store.update(store, alarm_store.key(self.app, "incidents", subject),
-                                         alarm_store.add_incidents(items))  # fmt: skip
+                await alarm_store.update(
+                    store,
+                    alarm_store.key(self.app, "incidents", subject),
+                    alarm_store.add_incidents(items),
+                )
                 del incidents[subject]
             while counts:
                 name, amount = next(iter(counts.items()))
-                await alarm_store.update(store, alarm_store.key(self.app, "count", name),
-                                         alarm_store.add_count(amount, now))  # fmt: skip
+                await alarm_store.update(
+                    store,
+                    alarm_store.key(self.app, "count", name),
+                    alarm_store.add_count(amount, now),
+                )
                 del counts[name]
         finally:
             for subject, items in incidents.items():

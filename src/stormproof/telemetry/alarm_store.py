@@ -77,8 +77,10 @@ def add_incidents(items: list[dict[str, Any]]) -> Callable[[Any], Any]:
 
 def add_count(amount: float, now: float) -> Callable[[Any], Any]:
     """A change adding ``amount`` to a counter's total (``since``: when it was created)."""
-    return lambda old: {"total": (old or {"total": 0})["total"] + amount,
-                        "since": (old or {}).get("since", now)}  # fmt: skip
+    return lambda old: {
+        "total": (old or {"total": 0})["total"] + amount,
+        "since": (old or {}).get("since", now),
+    }
 
 
 @dataclass
@@ -96,11 +98,15 @@ async def snapshot(store: Store, app: str, *, queues: bool, breakers: bool) -> S
     """Read the evaluation's inputs (queue depths and breakers only when some alarm needs
     them: one grouped statement each)."""
     states = {r.key.rsplit("/", 1)[1]: r for r in await store.list_states(key(app, "state", ""))}
-    counts = {r.key.rsplit("/", 1)[1]: json.loads(r.value)
-              for r in await store.list_states(key(app, "count", ""))}  # fmt: skip
+    counts = {
+        r.key.rsplit("/", 1)[1]: json.loads(r.value)
+        for r in await store.list_states(key(app, "count", ""))
+    }
     depths = await store.run(metrics_ops.all_counts) if queues else {}
-    found = {r.key.removeprefix("breaker/"): json.loads(r.value)
-             for r in (await store.list_states("breaker/") if breakers else [])}  # fmt: skip
+    found = {
+        r.key.removeprefix("breaker/"): json.loads(r.value)
+        for r in (await store.list_states("breaker/") if breakers else [])
+    }
     return Snapshot(states, counts, depths, found)
 
 

@@ -60,11 +60,17 @@ def smtp_target(host: str, port: int, sender: str, to: str | Sequence[str]) -> S
 
 def check_target(target: Any) -> Any:
     """``target`` if it is a destination, an http(s) URL or an SMTP target."""
-    ok = is_destination(target) or isinstance(target, SmtpTarget) or (
-        isinstance(target, str) and target.startswith(("http://", "https://")))  # fmt: skip
+    ok = (
+        is_destination(target)
+        or isinstance(target, SmtpTarget)
+        or (isinstance(target, str) and target.startswith(("http://", "https://")))
+    )
     if not ok:
-        raise InvalidAttribute("notify", target, "queues, buses, functions, state machines, "
-                               "http(s) URLs or smtp_target(...)")  # fmt: skip
+        raise InvalidAttribute(
+            "notify",
+            target,
+            "queues, buses, functions, state machines, http(s) URLs or smtp_target(...)",
+        )
     return target
 
 
@@ -89,21 +95,28 @@ class Notifier:
             elif isinstance(target, SmtpTarget):
                 await asyncio.to_thread(_mail, target, body)
             else:
-                ops = await target.delivery_ops(body, now, source=RECORD_SOURCE,
-                                                detail_type=DETAIL_TYPE)  # fmt: skip
+                ops = await target.delivery_ops(
+                    body, now, source=RECORD_SOURCE, detail_type=DETAIL_TYPE
+                )
                 await store.apply(ops, atomic=True)
         except Exception as exc:
             name, error = target_name(target), type(exc).__name__
-            log.warning("event=alarm.notify_failed alarm=%s target=%s error=%s: %s",
-                        body.get("alarm"), name, error, exc)  # fmt: skip
+            log.warning(
+                "event=alarm.notify_failed alarm=%s target=%s error=%s: %s",
+                body.get("alarm"),
+                name,
+                error,
+                exc,
+            )
             return False
         return True
 
     async def _post(self, url: str, body: dict[str, Any]) -> None:
         self._http = self._http or HttpClient()
         data = json.dumps(body, default=str).encode()
-        status = await self._http.request("POST", url, {"content-type": "application/json"},
-                                          data, WEBHOOK_TIMEOUT)  # fmt: skip
+        status = await self._http.request(
+            "POST", url, {"content-type": "application/json"}, data, WEBHOOK_TIMEOUT
+        )
         if not 200 <= status < 300:
             raise RuntimeError(f"HTTP {status}")
 

@@ -75,8 +75,16 @@ class Alarms:
         self._loop: Periodic | None = None
         self._unsubscribe: Callable[[], None] = lambda: None
 
-    def alarm(self, name: str, *, metric: str, threshold: float, for_: float = 0.0,
-              window: float = 60.0, notify: Sequence[Any] = ()) -> Alarm:  # fmt: skip
+    def alarm(
+        self,
+        name: str,
+        *,
+        metric: str,
+        threshold: float,
+        for_: float = 0.0,
+        window: float = 60.0,
+        notify: Sequence[Any] = (),
+    ) -> Alarm:
         """Declare an alarm: ALARM once ``metric`` > ``threshold`` for ``for_`` s (counters:
         their increase over ``window`` s); ``notify``: destinations, URLs, smtp_target()."""
         if not isinstance(name, str) or not name or "/" in name:
@@ -87,9 +95,13 @@ class Alarms:
         return made
 
     def defaults(
-        self, *, dlq: bool | None = None, breakers: bool | None = None,
-        notify: Sequence[Any] | None = None, link_base: str | None = None,
-    ) -> None:  # fmt: skip
+        self,
+        *,
+        dlq: bool | None = None,
+        breakers: bool | None = None,
+        notify: Sequence[Any] | None = None,
+        link_base: str | None = None,
+    ) -> None:
         """Switch the built-in alarms on or off, set their targets, and the dashboard URL
         prefixing the fetch links of large events (``http://host:port``)."""
         self.dlq_defaults = self.dlq_defaults if dlq is None else dlq
@@ -167,8 +179,9 @@ class Alarms:
             return []
         alarms = self.definitions()
         kinds = {a.rule.selector.kind for a in alarms}
-        snap = await db.snapshot(store, self.host.name, queues="queue" in kinds,
-                                 breakers="breaker" in kinds)  # fmt: skip
+        snap = await db.snapshot(
+            store, self.host.name, queues="queue" in kinds, breakers="breaker" in kinds
+        )
         sent: list[dict[str, Any]] = []
         for a in alarms:
             try:
@@ -191,19 +204,23 @@ class Alarms:
         value, samples = await self._value(a, old, snap, now)
         new = replace(core.evaluate(a.rule, old, value, now), samples=samples)
         fresh, top = await self._incidents(a, seen, new.state)
-        if core.changed(old, new) and new.state == core.ALARM and not fresh \
-                and a.rule.selector.kind in ("queue", "machine") \
-                and now - (new.breaching_since or now) < INCIDENT_GRACE:  # fmt: skip
+        if (
+            core.changed(old, new)
+            and new.state == core.ALARM
+            and not fresh
+            and a.rule.selector.kind in ("queue", "machine")
+            and now - (new.breaching_since or now) < INCIDENT_GRACE
+        ):
             new = replace(new, state=old.state, changed_at=old.changed_at, reason=old.reason)
         record = {"alarm": new.as_json(), "seen": top, "metric": a.metric}
         if record != stored:  # unchanged alarms cost no write
-            op = CompareAndSet(db.key(app, "state", a.name), rec.version if rec else None,
-                               json.dumps(record))  # fmt: skip
+            op = CompareAndSet(
+                db.key(app, "state", a.name), rec.version if rec else None, json.dumps(record)
+            )
             await store.apply([op])  # only the lease holder writes these
         if not core.changed(old, new) and not fresh:
             return None
-        body = alarm_notice.notification(app, a.name, a.metric, old.as_json(), new.as_json(),
-                                         fresh)  # fmt: skip
+        body = alarm_notice.notification(app, a.name, a.metric, old.as_json(), new.as_json(), fresh)
         await self._announce(a, body, now)
         return body
 
@@ -236,13 +253,18 @@ class Alarms:
         for target in a.notify:
             await self.notifier.send(store, now, target, body)
         if body["from"] != body["to"]:
-            events.emit("alarm.changed", self.host.name, alarm=a.name, state=body["to"],
-                        previous=body["from"], reason=body["reason"])  # fmt: skip
+            events.emit(
+                "alarm.changed",
+                self.host.name,
+                alarm=a.name,
+                state=body["to"],
+                previous=body["from"],
+                reason=body["reason"],
+            )
             bus = getattr(self.host.buses, "buses", {}).get("default")
             if bus is not None and bus.declared:
                 try:
-                    ops = await bus.delivery_ops(body, now, source=SOURCE,
-                                                 detail_type=DETAIL_TYPE)  # fmt: skip
+                    ops = await bus.delivery_ops(body, now, source=SOURCE, detail_type=DETAIL_TYPE)
                     await store.apply(ops, atomic=True)
                 except StormproofError as exc:  # e.g. a detail past the bus's size limit
                     log.warning("event=alarm.bus_failed alarm=%s error=%s", a.name, exc)

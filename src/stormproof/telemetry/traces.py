@@ -36,11 +36,26 @@ SYSTEM = "stormproof"
 SCOPE = "stormproof"
 _propagator = TraceContextTextMapPropagator()
 # Events that say the running work failed (the span's status turns to ERROR).
-FAILURES = frozenset({"invocation.failed", "delivery.failed", "delivery.dead_lettered",
-                      "execution.failed", "batch.partially_failed"})  # fmt: skip
+FAILURES = frozenset(
+    {
+        "invocation.failed",
+        "delivery.failed",
+        "delivery.dead_lettered",
+        "execution.failed",
+        "batch.partially_failed",
+    }
+)
 # Event fields copied onto the open span as ``stormproof.<field>``.
-ANNOTATED = ("function", "machine", "execution_arn", "state_name", "rule", "target",
-             "request_id", "event_id")  # fmt: skip
+ANNOTATED = (
+    "function",
+    "machine",
+    "execution_arn",
+    "state_name",
+    "rule",
+    "target",
+    "request_id",
+    "event_id",
+)
 
 
 def span_context_of(traceparent: str | None) -> SpanContext | None:
@@ -143,9 +158,12 @@ class OtelTracer:
         ]
         parent = trace.set_span_in_context(trace.NonRecordingSpan(single)) if single else None
         with self.tracer.start_as_current_span(
-            f"{operation} {destination}", context=parent, kind=SpanKind.CONSUMER,
-            attributes=attributes, links=links,
-        ) as span:  # fmt: skip
+            f"{operation} {destination}",
+            context=parent,
+            kind=SpanKind.CONSUMER,
+            attributes=attributes,
+            links=links,
+        ) as span:
             yield SpanCarrier(self.tracer, span, destination, parents[0] if retry else None)
 
     @contextmanager
