@@ -49,12 +49,20 @@ def check(summary: dict[str, Any]) -> None:
     assert settled == summary["accepted"]
     assert summary["confirmed"] > 0 and summary["duplicates_sent"] > 0
     assert summary["notifications"] >= summary["accepted"]  # one signed event per booking
+    # Every failed booking (the load's declined cards: its seed makes some) reached a human
+    # through the failed-bookings alarm, with its event and the redrive command.
+    failures = summary["compensated"] + summary["dead_lettered"]
+    assert failures > 0 and summary["alerted_bookings"] == failures
+    assert summary["alarm_notifications"] > 0
 
 
 @pytest.mark.slow
 @pytest.mark.timeout(240)  # a shared machine under load: the demo waits to settle
 def test_demo_on_sqlite_loses_nothing_and_charges_once(tmp_path: Path) -> None:
-    check(run_demo(tmp_path))
+    summary = run_demo(tmp_path)
+    check(summary)
+    assert summary["outage"] == "chaos"  # a real fault, obeyed by the STORMPROOF_CHAOS=1 fleet
+    assert summary["breaker_alarm"] is True  # the breaker opened during the outage phase
 
 
 @pytest.mark.slow
