@@ -46,6 +46,8 @@ async def run_phases(run: Run, api_key: str | None) -> dict[str, Any]:
         await shown
         summary = await finish(run, load, how, await sse)
         summary["backlog_peak"] = watcher.snap.backlog_peak
+        summary["backlog_end"] = watcher.snap.backlog
+        summary["breaker_open_in"] = watcher.open_in
     print_summary(out, summary, run)
     return summary
 
@@ -175,7 +177,9 @@ def print_summary(out: Any, s: dict[str, Any], run: Run) -> None:
         f"duplicates charged = {s['duplicates_charged']}, seats ok = {s['seats_ok']}"
     )
     print(
-        f"payment backlog peak {s['backlog_peak']} (waited in the queue while the breaker was open)"
+        f"payment backlog peak {s['backlog_peak']} (waited in the queue while the breaker was "
+        f"open), at the end {s['backlog_end']}; breaker seen open in: "
+        f"{', '.join(s['breaker_open_in']) or 'no phase'}"
     )
     print(
         f"duplicate submissions {s['duplicates_sent']} (answered from the idempotency "
@@ -186,8 +190,9 @@ def print_summary(out: Any, s: dict[str, Any], run: Run) -> None:
         f"SSE followed one booking: {' -> '.join(s['sse'])}"
     )
     print(
-        f"alarm notifications {s['alarm_notifications']}: {s['alerted_bookings']} failed "
-        f"bookings sent with their event and redrive command; breaker alarm fired: "
+        f"alarm notifications {s['alarm_notifications']}: {s['alerted_bookings']} of "
+        f"{s['compensated'] + s['dead_lettered']} failed bookings sent with their event and "
+        f"redrive command; breaker alarm fired: "
         f"{s['breaker_alarm']}"
     )
     print(f"store {run.store}; files in {run.folder}")
