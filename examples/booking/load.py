@@ -131,7 +131,9 @@ async def finish(load: Load) -> None:
 def new_client() -> httpx.AsyncClient:
     """A client with room for the overlapping requests of a few hundred per second."""
     limits = httpx.Limits(max_connections=MAX_IN_FLIGHT, max_keepalive_connections=MAX_IN_FLIGHT)
-    return httpx.AsyncClient(timeout=10.0, limits=limits)
+    # A long read timeout: a front door slower than the offered rate (PostgreSQL on a busy
+    # machine) must answer late rather than see every request time out and come again.
+    return httpx.AsyncClient(timeout=httpx.Timeout(10.0, read=60.0), limits=limits)
 
 
 async def run(args: argparse.Namespace) -> None:
