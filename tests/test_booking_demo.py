@@ -49,12 +49,24 @@ def check(summary: dict[str, Any]) -> None:
     assert settled == summary["accepted"]
     assert summary["confirmed"] > 0 and summary["duplicates_sent"] > 0
     assert summary["notifications"] >= summary["accepted"]  # one signed event per booking
+    # Every failed booking (the load's declined cards: its seed makes some) reached a human
+    # through the failed-bookings alarm, with its event and the redrive command.
+    failures = summary["compensated"] + summary["dead_lettered"]
+    assert failures > 0 and summary["alerted_bookings"] == failures
+    assert summary["alarm_notifications"] > 0
+    # The outage was a chaos fault; the breaker opened after it began, and the backlog that
+    # waited in the queue drained.
+    assert summary["outage"] == "chaos"
+    assert summary["breaker_open_in"] and "normal" not in summary["breaker_open_in"]
+    assert summary["backlog_end"] == 0
 
 
 @pytest.mark.slow
 @pytest.mark.timeout(240)  # a shared machine under load: the demo waits to settle
 def test_demo_on_sqlite_loses_nothing_and_charges_once(tmp_path: Path) -> None:
-    check(run_demo(tmp_path))
+    summary = run_demo(tmp_path)
+    check(summary)
+    assert summary["breaker_alarm"] is True  # the breaker's built-in alarm notified too
 
 
 @pytest.mark.slow

@@ -42,7 +42,13 @@ for _name in ("booking-dlq", "payments-dlq", "loyalty-dlq", "bus-dlq"):
 # --8<-- [end:dlq]
 
 # The flight table's writes commit with the machine's step (docs/transactions.md).
-reserve_flight = app.transaction("reserve_flight")(flights.reserve_seat)
+# Reserve Flight sits behind a small connection budget: at most 4 runs hold the store at
+# once, fleet-wide (the others wait for a slot), as a database that cannot scale with the
+# front door would demand.
+FLIGHT_CONNECTIONS = 4
+reserve_flight = app.transaction("reserve_flight", concurrency=FLIGHT_CONNECTIONS)(
+    flights.reserve_seat
+)
 confirm_booking = app.transaction("confirm_booking")(flights.confirm)
 release_flight = app.transaction("release_flight")(flights.release)
 # A read for the demo and the reconciliation; a loaded machine may need more than 1 s.
@@ -77,7 +83,12 @@ async def charge_payment(event: Any, context: Any) -> None:
 
 
 app.consume(
-    payments_queue, charge_payment, batch_size=1, breaker=payment_breaker, limit=payment_rate
+    payments_queue,
+    charge_payment,
+    batch_size=1,
+    max_concurrency=8,  # no more batches than charge_payment's reserved concurrency
+    breaker=payment_breaker,
+    limit=payment_rate,
 )
 # --8<-- [end:load-levelling]
 
@@ -128,6 +139,15 @@ process_booking = app.state_machine(
         "release_flight": release_flight,
     },
 )
+# SP109 counts only Lambda's transient error names; these Tasks are transactions and a
+# task-token send, whose transient errors (SqlError, States.Timeout) they do retry, while
+# States.TaskFailed would also retry a sold-out flight and a declined card.
+app.silence(
+    "machine:ProcessBooking",
+    "SP109",
+    "transient errors of transaction/task-token Tasks (SqlError, States.Timeout) are retried;"
+    " States.TaskFailed would retry sold-out flights and declined cards",
+)
 # --8<-- [end:saga]
 
 # --8<-- [start:fan-out]
@@ -165,20 +185,28 @@ app.consume(
 
 
 # --8<-- [start:observability]
-@app.function(timeout=5, on_failure=bus_dlq)
-async def page_operator(event: Any, context: Any) -> None:
-    """A human is told about a failed booking, with the failed event.
-
-    This is the one place where an alarm plugs in: once ``app.alarm(...)`` exists (issue
-    15) it replaces this function (an alarm on the booking DLQ's depth with a target).
-    """
-    log.warning("PAGE: booking %s failed: %s", event.get("booking_id"), event.get("error"))
-
-
+# A human hears of every failed booking, with the failed event and the redrive command.
+# A compensated booking ends its execution in Fail after Notify Failed Booking put it in
+# booking-dlq; this alarm's notification carries each failed execution as an incident:
+# its input (the booking), the error, `stormproof executions redrive <arn>`. (booking-dlq
+# is filled by the machine's sqs:sendMessage, which is no incident of its own, so the alarm
+# watches the failures that fill it.) While the alarm stays in ALARM each new failure is
+# sent too. Here the human is the example's receiver (POST /alarms); in production a
+# pager URL or smtp_target(...).
+alarm_receiver = f"{receiver_url()}/alarms"
+failed_bookings = app.alarm(
+    "failed-bookings",
+    metric="executions_failed:ProcessBooking",
+    threshold=0,
+    window=60,
+    notify=[alarm_receiver],
+)
+# The built-in alarms (payments-dlq, loyalty-dlq, bus-dlq not empty; the payments-api
+# breaker open) notify the same receiver.
+app.alarm_defaults(notify=[alarm_receiver])
 # Metrics: `stormproof dev` / `serve` expose /metrics (queue depths, DLQ moves,
-# invocations, breaker states); the dashboard at /ui/ shows the DLQs and the executions.
-# Alarms (issue 15) are not in this install: page_operator above is where one plugs in
-# (an alarm on booking-dlq's depth, its target a human).
+# invocations, breaker states); the dashboard at /ui/ shows the DLQs and the executions;
+# `stormproof alarms ls` the alarms' states.
 # --8<-- [end:observability]
 
 
@@ -195,11 +223,6 @@ bus.rule(
         Target(loyalty_queue, input_path="$.detail"),
         Target(notify, max_retry_attempts=10, max_event_age=3600, dead_letter=bus_dlq),
     ],
-)
-bus.rule(
-    "failed-bookings",
-    pattern={"source": ["booking"], "detail-type": ["Booking Failed"]},
-    targets=[Target(page_operator, input_path="$.detail", dead_letter=bus_dlq)],
 )
 bus.archive("bookings", retention=7 * 86400, pattern={"source": ["booking"]})
 # --8<-- [end:fan-out]

@@ -25,6 +25,10 @@ import httpx
 # SP300 has 20 seats: it sells out, and later bookings of it fail with nothing to undo.
 FLIGHTS = ["SP100"] * 5 + ["SP200"] * 4 + ["SP300"]
 DECLINED = 0.05  # share of bookings paid with a card the payment API declines
+# Requests handed to the HTTP client at once (its connections). The rest wait on a
+# semaphore: with thousands pending in httpcore's own pool (a slow front door), assigning
+# them to connections turns quadratic and starves the event loop.
+MAX_IN_FLIGHT = 64
 
 
 @dataclass
@@ -41,9 +45,16 @@ class Load:
     answers: dict[int, int] = field(default_factory=dict)  # status -> count
     accepted: set[str] = field(default_factory=set)  # distinct request ids answered 202
     tasks: set[asyncio.Task[None]] = field(default_factory=set)
+    _gate: asyncio.Semaphore | None = None
 
     def __post_init__(self) -> None:
         self.random = random.Random(self.seed)
+
+    def gate(self) -> asyncio.Semaphore:
+        """The bound on requests in the HTTP client at once (made in the running loop)."""
+        if self._gate is None:
+            self._gate = asyncio.Semaphore(MAX_IN_FLIGHT)
+        return self._gate
 
     def next_request(self) -> tuple[str, dict[str, Any], bool]:
         """A new booking, or (with probability ``duplicates``) an earlier one again."""
@@ -73,7 +84,8 @@ async def submit(
     status, request_id = 0, None
     for _ in range(30):
         try:
-            answer = await client.post(f"{load.url}/bookings", json=body, headers=headers)
+            async with load.gate():
+                answer = await client.post(f"{load.url}/bookings", json=body, headers=headers)
         except httpx.HTTPError:
             await asyncio.sleep(0.5)
             continue
@@ -118,8 +130,10 @@ async def finish(load: Load) -> None:
 
 def new_client() -> httpx.AsyncClient:
     """A client with room for the overlapping requests of a few hundred per second."""
-    limits = httpx.Limits(max_connections=64, max_keepalive_connections=64)
-    return httpx.AsyncClient(timeout=10.0, limits=limits)
+    limits = httpx.Limits(max_connections=MAX_IN_FLIGHT, max_keepalive_connections=MAX_IN_FLIGHT)
+    # A long read timeout: a front door slower than the offered rate (PostgreSQL on a busy
+    # machine) must answer late rather than see every request time out and come again.
+    return httpx.AsyncClient(timeout=httpx.Timeout(10.0, read=60.0), limits=limits)
 
 
 async def run(args: argparse.Namespace) -> None:

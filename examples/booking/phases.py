@@ -6,6 +6,7 @@ import asyncio
 import json
 import sys
 import time
+from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 import httpx
@@ -18,6 +19,7 @@ if TYPE_CHECKING:
     from examples.booking.demo import Run
 
 SETTLE_TIMEOUT = 180.0  # seconds to wait for the last bookings after the load stops
+ALERT_TIMEOUT = 15.0  # seconds to wait for the last failed booking's alarm notification
 
 
 async def run_phases(run: Run, api_key: str | None) -> dict[str, Any]:
@@ -45,6 +47,8 @@ async def run_phases(run: Run, api_key: str | None) -> dict[str, Any]:
         await shown
         summary = await finish(run, load, how, await sse)
         summary["backlog_peak"] = watcher.snap.backlog_peak
+        summary["backlog_end"] = watcher.snap.backlog
+        summary["breaker_open_in"] = watcher.open_in
     print_summary(out, summary, run)
     return summary
 
@@ -119,7 +123,8 @@ async def finish(run: Run, load: loadgen.Load, how: str, sse: list[str]) -> dict
     from examples.booking.reconcile import reconcile
 
     summary = await reconcile(run.store, run.folder / "payments.jsonl", load.out)
-    received = [json.loads(x) for x in (run.folder / "received.jsonl").read_text().splitlines()]
+    failures = summary["compensated"] + summary["dead_lettered"]
+    received = await received_alerts(run.folder / "received.jsonl", failures)
     summary.update(
         duplicates_sent=sum(
             1 for line in load.out.read_text().splitlines() if json.loads(line)["duplicate"]
@@ -129,8 +134,40 @@ async def finish(run: Run, load: loadgen.Load, how: str, sse: list[str]) -> dict
         webhooks=sum(1 for r in received if r["kind"] == "outcome"),
         notifications=sum(1 for r in received if r["kind"] == "notification"),
         sse=sse,
+        **alerts(received),
     )
     return summary
+
+
+async def received_alerts(path: Path, failures: int) -> list[dict[str, Any]]:
+    """What the receiver got, once every failed booking's alert is in (the alarm loop
+    delivers a failure within ~3 s of it) or ALERT_TIMEOUT passed."""
+    deadline = time.monotonic() + ALERT_TIMEOUT
+    while True:
+        text = await asyncio.to_thread(path.read_text)
+        received = [json.loads(x) for x in text.splitlines()]
+        if alerts(received)["alerted_bookings"] >= failures or time.monotonic() > deadline:
+            return received
+        await asyncio.sleep(0.5)
+
+
+def alerts(received: list[dict[str, Any]]) -> dict[str, Any]:
+    """The alarms' notifications: how many, the failed bookings they carried (each with its
+    event and redrive command), and whether the payments-api breaker's alarm fired."""
+    bodies = [r["body"] for r in received if r["kind"] == "alarm"]
+    carried = {
+        i["execution_arn"]
+        for b in bodies
+        for i in b["incidents"]
+        if i["kind"] == "failed_execution" and i.get("event") is not None and i.get("redrive")
+    }
+    return {
+        "alarm_notifications": len(bodies),
+        "alerted_bookings": len(carried),
+        "breaker_alarm": any(
+            b["alarm"] == "breaker:payments-api" and b["to"] == "ALARM" for b in bodies
+        ),
+    }
 
 
 def print_summary(out: Any, s: dict[str, Any], run: Run) -> None:
@@ -141,7 +178,9 @@ def print_summary(out: Any, s: dict[str, Any], run: Run) -> None:
         f"duplicates charged = {s['duplicates_charged']}, seats ok = {s['seats_ok']}"
     )
     print(
-        f"payment backlog peak {s['backlog_peak']} (waited in the queue while the breaker was open)"
+        f"payment backlog peak {s['backlog_peak']} (waited in the queue while the breaker was "
+        f"open), at the end {s['backlog_end']}; breaker seen open in: "
+        f"{', '.join(s['breaker_open_in']) or 'no phase'}"
     )
     print(
         f"duplicate submissions {s['duplicates_sent']} (answered from the idempotency "
@@ -150,6 +189,12 @@ def print_summary(out: Any, s: dict[str, Any], run: Run) -> None:
     print(
         f"outcome webhooks {s['webhooks']}, bus notifications {s['notifications']}, "
         f"SSE followed one booking: {' -> '.join(s['sse'])}"
+    )
+    print(
+        f"alarm notifications {s['alarm_notifications']}: {s['alerted_bookings']} of "
+        f"{s['compensated'] + s['dead_lettered']} failed bookings sent with their event and "
+        f"redrive command; breaker alarm fired: "
+        f"{s['breaker_alarm']}"
     )
     print(f"store {run.store}; files in {run.folder}")
     print(f"dashboard: {run.url}/ui/")

@@ -1,9 +1,11 @@
 """The notification receiver: verifies each signed webhook and writes it to a file.
 
-Two kinds arrive: the bus's booking notifications (``X-Stormproof-Signature: t=..,v1=..``,
-HMAC-SHA256 of ``"<t>.<body>"``) on ``/notifications``, and the front door's outcome
-webhooks (Standard Webhooks, checked with ``stormproof.webhooks.verify``) on any other
-path. A bad signature is answered 401 and not recorded.
+Three kinds arrive: the bus's booking notifications (``X-Stormproof-Signature: t=..,v1=..``,
+HMAC-SHA256 of ``"<t>.<body>"``) on ``/notifications``; the alarms' notifications (plain
+JSON: stormproof's alarm webhooks are not signed, so this path trusts loopback only) on
+``/alarms``; and the front door's outcome webhooks (Standard Webhooks, checked with
+``stormproof.webhooks.verify``) on any other path. A bad signature is answered 401 and not
+recorded.
 
     python -m examples.booking.receiver --host 127.0.0.1 --port 8791 --out FILE
 """
@@ -22,6 +24,8 @@ from typing import Any
 from examples.booking.settings import webhook_secret
 from stormproof import webhooks
 
+KINDS = {"/notifications": "notification", "/alarms": "alarm"}  # path -> the record's kind
+
 
 def bus_signature_ok(header: str, body: bytes, secret: str | None = None) -> bool:
     """Check the bus target's ``t=<unix>,v1=<hex>`` HMAC signature."""
@@ -35,6 +39,8 @@ def bus_signature_ok(header: str, body: bytes, secret: str | None = None) -> boo
 
 def verified(path: str, headers: Any, body: bytes) -> bool:
     """Whether the request carries a valid signature of its kind."""
+    if path == "/alarms":
+        return True  # unsigned (see the module's docstring)
     if path == "/notifications":
         return bus_signature_ok(headers.get("X-Stormproof-Signature", ""), body)
     try:
@@ -55,7 +61,7 @@ def handler_for(out: Path) -> type[BaseHTTPRequestHandler]:
             body = self.rfile.read(int(self.headers.get("Content-Length") or 0))
             ok = verified(self.path, self.headers, body)
             if ok:
-                kind = "notification" if self.path == "/notifications" else "outcome"
+                kind = KINDS.get(self.path, "outcome")
                 with lock, out.open("a") as f:
                     f.write(json.dumps({"kind": kind, "body": json.loads(body or b"null")}) + "\n")
             self.send_response(204 if ok else 401)

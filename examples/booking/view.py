@@ -49,6 +49,7 @@ class Watcher:
     started: float = field(default_factory=time.monotonic)
     snap: Snapshot = field(default_factory=Snapshot)
     history: list[tuple[float, int]] = field(default_factory=list)
+    open_in: list[str] = field(default_factory=list)  # phases the breaker was seen open in
 
     async def safe_read(self, phase: str, accepted: int) -> Snapshot:
         """:meth:`read`, or the last snapshot when the store is too busy to answer now."""
@@ -82,6 +83,8 @@ class Watcher:
         self.history = [h for h in self.history if h[0] > now - 3] + [(now, snap.settled)]
         span = now - self.history[0][0]
         snap.throughput = (snap.settled - self.history[0][1]) / span if span > 0 else 0.0
+        if snap.breaker != "closed" and phase not in self.open_in:
+            self.open_in.append(phase)
         self.snap = snap
         return snap
 
