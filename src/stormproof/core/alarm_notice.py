@@ -15,7 +15,7 @@ from typing import Any
 from urllib.parse import quote
 
 MAX_INLINE_EVENT = 16_384  # bytes of JSON; a larger event is linked, not copied
-MAX_INCIDENTS = 10  # per notification: the newest ones
+MAX_INCIDENTS = 50  # per notification: the newest ones (all an object keeps)
 INCIDENT_EVENTS = (
     "message.dead_lettered", "invocation.dead_lettered", "delivery.dead_lettered",
     "execution.failed", "stream.batch_dropped",

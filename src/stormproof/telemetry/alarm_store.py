@@ -22,7 +22,7 @@ from stormproof.storage import metrics_ops, stream_ops
 from stormproof.storage.base import CompareAndSet, EntryStatus, QueueCounts, StateRecord, Store
 
 CAS_ATTEMPTS = 10
-MAX_KEPT_INCIDENTS = 50  # per object; a notification carries the newest ten
+MAX_KEPT_INCIDENTS = 50  # per object; a notification carries up to all of them
 
 
 def key(app: str, *parts: str) -> str:
