@@ -28,7 +28,7 @@ from psycopg import sql as pgsql
 from psycopg_pool import AsyncConnectionPool
 
 from stormproof.errors import NotOpen, StoreError, StoreUnavailable
-from stormproof.storage import pg_tx, sqlfiles
+from stormproof.storage import pg_bulk, pg_tx, sqlfiles
 from stormproof.storage.pg_listener import Listener
 from stormproof.storage.pg_outage import Outage
 from stormproof.storage.pg_pool import CappedBackoffPool, QuietReconnects
@@ -189,6 +189,12 @@ class PostgresStore(ProgramStore):
         sql = self._queries[stmt.name]
         now = self._clock() if self._clock else None
         async with conn.cursor() as cur:
+            if stmt.many and stmt.name in pg_bulk.ARRAY_FORMS:
+                rows = stmt.batch()
+                if len(rows) >= pg_bulk.MIN_ROWS:
+                    form, arrays = pg_bulk.as_arrays(stmt.name, rows, now)
+                    await cur.execute(self._queries[form].encode(), arrays, prepare=True)
+                    return [(cur.rowcount,)]
             if stmt.many:
                 params = [{**p, "now": now} for p in stmt.batch()]
                 await cur.executemany(sql.encode(), params)
