@@ -23,7 +23,6 @@ ARRAY_FORMS: dict[str, tuple[str, tuple[str, ...], frozenset[str], tuple[str, ..
         ("queue",),
     ),
 }
-MIN_ROWS = 2  # a single row is as cheap with the plain (prepared) statement
 
 
 def as_arrays(name: str, rows: Sequence[Params], now: float | None) -> tuple[str, dict[str, Any]]:
