@@ -7,7 +7,9 @@ given one, or a new PostgreSQL schema ``bench_<random>``; both are removed after
 2. **receive+delete**: C concurrent consumers drain them, receiving and deleting in
    batches of 10;
 3. **end-to-end**: the producer sends N more while the C consumers work; the phase ends
-   when the last of them is deleted.
+   when the last of them is deleted;
+4. **bulk send** (stormproof only): one producer sends N messages with ``send_many`` in
+   chunks of 1,000 to a queue of its own.
 
 The first run goes through stormproof (``send_batch``, ``receive(max_messages=10,
 wait=...)``, ``delete_batch``); the second is :mod:`stormproof.bench.bare`, the same
@@ -39,6 +41,8 @@ from stormproof.bench.bare import BATCH, QUEUE, PathFigures, Tally, body_of, ind
 from stormproof.queues.queue import Queue
 
 LATENCY_QUEUE = "bench-latency"
+BULK_QUEUE = "bench-bulk"
+BULK_CHUNK = 1000
 INTERVAL = 0.005
 WARMUP = 5
 WAIT = 0.2  # long-poll of the throughput consumers: how soon they notice the phase ended
@@ -160,18 +164,32 @@ async def _latency(q: Queue, samples: int) -> list[float]:
     return sorted((got[i] - sent[i]) * 1000 for i in range(WARMUP, total))
 
 
+async def _bulk(q: Queue, n: int) -> float:
+    """Messages per second one producer enqueues with ``send_many`` (chunks of 1,000)."""
+    entries = [{"body": body_of(i)} for i in range(n)]
+    start = time.perf_counter()
+    result = await q.send_many(entries, chunk=BULK_CHUNK)
+    elapsed = time.perf_counter() - start
+    if result.failed or len(result.successful) != n:
+        raise RuntimeError(f"send_many failed: {result.failed[:1]}")
+    await q.purge()
+    return n / elapsed
+
+
 async def _stormproof(
     url: str, n: int, consumers: int, samples: int
-) -> tuple[PathFigures, list[float]]:
+) -> tuple[PathFigures, list[float], float]:
     app = App("bench", url)
     q = app.queue(QUEUE)
     lq = app.queue(LATENCY_QUEUE)
+    bq = app.queue(BULK_QUEUE)
     async with app:
         # Latency first, on the fresh store: after the throughput phases PostgreSQL's
         # autovacuum may be cleaning up 2N deleted rows on the same two cores.
         latencies = await _latency(lq, samples)
         figures = await _throughput(q, n, consumers)
-    return figures, latencies
+        bulk = await _bulk(bq, n)
+    return figures, latencies, bulk
 
 
 def _bare(url: str, n: int, consumers: int) -> PathFigures:
@@ -209,11 +227,12 @@ def run(
     Keys: ``store``, ``messages``, ``consumers``, ``batch``, ``stormproof`` and ``bare``
     (``send_per_s``, ``receive_delete_per_s``, ``end_to_end_per_s``, ``processed``,
     ``duplicates``, ``missing``), ``ratio`` (stormproof's end-to-end over the bare
-    loop's), ``ratios`` (per figure) and ``latency`` (``samples``, ``p50_ms``,
+    loop's), ``ratios`` (per figure), ``bulk_send_per_s`` (stormproof's ``send_many``
+    of N messages in chunks of 1,000, no bare counterpart) and ``latency`` (``samples``, ``p50_ms``,
     ``p99_ms``, ``interval_ms``).
     """
     with fresh_store(url, "stormproof") as mine:
-        ours, latencies = asyncio.run(_stormproof(mine, messages, consumers, latency_samples))
+        ours, latencies, bulk = asyncio.run(_stormproof(mine, messages, consumers, latency_samples))
     with fresh_store(url, "bare") as theirs:
         baseline = _bare(theirs, messages, consumers)
     a, b = asdict(ours), asdict(baseline)
@@ -227,6 +246,7 @@ def run(
         "bare": b,
         "ratio": a["end_to_end_per_s"] / b["end_to_end_per_s"],
         "ratios": {k: a[k] / b[k] for k in rates},
+        "bulk_send_per_s": bulk,
         "latency": {
             "samples": len(latencies),
             "p50_ms": percentile(latencies, 0.50),
@@ -269,6 +289,10 @@ def render(report: dict[str, Any]) -> None:
         f"send→receive latency (stormproof, idle long-polling consumer, one send every "
         f"{lat['interval_ms']:.0f} ms, {lat['samples']} samples): "
         f"p50 {lat['p50_ms']:.2f} ms, p99 {lat['p99_ms']:.2f} ms"
+    )
+    console.print(
+        f"bulk send (send_many, chunks of {BULK_CHUNK}, one producer): "
+        f"{report['bulk_send_per_s']:,.0f} msgs/s"
     )
     console.print(f"ratio (stormproof end-to-end / bare loop end-to-end): {report['ratio']:.2f}")
 

@@ -1,4 +1,5 @@
-"""``queues send-batch`` input: NDJSON lines parsed into entries, sent 10 per batch.
+"""``queues send-batch`` input: NDJSON lines parsed into entries, sent 1,000 per
+transaction with ``Queue.send_many``.
 
 Each line is an object ``{"body": ..., "delay", "group_id", "dedup_id", "attributes"}``
 (an envelope) or any other JSON value, which is the body itself. Entry ids are line
@@ -11,10 +12,9 @@ import json
 from typing import IO, Any
 
 from stormproof.cli.output import BadUsage, progress_bar
-from stormproof.errors import BatchRequestInvalid
 from stormproof.queues.queue import Queue
 
-BATCH = 10
+BATCH = 1000  # entries per send_many chunk (one transaction)
 _ENVELOPE_KEYS = {"body", "delay", "group_id", "dedup_id", "attributes"}
 Entry = tuple[int, dict[str, Any]]  # (line, send_batch entry without its id)
 Sent = tuple[int, str]  # (line, message id)
@@ -43,18 +43,7 @@ def parse_line(text: str) -> dict[str, Any]:
 
 async def _send_chunk(queue: Queue, chunk: list[Entry]) -> tuple[list[Sent], list[Failure]]:
     entries = [{**entry, "id": str(line)} for line, entry in chunk]
-    try:
-        result = await queue.send_batch(entries)
-    except BatchRequestInvalid as exc:
-        if len(chunk) == 1:
-            return [], [(chunk[0][0], type(exc).__name__, str(exc))]
-        sent: list[Sent] = []
-        failed: list[Failure] = []
-        for one in chunk:  # e.g. together too long: send them one by one
-            s, f = await _send_chunk(queue, [one])
-            sent += s
-            failed += f
-        return sent, failed
+    result = await queue.send_many(entries, chunk=BATCH)
     return (
         [(int(eid), mid) for eid, mid in result.successful],
         [(int(eid), code, msg) for eid, code, msg, _ in result.failed],
@@ -64,7 +53,8 @@ async def _send_chunk(queue: Queue, chunk: list[Entry]) -> tuple[list[Sent], lis
 async def send_all(
     queue: Queue, entries: list[Entry], show: bool
 ) -> tuple[list[Sent], list[Failure]]:
-    """Send entries 10 at a time (with a progress bar if ``show``); sent and failed."""
+    """Send entries with ``send_many``, :data:`BATCH` per transaction (with a progress bar
+    if ``show``); sent and failed."""
     sent: list[Sent] = []
     failed: list[Failure] = []
     with progress_bar("sending", len(entries), show) as update:

@@ -363,7 +363,7 @@ def change_visibility(
 @json_option
 @click.pass_context
 def send_batch(ctx: click.Context, name: str, source: IO[str], as_json: bool) -> None:
-    """Send NDJSON lines from SOURCE (a file; - or nothing: stdin), 10 per batch.
+    """Send NDJSON lines from SOURCE (a file; - or nothing: stdin), 1,000 per transaction.
 
     Each line is an object {"body": ..., "delay", "group_id", "dedup_id", "attributes"} or
     any other JSON value, taken as the body. Prints a summary; exit code 1 if any failed.

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import json
-from collections.abc import Mapping, Sequence
+from collections.abc import Iterable, Mapping, Sequence
 from typing import Any
 
 from stormproof.core import queue_rules as rules
@@ -15,6 +15,7 @@ from stormproof.errors import (
     ReceiptHandleIsInvalid,
     StormproofError,
 )
+from stormproof.queues import bulk
 from stormproof.queues.messages import BatchResult, Message, QueueStats, decode_handle
 from stormproof.queues.redrive import RedriveManager, RedriveTask
 from stormproof.queues.surge import Surge
@@ -137,6 +138,21 @@ class Queue:
             ids = done[0].values
             result.successful = [(e, str(m)) for (e, _), m in zip(ready, ids, strict=True)]
         return result
+
+    async def send_many(
+        self, entries: Iterable[Any], chunk: int = bulk.DEFAULT_CHUNK
+    ) -> BatchResult:
+        """Send any number of entries (mappings as for ``send_batch``; ``id`` optional,
+        defaulting to the entry's position), ``chunk`` (1-10,000) per transaction.
+
+        A problem with one entry fails that entry only; see :mod:`stormproof.queues.bulk`.
+        A surging queue sends them to its surge queue instead.
+        """
+        bulk.check_chunk(chunk)
+        if self.surge is not None and await self.surge.active():
+            surge_to: Queue = self.surge.to
+            return await surge_to.send_many(entries, chunk)
+        return await bulk.send_many(self.app.store, self.name, self.attributes, entries, chunk)
 
     # --- receiving ------------------------------------------------------------------
 

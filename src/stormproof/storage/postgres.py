@@ -24,11 +24,14 @@ from collections.abc import Callable, Sequence
 from typing import Any, TypeVar
 
 import psycopg
+from psycopg import AsyncPipeline
 from psycopg import sql as pgsql
 from psycopg_pool import AsyncConnectionPool
 
 from stormproof.errors import NotOpen, StoreError, StoreUnavailable
-from stormproof.storage import pg_tx, sqlfiles
+from stormproof.storage import pg_bulk, pg_pipeline, pg_tx, sqlfiles, unit_ops
+from stormproof.storage.base import Operation, OpResult
+from stormproof.storage.pg_group import GroupCommit
 from stormproof.storage.pg_listener import Listener
 from stormproof.storage.pg_outage import Outage
 from stormproof.storage.pg_pool import CappedBackoffPool, QuietReconnects
@@ -37,6 +40,7 @@ from stormproof.storage.program import Call, Dialect, Notify, Program, Row, Stmt
 from stormproof.storage.program_store import ProgramStore
 
 T = TypeVar("T")
+AsyncConn = psycopg.AsyncConnection[Any]
 __all__ = ["PostgresStore", "split_url"]
 _RETRY_FIRST, _RETRY_CAP = 0.05, 1.0  # seconds between a call's attempts, jittered
 _CONNECT_TIMEOUT = 5.0  # seconds one attempt waits for a pooled connection
@@ -59,6 +63,7 @@ class PostgresStore(ProgramStore):
         self._pool: AsyncConnectionPool[Any] | None = None
         self._listener: Listener | None = None
         self._quiet: QuietReconnects | None = None
+        self._group = GroupCommit(self._send)
 
     async def _configure(self, conn: psycopg.AsyncConnection[Any]) -> None:
         await conn.execute(pgsql.SQL("SET search_path TO {}").format(pgsql.Identifier(self.schema)))
@@ -126,7 +131,18 @@ class PostgresStore(ProgramStore):
                 )
             await conn.commit()
 
-    async def _run(self, factory: Callable[[], Program[T]]) -> T:
+    async def apply(self, ops: Sequence[Operation], *, atomic: bool = False) -> list[OpResult]:
+        """Apply a unit of work in one transaction; plain sends share theirs with concurrent
+        sends (group commit) and cost one round trip."""
+        if not pg_pipeline.pipelinable(ops):
+            return await super().apply(ops, atomic=atomic)
+        return await self._group.send(ops)
+
+    async def _send(self, ops: Sequence[Operation]) -> list[OpResult]:
+        # Plain sends are never stale, so ``atomic`` changes nothing for them.
+        return await self._run(lambda: unit_ops.apply(self.dialect, ops, False), pipelined=True)
+
+    async def _run(self, factory: Callable[[], Program[T]], pipelined: bool = False) -> T:
         pool = self._pool
         if pool is None:
             raise NotOpen("store")
@@ -137,7 +153,7 @@ class PostgresStore(ProgramStore):
         while True:
             left = end - loop.time()
             try:
-                result = await self._attempt(pool, factory, min(_CONNECT_TIMEOUT, left))
+                result = await self._attempt(pool, factory, min(_CONNECT_TIMEOUT, left), pipelined)
             except psycopg.OperationalError as exc:
                 _reraise_lost_cancel(task, asked, exc)
                 self._outage.failed(one_line(exc))
@@ -158,17 +174,33 @@ class PostgresStore(ProgramStore):
                 return result
 
     async def _attempt(
-        self, pool: AsyncConnectionPool[Any], factory: Callable[[], Program[T]], timeout: float
+        self,
+        pool: AsyncConnectionPool[Any],
+        factory: Callable[[], Program[T]],
+        timeout: float,
+        pipelined: bool,
     ) -> T:
-        async with pool.connection(timeout=max(timeout, 0.05)) as conn, conn.transaction():
-            notified: dict[str, int] = {}
-            value = await self._drive(conn, factory(), notified)
-            for queue, count in notified.items():
-                await conn.execute("SELECT pg_notify(%s, %s)", (self.channel, f"{count} {queue}"))
-            return value
+        async with pool.connection(timeout=max(timeout, 0.05)) as conn:
+            if not pipelined:
+                async with conn.transaction():
+                    return await self._unit(conn, factory(), None)
+            # BEGIN, the statements, pg_notify and COMMIT leave in one round trip.
+            async with conn.pipeline() as pipe, conn.transaction():
+                return await self._unit(conn, factory(), pipe)
+
+    async def _unit(self, conn: AsyncConn, prog: Program[T], pipe: AsyncPipeline | None) -> T:
+        notified: dict[str, int] = {}
+        value = await self._drive(conn, prog, notified, pipe)
+        for queue, count in notified.items():
+            await conn.execute("SELECT pg_notify(%s, %s)", (self.channel, f"{count} {queue}"))
+        return value
 
     async def _drive(
-        self, conn: psycopg.AsyncConnection[Any], prog: Program[T], notified: dict[str, int]
+        self,
+        conn: AsyncConn,
+        prog: Program[T],
+        notified: dict[str, int],
+        pipe: AsyncPipeline | None,
     ) -> T:
         try:
             item = next(prog)
@@ -179,24 +211,41 @@ class PostgresStore(ProgramStore):
                 elif isinstance(item, Call):
                     rows = [(await pg_tx.run_call(conn, item),)]
                 else:
-                    rows = await self._execute(conn, item)
+                    rows = await self._execute(conn, item, pipe)
                 item = prog.send(rows)
         except StopIteration as stop:
             result: T = stop.value
             return result
 
-    async def _execute(self, conn: psycopg.AsyncConnection[Any], stmt: Stmt) -> list[Row]:
+    async def _execute(self, conn: AsyncConn, stmt: Stmt, pipe: AsyncPipeline | None) -> list[Row]:
+        """Run one statement. In a pipeline a ``many`` statement is only queued (its row
+        count reads as -1: the programs run pipelined do not read it); any other
+        statement syncs the pipeline so its rows are there to read."""
         sql = self._queries[stmt.name]
         now = self._clock() if self._clock else None
         async with conn.cursor() as cur:
             if stmt.many:
-                params = [{**p, "now": now} for p in stmt.batch()]
-                await cur.executemany(sql.encode(), params)
-                return [(cur.rowcount,)]
+                await self._execute_many(cur, stmt, now)
+                return [(-1 if pipe is not None else cur.rowcount,)]
             await cur.execute(sql.encode(), {**stmt.single(), "now": now}, prepare=True)
+            if pipe is not None:
+                await pipe.sync()
             if cur.description is None:
                 return [(cur.rowcount,)]
             return list(await cur.fetchall())
+
+    async def _execute_many(self, cur: psycopg.AsyncCursor[Any], stmt: Stmt, now: Any) -> None:
+        rows = stmt.batch()
+        if len(rows) == 1:  # one row: the plain statement, prepared once per connection
+            await cur.execute(
+                self._queries[stmt.name].encode(), {**rows[0], "now": now}, prepare=True
+            )
+        elif stmt.name in pg_bulk.ARRAY_FORMS:
+            form, arrays = pg_bulk.as_arrays(stmt.name, rows, now)
+            await cur.execute(self._queries[form].encode(), arrays, prepare=True)
+        else:
+            params = [{**p, "now": now} for p in rows]
+            await cur.executemany(self._queries[stmt.name].encode(), params)
 
     async def wait(self, queues: Sequence[str], timeout: float) -> None:
         """Long-poll wait on NOTIFY; short polling while the listener is reconnecting."""
