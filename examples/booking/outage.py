@@ -16,7 +16,6 @@ from typing import Any
 import httpx
 
 from examples.booking.settings import payment_url
-
 from stormproof import Fault
 
 HOWS = ("chaos", "simulator")
