@@ -121,9 +121,13 @@ async def _latency(q: Queue, worker: Worker, handler: _Handler, samples: int) ->
     deadline = time.perf_counter() + 30
     while len(handler.probes) < total and time.perf_counter() < deadline:
         await asyncio.sleep(0.01)
+    # A probe's handler has run, but its batch may still be deleting: count what is left
+    # only once every unit has finished.
+    await worker.wait_idle()
     for consumer in worker.consumers:
         consumer.stop()
     await asyncio.gather(*pollers)
+    await worker.wait_idle()
     keys = [f"p{i}" for i in range(WARMUP, total)]
     return sorted((handler.probes[k] - sent[k]) * 1000 for k in keys if k in handler.probes)
 
