@@ -4,7 +4,9 @@ batches and input templates with escapes."""
 
 from __future__ import annotations
 
+import inspect
 import json
+import sys
 from datetime import UTC, datetime
 
 import pytest
@@ -117,3 +119,19 @@ def test_escaped_quotes_neither_open_nor_close_template_strings() -> None:
     )
     with pytest.raises(InvalidAttribute, match="not object keys"):
         render('{"a \\" <x>": 1}')
+
+
+def test_a_template_whose_string_never_closes_is_not_delivered() -> None:
+    assert render('{"k": "<x>') is None
+
+
+def test_pattern_text_past_a_lower_recursion_limit_is_too_deep() -> None:
+    # jsonata raises the process's recursion limit to 10000 on import; an embedding process
+    # may run with Python's default (1000), where 2000 levels fit in 4096 characters.
+    old = sys.getrecursionlimit()
+    sys.setrecursionlimit(len(inspect.stack()) + 500)
+    try:
+        with pytest.raises(InvalidPattern, match="nested more than 64 levels"):
+            compile_pattern("[" * 2000 + "]" * 2000)
+    finally:
+        sys.setrecursionlimit(old)
