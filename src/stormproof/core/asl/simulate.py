@@ -127,7 +127,9 @@ def _run_tasks(
 ) -> bool:
     ran = False
     for request in requests:
-        if request["id"] in completed:
+        # Defensive: advance() consumes every completion it is handed, so a listed request
+        # is never complete yet; should that change, a task must still not run twice.
+        if request["id"] in completed:  # pragma: no cover
             continue
         completed[request["id"]] = _outcome(request, tasks)
         ran = True
@@ -145,7 +147,8 @@ def _run_children(
     """Run each requested child execution to its end, one after another, in virtual time."""
     ran = False
     for request in requests:
-        if request["id"] in completed:
+        # Defensive, as in _run_tasks: a child execution must never run twice.
+        if request["id"] in completed:  # pragma: no cover
             continue
         definition = map_run.child_definition(state["definition"], request["block"])
         context = StartContext(clock.now, request["name"], request["machine"])

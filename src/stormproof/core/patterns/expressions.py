@@ -42,8 +42,6 @@ def token_text(value: Any) -> str:
     """How a JSON parser prints the token that starts ``value`` (for error messages)."""
     if value is _END:
         return "]"
-    if isinstance(value, str):
-        return value
     if isinstance(value, list):
         return "["
     if isinstance(value, dict):
