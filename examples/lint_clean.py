@@ -23,9 +23,11 @@ app.consume(orders, reserve, max_concurrency=4)
 retry = [{"ErrorEquals": ["States.TaskFailed"], "MaxAttempts": 3, "JitterStrategy": "FULL"}]
 app.state_machine(
     "checkout",
-    {"StartAt": "Reserve", "States": {"Reserve": {"Type": "Task", "Resource": "reserve",
-                                                 "Retry": retry, "End": True}}},
+    {
+        "StartAt": "Reserve",
+        "States": {"Reserve": {"Type": "Task", "Resource": "reserve", "Retry": retry, "End": True}},
+    },
     resources={"reserve": lambda e: e},
-)  # fmt: skip
+)
 shop = app.bus("shop")
 shop.rule("audit", {"source": ["shop"]}, [Target(failures)])

@@ -61,17 +61,18 @@ app.api.get("/report", handler=report, timeout=5)
 # SP109: a Task without Retry on transient errors.
 app.state_machine(
     "checkout",
-    {"StartAt": "Charge", "States": {"Charge": {"Type": "Task", "Resource": "charge",
-                                               "End": True}}},
+    {
+        "StartAt": "Charge",
+        "States": {"Charge": {"Type": "Task", "Resource": "charge", "End": True}},
+    },
     resources={"charge": lambda e: e},
-)  # fmt: skip
+)
 
 # SP110: `ship` calls the carrier (the shipments mapping limits it), returns does not;
 # SP111: `ship` has 2 reserved, the returns mapping has no max_concurrency.
 carrier = app.limit("carrier", rate=5, burst=5)
 ship_dlq = app.queue("ship-dlq", retention=14 * 86400)
-shipments = app.queue("shipments", visibility_timeout=60, dead_letter=ship_dlq,
-                      max_receive_count=5)  # fmt: skip
+shipments = app.queue("shipments", visibility_timeout=60, dead_letter=ship_dlq, max_receive_count=5)
 returns = app.queue("returns", visibility_timeout=60, dead_letter=ship_dlq, max_receive_count=5)
 
 

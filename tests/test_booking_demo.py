@@ -28,11 +28,30 @@ def run_demo(
 ) -> dict[str, Any]:
     """Run the demo for ``seconds`` of load; its summary (and its output must stay plain)."""
     summary = tmp_path / "summary.json"
-    command = [sys.executable, "-m", "examples.booking.demo", "--no-serve",
-               "--duration", str(seconds), "--rate", "8", "--folder", str(tmp_path / "run"),
-               "--summary", str(summary), *extra]  # fmt: skip
-    done = subprocess.run(command, cwd=ROOT, env={**os.environ, **(env or {})},
-                          capture_output=True, text=True, timeout=220, check=False)  # fmt: skip
+    command = [
+        sys.executable,
+        "-m",
+        "examples.booking.demo",
+        "--no-serve",
+        "--duration",
+        str(seconds),
+        "--rate",
+        "8",
+        "--folder",
+        str(tmp_path / "run"),
+        "--summary",
+        str(summary),
+        *extra,
+    ]
+    done = subprocess.run(
+        command,
+        cwd=ROOT,
+        env={**os.environ, **(env or {})},
+        capture_output=True,
+        text=True,
+        timeout=220,
+        check=False,
+    )
     assert done.returncode == 0, done.stdout[-3000:] + done.stderr[-3000:]
     assert "\x1b[" not in done.stdout  # no TTY: plain lines, no escape codes
     assert "lost = 0, duplicates charged = 0, seats ok = True" in done.stdout
@@ -79,9 +98,13 @@ def test_demo_on_postgres_with_two_workers(tmp_path: Path, pg_base_url: str | No
     schema = f"booking_{uuid.uuid4().hex[:10]}"
     try:
         summary = run_demo(
-            tmp_path, "--postgres", "--workers", "2",
-            env={"STORMPROOF_STORE": f"{base}?schema={schema}"}, seconds=6,
-        )  # fmt: skip
+            tmp_path,
+            "--postgres",
+            "--workers",
+            "2",
+            env={"STORMPROOF_STORE": f"{base}?schema={schema}"},
+            seconds=6,
+        )
     finally:
         drop_schema(base, schema)
     # A shorter run than SQLite's: its few bookings may all go through, so the alert path

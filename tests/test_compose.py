@@ -22,8 +22,18 @@ from stormproof.cli import main
 
 ROOT = Path(__file__).resolve().parents[1]
 BOOKING = ROOT / "examples" / "booking"
-SERVICES = {"postgres", "payment-api", "receiver", "api1", "api2", "worker1", "worker2",
-            "worker3", "load", "reconcile"}  # fmt: skip
+SERVICES = {
+    "postgres",
+    "payment-api",
+    "receiver",
+    "api1",
+    "api2",
+    "worker1",
+    "worker2",
+    "worker3",
+    "load",
+    "reconcile",
+}
 
 
 def _compose() -> dict[str, Any]:
@@ -98,11 +108,17 @@ def test_addresses_point_at_services_that_listen_there() -> None:
 
 def test_python_modules_are_the_examples_and_answer_help() -> None:
     modules = sorted({cmd[2] for _, cmd in _commands("python")})
-    assert modules == [f"examples.booking.{m}" for m in
-                       ("load", "payment_api", "receiver", "reconcile")]  # fmt: skip
+    assert modules == [
+        f"examples.booking.{m}" for m in ("load", "payment_api", "receiver", "reconcile")
+    ]
     if not (BOOKING / "__init__.py").exists():
         pytest.skip("examples/booking's code has not landed yet (issue 21's booking example)")
     for module in modules:
-        done = subprocess.run([sys.executable, "-m", module, "--help"], cwd=ROOT,
-                              capture_output=True, timeout=60, check=False)  # fmt: skip
+        done = subprocess.run(
+            [sys.executable, "-m", module, "--help"],
+            cwd=ROOT,
+            capture_output=True,
+            timeout=60,
+            check=False,
+        )
         assert done.returncode == 0, (module, done.stderr[-2000:])

@@ -27,8 +27,19 @@ DOCS = ROOT / "docs"
 # `--8<-- "examples/booking/app.py:storage-first"` (pymdownx.snippets, a named section).
 INCLUDE = re.compile(r'^--8<-- "(?P<path>[^":]+)(?::(?P<section>[A-Za-z0-9_-]+))?"$', re.M)
 # The seeds' order of the patterns, each a tutorial step named after its marker.
-STEPS = ["storage-first", "load-levelling", "fan-out", "retries", "dlq", "breaker", "saga",
-         "load-shedding", "async-responses", "observability", "chaos"]  # fmt: skip
+STEPS = [
+    "storage-first",
+    "load-levelling",
+    "fan-out",
+    "retries",
+    "dlq",
+    "breaker",
+    "saga",
+    "load-shedding",
+    "async-responses",
+    "observability",
+    "chaos",
+]
 
 
 def _config() -> dict[str, Any]:
@@ -142,7 +153,12 @@ def test_the_how_to_s_test_passes_with_the_installed_plugin(pytester: pytest.Pyt
 def test_the_readme_links_the_site_and_every_link_resolves() -> None:
     readme = (ROOT / "README.md").read_text()
     links = re.findall(r"\]\((docs/[^)#\s]+)", readme)
-    for section in ("docs/index.md", "docs/tutorial/index.md", "docs/howto/index.md",
-                    "docs/reference/index.md", "docs/explanation/index.md"):  # fmt: skip
+    for section in (
+        "docs/index.md",
+        "docs/tutorial/index.md",
+        "docs/howto/index.md",
+        "docs/reference/index.md",
+        "docs/explanation/index.md",
+    ):
         assert section in links, section
     assert [link for link in links if not (ROOT / link).exists()] == []

@@ -51,8 +51,19 @@ def pg_store(pg_base_url: str | None) -> Iterator[str]:
 
 
 def _loadgen(urls: list[str], out: Path) -> list[str]:
-    argv = [sys.executable, "-m", "tests.support.loadgen", "--rate", str(RATE),
-            "--duration", str(DURATION), "--duplicates", "0.1", "--out", str(out)]  # fmt: skip
+    argv = [
+        sys.executable,
+        "-m",
+        "tests.support.loadgen",
+        "--rate",
+        str(RATE),
+        "--duration",
+        str(DURATION),
+        "--duplicates",
+        "0.1",
+        "--out",
+        str(out),
+    ]
     for url in urls:
         argv += ["--url", url]
     return argv
@@ -122,10 +133,34 @@ def test_orders_survive_a_killed_host_and_cut_networks(pg_store: str, tmp_path: 
 def _booking_services(cluster: Cluster, tmp_path: Path) -> None:
     """The payment API and the webhook receiver, on this machine at the gateway address."""
     py, gw = sys.executable, cluster.gateway
-    cluster.local("payment_api", [py, "-m", "examples.booking.payment_api", "--host", gw,
-                  "--port", "8790", "--record", str(tmp_path / "payments.jsonl")])  # fmt: skip
-    cluster.local("receiver", [py, "-m", "examples.booking.receiver", "--host", gw,
-                  "--port", "8791", "--out", str(tmp_path / "hooks.jsonl")])  # fmt: skip
+    cluster.local(
+        "payment_api",
+        [
+            py,
+            "-m",
+            "examples.booking.payment_api",
+            "--host",
+            gw,
+            "--port",
+            "8790",
+            "--record",
+            str(tmp_path / "payments.jsonl"),
+        ],
+    )
+    cluster.local(
+        "receiver",
+        [
+            py,
+            "-m",
+            "examples.booking.receiver",
+            "--host",
+            gw,
+            "--port",
+            "8791",
+            "--out",
+            str(tmp_path / "hooks.jsonl"),
+        ],
+    )
 
 
 def _booking_load(cluster: Cluster, tmp_path: Path) -> Path:
@@ -133,9 +168,21 @@ def _booking_load(cluster: Cluster, tmp_path: Path) -> Path:
     faults; their lines merged into one file."""
     loads = []
     for i, url in enumerate(cluster.api_urls()):
-        argv = [sys.executable, "-m", "examples.booking.load", "--url", url, "--rate",
-                str(BOOKING_RATE), "--duration", str(DURATION), "--duplicates", "0.1",
-                "--out", str(tmp_path / f"sent{i}.jsonl")]  # fmt: skip
+        argv = [
+            sys.executable,
+            "-m",
+            "examples.booking.load",
+            "--url",
+            url,
+            "--rate",
+            str(BOOKING_RATE),
+            "--duration",
+            str(DURATION),
+            "--duplicates",
+            "0.1",
+            "--out",
+            str(tmp_path / f"sent{i}.jsonl"),
+        ]
         loads.append(cluster.local(f"load{i}", argv))
     _faults(cluster, loads)
     sent = tmp_path / "sent.jsonl"
@@ -145,8 +192,18 @@ def _booking_load(cluster: Cluster, tmp_path: Path) -> Path:
 
 def _reconciled(store: str, tmp_path: Path, sent: Path) -> dict[str, Any]:
     """``examples.booking.reconcile --json``, polled until it passes (or SETTLE runs out)."""
-    argv = [sys.executable, "-m", "examples.booking.reconcile", "--store", store, "--payments",
-            str(tmp_path / "payments.jsonl"), "--sent", str(sent), "--json"]  # fmt: skip
+    argv = [
+        sys.executable,
+        "-m",
+        "examples.booking.reconcile",
+        "--store",
+        store,
+        "--payments",
+        str(tmp_path / "payments.jsonl"),
+        "--sent",
+        str(sent),
+        "--json",
+    ]
     deadline = time.monotonic() + BOOKING_SETTLE
     while True:
         done = subprocess.run(
@@ -167,8 +224,10 @@ def test_booking_survives_a_killed_host_and_cut_networks(pg_store: str, tmp_path
             "examples/booking does not exist yet (issue 21's booking example lands "
             "separately); the orders workload above proves the multi-host machinery"
         )
-    env = {"BOOKING_PAYMENT_URL": "http://{gateway}:8790",
-           "BOOKING_RECEIVER_URL": "http://{gateway}:8791"}  # fmt: skip
+    env = {
+        "BOOKING_PAYMENT_URL": "http://{gateway}:8790",
+        "BOOKING_RECEIVER_URL": "http://{gateway}:8791",
+    }
     with Cluster(Layout("examples.booking:app", env=env), pg_store, tmp_path) as cluster:
         _booking_services(cluster, tmp_path)
         print(f"mode: {cluster.mode}; ready in {cluster.wait_ready():.1f} s")

@@ -137,8 +137,14 @@ def _clicks(name: str, *, bisect: bool) -> App:
             if json.loads(base64.b64decode(r["kinesis"]["data"])).get("poison"):
                 raise ValueError("poison record")
 
-    app.consume(clicks, count, batch_size=20, bisect_on_error=bisect, max_retry_attempts=2,
-                on_failure=failed)  # fmt: skip
+    app.consume(
+        clicks,
+        count,
+        batch_size=20,
+        bisect_on_error=bisect,
+        max_retry_attempts=2,
+        on_failure=failed,
+    )
     return app
 
 

@@ -27,15 +27,19 @@ async def _incidents(ops: Any, want: int, within: float) -> list[dict[str, Any]]
     return found
 
 
-async def test_one_notification_per_dead_letter_across_workers(store_url: str,
-                                                               tmp_path: Path) -> None:  # fmt: skip
+async def test_one_notification_per_dead_letter_across_workers(
+    store_url: str, tmp_path: Path
+) -> None:
     app = App("alarmed", store_url)
     orders, ops = app.queue("orders-dlq"), app.queue("ops")
-    orders = app.queue("orders", visibility_timeout=1, dead_letter="orders-dlq",
-                       max_receive_count=1)  # fmt: skip
+    orders = app.queue(
+        "orders", visibility_timeout=1, dead_letter="orders-dlq", max_receive_count=1
+    )
     async with app:
-        procs = [spawn_worker(APP, store_url, 2, tmp_path / f"{i}.log", tmp_path / f"{i}.err")
-                 for i in range(2)]  # fmt: skip
+        procs = [
+            spawn_worker(APP, store_url, 2, tmp_path / f"{i}.log", tmp_path / f"{i}.err")
+            for i in range(2)
+        ]
         try:
             first = await orders.send("order-1")
             got = await _incidents(ops, 1, 30)  # includes the workers' start-up

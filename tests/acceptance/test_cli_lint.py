@@ -61,21 +61,36 @@ def test_a_silenced_finding_is_left_out() -> None:
         (lint.MappingSpec("q", "f", 0),),
     )
     assert [f.code for f in lint.lint(spec)] == ["SP103"]
-    quiet = lint.AppSpec(spec.queues, spec.functions, spec.mappings,
-                         {"queue:q": {"SP103": "drained by hand"}})  # fmt: skip
+    quiet = lint.AppSpec(
+        spec.queues, spec.functions, spec.mappings, {"queue:q": {"SP103": "drained by hand"}}
+    )
     assert lint.lint(quiet) == []
 
 
 def test_the_worker_logs_the_findings_at_start(tmp_path: Path) -> None:
-    env = {**os.environ, "PYTHONPATH": f"{ROOT / 'src'}{os.pathsep}{ROOT}",
-           "STORMPROOF_LOG_FORMAT": "json"}  # fmt: skip
+    env = {
+        **os.environ,
+        "PYTHONPATH": f"{ROOT / 'src'}{os.pathsep}{ROOT}",
+        "STORMPROOF_LOG_FORMAT": "json",
+    }
     store = f"sqlite:///{tmp_path / 'lint.db'}"
     err = tmp_path / "stderr.log"
     with err.open("wb") as sink:
         proc = subprocess.Popen(
-            [sys.executable, "-m", "stormproof", "worker", "examples.lint_misconfigured:app",
-             "--store", store], cwd=ROOT, env=env, stdout=subprocess.DEVNULL, stderr=sink,
-        )  # fmt: skip
+            [
+                sys.executable,
+                "-m",
+                "stormproof",
+                "worker",
+                "examples.lint_misconfigured:app",
+                "--store",
+                store,
+            ],
+            cwd=ROOT,
+            env=env,
+            stdout=subprocess.DEVNULL,
+            stderr=sink,
+        )
     try:
         deadline = time.monotonic() + 30
         while "lint SP114" not in err.read_text() and time.monotonic() < deadline:

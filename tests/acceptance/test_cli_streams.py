@@ -14,8 +14,9 @@ def test_streams_commands(store_url: str) -> None:
     assert put["ShardId"] == again["ShardId"] and again["SequenceNumber"] > put["SequenceNumber"]
     got = ok_json(store_url, "streams", "read", "clicks", put["ShardId"])
     assert [r["Data"] for r in got] == ["hello", "world"]
-    after = ok_json(store_url, "streams", "read", "clicks", put["ShardId"], "--after",
-                    put["SequenceNumber"])  # fmt: skip
+    after = ok_json(
+        store_url, "streams", "read", "clicks", put["ShardId"], "--after", put["SequenceNumber"]
+    )
     assert [r["Data"] for r in after] == ["world"]
     described = ok_json(store_url, "streams", "describe", "clicks")
     assert any(s["LastSequenceNumber"] == again["SequenceNumber"] for s in described)

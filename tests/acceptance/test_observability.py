@@ -39,8 +39,9 @@ def every_kind(store_url: str, clock: FakeClock, hook: str) -> App:
 
     app.consume(orders, charge, batch_size=1)
     app.consume(app.stream("clicks"), tally)
-    app.state_machine("refund", {"StartAt": "Done", "States": {"Done": {"Type": "Pass",
-                                                                        "End": True}}})  # fmt: skip
+    app.state_machine(
+        "refund", {"StartAt": "Done", "States": {"Done": {"Type": "Pass", "End": True}}}
+    )
     app.bus().rule("alarms", {"detail-type": ["Alarm State Change"]}, [Target(seen)])
     app.api.post("/orders", to=orders)
     app.alarm_defaults(notify=[ops, hook])
@@ -54,8 +55,11 @@ async def webhook() -> AsyncIterator[tuple[str, list[dict[str, Any]]]]:
 
     async def handle(reader: asyncio.StreamReader, writer: asyncio.StreamWriter) -> None:
         head = await reader.readuntil(b"\r\n\r\n")
-        length = next(int(line.split(b":")[1]) for line in head.split(b"\r\n")
-                      if line.lower().startswith(b"content-length"))  # fmt: skip
+        length = next(
+            int(line.split(b":")[1])
+            for line in head.split(b"\r\n")
+            if line.lower().startswith(b"content-length")
+        )
         got.append(json.loads(await reader.readexactly(length)))
         writer.write(b"HTTP/1.1 204 No Content\r\ncontent-length: 0\r\n\r\n")
         await writer.drain()
@@ -89,8 +93,10 @@ async def test_one_failed_request_is_measured_logged_and_notified(store_url: str
                 await app.buses.run_once()
                 scraped = samples((await client.get("/metrics")).text)
                 notes = [json.loads(m.body) for m in await app.queues._declared["ops"].receive(10)]
-                bus = [json.loads(m.body)
-                       for m in await app.queues._declared["alarm-events"].receive(10)]  # fmt: skip
+                bus = [
+                    json.loads(m.body)
+                    for m in await app.queues._declared["alarm-events"].receive(10)
+                ]
                 await worker.shutdown()
             undo()
     finally:

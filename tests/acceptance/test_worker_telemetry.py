@@ -41,8 +41,12 @@ def _until(check, timeout: float = 30.0):  # type: ignore[no-untyped-def]
 async def test_worker_serves_metrics_and_json_logs(store_url: str, tmp_path: Path) -> None:
     port = _free_port()
     stderr = tmp_path / "stderr.log"
-    env = {**os.environ, "PYTHONPATH": f"{ROOT / 'src'}{os.pathsep}{ROOT}",
-           "STORMPROOF_STORE": store_url, "STORMPROOF_LOG_FORMAT": "json"}  # fmt: skip
+    env = {
+        **os.environ,
+        "PYTHONPATH": f"{ROOT / 'src'}{os.pathsep}{ROOT}",
+        "STORMPROOF_STORE": store_url,
+        "STORMPROOF_LOG_FORMAT": "json",
+    }
     app = App("telemetry", store_url)
     app.queue("orders-dlq")
     q = app.queue("orders", visibility_timeout=1, dead_letter="orders-dlq", max_receive_count=1)
@@ -50,11 +54,22 @@ async def test_worker_serves_metrics_and_json_logs(store_url: str, tmp_path: Pat
         mid = await q.send("poison")
     with stderr.open("ab") as err:
         proc = subprocess.Popen(
-            [sys.executable, "-m", "stormproof", "worker",
-             "tests.acceptance.apps.telemetry_app:app", "--store", store_url,
-             "--metrics-port", str(port)],
-            cwd=ROOT, stdout=subprocess.DEVNULL, stderr=err, env=env,
-        )  # fmt: skip
+            [
+                sys.executable,
+                "-m",
+                "stormproof",
+                "worker",
+                "tests.acceptance.apps.telemetry_app:app",
+                "--store",
+                store_url,
+                "--metrics-port",
+                str(port),
+            ],
+            cwd=ROOT,
+            stdout=subprocess.DEVNULL,
+            stderr=err,
+            env=env,
+        )
     try:
         base = f"http://127.0.0.1:{port}"
         _until(lambda: httpx.get(f"{base}/readyz").status_code == 200)

@@ -10,8 +10,12 @@ ARN = "arn:aws:states:us-east-1:111111111111:execution:ProcessBooking:"
 
 
 def failed(name: str, event: Any = '{"card": "4000-declined"}') -> dict[str, Any]:
-    return {"kind": "failed_execution", "execution_arn": ARN + name, "event": event,
-            "redrive": f"stormproof executions redrive {ARN}{name}"}  # fmt: skip
+    return {
+        "kind": "failed_execution",
+        "execution_arn": ARN + name,
+        "event": event,
+        "redrive": f"stormproof executions redrive {ARN}{name}",
+    }
 
 
 def alarm(name: str, to: str, *incidents: dict[str, Any]) -> dict[str, Any]:
@@ -28,12 +32,16 @@ def test_each_failed_booking_counts_once_with_its_event() -> None:
         alarm("breaker:payments-api", "ALARM"),
     ]
     assert alerts(received) == {
-        "alarm_notifications": 4, "alerted_bookings": 2, "breaker_alarm": True,
-    }  # fmt: skip
+        "alarm_notifications": 4,
+        "alerted_bookings": 2,
+        "breaker_alarm": True,
+    }
 
 
 def test_no_alarm_no_alert() -> None:
     received = [alarm("breaker:payments-api", "OK"), {"kind": "outcome", "body": {}}]
     assert alerts(received) == {
-        "alarm_notifications": 1, "alerted_bookings": 0, "breaker_alarm": False,
-    }  # fmt: skip
+        "alarm_notifications": 1,
+        "alerted_bookings": 0,
+        "breaker_alarm": False,
+    }

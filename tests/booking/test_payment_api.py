@@ -17,8 +17,15 @@ from examples.booking.processes import ROOT, free_port
 @pytest.fixture
 def api(tmp_path: Path) -> Iterator[tuple[str, Path]]:
     port, record = free_port(), tmp_path / "ledger.jsonl"
-    command = [sys.executable, "-m", "examples.booking.payment_api", "--port", str(port),
-               "--record", str(record)]  # fmt: skip
+    command = [
+        sys.executable,
+        "-m",
+        "examples.booking.payment_api",
+        "--port",
+        str(port),
+        "--record",
+        str(record),
+    ]
     proc = subprocess.Popen(command, cwd=ROOT, stdout=subprocess.DEVNULL)
     url = f"http://127.0.0.1:{port}"
     try:

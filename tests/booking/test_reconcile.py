@@ -26,8 +26,15 @@ def test_a_clean_run_adds_up(tmp_path: Path) -> None:
     refund = {"kind": "refund", "booking_id": "c", "charge_id": "ch"}
     pay = ledger(tmp_path, charge("a"), charge("b"), charge("c"), refund)
     s = summarize({"a", "b", "c", "d"}, statuses, pay, FLIGHTS)
-    assert s == {"accepted": 4, "confirmed": 2, "compensated": 1, "dead_lettered": 1,
-                 "lost": 0, "duplicates_charged": 0, "seats_ok": True}  # fmt: skip
+    assert s == {
+        "accepted": 4,
+        "confirmed": 2,
+        "compensated": 1,
+        "dead_lettered": 1,
+        "lost": 0,
+        "duplicates_charged": 0,
+        "seats_ok": True,
+    }
 
 
 def test_double_charges_unpaid_confirmations_and_lost_bookings_are_caught(

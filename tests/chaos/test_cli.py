@@ -34,8 +34,18 @@ def test_inject_list_and_stop(store_url: str) -> None:
     assert {i["id"] for i in listed} == {fault_id, slow.stdout.strip()}
     first = next(i for i in listed if i["id"] == fault_id)
     assert first["fault"]["status"] == 503 and first["fault"]["seed"] == 3 and first["active"]
-    bad = _cli(store_url, "inject", "--app", "shop", "--target", "function:f", "--action",
-               "error", "--probability", "1.5")  # fmt: skip
+    bad = _cli(
+        store_url,
+        "inject",
+        "--app",
+        "shop",
+        "--target",
+        "function:f",
+        "--action",
+        "error",
+        "--probability",
+        "1.5",
+    )
     assert bad.returncode == 2 and "--probability" in bad.stderr and "1.5" in bad.stderr
     one = _cli(store_url, "stop", "--app", "shop", fault_id)
     assert one.returncode == 0 and "removed 1 fault" in one.stdout

@@ -89,8 +89,11 @@ async def test_a_fault_expires_with_its_injector_killed(
 ) -> None:
     injector = subprocess.Popen(
         [sys.executable, "-m", "tests.chaos.prober", "inject", store_url, "1.5"],
-        cwd=ROOT, env=ENV, stdout=subprocess.PIPE, text=True,
-    )  # fmt: skip
+        cwd=ROOT,
+        env=ENV,
+        stdout=subprocess.PIPE,
+        text=True,
+    )
     try:
         assert injector.stdout is not None
         fault_id = injector.stdout.readline().strip()
@@ -121,8 +124,9 @@ async def test_a_worker_sigkills_itself_and_nothing_is_lost(store_url: str, tmp_
         jobs = await control.create_queue("jobs", visibility_timeout=1)
         await control.chaos.inject(Fault("worker", "crash", duration=60))
         await jobs.send({"n": 1})
-        worker = spawn_worker("tests.chaos.crash_app:app", store_url, 2, log, err,
-                              STORMPROOF_CHAOS="1")  # fmt: skip
+        worker = spawn_worker(
+            "tests.chaos.crash_app:app", store_url, 2, log, err, STORMPROOF_CHAOS="1"
+        )
         try:
             code = await asyncio.to_thread(worker.wait, 60)
         finally:
@@ -131,8 +135,9 @@ async def test_a_worker_sigkills_itself_and_nothing_is_lost(store_url: str, tmp_
         assert code == -signal.SIGKILL, err.read_text()
         assert not log.exists()  # it died before running the job
         await control.chaos.stop()
-        worker = spawn_worker("tests.chaos.crash_app:app", store_url, 2, log, err,
-                              STORMPROOF_CHAOS="1")  # fmt: skip
+        worker = spawn_worker(
+            "tests.chaos.crash_app:app", store_url, 2, log, err, STORMPROOF_CHAOS="1"
+        )
         try:
             for _ in range(600):
                 if log.exists() and log.read_text().split() == ["1"]:

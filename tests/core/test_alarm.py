@@ -105,25 +105,41 @@ def test_every_limit_is_validated(kwargs: dict[str, object], field: str) -> None
 
 
 def test_a_dead_lettered_message_carries_its_event_and_redrive_command() -> None:
-    fields = {"queue": "orders", "dlq": "orders-dlq", "message_id": "m1", "attempt": 3,
-              "body": {"order": 7}, "attributes": {}, "sent_at": 0.0,
-              "error_type": "ValueError", "error_message": "bad"}  # fmt: skip
+    fields = {
+        "queue": "orders",
+        "dlq": "orders-dlq",
+        "message_id": "m1",
+        "attempt": 3,
+        "body": {"order": 7},
+        "attributes": {},
+        "sent_at": 0.0,
+        "error_type": "ValueError",
+        "error_message": "bad",
+    }
     item = alarm_notice.incident("message.dead_lettered", fields, 1.5)
     assert item is not None
     assert item["event"] == {"order": 7}
     assert (item["error_type"], item["attempts"]) == ("ValueError", 3)
     assert item["redrive"] == "stormproof dlq redrive orders-dlq"
     assert item["dead_lettered_at"] == "1970-01-01T00:00:01.500+00:00"
-    big = alarm_notice.incident("message.dead_lettered", {**fields, "body": "x" * 20_000}, 2,
-                                link_base="http://h:1")  # fmt: skip
+    big = alarm_notice.incident(
+        "message.dead_lettered", {**fields, "body": "x" * 20_000}, 2, link_base="http://h:1"
+    )
     assert big is not None and big["event"] is None
     assert big["event_link"] == "http://h:1/ui/queues/orders-dlq/messages/m1"
 
 
 def test_a_failed_execution_carries_its_input_and_redrive_command() -> None:
-    fields = {"machine": "m", "execution_arn": "arn:stormproof:states:x:execution:m:e",
-              "status": "FAILED", "error_type": "E", "error_message": "boom", "input": [1],
-              "start_time": 0.0, "stop_time": 1.0}  # fmt: skip
+    fields = {
+        "machine": "m",
+        "execution_arn": "arn:stormproof:states:x:execution:m:e",
+        "status": "FAILED",
+        "error_type": "E",
+        "error_message": "boom",
+        "input": [1],
+        "start_time": 0.0,
+        "stop_time": 1.0,
+    }
     item = alarm_notice.incident("execution.failed", fields, 1)
     assert item is not None and item["event"] == [1]
     assert item["redrive"] == "stormproof executions redrive arn:stormproof:states:x:execution:m:e"
@@ -131,15 +147,25 @@ def test_a_failed_execution_carries_its_input_and_redrive_command() -> None:
 
 
 def test_an_async_invocation_given_up_names_its_on_failure_queue() -> None:
-    fields = {"function": "charge", "request_id": "r", "message_id": "m", "attempt": 3,
-              "condition": "RetriesExhausted", "destination": "failures", "event": {"a": 1},
-              "error": {"errorType": "KeyError", "errorMessage": "'a'"},
-              "enqueued_at": 0.0}  # fmt: skip
+    fields = {
+        "function": "charge",
+        "request_id": "r",
+        "message_id": "m",
+        "attempt": 3,
+        "condition": "RetriesExhausted",
+        "destination": "failures",
+        "event": {"a": 1},
+        "error": {"errorType": "KeyError", "errorMessage": "'a'"},
+        "enqueued_at": 0.0,
+    }
     assert alarm_notice.subject_of("invocation.dead_lettered", fields) == ("queue", "failures")
     item = alarm_notice.incident("invocation.dead_lettered", fields, 5)
     assert item is not None
-    assert (item["error_type"], item["error_message"], item["event"]) == ("KeyError", "'a'",
-                                                                          {"a": 1})  # fmt: skip
+    assert (item["error_type"], item["error_message"], item["event"]) == (
+        "KeyError",
+        "'a'",
+        {"a": 1},
+    )
     assert item["redrive"] == "stormproof dlq redrive failures"
 
 
@@ -155,8 +181,9 @@ def test_incidents_are_numbered_once_and_the_newest_kept(batches: list[list[int]
     assert value["seq"] == len(everything)
     kept = value["items"]
     assert [i["n"] for i in kept] == everything[-alarm_store.MAX_KEPT_INCIDENTS :]
-    assert [i["seq"] for i in kept] == list(range(len(everything) - len(kept) + 1,
-                                                   len(everything) + 1))  # fmt: skip
+    assert [i["seq"] for i in kept] == list(
+        range(len(everything) - len(kept) + 1, len(everything) + 1)
+    )
 
 
 @given(st.lists(st.tuples(st.sampled_from("ab"), st.floats(0, 3)), max_size=20))

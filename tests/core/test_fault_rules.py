@@ -39,8 +39,9 @@ def test_a_fault_is_active_exactly_inside_its_window(
 
 @given(nows, durations)
 def test_every_fault_expires_on_its_own(injected: float, duration: float) -> None:
-    placement = decide.place("x", Fault("store", "latency", latency=0.1, duration=duration),
-                             injected)  # fmt: skip
+    placement = decide.place(
+        "x", Fault("store", "latency", latency=0.1, duration=duration), injected
+    )
     assert not decide.is_active(placement, placement.expires_at)
     assert not decide.is_active(placement, injected + 86400 * 2 + 1)
 
@@ -108,8 +109,12 @@ def test_http_targets_match_by_url_prefix_others_exactly() -> None:
     assert not decide.matches("function:f", "function:fg")
 
 
-@given(st.sampled_from(["function:f", "route:POST /b", "store", "webhook:/b"]),
-       st.sampled_from(decide.ACTIONS), probabilities, seeds)  # fmt: skip
+@given(
+    st.sampled_from(["function:f", "route:POST /b", "store", "webhook:/b"]),
+    st.sampled_from(decide.ACTIONS),
+    probabilities,
+    seeds,
+)
 def test_to_dict_and_from_dict_round_trip(target: str, action: str, p: float, seed: int) -> None:
     latency = 0.5 if action == "latency" else None
     kind = target.split(":")[0]
@@ -173,9 +178,17 @@ def test_from_dict_names_the_field_the_value_and_the_range(
 def test_defaults_are_the_contracts() -> None:
     fault = Fault(target="function:reserve_payment", action="error", error="ConnectionError")
     assert fault.to_dict() == {
-        "target": "function:reserve_payment", "action": "error", "error": "ConnectionError",
-        "status": None, "latency": None, "probability": 1.0, "selection": "ALL",
-        "start_after": 0.0, "duration": 60.0, "seed": None, "name": None,
-    }  # fmt: skip
+        "target": "function:reserve_payment",
+        "action": "error",
+        "error": "ConnectionError",
+        "status": None,
+        "latency": None,
+        "probability": 1.0,
+        "selection": "ALL",
+        "start_after": 0.0,
+        "duration": 60.0,
+        "seed": None,
+        "name": None,
+    }
     assert decide.error_name(Fault("store", "error")) == "stormproof.errors.StoreUnavailable"
     assert decide.error_name(Fault("function:f", "error")) == "ConnectionError"

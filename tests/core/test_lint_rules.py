@@ -10,19 +10,22 @@ from hypothesis import strategies as st
 
 from stormproof.core import lint, lint_rules
 
-Q = {"q": lint.QueueSpec("q", 600, 345_600, "dlq", 5), "r": lint.QueueSpec("r", 600, 345_600,
-     "dlq", 5), "dlq": lint.QueueSpec("dlq", 60, 1_209_600, None, 10)}  # fmt: skip
+Q = {
+    "q": lint.QueueSpec("q", 600, 345_600, "dlq", 5),
+    "r": lint.QueueSpec("r", 600, 345_600, "dlq", 5),
+    "dlq": lint.QueueSpec("dlq", 60, 1_209_600, None, 10),
+}
 
 
 def codes(**parts: Any) -> set[tuple[str, str]]:
-    spec = lint.AppSpec(parts.pop("queues", Q), parts.pop("functions", {}),
-                        parts.pop("mappings", ()), **parts)  # fmt: skip
+    spec = lint.AppSpec(
+        parts.pop("queues", Q), parts.pop("functions", {}), parts.pop("mappings", ()), **parts
+    )
     return {(f.code, f.object) for f in lint.lint(spec)}
 
 
 def fn(name: str, **kw: Any) -> dict[str, lint.FunctionSpec]:
-    return {name: lint.FunctionSpec(name, kw.pop("timeout", 10), kw.pop("on_failure", "dlq"),
-                                    **kw)}  # fmt: skip
+    return {name: lint.FunctionSpec(name, kw.pop("timeout", 10), kw.pop("on_failure", "dlq"), **kw)}
 
 
 def test_sp107_async_retries_past_the_event_age() -> None:
@@ -47,8 +50,16 @@ def test_sp108_route_waits_less_than_the_function_runs() -> None:
 def test_sp109_tasks_without_transient_retries_nested_too() -> None:
     bare = {"Type": "Task", "Resource": "x", "End": True}
     retried = {**bare, "Retry": [{"ErrorEquals": ["States.ALL"]}]}
-    nested = {"StartAt": "P", "States": {"P": {"Type": "Parallel", "End": True, "Branches": [
-        {"StartAt": "T", "States": {"T": bare}}]}}}  # fmt: skip
+    nested = {
+        "StartAt": "P",
+        "States": {
+            "P": {
+                "Type": "Parallel",
+                "End": True,
+                "Branches": [{"StartAt": "T", "States": {"T": bare}}],
+            }
+        },
+    }
     assert codes(machines={"m": nested}) == {("SP109", "machine:m")}
     assert codes(machines={"m": {"StartAt": "T", "States": {"T": retried}}}) == set()
 
@@ -78,8 +89,17 @@ def test_sp113_sp114_streams_and_transactions() -> None:
     assert [(f.code, f.severity) for f in found] == [("SP114", "error")]
 
 
-IMPORTS = ["json", "os.path", "httpx", "requests.adapters", "urllib", "urllib.request",
-           "urllib.parse", "aiohttp", "httpxyz"]  # fmt: skip
+IMPORTS = [
+    "json",
+    "os.path",
+    "httpx",
+    "requests.adapters",
+    "urllib",
+    "urllib.request",
+    "urllib.parse",
+    "aiohttp",
+    "httpxyz",
+]
 
 
 @given(st.lists(st.sampled_from(IMPORTS)))

@@ -25,8 +25,16 @@ def test_bad_max_age_names_the_range(bad: object) -> None:
     assert err.value.field == "max_message_age"
 
 
-@pytest.mark.parametrize(("queues", "per_key", "field"), [(1, 1, "queues"), (65, 2, "queues"),
-                         (8, 0, "per_key"), (8, 8, "per_key"), (8, True, "per_key")])  # fmt: skip
+@pytest.mark.parametrize(
+    ("queues", "per_key", "field"),
+    [
+        (1, 1, "queues"),
+        (65, 2, "queues"),
+        (8, 0, "per_key"),
+        (8, 8, "per_key"),
+        (8, True, "per_key"),
+    ],
+)
 def test_bad_shards_name_the_field(queues: object, per_key: object, field: str) -> None:
     with pytest.raises(InvalidAttribute) as err:
         shedding.check_shards(queues, per_key)
@@ -67,8 +75,12 @@ def test_pick_prefers_the_emptier_queue_of_the_shard() -> None:
     assert all(shedding.pick(s, [0] * 8) in s for s in itertools.combinations(range(8), 3))
 
 
-@given(st.integers(0, 100), st.none() | st.floats(0, 1000), st.none() | st.integers(1, 100),
-       st.none() | st.floats(0.001, 1000))  # fmt: skip
+@given(
+    st.integers(0, 100),
+    st.none() | st.floats(0, 1000),
+    st.none() | st.integers(1, 100),
+    st.none() | st.floats(0.001, 1000),
+)
 def test_surging_is_past_either_threshold(
     visible: int, age: float | None, backlog: int | None, limit: float | None
 ) -> None:

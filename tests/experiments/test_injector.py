@@ -25,8 +25,9 @@ def dep() -> Iterator[Dependency]:
 async def test_an_error_fault_answers_its_status_then_expires_on_its_own(dep: Dependency) -> None:
     faults = Faults()
     await dep.call()
-    await faults.inject({"target": "dependency:test-dep", "action": "error", "status": 503,
-                         "duration": 0.3})  # fmt: skip
+    await faults.inject(
+        {"target": "dependency:test-dep", "action": "error", "status": 503, "duration": 0.3}
+    )
     with pytest.raises(DependencyError, match="HTTP 503"):
         await dep.call()
     await asyncio.sleep(0.4)
@@ -49,8 +50,15 @@ async def test_the_kill_switch_removes_every_fault(dep: Dependency) -> None:
 async def test_one_fault_stops_alone(dep: Dependency) -> None:
     faults = Faults()
     a = await faults.inject({"target": "dependency:test-dep", "action": "error", "duration": 60})
-    await faults.inject({"target": "dependency:test-dep", "action": "latency", "latency": 0.01,
-                         "duration": 60, "probability": 0.0})  # fmt: skip
+    await faults.inject(
+        {
+            "target": "dependency:test-dep",
+            "action": "latency",
+            "latency": 0.01,
+            "duration": 60,
+            "probability": 0.0,
+        }
+    )
     await faults.stop(a)
     assert [f.action for f in dep.faults] == ["latency"]
     await dep.call()

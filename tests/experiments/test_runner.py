@@ -38,13 +38,17 @@ def _repo_root(monkeypatch: pytest.MonkeyPatch) -> None:
 def outage(**extra: Any) -> dict[str, Any]:
     fault = {"target": "dependency:payments", "action": "error", "status": 503, "duration": 30}
     return {
-        "title": "outage", "duration": 6, "recovery": 5, "sample_interval": 0.2,
+        "title": "outage",
+        "duration": 6,
+        "recovery": 5,
+        "sample_interval": 0.2,
         "steady_state": [{"probe": "dlq_depth", "queue": "orders-dlq", "max": 0}],
         "load": [{"kind": "queue", "target": "orders", "rate": 40, "duration": 5}],
         "faults": [{"at": 0.5, "fault": fault}],
-        "ledger": {"dead_letter": ["orders-dlq"]}, "watch": {"queues": ["orders"]},
+        "ledger": {"dead_letter": ["orders-dlq"]},
+        "watch": {"queues": ["orders"]},
         **extra,
-    }  # fmt: skip
+    }
 
 
 def _app(name: str, store_url: str) -> App:
@@ -138,9 +142,20 @@ def test_terminal_chart(tmp_path: Path) -> None:
     load = [{"kind": "queue", "target": "orders", "rate": 20, "duration": 1}]
     exp.write_text(json.dumps(outage(duration=2, faults=[], recovery=2, load=load)))
     folder = tmp_path / "rep"
-    result = CliRunner().invoke(run, [str(exp), "--app", "examples.chaos.apps:outage_breaker",
-                                      "--store", f"sqlite:///{tmp_path}/s.db",
-                                      "--report", str(folder), "--plot", "terminal"])  # fmt: skip
+    result = CliRunner().invoke(
+        run,
+        [
+            str(exp),
+            "--app",
+            "examples.chaos.apps:outage_breaker",
+            "--store",
+            f"sqlite:///{tmp_path}/s.db",
+            "--report",
+            str(folder),
+            "--plot",
+            "terminal",
+        ],
+    )
     assert result.exit_code == 0, result.output
     chart = (folder / "plot.txt").read_text()
     assert "throughput" in chart and len(chart) > 1000
@@ -152,13 +167,20 @@ async def test_route_load_through_the_front_door_on_loopback(store_url: str) -> 
 
     app.store_url = store_url
     route = "POST /orders"
-    exp = parse({
-        "title": "route", "duration": 2, "recovery": 10, "sample_interval": 0.2,
-        "steady_state": [{"probe": "p99_latency", "route": route, "max": 2},
-                         {"probe": "error_rate", "route": route, "max": 0.01}],
-        "load": [{"kind": "route", "target": route, "rate": 20}],
-        "watch": {"queues": ["orders"]},
-    })  # fmt: skip
+    exp = parse(
+        {
+            "title": "route",
+            "duration": 2,
+            "recovery": 10,
+            "sample_interval": 0.2,
+            "steady_state": [
+                {"probe": "p99_latency", "route": route, "max": 2},
+                {"probe": "error_rate", "route": route, "max": 0.01},
+            ],
+            "load": [{"kind": "route", "target": route, "rate": 20}],
+            "watch": {"queues": ["orders"]},
+        }
+    )
     runner = Runner(exp, app)
     outcome = await runner.run()
     assert outcome.status == "passed", (outcome.after, outcome.errors)

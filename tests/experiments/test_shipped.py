@@ -23,8 +23,16 @@ def chaos_run(
 ) -> tuple[int, dict[str, Any]]:
     """Run ``stormproof chaos run`` in-process; its exit code and report.json."""
     folder = tmp_path / f"report-{app}"
-    args = [str(CHAOS / experiment), "--app", f"examples.chaos.apps:{app}",
-            "--store", store_url, "--report", str(folder), *extra]  # fmt: skip
+    args = [
+        str(CHAOS / experiment),
+        "--app",
+        f"examples.chaos.apps:{app}",
+        "--store",
+        store_url,
+        "--report",
+        str(folder),
+        *extra,
+    ]
     result = CliRunner().invoke(run, args, catch_exceptions=False)
     report = json.loads((folder / "report.json").read_text())
     return result.exit_code, report

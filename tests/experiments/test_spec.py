@@ -37,26 +37,44 @@ def base(**extra: Any) -> dict[str, Any]:
         (base(load=[{"kind": "queue", "target": "q", "rate": 1e6}]), "load[0].rate", "<= 5000"),
         (base(load=[{"kind": "mail", "target": "q", "rate": 1}]), "load[0].kind", "queue"),
         (base(load=[{"kind": "route", "target": "/x", "rate": 1}]), "load[0].target", "METHOD"),
-        (base(load=[{"kind": "queue", "target": "q", "rate": 1, "duration": 11}]),
-         "load[0].duration", "<= 10"),
+        (
+            base(load=[{"kind": "queue", "target": "q", "rate": 1, "duration": 11}]),
+            "load[0].duration",
+            "<= 10",
+        ),
         (base(faults=[{"at": 11, "fault": FAULT}]), "faults[0].at", "<= 10"),
-        (base(faults=[{"at": 1, "fault": {**FAULT, "duration": 0}}]),
-         "faults[0].fault.duration", "> 0"),
-        (base(faults=[{"at": 1, "fault": {**FAULT, "duration": 90000}}]),
-         "faults[0].fault.duration", "<= 86400"),
-        (base(faults=[{"at": 1, "fault": {**FAULT, "action": "melt"}}]),
-         "faults[0].fault.action", "crash"),
-        (base(faults=[{"at": 1, "fault": {**FAULT, "probability": 2}}]),
-         "faults[0].fault.probability", "<= 1"),
+        (
+            base(faults=[{"at": 1, "fault": {**FAULT, "duration": 0}}]),
+            "faults[0].fault.duration",
+            "> 0",
+        ),
+        (
+            base(faults=[{"at": 1, "fault": {**FAULT, "duration": 90000}}]),
+            "faults[0].fault.duration",
+            "<= 86400",
+        ),
+        (
+            base(faults=[{"at": 1, "fault": {**FAULT, "action": "melt"}}]),
+            "faults[0].fault.action",
+            "crash",
+        ),
+        (
+            base(faults=[{"at": 1, "fault": {**FAULT, "probability": 2}}]),
+            "faults[0].fault.probability",
+            "<= 1",
+        ),
         (base(steady_state=[{"probe": "dlq_depth"}]), "steady_state[0].queue", "non-empty"),
         (base(steady_state=[{"probe": "error_rate", "max": 3}]), "steady_state[0].max", "0 to 1"),
         (base(steady_state=[{"probe": "vibes"}]), "steady_state[0].probe", "dlq_depth"),
-        (base(stop_conditions=[{"probe": "dlq_depth", "queue": "d", "maxx": 1}]),
-         "stop_conditions[0].maxx", "keys"),
+        (
+            base(stop_conditions=[{"probe": "dlq_depth", "queue": "d", "maxx": 1}]),
+            "stop_conditions[0].maxx",
+            "keys",
+        ),
         (base(workers={"processes": 99}), "workers.processes", "0 to 16"),
         (base(durration=3), "durration", "keys"),
     ],
-)  # fmt: skip
+)
 def test_invalid_files_name_the_field_value_and_range(
     data: dict[str, Any], field: str, allowed: str
 ) -> None:
@@ -75,8 +93,10 @@ def test_every_shipped_experiment_is_valid_and_has_a_plan(path: Path) -> None:
 
 
 def test_json_files_load_and_time_scale_shortens_every_time(tmp_path: Path) -> None:
-    data = base(faults=[{"at": 4, "every": 2, "fault": FAULT}],
-                load=[{"kind": "queue", "target": "q", "rate": 50, "start": 2}])  # fmt: skip
+    data = base(
+        faults=[{"at": 4, "every": 2, "fault": FAULT}],
+        load=[{"kind": "queue", "target": "q", "rate": 50, "start": 2}],
+    )
     path = tmp_path / "e.json"
     path.write_text(json.dumps(data))
     exp = load_experiment(path, time_scale=0.5)
@@ -96,16 +116,22 @@ def test_bad_yaml_is_an_error_naming_the_file(tmp_path: Path) -> None:
 
 
 steps = st.lists(
-    st.fixed_dictionaries({
-        "at": st.floats(0, 10),
-        "every": st.one_of(st.none(), st.floats(0.05, 5)),
-        "fault": st.fixed_dictionaries({
-            "target": st.just("dependency:x"), "action": st.sampled_from(["error", "latency"]),
-            "duration": st.floats(0.01, 30), "start_after": st.floats(0, 3),
-        }),
-    }),
+    st.fixed_dictionaries(
+        {
+            "at": st.floats(0, 10),
+            "every": st.one_of(st.none(), st.floats(0.05, 5)),
+            "fault": st.fixed_dictionaries(
+                {
+                    "target": st.just("dependency:x"),
+                    "action": st.sampled_from(["error", "latency"]),
+                    "duration": st.floats(0.01, 30),
+                    "start_after": st.floats(0, 3),
+                }
+            ),
+        }
+    ),
     max_size=4,
-)  # fmt: skip
+)
 
 
 @given(steps, st.one_of(st.none(), st.integers(0, 2**32)))

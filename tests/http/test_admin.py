@@ -53,7 +53,18 @@ async def test_admin_endpoints_need_the_token_and_manage_keys_and_plans(store_ur
 
 
 def test_serve_refuses_a_public_address_without_an_admin_token(store_url: str) -> None:
-    cmd = [sys.executable, "-m", "stormproof", "--store", store_url, "serve",
-           "tests.http.frontdoor_app:app", "--host", "0.0.0.0", "--port", "1"]  # fmt: skip
+    cmd = [
+        sys.executable,
+        "-m",
+        "stormproof",
+        "--store",
+        store_url,
+        "serve",
+        "tests.http.frontdoor_app:app",
+        "--host",
+        "0.0.0.0",
+        "--port",
+        "1",
+    ]
     done = subprocess.run(cmd, capture_output=True, text=True, timeout=60, check=False)
     assert done.returncode == 1 and "admin token" in done.stderr

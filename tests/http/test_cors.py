@@ -44,8 +44,11 @@ async def test_cors_per_route(store_url: str) -> None:
 
 
 def test_bad_cors_settings_name_the_field() -> None:
-    for bad, field in [({"origins": []}, "cors"), ({"origin": ["x"]}, "cors"),
-                       ({"origins": ["x"], "max_age": -1}, "cors.max_age")]:  # fmt: skip
+    for bad, field in [
+        ({"origins": []}, "cors"),
+        ({"origin": ["x"]}, "cors"),
+        ({"origins": ["x"], "max_age": -1}, "cors.max_age"),
+    ]:
         with pytest.raises(InvalidAttribute) as info:
             cors_of(bad)
         assert info.value.field == field

@@ -48,8 +48,17 @@ def test_dev_serves_and_consumes_in_one_process(store_url: str, tmp_path: Path) 
     port = _free_port()
     base = f"http://127.0.0.1:{port}"
     log = tmp_path / "dev.log"
-    command = [sys.executable, "-m", "stormproof", "--store", store_url, "dev", APP,
-               "--port", str(port)]  # fmt: skip
+    command = [
+        sys.executable,
+        "-m",
+        "stormproof",
+        "--store",
+        store_url,
+        "dev",
+        APP,
+        "--port",
+        str(port),
+    ]
     env = {**os.environ, "PYTHONPATH": "."}
     with log.open("wb") as out:
         proc = subprocess.Popen(command, env=env, stdout=out, stderr=subprocess.STDOUT)
@@ -96,10 +105,12 @@ def test_requests_show_prints_a_record(store_url: str) -> None:
 
     request_id = asyncio.run(accept())
     base = [sys.executable, "-m", "stormproof", "--store", store_url, "requests", "show"]
-    shown = subprocess.run([*base, request_id, "--json"], capture_output=True, text=True,
-                           timeout=60, check=True)  # fmt: skip
+    shown = subprocess.run(
+        [*base, request_id, "--json"], capture_output=True, text=True, timeout=60, check=True
+    )
     record = json.loads(shown.stdout)
     assert record["state"] == "accepted" and record["target"] == {"kind": "queue", "name": "orders"}
-    missing = subprocess.run([*base, "req_" + "0" * 32], capture_output=True, text=True,
-                             timeout=60, check=False)  # fmt: skip
+    missing = subprocess.run(
+        [*base, "req_" + "0" * 32], capture_output=True, text=True, timeout=60, check=False
+    )
     assert missing.returncode != 0 and "no request" in missing.stderr

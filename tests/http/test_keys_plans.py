@@ -77,8 +77,22 @@ async def test_usage_plan_throttles_each_key_and_counts_its_quota(store_url: str
 
 
 def test_keys_and_plans_cli(store_url: str) -> None:
-    plan = ok_json(store_url, "plans", "create", "gold", "--rate", "50", "--burst", "100",
-                   "--quota", "10000", "--period", "WEEK", "--offset", "1")  # fmt: skip
+    plan = ok_json(
+        store_url,
+        "plans",
+        "create",
+        "gold",
+        "--rate",
+        "50",
+        "--burst",
+        "100",
+        "--quota",
+        "10000",
+        "--period",
+        "WEEK",
+        "--offset",
+        "1",
+    )
     assert plan == {
         "name": "gold",
         "throttle": {"rate": 50.0, "burst": 100},

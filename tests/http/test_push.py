@@ -26,8 +26,10 @@ async def test_websocket_follows_several_requests(store_url: str) -> None:
             while len(got) < 3:
                 got.append(json.loads(await asyncio.wait_for(socket.recv(), 10)))
             assert {(m["request_id"], m.get("state") or m["error"]) for m in got} == {
-                (ids[0], "accepted"), (ids[1], "accepted"), ("req_" + "0" * 32, "not-found")
-            }  # fmt: skip
+                (ids[0], "accepted"),
+                (ids[1], "accepted"),
+                ("req_" + "0" * 32, "not-found"),
+            }
             worker = Worker(fa.app, concurrency=2)
             task = asyncio.create_task(worker.run())
             try:

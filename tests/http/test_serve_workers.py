@@ -59,8 +59,19 @@ def test_two_workers_share_the_store(store_url: str, tmp_path: Path) -> None:
     port = _free_port()
     base = f"http://127.0.0.1:{port}"
     log = tmp_path / "serve.log"
-    command = [sys.executable, "-m", "stormproof", "--store", store_url, "serve", APP,
-               "--port", str(port), "--workers", "2"]  # fmt: skip
+    command = [
+        sys.executable,
+        "-m",
+        "stormproof",
+        "--store",
+        store_url,
+        "serve",
+        APP,
+        "--port",
+        str(port),
+        "--workers",
+        "2",
+    ]
     env = {k: v for k, v in os.environ.items() if k != "STORMPROOF_CSRF_SECRET"}
     with log.open("wb") as out:
         proc = subprocess.Popen(

@@ -107,16 +107,22 @@ class Cluster:
     def _spawn(self, name: str, argv: list[str]) -> None:
         host = self.host(name)
         with (self.logs / f"{name}.log").open("ab") as log:
-            proc = subprocess.Popen(host.command(argv), cwd=ROOT, env=self._env(name),
-                                    stdout=log, stderr=subprocess.STDOUT)  # fmt: skip
+            proc = subprocess.Popen(
+                host.command(argv),
+                cwd=ROOT,
+                env=self._env(name),
+                stdout=log,
+                stderr=subprocess.STDOUT,
+            )
         self.procs[name].append(proc)
         host.pids.append(proc.pid)
 
     def local(self, label: str, argv: list[str]) -> subprocess.Popen[bytes]:
         """Run ``argv`` on this machine (its output in ``<label>.log``); stopped on exit."""
         with (self.logs / f"{label}.log").open("ab") as log:
-            proc = subprocess.Popen(argv, cwd=ROOT, env=self._env(label),
-                                    stdout=log, stderr=subprocess.STDOUT)  # fmt: skip
+            proc = subprocess.Popen(
+                argv, cwd=ROOT, env=self._env(label), stdout=log, stderr=subprocess.STDOUT
+            )
         self.procs["local"].append(proc)
         return proc
 
@@ -129,8 +135,18 @@ class Cluster:
         cli = [sys.executable, "-m", "stormproof"]
         for i in range(1, self.layout.apis + 1):
             name = f"api{i}"
-            self._spawn(name, [*cli, "serve", self.layout.app, "--host",
-                               self.host(name).address, "--port", str(API_PORT + i)])  # fmt: skip
+            self._spawn(
+                name,
+                [
+                    *cli,
+                    "serve",
+                    self.layout.app,
+                    "--host",
+                    self.host(name).address,
+                    "--port",
+                    str(API_PORT + i),
+                ],
+            )
         for i in range(1, self.layout.workers + 1):
             concurrency = str(self.layout.concurrency)
             argv = [*cli, "worker", self.layout.app, "--concurrency", concurrency]
@@ -138,8 +154,10 @@ class Cluster:
 
     def api_urls(self) -> list[str]:
         """The API hosts' base URLs, as the load generator reaches them."""
-        return [f"http://{self.host(f'api{i}').address}:{API_PORT + i}"
-                for i in range(1, self.layout.apis + 1)]  # fmt: skip
+        return [
+            f"http://{self.host(f'api{i}').address}:{API_PORT + i}"
+            for i in range(1, self.layout.apis + 1)
+        ]
 
     def wait_ready(self, timeout: float = 60) -> float:
         """Wait until every API answers ``/openapi.json``; the seconds it took."""

@@ -89,8 +89,12 @@ async def resend(
     first): the stored answer, with the first request id, must come back."""
     again = Order(o.order)
     await submit(clients, urls, path, again, index + 1, give_up)
-    o.duplicate = {"status": again.status, "request_id": again.request_id,
-                   "attempts": again.attempts, "errors": again.errors}  # fmt: skip
+    o.duplicate = {
+        "status": again.status,
+        "request_id": again.request_id,
+        "attempts": again.attempts,
+        "errors": again.errors,
+    }
 
 
 async def run(args: argparse.Namespace) -> dict[str, Any]:

@@ -80,8 +80,13 @@ async def record_orders(event: Any, context: Any) -> None:
 
 
 app.consume(orders, record_orders, batch_size=5)
-app.api.post("/orders", to=orders, idempotency="Idempotency-Key", idempotency_required=True,
-             schema=ORDER_SCHEMA)  # fmt: skip
+app.api.post(
+    "/orders",
+    to=orders,
+    idempotency="Idempotency-Key",
+    idempotency_required=True,
+    schema=ORDER_SCHEMA,
+)
 
 
 def create_table(store_url: str) -> None:

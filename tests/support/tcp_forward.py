@@ -83,8 +83,10 @@ class Forwarder:
             self.open -= 1
             writer.close()
             return
-        copies = [asyncio.ensure_future(_copy(reader, up_writer)),
-                  asyncio.ensure_future(_copy(up_reader, writer))]  # fmt: skip
+        copies = [
+            asyncio.ensure_future(_copy(reader, up_writer)),
+            asyncio.ensure_future(_copy(up_reader, writer)),
+        ]
         try:
             # Either direction ending (EOF or error) ends the connection: a half-open pipe
             # would leave its client waiting for an answer that can never come.

@@ -29,8 +29,11 @@ from stormproof.worker import Worker
 
 def _per_call(samples_ns: list[int]) -> dict[str, float]:
     ordered = sorted(float(s) for s in samples_ns)
-    return {"p50_us": percentile(ordered, 0.5) / 1000, "p99_us": percentile(ordered, 0.99) / 1000,
-            "mean_us": statistics.fmean(ordered) / 1000}  # fmt: skip
+    return {
+        "p50_us": percentile(ordered, 0.5) / 1000,
+        "p99_us": percentile(ordered, 0.99) / 1000,
+        "mean_us": statistics.fmean(ordered) / 1000,
+    }
 
 
 async def _breaker(app: App, calls: int) -> dict[str, Any]:
@@ -47,8 +50,11 @@ async def _breaker(app: App, calls: int) -> dict[str, Any]:
         permit = await b.admit()
         await b.done(permit, False)
     guarded = (clock() - t0) / calls
-    return {"closed_check": _per_call(checks), "guarded_call_us": guarded / 1000,
-            "guarded_calls_per_s": 1e9 / guarded}  # fmt: skip
+    return {
+        "closed_check": _per_call(checks),
+        "guarded_call_us": guarded / 1000,
+        "guarded_calls_per_s": 1e9 / guarded,
+    }
 
 
 async def _limit(app: App, calls: int) -> dict[str, Any]:
@@ -87,8 +93,13 @@ async def _consume(url: str, messages: int, rounds: int = 3) -> dict[str, Any]:
         finally:
             await worker.shutdown()
     none, guarded = statistics.median(rates["none"]), statistics.median(rates["breaker"])
-    return {"messages": messages, "rounds": rounds, "none_per_s": none,
-            "breaker_per_s": guarded, "ratio": guarded / none}  # fmt: skip
+    return {
+        "messages": messages,
+        "rounds": rounds,
+        "none_per_s": none,
+        "breaker_per_s": guarded,
+        "ratio": guarded / none,
+    }
 
 
 async def _bench(url: str, calls: int, messages: int) -> dict[str, Any]:
@@ -97,8 +108,13 @@ async def _bench(url: str, calls: int, messages: int) -> dict[str, Any]:
         breaker = await _breaker(app, calls)
         limit = await _limit(app, calls)
     consume = await _consume(url, messages) if messages else None
-    return {"store": backend_of(url), "calls": calls, "breaker": breaker, "limit": limit,
-            "consume": consume}  # fmt: skip
+    return {
+        "store": backend_of(url),
+        "calls": calls,
+        "breaker": breaker,
+        "limit": limit,
+        "consume": consume,
+    }
 
 
 def run(url: str, calls: int = 100_000, messages: int = 5_000) -> dict[str, Any]:
@@ -114,11 +130,17 @@ def render(report: dict[str, Any]) -> None:
     c, d = b["closed_check"], lim["decision"]
     click.echo(f"stormproof bench controls ({report['store']}, {report['calls']:,} calls each)")
     click.echo(f"  closed global breaker check: p50 {c['p50_us']:.2f} µs, p99 {c['p99_us']:.2f} µs")
-    click.echo(f"  guarded call (admit + done): {b['guarded_call_us']:.2f} µs, "
-          f"{b['guarded_calls_per_s']:,.0f}/s")  # fmt: skip
-    click.echo(f"  limit decision (leased tokens): p50 {d['p50_us']:.2f} µs, "
-          f"{lim['decisions_per_s']:,.0f}/s")  # fmt: skip
+    click.echo(
+        f"  guarded call (admit + done): {b['guarded_call_us']:.2f} µs, "
+        f"{b['guarded_calls_per_s']:,.0f}/s"
+    )
+    click.echo(
+        f"  limit decision (leased tokens): p50 {d['p50_us']:.2f} µs, "
+        f"{lim['decisions_per_s']:,.0f}/s"
+    )
     if report.get("consume"):
         m = report["consume"]
-        click.echo(f"  consume, closed breaker vs none: {m['breaker_per_s']:,.0f} vs "
-                   f"{m['none_per_s']:,.0f} msg/s, ratio {m['ratio']:.2f}")  # fmt: skip
+        click.echo(
+            f"  consume, closed breaker vs none: {m['breaker_per_s']:,.0f} vs "
+            f"{m['none_per_s']:,.0f} msg/s, ratio {m['ratio']:.2f}"
+        )

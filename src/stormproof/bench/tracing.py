@@ -56,7 +56,10 @@ def run(calls: int = 200_000) -> list[dict[str, float | str]]:
     return [
         {"site": "enqueue (hook over a plain record)", "ns_per_site": max(0.0, hooked - plain)},
         {"site": "unit, untraced message", "ns_per_site": _timed(calls, _unit([_row(None)]))},
-        {"site": "unit, carried context",
-         "ns_per_site": _timed(calls, _unit([_row('{"$traceparent":["String","' + _TRACED
-                                                  + '"]}')]))},
-    ]  # fmt: skip
+        {
+            "site": "unit, carried context",
+            "ns_per_site": _timed(
+                calls, _unit([_row('{"$traceparent":["String","' + _TRACED + '"]}')])
+            ),
+        },
+    ]

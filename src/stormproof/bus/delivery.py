@@ -236,8 +236,13 @@ class DeliveryConsumer:
         ]
         with contextlib.suppress(StaleLease):  # someone else holds it now: they decide
             await app.store.apply(ops, atomic=True)
-        log.info("event=delivery.paused rule=%s target=%s event_id=%s delay=%.3f reason=breaker",
-                 body["rule"], body["target"], body["event_id"], delay)  # fmt: skip
+        log.info(
+            "event=delivery.paused rule=%s target=%s event_id=%s delay=%.3f reason=breaker",
+            body["rule"],
+            body["target"],
+            body["event_id"],
+            delay,
+        )
 
     async def _forward(self, target: Target, body: dict[str, Any]) -> None:
         """Publish the event on another bus; raises on failure."""

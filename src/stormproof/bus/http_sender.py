@@ -94,9 +94,13 @@ class HttpSender:
             raise HttpFailure(f"no answer within {timeout:g} s") from None
 
     async def _exchange(
-        self, key: tuple[str, str, int], method: str, url: str, fields: list[tuple[bytes, bytes]],
+        self,
+        key: tuple[str, str, int],
+        method: str,
+        url: str,
+        fields: list[tuple[bytes, bytes]],
         body: bytes,
-    ) -> int:  # fmt: skip
+    ) -> int:
         import httpcore
 
         for _ in range(2):

@@ -32,9 +32,16 @@ def _row(rec: StateRecord) -> dict[str, Any]:
     _, app, _, name = rec.key.split("/", 3)
     stored = json.loads(rec.value)
     state = core.AlarmState.from_json(stored["alarm"])
-    return {"app": app, "name": name, "metric": stored.get("metric"), "state": state.state,
-            "value": state.value, "since": iso(state.changed_at) if state.changed_at else None,
-            "reason": state.reason, "evaluated_at": iso(rec.updated_at)}  # fmt: skip
+    return {
+        "app": app,
+        "name": name,
+        "metric": stored.get("metric"),
+        "state": state.state,
+        "value": state.value,
+        "since": iso(state.changed_at) if state.changed_at else None,
+        "reason": state.reason,
+        "evaluated_at": iso(rec.updated_at),
+    }
 
 
 async def _rows(app: App, app_name: str | None) -> list[dict[str, Any]]:
@@ -53,9 +60,21 @@ def ls(ctx: click.Context, app_name: str | None, as_json: bool) -> None:
     if as_json:
         emit_json(rows)
         return
-    print_table(["app", "name", "metric", "state", "value", "since", "reason"],
-                [[r["app"], r["name"], r["metric"], r["state"], f"{r['value']:g}",
-                  r["since"] or "-", r["reason"]] for r in rows])  # fmt: skip
+    print_table(
+        ["app", "name", "metric", "state", "value", "since", "reason"],
+        [
+            [
+                r["app"],
+                r["name"],
+                r["metric"],
+                r["state"],
+                f"{r['value']:g}",
+                r["since"] or "-",
+                r["reason"],
+            ]
+            for r in rows
+        ],
+    )
 
 
 async def _show(ctx: click.Context, app: App, name: str, app_name: str | None) -> dict[str, Any]:
@@ -87,5 +106,7 @@ def show(ctx: click.Context, name: str, app_name: str | None, as_json: bool) -> 
     items = row.pop("incidents")
     print_fields(row, title="alarm")
     for item in items:
-        click.echo(f"- {item['kind']} {item.get('error_type')}: {item.get('error_message')}"
-                   f"  redrive: {item.get('redrive') or '-'}")  # fmt: skip
+        click.echo(
+            f"- {item['kind']} {item.get('error_type')}: {item.get('error_message')}"
+            f"  redrive: {item.get('redrive') or '-'}"
+        )

@@ -8,9 +8,13 @@ from stormproof.cli.bench import bench, report_on
 
 
 @bench.command("controls")
-@click.option("--store", "store", default=None,
-              help="Store URL to benchmark beside (a new SQLite file or PostgreSQL schema, "
-              "removed afterwards). Default: the root --store.")  # fmt: skip
+@click.option(
+    "--store",
+    "store",
+    default=None,
+    help="Store URL to benchmark beside (a new SQLite file or PostgreSQL schema, "
+    "removed afterwards). Default: the root --store.",
+)
 @click.option("-n", "--calls", default=100_000, show_default=True, type=click.IntRange(min=1))
 @click.option(
     "-m",
@@ -29,5 +33,10 @@ def controls_command(
     throughput with a closed breaker on the mapping vs none."""
     from stormproof.bench import controls as bench_controls
 
-    report_on(ctx, store, as_json, lambda url: bench_controls.run(url, calls, messages),
-              bench_controls.render)  # fmt: skip
+    report_on(
+        ctx,
+        store,
+        as_json,
+        lambda url: bench_controls.run(url, calls, messages),
+        bench_controls.render,
+    )

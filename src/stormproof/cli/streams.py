@@ -102,8 +102,16 @@ def put(ctx: click.Context, name: str, data: str, partition_key: str, as_json: b
 @click.option("--limit", type=int, default=100, show_default=True)
 @json_option
 @click.pass_context
-def read(ctx: click.Context, name: str, shard_id: str, after: str | None, at: str | None,
-         latest: bool, limit: int, as_json: bool) -> None:  # fmt: skip
+def read(
+    ctx: click.Context,
+    name: str,
+    shard_id: str,
+    after: str | None,
+    at: str | None,
+    latest: bool,
+    limit: int,
+    as_json: bool,
+) -> None:
     """Read records of SHARD_ID of stream NAME (from the oldest unless told)."""
     start: it.Iterator = it.LATEST if latest else it.TRIM_HORIZON
     if at is not None:
@@ -136,8 +144,9 @@ def checkpoints(ctx: click.Context, name: str, as_json: bool) -> None:
             last = shards.get(row.shard_id)
             newest = int(last.last_sequence_number or 0) if last else 0
             holder = row.holder if row.lease_until >= row.now else None
-            out.append((mapping, row.shard_id, row.seq, newest - (row.seq or 0), holder,
-                        row.iterator_age))  # fmt: skip
+            out.append(
+                (mapping, row.shard_id, row.seq, newest - (row.seq or 0), holder, row.iterator_age)
+            )
         return out
 
     rows = run(ctx, work)
@@ -150,14 +159,35 @@ def checkpoints(ctx: click.Context, name: str, as_json: bool) -> None:
 
 def _shards(shards: list[Any], as_json: bool) -> None:
     if as_json:
-        emit_json([{"ShardId": s.shard_id, "HashKeyRange": {"StartingHashKey":
-                    s.starting_hash_key, "EndingHashKey": s.ending_hash_key},
-                    "ParentShardId": s.parent_shard_id, "State": s.state,
-                    "LastSequenceNumber": s.last_sequence_number} for s in shards])  # fmt: skip
+        emit_json(
+            [
+                {
+                    "ShardId": s.shard_id,
+                    "HashKeyRange": {
+                        "StartingHashKey": s.starting_hash_key,
+                        "EndingHashKey": s.ending_hash_key,
+                    },
+                    "ParentShardId": s.parent_shard_id,
+                    "State": s.state,
+                    "LastSequenceNumber": s.last_sequence_number,
+                }
+                for s in shards
+            ]
+        )
     else:
-        print_table(["shard", "starting hash key", "ending hash key", "state", "last seq"],
-                    [(s.shard_id, s.starting_hash_key, s.ending_hash_key, s.state,
-                      s.last_sequence_number) for s in shards])  # fmt: skip
+        print_table(
+            ["shard", "starting hash key", "ending hash key", "state", "last seq"],
+            [
+                (
+                    s.shard_id,
+                    s.starting_hash_key,
+                    s.ending_hash_key,
+                    s.state,
+                    s.last_sequence_number,
+                )
+                for s in shards
+            ],
+        )
 
 
 def _text(data: bytes) -> str:

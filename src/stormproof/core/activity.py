@@ -31,8 +31,14 @@ def empty() -> list[int]:
     return [0] * WIDTH
 
 
-def count(tally: list[int], *, error: bool = False, throttled: bool = False,
-          duration: float | None = None, n: int = 1) -> None:  # fmt: skip
+def count(
+    tally: list[int],
+    *,
+    error: bool = False,
+    throttled: bool = False,
+    duration: float | None = None,
+    n: int = 1,
+) -> None:
     """Add one event (``n`` items) to ``tally``: an invocation, a throttle or messages."""
     if throttled:
         tally[2] += n
@@ -43,8 +49,9 @@ def count(tally: list[int], *, error: bool = False, throttled: bool = False,
         tally[3 + bisect.bisect_left(EDGES, duration * 1000.0)] += 1
 
 
-def merge(stored: Mapping[str, Any] | None, add: Mapping[int, Sequence[int]],
-          now: float) -> dict[str, Any]:  # fmt: skip
+def merge(
+    stored: Mapping[str, Any] | None, add: Mapping[int, Sequence[int]], now: float
+) -> dict[str, Any]:
     """``stored`` (``{"b": {start: tally}}``) plus ``add``, without buckets older than
     ``KEPT`` buckets before ``now``."""
     oldest = slot(now) - (KEPT - 1) * BUCKET
@@ -97,16 +104,20 @@ TRANSITIONS_KEPT = 20  # per breaker
 SAME_WITHIN = 5.0  # seconds: every process seeing one change reports it; keep one
 
 
-def add_transitions(stored: Mapping[str, Any] | None, items: Sequence[Mapping[str, Any]]
-                    ) -> dict[str, Any]:  # fmt: skip
+def add_transitions(
+    stored: Mapping[str, Any] | None, items: Sequence[Mapping[str, Any]]
+) -> dict[str, Any]:
     """A breaker's kept transitions (``{"t": [{at, from, to, reason}, ...]}``, oldest
     first) plus ``items``, without the copies other processes reported of the same change,
     the newest ``TRANSITIONS_KEPT`` kept."""
     kept = [dict(t) for t in ((stored or {}).get("t") or [])]
     for item in sorted(items, key=lambda i: float(i["at"])):
-        same = [t for t in kept[-5:] if (t["from"], t["to"], t["reason"])
-                == (item["from"], item["to"], item["reason"])
-                and abs(float(t["at"]) - float(item["at"])) < SAME_WITHIN]  # fmt: skip
+        same = [
+            t
+            for t in kept[-5:]
+            if (t["from"], t["to"], t["reason"]) == (item["from"], item["to"], item["reason"])
+            and abs(float(t["at"]) - float(item["at"])) < SAME_WITHIN
+        ]
         if not same:
             kept.append(dict(item))
     kept.sort(key=lambda t: float(t["at"]))

@@ -11,8 +11,15 @@ from stormproof.core.lint_specs import ERROR, WARNING, AppSpec, Finding
 # Lambda's async retries wait about 60 s then 120 s, +-10 % (core.retry).
 ASYNC_WAITS = (66.0, 132.0)
 DELIVERY_BASE, DELIVERY_CAP = 1.0, 300.0  # EventBridge: 1 s doubling, capped at 5 minutes
-TRANSIENT = frozenset({"States.ALL", "States.TaskFailed", "Lambda.ServiceException",
-                       "Lambda.TooManyRequestsException", "Lambda.SdkClientException"})  # fmt: skip
+TRANSIENT = frozenset(
+    {
+        "States.ALL",
+        "States.TaskFailed",
+        "Lambda.ServiceException",
+        "Lambda.TooManyRequestsException",
+        "Lambda.SdkClientException",
+    }
+)
 
 Rule = Callable[[AppSpec], Iterator[Finding]]
 
@@ -32,30 +39,41 @@ def _retries_outlast_age(app: AppSpec) -> Iterator[Finding]:
     for fn in app.functions.values():
         span = async_retry_span(fn.timeout, fn.max_retry_attempts)
         if fn.name not in consumers and fn.max_retry_attempts and span > fn.max_event_age:
-            yield Finding("SP107", WARNING, f"function:{fn.name}",
-                          f"{fn.max_retry_attempts} async retries take up to {span:g} s "
-                          f"but max_event_age is {fn.max_event_age:g} s: the last retries "
-                          "never run", f"set max_event_age >= {span:g} or fewer "
-                          "max_retry_attempts")  # fmt: skip
+            yield Finding(
+                "SP107",
+                WARNING,
+                f"function:{fn.name}",
+                f"{fn.max_retry_attempts} async retries take up to {span:g} s "
+                f"but max_event_age is {fn.max_event_age:g} s: the last retries "
+                "never run",
+                f"set max_event_age >= {span:g} or fewer max_retry_attempts",
+            )
     for t in app.targets:
         span = delivery_retry_span(t.max_retry_attempts)
         if span > t.max_event_age:
-            yield Finding("SP107", WARNING, f"rule:{t.bus}/{t.rule}",
-                          f"target {t.kind}:{t.name}: {t.max_retry_attempts} retries take up "
-                          f"to {span:g} s but max_event_age is {t.max_event_age:g} s",
-                          f"set max_event_age >= {min(span, 86_400):g} or fewer "
-                          "max_retry_attempts")  # fmt: skip
+            yield Finding(
+                "SP107",
+                WARNING,
+                f"rule:{t.bus}/{t.rule}",
+                f"target {t.kind}:{t.name}: {t.max_retry_attempts} retries take up "
+                f"to {span:g} s but max_event_age is {t.max_event_age:g} s",
+                f"set max_event_age >= {min(span, 86_400):g} or fewer max_retry_attempts",
+            )
 
 
 def _route_timeouts(app: AppSpec) -> Iterator[Finding]:
     for r in app.routes:
         fn = app.functions.get(r.function or "")
         if fn is not None and fn.timeout > r.timeout:
-            yield Finding("SP108", WARNING, f"route:{r.method} {r.path}",
-                          f"the route waits {r.timeout:g} s for function {fn.name!r}, which "
-                          f"may run {fn.timeout:g} s: callers get 504 while it still runs",
-                          f"set the function's timeout <= {r.timeout:g}, or make the route "
-                          "storage-first (POST, 202)")  # fmt: skip
+            yield Finding(
+                "SP108",
+                WARNING,
+                f"route:{r.method} {r.path}",
+                f"the route waits {r.timeout:g} s for function {fn.name!r}, which "
+                f"may run {fn.timeout:g} s: callers get 504 while it still runs",
+                f"set the function's timeout <= {r.timeout:g}, or make the route "
+                "storage-first (POST, 202)",
+            )
 
 
 def _tasks(states: Mapping[str, Any]) -> Iterator[tuple[str, Mapping[str, Any]]]:
@@ -79,12 +97,16 @@ def _task_retries(app: AppSpec) -> Iterator[Finding]:
             if not covered & TRANSIENT:
                 bare.append(name)
         if bare:
-            yield Finding("SP109", WARNING, f"machine:{machine}",
-                          f"Task state(s) {', '.join(map(repr, bare))} have no Retry on "
-                          "transient errors: one blip fails the execution",
-                          'add "Retry": [{"ErrorEquals": ["States.TaskFailed"], '
-                          '"IntervalSeconds": 1, "MaxAttempts": 3, "BackoffRate": 2, '
-                          '"JitterStrategy": "FULL"}]')  # fmt: skip
+            yield Finding(
+                "SP109",
+                WARNING,
+                f"machine:{machine}",
+                f"Task state(s) {', '.join(map(repr, bare))} have no Retry on "
+                "transient errors: one blip fails the execution",
+                'add "Retry": [{"ErrorEquals": ["States.TaskFailed"], '
+                '"IntervalSeconds": 1, "MaxAttempts": 3, "BackoffRate": 2, '
+                '"JitterStrategy": "FULL"}]',
+            )
 
 
 def _unprotected_consumers(app: AppSpec) -> Iterator[Finding]:
@@ -93,11 +115,15 @@ def _unprotected_consumers(app: AppSpec) -> Iterator[Finding]:
         guard = protected.get(m.function)
         if guard is not None and not (m.breaker or m.limit):
             what = f"breaker {guard.breaker!r}" if guard.breaker else f"limit {guard.limit!r}"
-            yield Finding("SP110", WARNING, f"mapping:{m.queue}:{m.function}",
-                          f"function {m.function!r} calls a limited dependency (mapping "
-                          f"{guard.queue!r} guards it with {what}) but this mapping has "
-                          "neither breaker nor limit", f"pass breaker= or limit= as mapping "
-                          f"{guard.queue!r} does")  # fmt: skip
+            yield Finding(
+                "SP110",
+                WARNING,
+                f"mapping:{m.queue}:{m.function}",
+                f"function {m.function!r} calls a limited dependency (mapping "
+                f"{guard.queue!r} guards it with {what}) but this mapping has "
+                "neither breaker nor limit",
+                f"pass breaker= or limit= as mapping {guard.queue!r} does",
+            )
 
 
 def _unbounded_concurrency(app: AppSpec) -> Iterator[Finding]:
@@ -107,11 +133,15 @@ def _unbounded_concurrency(app: AppSpec) -> Iterator[Finding]:
             continue
         if m.max_concurrency is None or m.max_concurrency > fn.concurrency:
             shown = "unbounded" if m.max_concurrency is None else f"{m.max_concurrency}"
-            yield Finding("SP111", WARNING, f"mapping:{m.queue}:{m.function}",
-                          f"max_concurrency {shown} against function {fn.name!r} reserved "
-                          f"concurrency {fn.concurrency}: the extra batches are throttled "
-                          "and count as receives (dead-lettering healthy messages)",
-                          f"set max_concurrency <= {fn.concurrency}")  # fmt: skip
+            yield Finding(
+                "SP111",
+                WARNING,
+                f"mapping:{m.queue}:{m.function}",
+                f"max_concurrency {shown} against function {fn.name!r} reserved "
+                f"concurrency {fn.concurrency}: the extra batches are throttled "
+                "and count as receives (dead-lettering healthy messages)",
+                f"set max_concurrency <= {fn.concurrency}",
+            )
 
 
 def _bus_loops(app: AppSpec) -> Iterator[Finding]:
@@ -122,10 +152,14 @@ def _bus_loops(app: AppSpec) -> Iterator[Finding]:
     for t in sorted(app.targets, key=lambda t: (t.bus, t.rule)):
         if t.kind == "bus" and _reaches(edges, t.name, t.bus):
             via = "itself" if t.name == t.bus else f"bus {t.name!r}, which leads back"
-            yield Finding("SP112", WARNING, f"rule:{t.bus}/{t.rule}",
-                          f"rule re-publishes to {via}: an event it matches can loop for "
-                          "ever", "narrow the pattern so re-published events do not match "
-                          "(e.g. by source), or target another bus")  # fmt: skip
+            yield Finding(
+                "SP112",
+                WARNING,
+                f"rule:{t.bus}/{t.rule}",
+                f"rule re-publishes to {via}: an event it matches can loop for ever",
+                "narrow the pattern so re-published events do not match "
+                "(e.g. by source), or target another bus",
+            )
 
 
 def _reaches(edges: Mapping[str, set[str]], start: str, goal: str) -> bool:
@@ -143,20 +177,28 @@ def _reaches(edges: Mapping[str, set[str]], start: str, goal: str) -> bool:
 def _stream_poison(app: AppSpec) -> Iterator[Finding]:
     for s in app.stream_mappings:
         if s.max_retry_attempts == -1 and s.max_record_age == -1:
-            yield Finding("SP113", WARNING, f"stream_mapping:{s.stream}->{s.function}",
-                          "max_retry_attempts=-1 and no max_record_age: a poison record "
-                          "blocks its shard for the stream's whole retention",
-                          "set max_retry_attempts (e.g. 3), max_record_age, and "
-                          "bisect_on_error with an on_failure destination")  # fmt: skip
+            yield Finding(
+                "SP113",
+                WARNING,
+                f"stream_mapping:{s.stream}->{s.function}",
+                "max_retry_attempts=-1 and no max_record_age: a poison record "
+                "blocks its shard for the stream's whole retention",
+                "set max_retry_attempts (e.g. 3), max_record_age, and "
+                "bisect_on_error with an on_failure destination",
+            )
 
 
 def _async_transactions(app: AppSpec) -> Iterator[Finding]:
     for t in app.transactions:
         if t.is_async:
-            yield Finding("SP114", ERROR, f"transaction:{t.name}",
-                          "transaction function is async (behind a wrapper): it would run "
-                          "outside the step's transaction, and its coroutine never awaited",
-                          "declare it with a plain def (db, event)")  # fmt: skip
+            yield Finding(
+                "SP114",
+                ERROR,
+                f"transaction:{t.name}",
+                "transaction function is async (behind a wrapper): it would run "
+                "outside the step's transaction, and its coroutine never awaited",
+                "declare it with a plain def (db, event)",
+            )
 
 
 # Clients whose calls go over the network: inside a transaction they hold the store's
@@ -174,15 +216,26 @@ def _networked_transactions(app: AppSpec) -> Iterator[Finding]:
     for t in app.transactions:
         clients = http_clients(t.imports)
         if clients:
-            yield Finding("SP115", WARNING, f"transaction:{t.name}",
-                          f"transaction function's module imports {', '.join(clients)}: a "
-                          "network call inside it holds the store's transaction for the "
-                          "call's whole round trip",
-                          "make the call in a plain Task before or after the transaction "
-                          "step (or silence SP115 if the client is not used in it)")  # fmt: skip
+            yield Finding(
+                "SP115",
+                WARNING,
+                f"transaction:{t.name}",
+                f"transaction function's module imports {', '.join(clients)}: a "
+                "network call inside it holds the store's transaction for the "
+                "call's whole round trip",
+                "make the call in a plain Task before or after the transaction "
+                "step (or silence SP115 if the client is not used in it)",
+            )
 
 
-RULES: tuple[Rule, ...] = (_retries_outlast_age, _route_timeouts, _task_retries,
-                           _unprotected_consumers, _unbounded_concurrency, _bus_loops,
-                           _stream_poison, _async_transactions,
-                           _networked_transactions)  # fmt: skip
+RULES: tuple[Rule, ...] = (
+    _retries_outlast_age,
+    _route_timeouts,
+    _task_retries,
+    _unprotected_consumers,
+    _unbounded_concurrency,
+    _bus_loops,
+    _stream_poison,
+    _async_transactions,
+    _networked_transactions,
+)

@@ -107,9 +107,16 @@ def dead_lettered_hook(app: str) -> Callable[[str, str, Sequence[Any]], None]:
     def hook(queue: str, dlq: str, rows: Sequence[Any]) -> None:
         for row in rows:
             emit(
-                "message.dead_lettered", app, queue=queue, dlq=dlq, message_id=row.message_id,
-                attempt=row.receive_count - 1, receive_count=row.receive_count - 1, body=row.body,
-                attributes=row.attributes, sent_at=row.sent_at,
-            )  # fmt: skip
+                "message.dead_lettered",
+                app,
+                queue=queue,
+                dlq=dlq,
+                message_id=row.message_id,
+                attempt=row.receive_count - 1,
+                receive_count=row.receive_count - 1,
+                body=row.body,
+                attributes=row.attributes,
+                sent_at=row.sent_at,
+            )
 
     return hook

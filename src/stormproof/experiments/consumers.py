@@ -53,9 +53,19 @@ class Pool:
         self.started = 0
 
     def _spawn(self) -> subprocess.Popen[bytes]:
-        cmd = [sys.executable, "-m", "stormproof", "worker", self.app_spec,
-               "--concurrency", str(self.concurrency), "--log-level", "WARNING",
-               "--shutdown-timeout", "2"]  # fmt: skip
+        cmd = [
+            sys.executable,
+            "-m",
+            "stormproof",
+            "worker",
+            self.app_spec,
+            "--concurrency",
+            str(self.concurrency),
+            "--log-level",
+            "WARNING",
+            "--shutdown-timeout",
+            "2",
+        ]
         env = {**os.environ, "STORMPROOF_STORE": self.store_url}
         self.started += 1
         return subprocess.Popen(

@@ -39,8 +39,11 @@ class FunctionRegistry:
 
     def uses_of(self, queue: str) -> list[str]:
         """How this app's mappings and destinations use ``queue`` (refuses its deletion)."""
-        uses = [f"mapping to function {m.function.name!r}" for m in self.mappings
-                if queue in (m.queue, *m.priority)]  # fmt: skip
+        uses = [
+            f"mapping to function {m.function.name!r}"
+            for m in self.mappings
+            if queue in (m.queue, *m.priority)
+        ]
         for fn in self:
             for field in ("on_success", "on_failure"):
                 target = getattr(fn, field)

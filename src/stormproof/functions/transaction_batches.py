@@ -51,8 +51,9 @@ async def run_batch(
         gone = [r for r in rows if r.message_id in done]
         if not gone:
             return []
-        finished = [op for r in gone if (rid := request_of(r))
-                    for op in outcome_ops(rid, "succeeded", now)]  # fmt: skip
+        finished = [
+            op for r in gone if (rid := request_of(r)) for op in outcome_ops(rid, "succeeded", now)
+        ]
         return [Delete(mapping.queue, [Lease(r.rowid, r.token) for r in gone]), *finished]
 
     try:
@@ -68,7 +69,9 @@ async def run_batch(
     except Exception as exc:  # the handler's failure: rolled back, the messages reappear
         log.warning(
             "event=batch.failed function=%s queue=%s error_type=%s",
-            fn.name, mapping.queue, type(exc).__name__,
-        )  # fmt: skip
+            fn.name,
+            mapping.queue,
+            type(exc).__name__,
+        )
         return False
     return True

@@ -185,8 +185,15 @@ class Transactions:
             raise InvalidAttribute("concurrency", concurrency, f"None or 1 to {MAX_CONCURRENCY}")
         if limit is not None and not isinstance(limit, Limit):
             raise InvalidAttribute("limit", limit, "None or a limit made by app.limit")
-        fn = TransactionFunction(self.app, handler, fn_name, budget, concurrency=concurrency,
-                                 limit=limit, pools=self.pools)  # fmt: skip
+        fn = TransactionFunction(
+            self.app,
+            handler,
+            fn_name,
+            budget,
+            concurrency=concurrency,
+            limit=limit,
+            pools=self.pools,
+        )
         self.by_name[fn_name] = fn
         return fn
 

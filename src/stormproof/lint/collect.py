@@ -18,28 +18,38 @@ def _name(value: object) -> str | None:
 
 def _functions(app: App) -> dict[str, lint.FunctionSpec]:
     return {
-        fn.name: lint.FunctionSpec(fn.name, fn.timeout, _name(fn.on_failure), fn.concurrency,
-                                   fn.policy.max_retry_attempts, fn.policy.max_event_age)
+        fn.name: lint.FunctionSpec(
+            fn.name,
+            fn.timeout,
+            _name(fn.on_failure),
+            fn.concurrency,
+            fn.policy.max_retry_attempts,
+            fn.policy.max_event_age,
+        )
         for fn in app.functions
-    }  # fmt: skip
+    }
 
 
 def _targets(app: App) -> tuple[lint.TargetSpec, ...]:
     return tuple(
-        lint.TargetSpec(bus.name, rule.name, t.kind, t.name, t.policy.max_retry_attempts,
-                        t.policy.max_event_age)
-        for bus in app.buses.buses.values() for rule in bus.rules.values() for t in rule.targets
-    )  # fmt: skip
+        lint.TargetSpec(
+            bus.name, rule.name, t.kind, t.name, t.policy.max_retry_attempts, t.policy.max_event_age
+        )
+        for bus in app.buses.buses.values()
+        for rule in bus.rules.values()
+        for t in rule.targets
+    )
 
 
 def _routes(app: App) -> tuple[lint.RouteSpec, ...]:
     if app._api is None:
         return ()
     return tuple(
-        lint.RouteSpec("GET", r.path, r.timeout,
-                       r.handler.name if isinstance(r.handler, Function) else None)
+        lint.RouteSpec(
+            "GET", r.path, r.timeout, r.handler.name if isinstance(r.handler, Function) else None
+        )
         for r in app._api.gets.values()
-    )  # fmt: skip
+    )
 
 
 def _is_async(handler: object) -> bool:
@@ -65,27 +75,60 @@ def _imports(handler: object) -> tuple[str, ...]:
     return tuple(sorted(names))
 
 
-def spec_of(app: App) -> lint.AppSpec:
-    """The app's declarations as lint specs (nothing read from the store)."""
+def _queues(app: App) -> dict[str, lint.QueueSpec]:
+    """Each declared queue's attributes, SQS defaults merged in."""
     queues = {}
     for name, handle in app.queues._declared.items():
         attrs = QueueAttributes(fifo=handle.fifo).merged(handle.changes)
-        queues[name] = lint.QueueSpec(name, attrs.visibility_timeout, attrs.retention,
-                                      attrs.dead_letter, attrs.max_receive_count)  # fmt: skip
-    mappings = tuple(
-        lint.MappingSpec(m.queue, m.function.name, m.batch_window, m.max_concurrency,
-                         _name(m.breaker), _name(m.limit))
+        queues[name] = lint.QueueSpec(
+            name,
+            attrs.visibility_timeout,
+            attrs.retention,
+            attrs.dead_letter,
+            attrs.max_receive_count,
+        )
+    return queues
+
+
+def _mappings(app: App) -> tuple[lint.MappingSpec, ...]:
+    """Each queue mapping: its window, concurrency and the breaker and limit it names."""
+    return tuple(
+        lint.MappingSpec(
+            m.queue,
+            m.function.name,
+            m.batch_window,
+            m.max_concurrency,
+            _name(m.breaker),
+            _name(m.limit),
+        )
         for m in app.functions.mappings
-    )  # fmt: skip
+    )
+
+
+def spec_of(app: App) -> lint.AppSpec:
+    """The app's declarations as lint specs (nothing read from the store)."""
     streams = tuple(
-        lint.StreamMappingSpec(s.stream.name, s.function.name, s.max_retry_attempts,
-                               s.max_record_age) for s in app.stream_mappings
-    )  # fmt: skip
-    transactions = tuple(lint.TransactionSpec(t.name, _is_async(t.handler), _imports(t.handler))
-                         for t in app.functions.transactions.by_name.values())  # fmt: skip
+        lint.StreamMappingSpec(
+            s.stream.name, s.function.name, s.max_retry_attempts, s.max_record_age
+        )
+        for s in app.stream_mappings
+    )
+    transactions = tuple(
+        lint.TransactionSpec(t.name, _is_async(t.handler), _imports(t.handler))
+        for t in app.functions.transactions.by_name.values()
+    )
     machines = {m.name: m.definition for m in app.executions.machines}
-    return lint.AppSpec(queues, _functions(app), mappings, app.lint_silenced, _targets(app),
-                        _routes(app), machines, streams, transactions)  # fmt: skip
+    return lint.AppSpec(
+        _queues(app),
+        _functions(app),
+        _mappings(app),
+        app.lint_silenced,
+        _targets(app),
+        _routes(app),
+        machines,
+        streams,
+        transactions,
+    )
 
 
 def lint_app(app: App) -> list[lint.Finding]:

@@ -35,9 +35,18 @@ class StoredMessage:
 def _message(row: Row) -> StoredMessage:
     attrs = json.loads(row[3]) if row[3] else {}
     return StoredMessage(
-        int(row[0]), row[1], row[2], attrs if isinstance(attrs, dict) else {}, row[4],
-        float(row[5]), float(row[6]), float(row[7]), int(row[8]), bool(row[9]), row[10],
-    )  # fmt: skip
+        int(row[0]),
+        row[1],
+        row[2],
+        attrs if isinstance(attrs, dict) else {},
+        row[4],
+        float(row[5]),
+        float(row[6]),
+        float(row[7]),
+        int(row[8]),
+        bool(row[9]),
+        row[10],
+    )
 
 
 def page(queue: str, after: int, limit: int, search: str = "") -> Program[list[StoredMessage]]:

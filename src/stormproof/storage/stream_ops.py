@@ -63,18 +63,24 @@ class CheckpointRow:
     now: float
 
 
-def create(name: str, retention: float, ranges: Sequence[HashRange], ids: Sequence[str]) -> (
-        Program[list[ShardRow]]):  # fmt: skip
+def create(
+    name: str, retention: float, ranges: Sequence[HashRange], ids: Sequence[str]
+) -> Program[list[ShardRow]]:
     """Create or update a stream; its shards are created only the first time."""
     yield Stmt("stream_upsert", {"name": name, "retention": retention})
     existing = yield from shards(name)
     if existing:
         return existing
     params = [
-        {"stream": name, "shard_id": sid, "start_hash": str(r.start), "end_hash": str(r.end),
-         "parent": None}
+        {
+            "stream": name,
+            "shard_id": sid,
+            "start_hash": str(r.start),
+            "end_hash": str(r.end),
+            "parent": None,
+        }
         for sid, r in zip(ids, ranges, strict=True)
-    ]  # fmt: skip
+    ]
     yield Stmt("stream_shard_insert", params, many=True)
     return (yield from shards(name))
 
@@ -93,9 +99,15 @@ def reshard(stream: str, count: int) -> Program[list[ShardRow]]:
     params = []
     for i, r in enumerate(even_ranges(count)):
         parents = [s.shard_id for s in closing if s.start_hash <= r.end and r.start <= s.end_hash]
-        params.append({"stream": stream, "shard_id": shard_name(base + i),
-                       "start_hash": str(r.start), "end_hash": str(r.end),
-                       "parent": ",".join(parents) or None})  # fmt: skip
+        params.append(
+            {
+                "stream": stream,
+                "shard_id": shard_name(base + i),
+                "start_hash": str(r.start),
+                "end_hash": str(r.end),
+                "parent": ",".join(parents) or None,
+            }
+        )
     yield Stmt("stream_shard_insert", params, many=True)
     return (yield from shards(stream))
 
@@ -144,10 +156,16 @@ def append(
             continue
         first = int(rows[0][0]) - len(members)
         params = [
-            {"stream": stream, "shard_id": sid, "seq": first + k,
-             "partition_key": entries[i][0], "data": entries[i][2], "trace": trace}
+            {
+                "stream": stream,
+                "shard_id": sid,
+                "seq": first + k,
+                "partition_key": entries[i][0],
+                "data": entries[i][2],
+                "trace": trace,
+            }
             for k, i in enumerate(members)
-        ]  # fmt: skip
+        ]
         yield Stmt("stream_record_insert", params, many=True)
         for k, i in enumerate(members):
             out[i] = Appended(sid, first + k)
@@ -181,21 +199,35 @@ def checkpoints(consumer: str) -> Program[list[CheckpointRow]]:
     """Every checkpoint of a mapping."""
     rows = yield Stmt("checkpoint_list", {"consumer": consumer})
     return [
-        CheckpointRow(str(r[0]), None if r[1] is None else int(r[1]), r[2], float(r[3]),
-                      None if r[4] is None else float(r[4]), float(r[5]))
+        CheckpointRow(
+            str(r[0]),
+            None if r[1] is None else int(r[1]),
+            r[2],
+            float(r[3]),
+            None if r[4] is None else float(r[4]),
+            float(r[5]),
+        )
         for r in rows
-    ]  # fmt: skip
+    ]
 
 
 def checkpoints_of_stream(stream: str) -> Program[list[tuple[str, CheckpointRow]]]:
     """``(mapping id, checkpoint)`` of every mapping of a stream (ids start ``stream->``)."""
     rows = yield Stmt("checkpoint_by_prefix", {"prefix": f"{stream}->"})
     return [
-        (str(r[0]), CheckpointRow(str(r[1]), None if r[2] is None else int(r[2]), r[3],
-                                  float(r[4]), None if r[5] is None else float(r[5]),
-                                  float(r[6])))
+        (
+            str(r[0]),
+            CheckpointRow(
+                str(r[1]),
+                None if r[2] is None else int(r[2]),
+                r[3],
+                float(r[4]),
+                None if r[5] is None else float(r[5]),
+                float(r[6]),
+            ),
+        )
         for r in rows
-    ]  # fmt: skip
+    ]
 
 
 def take_lease(
@@ -242,8 +274,13 @@ class AdvanceCheckpoint:
 
     def program(self, dialect: Dialect) -> Program[OpResult]:
         """One conditional update."""
-        params = {"consumer": self.consumer, "shard_id": self.shard_id,
-                  "holder": self.holder, "seq": self.seq, "age": self.iterator_age}  # fmt: skip
+        params = {
+            "consumer": self.consumer,
+            "shard_id": self.shard_id,
+            "holder": self.holder,
+            "seq": self.seq,
+            "age": self.iterator_age,
+        }
         rows = yield Stmt("checkpoint_advance", params)
         return OpResult([EntryStatus.OK if int(rows[0][0]) == 1 else EntryStatus.STALE])
 

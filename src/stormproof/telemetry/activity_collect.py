@@ -48,17 +48,24 @@ class ActivityCollector:
         """Count one event of this app (breakers belong to the store: app ``""``)."""
         f = event.fields
         if event.name == "breaker.changed":
-            item = {"at": event.at, "from": f["previous"], "to": f["state"],
-                    "reason": f.get("reason", "")}  # fmt: skip
+            item = {
+                "at": event.at,
+                "from": f["previous"],
+                "to": f["state"],
+                "reason": f.get("reason", ""),
+            }
             self.transitions.setdefault(str(f["breaker"]), []).append(item)
             return
         if event.app != self.app:
             return
         if event.name in INVOKED:
             tally = self._tally("fn", str(f["function"]), event.at)
-            activity.count(tally, error=event.name == "invocation.failed",
-                           throttled=event.name == "invocation.throttled",
-                           duration=f.get("duration_seconds"))  # fmt: skip
+            activity.count(
+                tally,
+                error=event.name == "invocation.failed",
+                throttled=event.name == "invocation.throttled",
+                duration=f.get("duration_seconds"),
+            )
         elif event.name == "message.deleted":
             tally = self._tally("queue", str(f["queue"]), event.at)
             activity.count(tally, n=int(f.get("count", 1)))

@@ -28,8 +28,22 @@ ENV = "STORMPROOF_LOG_FORMAT"
 # Payloads stay out of log lines (size, personal data): alarms carry them instead.
 PAYLOAD_FIELDS = frozenset({"body", "event", "input", "attributes", "error", "cause"})
 # The ids printed first, in this order, when an event or record has them.
-IDS = ("app", "queue", "dlq", "bus", "rule", "target", "machine", "function", "message_id",
-       "request_id", "execution_arn", "state_name", "attempt", "trace_id")  # fmt: skip
+IDS = (
+    "app",
+    "queue",
+    "dlq",
+    "bus",
+    "rule",
+    "target",
+    "machine",
+    "function",
+    "message_id",
+    "request_id",
+    "execution_arn",
+    "state_name",
+    "attempt",
+    "trace_id",
+)
 
 events_log = logging.getLogger("stormproof.events")
 
@@ -99,11 +113,17 @@ def event_subscriber(event: events.RuntimeEvent) -> None:
     """Write one runtime event as a log record (console text ``event=... key=value``)."""
     if not events_log.isEnabledFor(event.level):
         return
-    fields = _ordered({"app": event.app, **{k: v for k, v in event.fields.items()
-                                              if k not in PAYLOAD_FIELDS}})  # fmt: skip
+    fields = _ordered(
+        {"app": event.app, **{k: v for k, v in event.fields.items() if k not in PAYLOAD_FIELDS}}
+    )
     text = " ".join(f"{k}={_text(v)}" for k, v in fields.items())
-    events_log.log(event.level, "event=%s %s", event.name, text,
-                   extra={"stormproof": {"event": event.name, **fields}})  # fmt: skip
+    events_log.log(
+        event.level,
+        "event=%s %s",
+        event.name,
+        text,
+        extra={"stormproof": {"event": event.name, **fields}},
+    )
 
 
 def _text(value: Any) -> str:

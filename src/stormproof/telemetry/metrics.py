@@ -71,36 +71,48 @@ class Metrics:
         self.app = app
         self.registry = CollectorRegistry()
         r = self.registry
-        self.dead_lettered = Counter(f"{_P}queue_messages_dead_lettered", "Messages moved to "
-                                     "the queue's DLQ.", ["queue"], registry=r)  # fmt: skip
-        self.invocations = Counter(f"{_P}function_invocations", "Handler runs.",
-                                   ["function"], registry=r)  # fmt: skip
-        self.errors = Counter(f"{_P}function_errors", "Handler runs that raised or timed out.",
-                              ["function"], registry=r)  # fmt: skip
-        self.throttles = Counter(f"{_P}function_throttles", "Invocations refused for "
-                                 "concurrency.", ["function"], registry=r)  # fmt: skip
-        self.duration = Histogram(f"{_P}function_duration_seconds", "Handler run time.",
-                                  ["function"], registry=r)  # fmt: skip
-        self.async_dead = Counter(f"{_P}function_async_dead_lettered", "Async invocations "
-                                  "given up.", ["function"], registry=r)  # fmt: skip
-        self.partial = Counter(f"{_P}mapping_partial_batch_failures", "Batches with some "
-                               "items returned.", ["function", "queue"], registry=r)  # fmt: skip
-        self.delivery_failed = Counter(f"{_P}bus_deliveries_failed", "Target deliveries "
-                                       "failed, retried.", ["rule"], registry=r)  # fmt: skip
-        self.delivery_dead = Counter(f"{_P}bus_deliveries_dead_lettered", "Target deliveries "
-                                     "given up.", ["rule"], registry=r)  # fmt: skip
-        self.executions = Counter(f"{_P}executions_finished", "Executions finished, by "
-                                  "status.", ["machine", "status"], registry=r)  # fmt: skip
-        self.transitions = Counter(f"{_P}execution_state_transitions", "States entered.",
-                                   ["machine"], registry=r)  # fmt: skip
-        self.breakers = Counter(f"{_P}breaker_transitions", "Breaker state changes, by new "
-                                "state.", ["breaker", "state"], registry=r)  # fmt: skip
-        self.faults = Counter(f"{_P}faults_injected", "Chaos faults applied to calls.",
-                              ["target", "action"], registry=r)  # fmt: skip
-        self.iterator_age = Gauge(f"{_P}stream_iterator_age_seconds", "How far behind a stream "
-                                  "mapping's shard is, at its last checkpoint.",
-                                  ["mapping", "shard"], registry=r)  # fmt: skip
+        c = self._counter
+        self.dead_lettered = c("queue_messages_dead_lettered", "Messages moved to the queue's DLQ.")
+        self.invocations = c("function_invocations", "Handler runs.", "function")
+        self.errors = c("function_errors", "Handler runs that raised or timed out.", "function")
+        self.throttles = c("function_throttles", "Invocations refused for concurrency.", "function")
+        self.duration = Histogram(
+            f"{_P}function_duration_seconds", "Handler run time.", ["function"], registry=r
+        )
+        self.async_dead = c(
+            "function_async_dead_lettered", "Async invocations given up.", "function"
+        )
+        self.partial = c(
+            "mapping_partial_batch_failures",
+            "Batches with some items returned.",
+            "function",
+            "queue",
+        )
+        self.delivery_failed = c(
+            "bus_deliveries_failed", "Target deliveries failed, retried.", "rule"
+        )
+        self.delivery_dead = c(
+            "bus_deliveries_dead_lettered", "Target deliveries given up.", "rule"
+        )
+        self.executions = c(
+            "executions_finished", "Executions finished, by status.", "machine", "status"
+        )
+        self.transitions = c("execution_state_transitions", "States entered.", "machine")
+        self.breakers = c(
+            "breaker_transitions", "Breaker state changes, by new state.", "breaker", "state"
+        )
+        self.faults = c("faults_injected", "Chaos faults applied to calls.", "target", "action")
+        self.iterator_age = Gauge(
+            f"{_P}stream_iterator_age_seconds",
+            "How far behind a stream mapping's shard is, at its last checkpoint.",
+            ["mapping", "shard"],
+            registry=r,
+        )
         self.depths = QueueDepths()
+
+    def _counter(self, name: str, help_text: str, *labels: str) -> Counter:
+        """A counter ``stormproof_<name>`` labelled ``labels`` (``queue`` when none given)."""
+        return Counter(f"{_P}{name}", help_text, list(labels or ("queue",)), registry=self.registry)
 
     def subscribe(self) -> Callable[[], None]:
         """Start counting runtime events; returns the unsubscribe function."""

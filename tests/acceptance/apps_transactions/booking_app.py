@@ -59,18 +59,22 @@ DEFINITION = {
             "Next": "Confirm",
             # Bookings queue on the flight's row lock: one that waits past its budget
             # rolled back whole, so it is safe to run again.
-            "Retry": [{"ErrorEquals": ["States.Timeout"], "IntervalSeconds": 1,
-                       "MaxAttempts": 10}],
-            "Catch": [{"ErrorEquals": ["NoSeatsLeft"], "ResultPath": "$.error",
-                       "Next": "Compensate"}],
+            "Retry": [{"ErrorEquals": ["States.Timeout"], "IntervalSeconds": 1, "MaxAttempts": 10}],
+            "Catch": [
+                {"ErrorEquals": ["NoSeatsLeft"], "ResultPath": "$.error", "Next": "Compensate"}
+            ],
         },
         "Confirm": {"Type": "Pass", "Result": "ok", "ResultPath": "$.confirmed", "Next": "Done"},
         "Done": {"Type": "Succeed"},
-        "Compensate": {"Type": "Task", "Resource": "refund", "ResultPath": "$.refund",
-                       "Next": "SoldOut"},
+        "Compensate": {
+            "Type": "Task",
+            "Resource": "refund",
+            "ResultPath": "$.refund",
+            "Next": "SoldOut",
+        },
         "SoldOut": {"Type": "Fail", "Error": "NoSeatsLeft"},
     },
-}  # fmt: skip
+}
 
 app.state_machine("Book", DEFINITION)
 app.executions.tasks.visibility = 2.0

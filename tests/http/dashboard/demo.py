@@ -32,8 +32,10 @@ def make_app(store_url: str) -> App:
     orders = app.queue("orders", dead_letter=dlq, max_receive_count=1)
     app.breaker("payments")
     app.state_machine("Checkout", CHECKOUT, resources={"charge": charge})
-    app.state_machine("Slow", {"StartAt": "Nap", "States": {
-        "Nap": {"Type": "Wait", "Seconds": 3600, "End": True}}})  # fmt: skip
+    app.state_machine(
+        "Slow",
+        {"StartAt": "Nap", "States": {"Nap": {"Type": "Wait", "Seconds": 3600, "End": True}}},
+    )
     app.bus().rule("shop-orders", pattern={"source": ["shop"]}, targets=[Target(orders)])
 
     @app.function(timeout=5, concurrency=3)

@@ -28,8 +28,14 @@ def _axe() -> Path:
     if shutil.which("npm") is None:
         pytest.skip("AXE CHECKS NOT RUN: npm is missing (axe-core comes from npm)")
     CACHE.mkdir(parents=True, exist_ok=True)
-    done = subprocess.run(["npm", "pack", "axe-core@4", "--silent"], cwd=CACHE, check=False,
-                          capture_output=True, text=True, timeout=120)  # fmt: skip
+    done = subprocess.run(
+        ["npm", "pack", "axe-core@4", "--silent"],
+        cwd=CACHE,
+        check=False,
+        capture_output=True,
+        text=True,
+        timeout=120,
+    )
     if done.returncode != 0:
         pytest.skip(f"AXE CHECKS NOT RUN: npm pack axe-core failed: {done.stderr[-300:]}")
     with tarfile.open(CACHE / done.stdout.strip().splitlines()[-1]) as tar:
@@ -49,9 +55,18 @@ async def test_main_pages_have_no_axe_violations(store_url: str, browser: Any) -
         page = await context.new_page()
         found: dict[str, Any] = {}
         try:
-            for path in ("/ui/", "/ui/queues/orders-dlq", f"/ui/executions/{arn}",
-                         "/ui/breakers", "/ui/buses", "/ui/machines", "/ui/audit",
-                         "/ui/alarms", "/ui/functions", "/ui/chaos"):  # fmt: skip
+            for path in (
+                "/ui/",
+                "/ui/queues/orders-dlq",
+                f"/ui/executions/{arn}",
+                "/ui/breakers",
+                "/ui/buses",
+                "/ui/machines",
+                "/ui/audit",
+                "/ui/alarms",
+                "/ui/functions",
+                "/ui/chaos",
+            ):
                 await page.goto(f"{client.base_url}{path}")
                 await page.add_script_tag(path=str(axe))
                 result = await page.evaluate("(rules) => axe.run(document, rules)", RULES)

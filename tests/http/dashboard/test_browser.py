@@ -142,8 +142,9 @@ async def _alarms_functions_chaos(app: App, page: Any, base: str, shots: Path) -
     await page.goto(f"{base}/ui/functions")
     assert await page.locator("td >> text=ship").count() == 1
 
-    await app.chaos.inject({"target": "function:ship", "action": "error",
-                            "error": "ConnectionError", "duration": 60})  # fmt: skip
+    await app.chaos.inject(
+        {"target": "function:ship", "action": "error", "error": "ConnectionError", "duration": 60}
+    )
     await page.goto(f"{base}/ui/chaos")
     assert await page.locator("td >> text=function:ship").count() == 1
     await page.screenshot(path=str(shots / "dashboard-chaos.png"))

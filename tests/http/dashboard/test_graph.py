@@ -9,16 +9,23 @@ from stormproof.http.dashboard import graph
 DEFINITION: dict[str, Any] = {
     "StartAt": "Reserve",
     "States": {
-        "Reserve": {"Type": "Task", "Resource": "r", "Next": "Pick",
-                    "Catch": [{"ErrorEquals": ["States.ALL"], "Next": "Undo"}]},
-        "Pick": {"Type": "Choice", "Choices": [{"Variable": "$.x", "IsPresent": True,
-                                                "Next": "Ship"}], "Default": "Stop"},
+        "Reserve": {
+            "Type": "Task",
+            "Resource": "r",
+            "Next": "Pick",
+            "Catch": [{"ErrorEquals": ["States.ALL"], "Next": "Undo"}],
+        },
+        "Pick": {
+            "Type": "Choice",
+            "Choices": [{"Variable": "$.x", "IsPresent": True, "Next": "Ship"}],
+            "Default": "Stop",
+        },
         "Ship": {"Type": "Task", "Resource": "s", "End": True},
         "Undo": {"Type": "Pass", "Next": "Stop"},
         "Stop": {"Type": "Fail"},
         "<img src=x onerror=alert(1)>": {"Type": "Pass", "End": True},
     },
-}  # fmt: skip
+}
 
 
 def _entered(name: str, kind: str = "Task") -> dict[str, Any]:
@@ -39,10 +46,14 @@ def test_layers_follow_every_transition_from_start_at() -> None:
 def test_statuses_succeeded_caught_failed_not_reached() -> None:
     history = [
         {"type": "ExecutionStarted"},
-        _entered("Reserve"), {"type": "TaskFailed"}, _exited("Reserve"),
-        _entered("Undo", "Pass"), _exited("Undo", "Pass"),
-        _entered("Stop", "Fail"), {"type": "ExecutionFailed"},
-    ]  # fmt: skip
+        _entered("Reserve"),
+        {"type": "TaskFailed"},
+        _exited("Reserve"),
+        _entered("Undo", "Pass"),
+        _exited("Undo", "Pass"),
+        _entered("Stop", "Fail"),
+        {"type": "ExecutionFailed"},
+    ]
     status = graph.statuses(DEFINITION, history)
     assert status["Reserve"] == "caught" and status["Undo"] == "succeeded"
     assert status["Stop"] == "failed" and status["Ship"] == "not reached"

@@ -91,8 +91,7 @@ async def test_messages_are_paged_and_searchable(store_url: str) -> None:
     async with serving(app, webhooks=False) as client:
         orders = await app.get_queue("orders")
         for start in range(0, 110, 10):
-            await orders.send_batch([{"id": str(i), "body": f"m{start + i}"}
-                                     for i in range(10)])  # fmt: skip
+            await orders.send_batch([{"id": str(i), "body": f"m{start + i}"} for i in range(10)])
         tagged = await orders.send("tagged", attributes={"tenant": "acme"})
         first = (await client.get("/ui/queues/orders")).text
         assert first.count("/ui/queues/orders/messages/") == 50 and "next page" in first
@@ -115,8 +114,11 @@ async def test_writes_need_csrf_confirmation_and_are_audited(store_url: str) -> 
         no_token = await client.post("/ui/queues/orders/purge", data={"confirm": "orders"})
         assert no_token.status_code == 403
         token = csrf_of((await client.get("/ui/queues/orders")).text)
-        foreign = await client.post("/ui/queues/orders/purge", headers={"origin": "http://evil"},
-                                    data={"csrf": token, "confirm": "orders"})  # fmt: skip
+        foreign = await client.post(
+            "/ui/queues/orders/purge",
+            headers={"origin": "http://evil"},
+            data={"csrf": token, "confirm": "orders"},
+        )
         assert foreign.status_code == 403
         wrong = await client.post("/ui/queues/orders/purge", data={"csrf": token, "confirm": "x"})
         assert wrong.status_code == 400 and (await orders.stats()).visible == 1

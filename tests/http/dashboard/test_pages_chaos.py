@@ -32,8 +32,9 @@ async def test_chaos_page_stops_one_fault_then_all(store_url: str) -> None:
                 name="<b>n</b>",
             )
         )
-        two = await app.chaos.inject({"target": "store", "action": "latency", "latency": 0.2,
-                                      "duration": 60})  # fmt: skip
+        two = await app.chaos.inject(
+            {"target": "store", "action": "latency", "latency": 0.2, "duration": 60}
+        )
         html = (await client.get("/ui/chaos")).text
         assert one in html and two in html and "function:reserve" in html
         assert "error ConnectionError" in html and "latency 0.2" in html

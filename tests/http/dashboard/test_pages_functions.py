@@ -56,8 +56,9 @@ async def test_functions_page_counts_and_mapping_switch(store_url: str) -> None:
             assert "<td>jobs:work</td>" in html and "<td>enabled</td>" in html
             overview = await _poll(client, "/ui/", r'<svg class="spark"[^>]*aria-label="[3-9]')
             assert re.search(r'<a href="/ui/functions">work</a></td><td>[4-9]', overview)
-            r = await _post(client, "/ui/functions", "/ui/mappings/jobs:work/enabled",
-                            enabled="false")  # fmt: skip
+            r = await _post(
+                client, "/ui/functions", "/ui/mappings/jobs:work/enabled", enabled="false"
+            )
             assert r.status_code == 303
             assert "<td>disabled</td>" in (await client.get("/ui/functions")).text
             await asyncio.sleep(1.2)  # every consumer re-reads the flag within a second

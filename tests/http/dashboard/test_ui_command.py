@@ -24,8 +24,17 @@ def _free_port() -> int:
 def test_ui_serves_the_dashboard_alone(store_url: str, tmp_path: Path) -> None:
     port = _free_port()
     env = {**os.environ, "STORMPROOF_STORE": store_url}
-    command = [sys.executable, "-m", "stormproof", "--store", store_url, "ui", APP,
-               "--port", str(port)]  # fmt: skip
+    command = [
+        sys.executable,
+        "-m",
+        "stormproof",
+        "--store",
+        store_url,
+        "ui",
+        APP,
+        "--port",
+        str(port),
+    ]
     log = tmp_path / "ui.log"
     with log.open("wb") as out:
         proc = subprocess.Popen(command, env=env, stdout=out, stderr=subprocess.STDOUT)

@@ -135,8 +135,10 @@ async def test_failed_execution_is_a_warning_with_its_input(
     store_url: str, seen: list[events.RuntimeEvent]
 ) -> None:
     app = App("ev", store_url, clock=FakeClock(), consume=True)  # runs its steps here
-    definition = {"StartAt": "Boom", "States": {"Boom": {"Type": "Fail", "Error": "Bad",
-                                                          "Cause": "planted"}}}  # fmt: skip
+    definition = {
+        "StartAt": "Boom",
+        "States": {"Boom": {"Type": "Fail", "Error": "Bad", "Cause": "planted"}},
+    }
     machine = app.state_machine("M", definition=definition)
     async with app:
         arn = await machine.start({"n": 1})

@@ -16,8 +16,11 @@ APP = "tests.acceptance.apps.cli_app:app"
 def _cli_json(store_url: str, *args: str) -> object:
     done = subprocess.run(
         [sys.executable, "-m", "stormproof", "--store", store_url, "functions", *args, "--json"],
-        capture_output=True, text=True, timeout=60, check=False,
-    )  # fmt: skip
+        capture_output=True,
+        text=True,
+        timeout=60,
+        check=False,
+    )
     assert done.returncode == 0, done.stderr
     return json.loads(done.stdout)
 

@@ -104,8 +104,9 @@ async def test_email_bus_event_back_to_ok(store_url: str, inbox: tuple[_Inbox, i
     app, q = poison_app(store_url, clock=clock)
     dlq = app.queues._declared["orders-dlq"]
     seen = app.queue("alarm-events")
-    app.bus().rule("alarms", {"source": ["stormproof"], "detail-type": ["Alarm State Change"]},
-                   [Target(seen)])  # fmt: skip
+    app.bus().rule(
+        "alarms", {"source": ["stormproof"], "detail-type": ["Alarm State Change"]}, [Target(seen)]
+    )
     paged: list[Any] = []
 
     @app.function(timeout=1, on_failure=app.queue("pager-failures"))
@@ -136,8 +137,9 @@ async def test_email_bus_event_back_to_ok(store_url: str, inbox: tuple[_Inbox, i
     undo()
     await asyncio.sleep(0.2)  # the SMTP server hands the mail over on its own thread
     assert [mail["Subject"] for mail in handler.mails] == [
-        "[stormproof] dlq:orders-dlq is ALARM (shop)", "[stormproof] dlq:orders-dlq is OK (shop)"
-    ]  # fmt: skip
+        "[stormproof] dlq:orders-dlq is ALARM (shop)",
+        "[stormproof] dlq:orders-dlq is OK (shop)",
+    ]
     text = handler.mails[0].get_payload()
     assert "ValueError: card declined for 8" in text and "stormproof dlq redrive orders-dlq" in text
     assert sorted(e["detail"]["to"] for e in bus_events) == ["ALARM", "OK"]
@@ -178,8 +180,13 @@ async def test_a_dropped_stream_batch_and_a_failed_execution_are_incidents(store
         raise RuntimeError("bad click")
 
     app.consume(clicks, tally, max_retry_attempts=0, on_failure=lost)
-    app.state_machine("refund", {"StartAt": "No", "States": {"No": {
-        "Type": "Fail", "Error": "Refused", "Cause": "too late"}}})  # fmt: skip
+    app.state_machine(
+        "refund",
+        {
+            "StartAt": "No",
+            "States": {"No": {"Type": "Fail", "Error": "Refused", "Cause": "too late"}},
+        },
+    )
     app.alarm("refunds", metric="executions_failed:refund", threshold=0)
     undo = app.alarms.collector.subscribe()
     try:
@@ -219,7 +226,8 @@ async def test_breaker_alarm_and_lease_takeover(store_url: str) -> None:
                 raise RuntimeError("down")
         sent = await one.alarms.run_once()
         assert [(b["alarm"], b["to"], b["reason"]) for b in sent] == [
-            ("breaker:psp", "ALARM", "breaker_open:psp = 1 > 0")]  # fmt: skip
+            ("breaker:psp", "ALARM", "breaker_open:psp = 1 > 0")
+        ]
         assert await two.alarms.run_once() == []  # one holds the lease
         clock.advance(6)  # one stops renewing (as if killed): its lease lapses after 5 s
         await one.breakers.get("psp").force(State.CLOSED)

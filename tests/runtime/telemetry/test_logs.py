@@ -50,8 +50,11 @@ async def test_json_lines_follow_a_message_to_its_dlq(store_url: str) -> None:
     (dead,) = [x for x in found if x["event"] == "message.dead_lettered"]
     assert dead["level"] == "WARNING"
     assert (dead["queue"], dead["dlq"], dead["message_id"], dead["attempt"]) == (
-        "orders", "orders-dlq", mid, 2,
-    )  # fmt: skip
+        "orders",
+        "orders-dlq",
+        mid,
+        2,
+    )
     assert "body" not in dead  # payloads stay out of log lines
     assert not [x for x in found if x["event"] == "invocation.succeeded"]  # DEBUG
 
@@ -68,8 +71,9 @@ def test_console_is_the_default_and_env_chooses_json(monkeypatch: pytest.MonkeyP
 
 
 def test_plain_records_become_json_with_their_extra_fields() -> None:
-    record = logging.LogRecord("stormproof.x", logging.WARNING, __file__, 1, "hi %s", ("there",),
-                               None)  # fmt: skip
+    record = logging.LogRecord(
+        "stormproof.x", logging.WARNING, __file__, 1, "hi %s", ("there",), None
+    )
     record.stormproof = {"event": "lease.lost", "queue": "q"}
     line = json.loads(logs.JsonFormatter().format(record))
     assert line["message"] == "hi there"

@@ -57,8 +57,15 @@ def test_a_valid_traceparent_is_kept_and_its_ids_read(traceparent: str) -> None:
 
 def test_malformed_or_zero_contexts_start_a_new_trace() -> None:
     span = "b7ad6b7169203331"
-    for bad in ("", "00-abc", f"00-{'0' * 32}-{span}-01", f"00-{TRACE}-{'0' * 16}-01",
-                f"01-{TRACE}-{span}-01", None, 7):  # fmt: skip
+    for bad in (
+        "",
+        "00-abc",
+        f"00-{'0' * 32}-{span}-01",
+        f"00-{TRACE}-{'0' * 16}-01",
+        f"01-{TRACE}-{span}-01",
+        None,
+        7,
+    ):
         assert trace_context.valid(bad) is None
     assert trace_context.read(None) is None and trace_context.read('{"a":["String","b"]}') is None
     assert trace_context.stamp(None, None) is None
@@ -86,8 +93,9 @@ async def test_a_front_door_traceparent_reaches_the_function_its_logs_and_the_we
     seen: list[dict[str, str]] = []
     try:
         async with receiving(seen) as url, serving(app) as client:
-            r = await client.post("/orders", json={"callback_url": url},
-                                  headers={"traceparent": INCOMING})  # fmt: skip
+            r = await client.post(
+                "/orders", json={"callback_url": url}, headers={"traceparent": INCOMING}
+            )
             assert r.status_code == 202
             worker = Worker(app, concurrency=2)
             task = asyncio.create_task(worker.run())

@@ -30,9 +30,18 @@ from tests.http.server import serving
 
 TRACE = "4bf92f3577b34da6a3ce929d0e0e4736"
 INCOMING = f"00-{TRACE}-00f067aa0ba902b7-01"
-HOPS = ("POST /orders", "send orders", "process orders", "send _bus-shop", "process _bus-shop",
-        "send _sfn-steps", "process _sfn-steps", "send _sfn-tasks", "process _sfn-tasks",
-        "process stormproof-webhooks")  # fmt: skip
+HOPS = (
+    "POST /orders",
+    "send orders",
+    "process orders",
+    "send _bus-shop",
+    "process _bus-shop",
+    "send _sfn-steps",
+    "process _sfn-steps",
+    "send _sfn-tasks",
+    "process _sfn-tasks",
+    "process stormproof-webhooks",
+)
 SECRET = "whsec_MfKQ9r8GKYqrTwjUPD8ILPZIo2LaLaSw"
 
 
@@ -141,8 +150,12 @@ async def test_one_request_is_one_trace_through_every_hop(
         task = asyncio.create_task(worker.run())
         try:
             await until(lambda: bool(seen) and "charge" in calls)
-            await until(lambda: any(s.name == "process _sfn-steps" and _state(s) == "Done"
-                                    for s in memory.get_finished_spans()))  # fmt: skip
+            await until(
+                lambda: any(
+                    s.name == "process _sfn-steps" and _state(s) == "Done"
+                    for s in memory.get_finished_spans()
+                )
+            )
         finally:
             worker.stop()
             await task

@@ -125,8 +125,9 @@ async def test_a_stream_record_carries_its_producers_context_to_the_mapping(
         disable = app.enable_tracing(provider)
         try:
             await clicks.put_records([{"data": str(i), "partition_key": "k"} for i in range(3)])
-            [record, *_] = (await clicks.read((await clicks.describe())[0].shard_id,
-                                              TRIM_HORIZON)).records  # fmt: skip
+            [record, *_] = (
+                await clicks.read((await clicks.describe())[0].shard_id, TRIM_HORIZON)
+            ).records
             consumer = StreamConsumer(app, mapping)
             while await consumer.poll_once():
                 pass

@@ -59,8 +59,11 @@ def _guarded(guard: Guard, handle: Handler) -> Handler:
 def _login(guard: Guard) -> Handler:
     async def login(request: Request) -> Response:
         if request.method == "GET":
-            body = ('<form method="post">' + field("token", "Admin token", kind="password")
-                    + "<button>Sign in</button></form>")  # fmt: skip
+            body = (
+                '<form method="post">'
+                + field("token", "Admin token", kind="password")
+                + "<button>Sign in</button></form>"
+            )
             return page("Sign in", body)
         token = str((await read_form(request)).get("token", ""))
         answer = RedirectResponse("/ui/", 303)

@@ -38,10 +38,17 @@ async def alarm_rows(app: App) -> list[dict[str, Any]]:
     for rec in await app.store.list_states(key(app.name, "state", "")):
         stored = json.loads(rec.value)
         state = core.AlarmState.from_json(stored["alarm"])
-        rows.append({"name": rec.key.rsplit("/", 1)[1], "metric": stored.get("metric"),
-                     "state": state.state, "value": state.value, "reason": state.reason,
-                     "since": iso(state.changed_at) if state.changed_at else None,
-                     "evaluated_at": iso(rec.updated_at)})  # fmt: skip
+        rows.append(
+            {
+                "name": rec.key.rsplit("/", 1)[1],
+                "metric": stored.get("metric"),
+                "state": state.state,
+                "value": state.value,
+                "reason": state.reason,
+                "since": iso(state.changed_at) if state.changed_at else None,
+                "evaluated_at": iso(rec.updated_at),
+            }
+        )
     rows.sort(key=lambda r: (r["state"] != core.ALARM, r["name"]))
     return rows
 
@@ -58,9 +65,12 @@ def _object_link(metric: str | None) -> str:
         selector = core.parse_selector(metric)
     except ValueError:
         return esc(metric)
-    pages = {"queue": url("queues", selector.subject), "breaker": url("breakers"),
-             "stream": url("streams"), "machine": url("machines") + "?machine="
-             + selector.subject}  # fmt: skip
+    pages = {
+        "queue": url("queues", selector.subject),
+        "breaker": url("breakers"),
+        "stream": url("streams"),
+        "machine": url("machines") + "?machine=" + selector.subject,
+    }
     href = pages.get(selector.kind)
     return link(href, str(selector)) if href else esc(selector)
 
@@ -68,8 +78,15 @@ def _object_link(metric: str | None) -> str:
 def _alarm_cells(r: dict[str, Any]) -> list[str]:
     cls = "class:alert" if r["state"] == core.ALARM else "class:"
     state = f'<span class="alarm-{esc(r["state"].lower())}">{esc(r["state"])}</span>'
-    return [cls, esc(r["name"]), _object_link(r["metric"]), state, esc(f"{r['value']:g}"),
-            esc(r["since"] or "–"), esc(r["reason"])]  # fmt: skip
+    return [
+        cls,
+        esc(r["name"]),
+        _object_link(r["metric"]),
+        state,
+        esc(f"{r['value']:g}"),
+        esc(r["since"] or "–"),
+        esc(r["reason"]),
+    ]
 
 
 HEADERS = ["alarm", "metric", "state", "value", "since", "reason"]
@@ -84,15 +101,16 @@ async def firing_section(app: App) -> str:
     """The overview's section: the alarms in ALARM now."""
     rows = table(HEADERS, await firing_cells(app), body_id="alarm-rows")
     every = link(url("alarms"), "every alarm")
-    return (f'<section aria-labelledby="h-a"><h2 id="h-a">Alarms firing</h2>'
-            f"{rows}<p>{every}</p></section>")  # fmt: skip
+    return (
+        f'<section aria-labelledby="h-a"><h2 id="h-a">Alarms firing</h2>'
+        f"{rows}<p>{every}</p></section>"
+    )
 
 
 def incident_cells(item: dict[str, Any]) -> list[str]:
     """One incident as table cells: what failed (linked), the error, attempts, times."""
     if item.get("message_id"):
-        what = link(url("queues", item["dlq"], "messages", item["message_id"]),
-                    item["message_id"])  # fmt: skip
+        what = link(url("queues", item["dlq"], "messages", item["message_id"]), item["message_id"])
     elif item.get("execution_arn"):
         what = link(url("executions", item["execution_arn"]), item["execution_arn"])
     else:
@@ -100,13 +118,26 @@ def incident_cells(item: dict[str, Any]) -> list[str]:
     when = item.get("dead_lettered_at") or item.get("failed_at") or item.get("at")
     source = item.get("queue") or item.get("machine") or item.get("function")
     started = item.get("sent_at") or item.get("started_at")
-    texts = [source, item.get("error_type"), item.get("error_message"), item.get("attempts"),
-             started, when]  # fmt: skip
+    texts = [
+        source,
+        item.get("error_type"),
+        item.get("error_message"),
+        item.get("attempts"),
+        started,
+        when,
+    ]
     return [what, *(esc(t if t not in (None, "") else "–") for t in texts)]
 
 
-INCIDENT_HEADERS = ["failed", "from", "error type", "error message", "attempts",
-                    "sent / started", "failed at"]  # fmt: skip
+INCIDENT_HEADERS = [
+    "failed",
+    "from",
+    "error type",
+    "error message",
+    "attempts",
+    "sent / started",
+    "failed at",
+]
 
 
 async def alarms_page(app: App, request: Request) -> Response:
@@ -121,24 +152,38 @@ async def alarms_page(app: App, request: Request) -> Response:
         selector = core.parse_selector(r["metric"])
         items = await incidents(app, f"{selector.kind}:{selector.subject}")
         cells = [incident_cells(i) for i in items[:SHOWN_INCIDENTS]]
-        body += (f"<section><h2>Incidents of {esc(r['name'])}</h2>"
-                 f"{table(INCIDENT_HEADERS, cells)}</section>")  # fmt: skip
+        body += (
+            f"<section><h2>Incidents of {esc(r['name'])}</h2>"
+            f"{table(INCIDENT_HEADERS, cells)}</section>"
+        )
     return page("Alarms", body)
 
 
 async def dlq_failures(app: App, dlq: str) -> str:
     """A DLQ page's section: each dead-lettered message's error details."""
     items = [i for i in await incidents(app, f"queue:{dlq}") if i.get("message_id")]
-    return (f'<section aria-labelledby="h-fail"><h2 id="h-fail">Failures</h2>'
-            f"{table(INCIDENT_HEADERS, [incident_cells(i) for i in items])}</section>")  # fmt: skip
+    return (
+        f'<section aria-labelledby="h-fail"><h2 id="h-fail">Failures</h2>'
+        f"{table(INCIDENT_HEADERS, [incident_cells(i) for i in items])}</section>"
+    )
 
 
 async def message_failure(app: App, queue: str, message_id: str) -> str:
     """A message page's section: why it was dead-lettered, when the runtime recorded it."""
     for item in await incidents(app, f"queue:{queue}"):
         if item.get("message_id") == message_id:
-            facts = [[esc(k), esc(item.get(k) or "–")] for k in
-                     ("error_type", "error_message", "attempts", "queue", "function",
-                      "sent_at", "dead_lettered_at", "redrive")]  # fmt: skip
+            facts = [
+                [esc(k), esc(item.get(k) or "–")]
+                for k in (
+                    "error_type",
+                    "error_message",
+                    "attempts",
+                    "queue",
+                    "function",
+                    "sent_at",
+                    "dead_lettered_at",
+                    "redrive",
+                )
+            ]
             return f"<h2>Why it failed</h2>{table(['field', 'value'], facts)}"
     return ""

@@ -46,14 +46,29 @@ def _what(fault: dict[str, Any]) -> str:
 
 def _fault_cells(guard: Guard, info: dict[str, Any]) -> list[str]:
     f, fid = info["fault"], info["id"]
-    stop = form(url("chaos", "faults", fid, "stop"), guard.csrf, "", "Stop",
-                confirm=f"Stop fault {fid} ({f.get('target')})?")  # fmt: skip
+    stop = form(
+        url("chaos", "faults", fid, "stop"),
+        guard.csrf,
+        "",
+        "Stop",
+        confirm=f"Stop fault {fid} ({f.get('target')})?",
+    )
     state = "active" if info.get("active", True) else "starting"
     cls = "class:alert" if state == "active" else "class:"
-    return [cls, esc(fid), esc(f.get("name") or "–"), esc(f.get("target")), esc(_what(f)),
-            esc(f.get("probability")), esc(f.get("selection")), esc(state),
-            esc(_when(info.get("starts_at"))), esc(_when(info.get("expires_at"))),
-            esc(info.get("injected", 0)), stop]  # fmt: skip
+    return [
+        cls,
+        esc(fid),
+        esc(f.get("name") or "–"),
+        esc(f.get("target")),
+        esc(_what(f)),
+        esc(f.get("probability")),
+        esc(f.get("selection")),
+        esc(state),
+        esc(_when(info.get("starts_at"))),
+        esc(_when(info.get("expires_at"))),
+        esc(info.get("injected", 0)),
+        stop,
+    ]
 
 
 def _reports() -> list[list[str]]:
@@ -62,25 +77,49 @@ def _reports() -> list[list[str]]:
         return []
     files = [p for p in folder.iterdir() if p.is_file() and not p.name.startswith(".")]
     files.sort(key=lambda p: p.stat().st_mtime, reverse=True)
-    return [[link(url("chaos", "reports", p.name), p.name), esc(p.stat().st_size),
-             esc(_when(p.stat().st_mtime))] for p in files[:MAX_REPORTS]]  # fmt: skip
+    return [
+        [
+            link(url("chaos", "reports", p.name), p.name),
+            esc(p.stat().st_size),
+            esc(_when(p.stat().st_mtime)),
+        ]
+        for p in files[:MAX_REPORTS]
+    ]
 
 
 async def chaos_page(app: App, guard: Guard, request: Request) -> Response:
     """Active faults with stop buttons and the kill switch; past experiment reports."""
     faults = await app.chaos.faults()
-    headers = ["id", "name", "target", "action", "probability", "selection", "state",
-               "starts", "expires", "calls hit", "stop"]  # fmt: skip
-    kill = form(url("chaos", "stop"), guard.csrf, "", "Stop every fault (kill switch)",
-                confirm="Stop every fault of this app now?")  # fmt: skip
+    headers = [
+        "id",
+        "name",
+        "target",
+        "action",
+        "probability",
+        "selection",
+        "state",
+        "starts",
+        "expires",
+        "calls hit",
+        "stop",
+    ]
+    kill = form(
+        url("chaos", "stop"),
+        guard.csrf,
+        "",
+        "Stop every fault (kill switch)",
+        confirm="Stop every fault of this app now?",
+    )
     obeying = "on" if app.chaos.enabled else "off (this process obeys no fault)"
-    body = (f"<p>chaos in this process: <b>{esc(obeying)}</b>; workers with chaos on obey a "
-            "fault within 1 s of its injection and stop within 1 s of its removal</p>"
-            f'<section aria-labelledby="h-af"><h2 id="h-af">Active faults</h2>'
-            f"{table(headers, [_fault_cells(guard, i) for i in faults])}{kill}</section>"
-            f'<section aria-labelledby="h-rep"><h2 id="h-rep">Experiment reports</h2>'
-            f"<p>from <code>{esc(reports_dir())}</code></p>"
-            f"{table(['report', 'bytes', 'written'], _reports())}</section>")  # fmt: skip
+    body = (
+        f"<p>chaos in this process: <b>{esc(obeying)}</b>; workers with chaos on obey a "
+        "fault within 1 s of its injection and stop within 1 s of its removal</p>"
+        f'<section aria-labelledby="h-af"><h2 id="h-af">Active faults</h2>'
+        f"{table(headers, [_fault_cells(guard, i) for i in faults])}{kill}</section>"
+        f'<section aria-labelledby="h-rep"><h2 id="h-rep">Experiment reports</h2>'
+        f"<p>from <code>{esc(reports_dir())}</code></p>"
+        f"{table(['report', 'bytes', 'written'], _reports())}</section>"
+    )
     return page("Chaos", body)
 
 

@@ -30,9 +30,12 @@ SHOWN_TRANSITIONS = 5
 def _transitions(record: Any) -> str:
     """The newest transitions, newest first: ``closed → open 12:00:01Z (reason)``."""
     items = (record or {}).get("t") or []
-    lines = [f"{esc(t['from'])} → {esc(t['to'])} "
-             f"{esc(datetime.fromtimestamp(t['at'], UTC).strftime('%H:%M:%SZ'))}"
-             f" ({esc(t['reason'])})" for t in items[::-1][:SHOWN_TRANSITIONS]]  # fmt: skip
+    lines = [
+        f"{esc(t['from'])} → {esc(t['to'])} "
+        f"{esc(datetime.fromtimestamp(t['at'], UTC).strftime('%H:%M:%SZ'))}"
+        f" ({esc(t['reason'])})"
+        for t in items[::-1][:SHOWN_TRANSITIONS]
+    ]
     return "<br>".join(lines) or "–"
 
 
@@ -42,17 +45,35 @@ async def breakers_page(app: App, guard: Guard, request: Request) -> Response:
     rows = []
     for b in await breaker_rows(app):
         buttons = "".join(
-            form(url("breakers", b["name"], "force"), guard.csrf,
-                 f'<input type="hidden" name="state" value="{s}">', f"Force {s}",
-                 confirm=f"Force breaker {b['name']} {s}?")
+            form(
+                url("breakers", b["name"], "force"),
+                guard.csrf,
+                f'<input type="hidden" name="state" value="{s}">',
+                f"Force {s}",
+                confirm=f"Force breaker {b['name']} {s}?",
+            )
             for s in ("open", "closed")
-        )  # fmt: skip
-        rows.append([f'<span id="b-{esc(b["name"])}">{esc(b["name"])}</span>',
-                     f'<span class="state-{esc(b["state"])}">{esc(b["state"])}</span>',
-                     esc(b["calls"]), esc(b["trips"]), esc(b["reason"]),
-                     _transitions(seen.get(b["name"])), buttons])  # fmt: skip
-    headers = ["breaker", "state", "calls in window", "trips", "reason",
-               "recent transitions (newest first)", "force"]  # fmt: skip
+        )
+        rows.append(
+            [
+                f'<span id="b-{esc(b["name"])}">{esc(b["name"])}</span>',
+                f'<span class="state-{esc(b["state"])}">{esc(b["state"])}</span>',
+                esc(b["calls"]),
+                esc(b["trips"]),
+                esc(b["reason"]),
+                _transitions(seen.get(b["name"])),
+                buttons,
+            ]
+        )
+    headers = [
+        "breaker",
+        "state",
+        "calls in window",
+        "trips",
+        "reason",
+        "recent transitions (newest first)",
+        "force",
+    ]
     return page("Breakers", table(headers, rows))
 
 
@@ -73,14 +94,23 @@ async def buses_page(app: App, guard: Guard, request: Request, tested: str = "")
     """Every bus's rules (pattern, targets) and the pattern tester."""
     sections = []
     for bus in app.buses.buses.values():
-        rows = [[esc(r.name), pretty(r.pattern_text) if r.pattern_text else esc(r.schedule),
-                 esc(", ".join(_target_name(t) for t in r.targets)),
-                 "yes" if r.enabled else "no"] for r in bus.rules.values()]  # fmt: skip
-        tester = form(url("buses", bus.name, "test"), guard.csrf,
-                      f'<label for="f-event-{esc(bus.name)}">Event (JSON)</label>'
-                      f'<textarea id="f-event-{esc(bus.name)}" name="event" rows="4">'
-                      '{"source": "app", "detail-type": "x", "detail": {}}</textarea>',
-                      "Test pattern")  # fmt: skip
+        rows = [
+            [
+                esc(r.name),
+                pretty(r.pattern_text) if r.pattern_text else esc(r.schedule),
+                esc(", ".join(_target_name(t) for t in r.targets)),
+                "yes" if r.enabled else "no",
+            ]
+            for r in bus.rules.values()
+        ]
+        tester = form(
+            url("buses", bus.name, "test"),
+            guard.csrf,
+            f'<label for="f-event-{esc(bus.name)}">Event (JSON)</label>'
+            f'<textarea id="f-event-{esc(bus.name)}" name="event" rows="4">'
+            '{"source": "app", "detail-type": "x", "detail": {}}</textarea>',
+            "Test pattern",
+        )
         rules = table(["rule", "pattern", "targets", "enabled"], rows)
         archives = await archive_section(app, guard, bus)
         sections.append(f"<section><h2>Bus {esc(bus.name)}</h2>{rules}{tester}{archives}</section>")
@@ -106,19 +136,33 @@ async def test_pattern(app: App, guard: Guard, request: Request) -> Response:
         raise InvalidAttribute("event", event, "a JSON object")
     # The envelope fields a pasted event usually lacks are filled in, as PutEvents would.
     now = datetime.now(UTC).strftime("%Y-%m-%dT%H:%M:%SZ")
-    envelope = {"version": "0", "id": str(uuid.uuid4()), "account": ACCOUNT, "time": now,
-                "region": REGION, "resources": []}  # fmt: skip
+    envelope = {
+        "version": "0",
+        "id": str(uuid.uuid4()),
+        "account": ACCOUNT,
+        "time": now,
+        "region": REGION,
+        "resources": [],
+    }
     event = {**envelope, **event}
     matched = [r.name for r in bus.matching(event)]
-    result = (f'<section class="result" aria-live="polite"><h2>Tester: bus {esc(bus.name)}</h2>'
-              f"<p>matching rules: <b>{esc(', '.join(matched) or 'none')}</b></p>"
-              f"{pretty(event)}</section>")  # fmt: skip
+    result = (
+        f'<section class="result" aria-live="polite"><h2>Tester: bus {esc(bus.name)}</h2>'
+        f"<p>matching rules: <b>{esc(', '.join(matched) or 'none')}</b></p>"
+        f"{pretty(event)}</section>"
+    )
     return await buses_page(app, guard, request, result)
 
 
 async def audit_page(guard: Guard, request: Request) -> Response:
     """The audit log, newest first."""
-    rows = [[esc(datetime.fromtimestamp(e["at"], UTC).isoformat(timespec="seconds")),
-             esc(e["who"]), esc(e["action"]), esc(e["target"])]
-            for e in await guard.entries()]  # fmt: skip
+    rows = [
+        [
+            esc(datetime.fromtimestamp(e["at"], UTC).isoformat(timespec="seconds")),
+            esc(e["who"]),
+            esc(e["action"]),
+            esc(e["target"]),
+        ]
+        for e in await guard.entries()
+    ]
     return page("Audit log", table(["when", "who", "action", "target"], rows))

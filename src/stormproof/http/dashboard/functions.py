@@ -36,8 +36,10 @@ async def queue_sparks(app: App) -> dict[str, str]:
     """Queue -> the SVG sparkline of messages its mappings consumed, 10 s a point."""
     now = await app.store.now()
     seconds = POINTS * activity.BUCKET
-    return {name: sparkline(activity.series(rec, now, POINTS), seconds=seconds)
-            for name, rec in (await activity_of(app, "queue")).items()}  # fmt: skip
+    return {
+        name: sparkline(activity.series(rec, now, POINTS), seconds=seconds)
+        for name, rec in (await activity_of(app, "queue")).items()
+    }
 
 
 def _rate(errors: int, invocations: int) -> str:
@@ -55,11 +57,21 @@ async def function_stats(app: App) -> list[dict[str, Any]]:
     out = []
     for f in app.functions:
         t = activity.totals(stored.get(f.name))
-        out.append({"name": f.name, "invocations": t[0], "errors": t[1], "throttles": t[2],
-                    "error_rate": _rate(t[1], t[0]),
-                    "p50": activity.percentile(t, 0.5), "p90": activity.percentile(t, 0.9),
-                    "p99": activity.percentile(t, 0.99), "leased": leased.get(f.name, 0),
-                    "reserved": f.concurrency, "timeout": f.timeout})  # fmt: skip
+        out.append(
+            {
+                "name": f.name,
+                "invocations": t[0],
+                "errors": t[1],
+                "throttles": t[2],
+                "error_rate": _rate(t[1], t[0]),
+                "p50": activity.percentile(t, 0.5),
+                "p90": activity.percentile(t, 0.9),
+                "p99": activity.percentile(t, 0.99),
+                "leased": leased.get(f.name, 0),
+                "reserved": f.concurrency,
+                "timeout": f.timeout,
+            }
+        )
     return out
 
 
@@ -77,34 +89,82 @@ async def mapping_rows(app: App, guard: Guard) -> list[list[str]]:
     for m in app.functions.mappings:
         on = m.enabled and flags.get(m.id, True)
         state = "enabled" if on else ("disabled" if m.enabled else "disabled (declared)")
-        switch = "" if not m.enabled else form(
-            url("mappings", m.id, "enabled"), guard.csrf,
-            f'<input type="hidden" name="enabled" value="{"false" if on else "true"}">',
-            "Disable" if on else "Enable",
-            confirm=f"{'Disable' if on else 'Enable'} mapping {m.id}?")  # fmt: skip
+        switch = (
+            ""
+            if not m.enabled
+            else form(
+                url("mappings", m.id, "enabled"),
+                guard.csrf,
+                f'<input type="hidden" name="enabled" value="{"false" if on else "true"}">',
+                "Disable" if on else "Enable",
+                confirm=f"{'Disable' if on else 'Enable'} mapping {m.id}?",
+            )
+        )
         cls = "class:" if on else "class:alert"
-        rows.append([cls, esc(m.id), link(url("queues", m.queue), m.queue),
-                     esc(m.function.name), esc(m.batch_size), esc(state),
-                     esc(activity.totals(consumed.get(m.queue))[0]), switch])  # fmt: skip
+        rows.append(
+            [
+                cls,
+                esc(m.id),
+                link(url("queues", m.queue), m.queue),
+                esc(m.function.name),
+                esc(m.batch_size),
+                esc(state),
+                esc(activity.totals(consumed.get(m.queue))[0]),
+                switch,
+            ]
+        )
     return rows
+
+
+_FUNCTION_COLUMNS = (
+    "function",
+    "invocations",
+    "errors",
+    "error rate",
+    "throttles",
+    "p50",
+    "p90",
+    "p99",
+    "concurrency in use",
+    "timeout (s)",
+)
+_MAPPING_COLUMNS = (
+    "mapping",
+    "queue",
+    "function",
+    "batch size",
+    "state",
+    "messages consumed",
+    "switch",
+)
 
 
 async def functions_page(app: App, guard: Guard, request: Request) -> Response:
     """Functions with their recent activity; mappings with their switch."""
-    cells = [["class:alert" if s["errors"] else "class:", esc(s["name"]), esc(s["invocations"]),
-              esc(s["errors"]), esc(s["error_rate"]), esc(s["throttles"]), esc(_ms(s["p50"])),
-              esc(_ms(s["p90"])), esc(_ms(s["p99"])), esc(_concurrency(s)),
-              esc(s["timeout"])] for s in await function_stats(app)]  # fmt: skip
-    headers = ["function", "invocations", "errors", "error rate", "throttles", "p50", "p90",
-               "p99", "concurrency in use", "timeout (s)"]  # fmt: skip
-    mapping_headers = ["mapping", "queue", "function", "batch size", "state",
-                       "messages consumed", "switch"]  # fmt: skip
-    body = (f"<p>counts of the last {esc(age(WINDOW))} from every worker (merged each second);"
-            " durations are bucket upper bounds</p>"
-            f'<section aria-labelledby="h-fn"><h2 id="h-fn">Functions</h2>'
-            f"{table(headers, cells)}</section>"
-            f'<section aria-labelledby="h-esm"><h2 id="h-esm">Event-source mappings</h2>'
-            f"{table(mapping_headers, await mapping_rows(app, guard))}</section>")  # fmt: skip
+    cells = [
+        [
+            "class:alert" if s["errors"] else "class:",
+            esc(s["name"]),
+            esc(s["invocations"]),
+            esc(s["errors"]),
+            esc(s["error_rate"]),
+            esc(s["throttles"]),
+            esc(_ms(s["p50"])),
+            esc(_ms(s["p90"])),
+            esc(_ms(s["p99"])),
+            esc(_concurrency(s)),
+            esc(s["timeout"]),
+        ]
+        for s in await function_stats(app)
+    ]
+    body = (
+        f"<p>counts of the last {esc(age(WINDOW))} from every worker (merged each second);"
+        " durations are bucket upper bounds</p>"
+        f'<section aria-labelledby="h-fn"><h2 id="h-fn">Functions</h2>'
+        f"{table(_FUNCTION_COLUMNS, cells)}</section>"
+        f'<section aria-labelledby="h-esm"><h2 id="h-esm">Event-source mappings</h2>'
+        f"{table(_MAPPING_COLUMNS, await mapping_rows(app, guard))}</section>"
+    )
     return page("Functions", body)
 
 

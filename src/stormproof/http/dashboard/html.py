@@ -129,9 +129,12 @@ def sparkline(values: Sequence[int], *, seconds: float, width: int = 90, height:
     with their sum for screen readers."""
     top = max(values, default=0) or 1
     step = width / max(1, len(values) - 1)
-    points = " ".join(f"{i * step:.1f},{height - 1 - v / top * (height - 2):.1f}"
-                      for i, v in enumerate(values))  # fmt: skip
+    points = " ".join(
+        f"{i * step:.1f},{height - 1 - v / top * (height - 2):.1f}" for i, v in enumerate(values)
+    )
     label = f"{sum(values)} in the last {seconds:g} s"
-    return (f'<svg class="spark" width="{width}" height="{height}" viewBox="0 0 {width} '
-            f'{height}" role="img" aria-label="{label}"><title>{label}</title>'
-            f'<polyline points="{points}" fill="none" stroke="currentColor"/></svg>')  # fmt: skip
+    return (
+        f'<svg class="spark" width="{width}" height="{height}" viewBox="0 0 {width} '
+        f'{height}" role="img" aria-label="{label}"><title>{label}</title>'
+        f'<polyline points="{points}" fill="none" stroke="currentColor"/></svg>'
+    )

@@ -26,8 +26,14 @@ PAGE = 100
 STREAM_ROUNDS = 30  # one overview stream lasts about 30 s
 INTERNAL = ("_bus-", "_fn-", "_sfn-")
 SPARK = "consumed (5 min)"
-FUNCTION_HEADERS = ["function", "invocations (15 min)", "error rate", "slots leased",
-                    "reserved concurrency", "timeout (s)"]  # fmt: skip
+FUNCTION_HEADERS = [
+    "function",
+    "invocations (15 min)",
+    "error rate",
+    "slots leased",
+    "reserved concurrency",
+    "timeout (s)",
+]
 
 
 async def dead_letter_sources(app: App) -> dict[str, list[str]]:
@@ -59,8 +65,15 @@ async def _counted(app: App, names: list[str]) -> list[dict[str, Any]]:
     sparks = await queue_sparks(app)
     rows = []
     for name in names:
-        row = {"name": name, "dlq": name in dlqs, "visible": 0, "in_flight": 0, "delayed": 0,
-               "oldest_age": None, "spark": sparks.get(name, "")}  # fmt: skip
+        row = {
+            "name": name,
+            "dlq": name in dlqs,
+            "visible": 0,
+            "in_flight": 0,
+            "delayed": 0,
+            "oldest_age": None,
+            "spark": sparks.get(name, ""),
+        }
         c = counts.get(name)
         if c is not None:
             row.update(visible=c.visible, in_flight=c.in_flight, delayed=c.delayed)
@@ -84,7 +97,7 @@ def queue_cells(rows: list[dict[str, Any]]) -> list[list[str]]:
             esc(r["delayed"]),
             esc(age(r["oldest_age"])),
             r["spark"],
-        ]  # fmt: skip (the sparkline is SVG made of numbers)
+        ]
         out.append([cls, *cells] if cls else cells)
     return out
 
@@ -92,10 +105,17 @@ def queue_cells(rows: list[dict[str, Any]]) -> list[list[str]]:
 async def function_rows(app: App) -> list[list[str]]:
     """Declared functions: invocations and error rate of the last 15 minutes, slots leased
     now (every process) of the reserved concurrency."""
-    return [[link(url("functions"), s["name"]), esc(s["invocations"]), esc(s["error_rate"]),
-             esc(s["leased"] if s["reserved"] else "–"),
-             esc(s["reserved"] if s["reserved"] is not None else "unreserved"),
-             esc(s["timeout"])] for s in await function_stats(app)]  # fmt: skip
+    return [
+        [
+            link(url("functions"), s["name"]),
+            esc(s["invocations"]),
+            esc(s["error_rate"]),
+            esc(s["leased"] if s["reserved"] else "–"),
+            esc(s["reserved"] if s["reserved"] is not None else "unreserved"),
+            esc(s["timeout"]),
+        ]
+        for s in await function_stats(app)
+    ]
 
 
 async def breaker_rows(app: App) -> list[dict[str, Any]]:
@@ -103,8 +123,15 @@ async def breaker_rows(app: App) -> list[dict[str, Any]]:
     out = []
     for b in app.breakers.breakers.values():
         state = await b.refresh()
-        out.append({"name": b.name, "state": state.state.value, "trips": state.trips,
-                    "calls": state.calls, "reason": state.reason})  # fmt: skip
+        out.append(
+            {
+                "name": b.name,
+                "state": state.state.value,
+                "trips": state.trips,
+                "calls": state.calls,
+                "reason": state.reason,
+            }
+        )
     return out
 
 
@@ -115,23 +142,42 @@ async def overview(app: App, request: Request) -> Response:
     more = ""
     if len(rows) == PAGE:
         more = link(url("") + "?" + urlencode({"after": rows[-1]["name"]}), "next page")
-    queues = table(["queue", "kind", "visible", "in flight", "delayed", "oldest age", SPARK],
-                   queue_cells(rows), body_id="queue-rows")  # fmt: skip
-    breakers = [[link(url("breakers") + "#b-" + b["name"], b["name"]),
-                 f'<span class="state-{esc(b["state"])}">{esc(b["state"])}</span>',
-                 esc(b["trips"])] for b in await breaker_rows(app)]  # fmt: skip
-    machines = [[link(url("machines") + f"?machine={m.name}", m.name), esc(m.type)]
-                for m in app.machines.machines]  # fmt: skip
-    dead = table(["dead-letter queue", "kind", "visible", "in flight", "delayed", "oldest age",
-                  SPARK],
-                 queue_cells(await dlq_rows(app)), body_id="dlq-rows")  # fmt: skip
-    fns = await function_rows(app)
+    queues = table(
+        ["queue", "kind", "visible", "in flight", "delayed", "oldest age", SPARK],
+        queue_cells(rows),
+        body_id="queue-rows",
+    )
+    dead = table(
+        ["dead-letter queue", "kind", "visible", "in flight", "delayed", "oldest age", SPARK],
+        queue_cells(await dlq_rows(app)),
+        body_id="dlq-rows",
+    )
     live = esc("/ui/events/overview" + ("?" + urlencode({"after": after}) if after else ""))
     body = (
         f'<div data-sse="{live}" data-target="dlq-rows queue-rows alarm-rows">'
         + await firing_section(app)
         + f'<section aria-labelledby="h-d"><h2 id="h-d">Dead-letter queues</h2>{dead}</section>'
         f'<section aria-labelledby="h-q"><h2 id="h-q">Queues</h2>{queues}{more}</section></div>'
+    )
+    return page("Overview", body + await _summaries(app))
+
+
+async def _summaries(app: App) -> str:
+    """The functions, breakers, streams and machines sections (not refreshed live)."""
+    fns = await function_rows(app)
+    breakers = [
+        [
+            link(url("breakers") + "#b-" + b["name"], b["name"]),
+            f'<span class="state-{esc(b["state"])}">{esc(b["state"])}</span>',
+            esc(b["trips"]),
+        ]
+        for b in await breaker_rows(app)
+    ]
+    machines = [
+        [link(url("machines") + f"?machine={m.name}", m.name), esc(m.type)]
+        for m in app.machines.machines
+    ]
+    return (
         f'<section aria-labelledby="h-f"><h2 id="h-f">Functions</h2>'
         f"{table(FUNCTION_HEADERS, fns)}"
         f'</section><section aria-labelledby="h-b"><h2 id="h-b">Breakers</h2>'
@@ -142,14 +188,18 @@ async def overview(app: App, request: Request) -> Response:
         f'<section aria-labelledby="h-m"><h2 id="h-m">State machines</h2>'
         f"{table(['state machine', 'type'], machines)}</section>"
     )
-    return page("Overview", body)
 
 
 async def overview_json(app: App, request: Request) -> Response:
     """The overview's data as JSON."""
     rows = await queue_rows(app, request.query_params.get("after", ""))
-    return JSONResponse({"queues": rows, "breakers": await breaker_rows(app),
-                         "functions": [f.name for f in app.functions]})  # fmt: skip
+    return JSONResponse(
+        {
+            "queues": rows,
+            "breakers": await breaker_rows(app),
+            "functions": [f.name for f in app.functions],
+        }
+    )
 
 
 def sse(data: str, event: str = "message") -> str:
@@ -174,5 +224,6 @@ async def overview_events(app: App, request: Request) -> Response:
             yield sse(rows_html(queue_cells(await queue_rows(app, after))), "queue-rows")
             await asyncio.sleep(1.0)
 
-    return StreamingResponse(stream(), media_type="text/event-stream",
-                             headers={"cache-control": "no-store"})  # fmt: skip
+    return StreamingResponse(
+        stream(), media_type="text/event-stream", headers={"cache-control": "no-store"}
+    )

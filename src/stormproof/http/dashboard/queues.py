@@ -41,34 +41,56 @@ async def queue_page(app: App, guard: Guard, request: Request) -> Response:
     search = request.query_params.get("q", "")
     read = functools.partial(browse_ops.page, name, after, PAGE, search)
     messages = await app.store.run(read)
-    rows = [[link(url("queues", name, "messages", m.message_id), m.message_id),
-             esc(m.receive_count), "in flight" if m.in_flight else "waiting",
-             f"<code>{esc(m.body[:80])}</code>"] for m in messages]  # fmt: skip
+    rows = [
+        [
+            link(url("queues", name, "messages", m.message_id), m.message_id),
+            esc(m.receive_count),
+            "in flight" if m.in_flight else "waiting",
+            f"<code>{esc(m.body[:80])}</code>",
+        ]
+        for m in messages
+    ]
     more = ""
     if len(messages) == PAGE:
         query = urlencode({"after": messages[-1].row_id, "q": search})
         more = link(url("queues", name) + "?" + query, "next page")
-    counts = (f"<p>visible <b>{stats.visible}</b> · in flight <b>{stats.in_flight}</b> · "
-              f"delayed <b>{stats.delayed}</b> · "
-              f"oldest <b>{age(stats.oldest_age)}</b></p>")  # fmt: skip
-    box = field("q", "Message id or attribute", value=search)
-    searchbox = f'<form method="get" role="search">{box}<button>Search</button></form>'
-    send = form(url("queues", name, "send"), guard.csrf,
-                '<label for="f-body">Body</label><textarea id="f-body" name="body" rows="3">'
-                '{"test": true}</textarea>', "Send test message")  # fmt: skip
-    purge = form(url("queues", name, "purge"), guard.csrf,
-                 field("confirm", f"Type {name} to confirm", extra=' required autocomplete="off"'),
-                 "Purge", confirm=f"Delete every message of {name}?")  # fmt: skip
+    counts = (
+        f"<p>visible <b>{stats.visible}</b> · in flight <b>{stats.in_flight}</b> · "
+        f"delayed <b>{stats.delayed}</b> · "
+        f"oldest <b>{age(stats.oldest_age)}</b></p>"
+    )
     sources = (await dead_letter_sources(app)).get(name)
     redrive = await _redrive_section(app, guard, name, sources) if sources else ""
     if sources:
         redrive += await dlq_failures(app, name)
     plain = ["message id", "receives", "state", "body"]
     listing = selectable_table(name, guard, rows, messages) if sources else table(plain, rows)
-    body = (f"{counts}{redrive}<h2>Messages</h2>{searchbox}{listing}{more}"
-            f'<div class="actions"><section><h2>Send</h2>{send}</section>'
-            f"<section><h2>Purge</h2>{purge}</section></div>")  # fmt: skip
+    box = field("q", "Message id or attribute", value=search)
+    searchbox = f'<form method="get" role="search">{box}<button>Search</button></form>'
+    body = f"{counts}{redrive}<h2>Messages</h2>{searchbox}{listing}{more}{_actions(guard, name)}"
     return page(("Dead-letter queue " if sources else "Queue ") + name, body)
+
+
+def _actions(guard: Guard, name: str) -> str:
+    """The send-a-test-message and purge forms of queue ``name``."""
+    send = form(
+        url("queues", name, "send"),
+        guard.csrf,
+        '<label for="f-body">Body</label><textarea id="f-body" name="body" rows="3">'
+        '{"test": true}</textarea>',
+        "Send test message",
+    )
+    purge = form(
+        url("queues", name, "purge"),
+        guard.csrf,
+        field("confirm", f"Type {name} to confirm", extra=' required autocomplete="off"'),
+        "Purge",
+        confirm=f"Delete every message of {name}?",
+    )
+    return (
+        f'<div class="actions"><section><h2>Send</h2>{send}</section>'
+        f"<section><h2>Purge</h2>{purge}</section></div>"
+    )
 
 
 async def _redrive_section(app: App, guard: Guard, name: str, sources: list[str]) -> str:
@@ -77,17 +99,27 @@ async def _redrive_section(app: App, guard: Guard, name: str, sources: list[str]
     progress = "no redrive yet"
     if status is not None:
         progress = f"{status.state}: moved {status.moved} of {status.to_move}"
-    start = form(url("queues", name, "redrive"), guard.csrf,
-                 field("destination", "Destination (empty: back to the source)")
-                 + field("rate", "Messages per second (empty: as fast as possible)",
-                         kind="number", extra=' min="1"'),
-                 "Redrive", confirm=f"Redrive the messages of {name}?")  # fmt: skip
+    start = form(
+        url("queues", name, "redrive"),
+        guard.csrf,
+        field("destination", "Destination (empty: back to the source)")
+        + field(
+            "rate",
+            "Messages per second (empty: as fast as possible)",
+            kind="number",
+            extra=' min="1"',
+        ),
+        "Redrive",
+        confirm=f"Redrive the messages of {name}?",
+    )
     cancel = form(url("queues", name, "redrive", "cancel"), guard.csrf, "", "Cancel redrive")
-    return (f'<section class="dlq"><h2>Redrive</h2><p>Sources: {esc(", ".join(sources))}</p>'
-            f'<p id="redrive-progress" aria-live="polite" '
-            f'data-sse="{esc(url("queues", name, "redrive", "events"))}" '
-            f'data-target="redrive-progress">{esc(progress)}</p>'
-            f"{start}{cancel}</section>")  # fmt: skip
+    return (
+        f'<section class="dlq"><h2>Redrive</h2><p>Sources: {esc(", ".join(sources))}</p>'
+        f'<p id="redrive-progress" aria-live="polite" '
+        f'data-sse="{esc(url("queues", name, "redrive", "events"))}" '
+        f'data-target="redrive-progress">{esc(progress)}</p>'
+        f"{start}{cancel}</section>"
+    )
 
 
 async def message_page(app: App, request: Request) -> Response:
@@ -98,13 +130,18 @@ async def message_page(app: App, request: Request) -> Response:
         return page(
             "Message not found", f"<p>{esc(message_id)} is not in {esc(name)}.</p>", status=404
         )
-    facts = [["queue", link(url("queues", name), name)],
-             ["receive count", esc(found.receive_count)],
-             ["state", "in flight" if found.in_flight else "waiting"],
-             ["group", esc(found.group_id)], ["moved from", esc(found.source_queue)]]  # fmt: skip
-    body = (f"{table(['field', 'value'], facts)}<h2>Body</h2>{pretty(found.body)}"
-            f"<h2>Attributes</h2>{pretty(found.attributes)}"
-            f"{await message_failure(app, name, message_id)}")  # fmt: skip
+    facts = [
+        ["queue", link(url("queues", name), name)],
+        ["receive count", esc(found.receive_count)],
+        ["state", "in flight" if found.in_flight else "waiting"],
+        ["group", esc(found.group_id)],
+        ["moved from", esc(found.source_queue)],
+    ]
+    body = (
+        f"{table(['field', 'value'], facts)}<h2>Body</h2>{pretty(found.body)}"
+        f"<h2>Attributes</h2>{pretty(found.attributes)}"
+        f"{await message_failure(app, name, message_id)}"
+    )
     return page(f"Message {message_id}", body)
 
 
@@ -172,5 +209,6 @@ async def redrive_events(app: App, request: Request) -> Response:
                     return
             await asyncio.sleep(0.5)
 
-    return StreamingResponse(stream(), media_type="text/event-stream",
-                             headers={"cache-control": "no-store"})  # fmt: skip
+    return StreamingResponse(
+        stream(), media_type="text/event-stream", headers={"cache-control": "no-store"}
+    )
