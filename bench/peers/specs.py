@@ -81,7 +81,7 @@ PEERS: dict[str, Spec] = {
         "celery",
         "Redis (AOF everysec)",
         "Redis broker, `apply_async` per job on one producer connection, prefork pool of C, "
-        "`task_acks_late`, `worker_prefetch_multiplier=1`, no result backend",
+        "`task_acks_late`, default prefetch (4 per process), no result backend",
         "at-least-once with `acks_late` (redelivered after the visibility timeout); AOF "
         "everysec may lose the last second",
         redis=True,
