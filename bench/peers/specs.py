@@ -90,17 +90,19 @@ PEERS: dict[str, Spec] = {
         "peer_dbos.py",
         "dbos",
         "SQLite",
-        "a `Queue(worker_concurrency=C)`, one `enqueue` per job (one workflow each, no batch "
-        "API), SQLite system database (WAL)",
-        "exactly-once workflow completion, steps at-least-once (checkpointed); durable",
+        "`register_queue(worker_concurrency=C, polling_interval_sec=0.01)` (the default 1 s "
+        "poll starts at most C a second), `DBOSClient.enqueue` per job (no batch API); one "
+        "workflow per job; system database in WAL, `synchronous=NORMAL`",
+        "workflow status recorded once; its body at-least-once (re-run on recovery); durable",
         variant="sqlite",
     ),
     "dbos-postgresql": Spec(
         "peer_dbos.py",
         "dbos",
         "PostgreSQL",
-        "a `Queue(worker_concurrency=C)`, one `enqueue` per job (one workflow each, no batch API)",
-        "exactly-once workflow completion, steps at-least-once (checkpointed); durable",
+        "`register_queue(worker_concurrency=C, polling_interval_sec=0.01)`, "
+        "`DBOSClient.enqueue` per job (no batch API); one workflow per job",
+        "workflow status recorded once; its body at-least-once (re-run on recovery); durable",
         variant="postgresql",
         postgres=True,
     ),
