@@ -15,8 +15,10 @@ A peer script defines a :class:`Peer` and calls :func:`main`. ``python peer_X.py
    line and prints one JSON object: enqueue/s, drain/s (N over the first to last job's
    time), CPU per job, and lost and duplicated ids.
 
-The databases' server processes (PostgreSQL, Redis) are not in the CPU figures; the
-SQLite peers do their database work inside the measured processes.
+The database servers' CPU is counted apart: the PostgreSQL backends whose process title
+names the peer's own database, and the peer's own redis-server (``PEERS_REDIS_PID``);
+PostgreSQL's shared processes (WAL writer, checkpointer) are not in it. The SQLite peers
+do their database work inside the measured processes.
 """
 
 from __future__ import annotations
@@ -35,6 +37,7 @@ from typing import Any
 
 IDS_ENV = "PEERS_IDS_DIR"
 WORKDIR_ENV = "PEERS_WORKDIR"  # set before the peer script runs: see run.py
+REDIS_PID_ENV = "PEERS_REDIS_PID"  # the peer's own redis-server, for its CPU
 LINE = 28  # "%09d %17.6f\n"
 POLL = 0.005
 GRACE = 1.0
@@ -93,9 +96,11 @@ def _control(peer: Peer, args: argparse.Namespace, ids_dir: Path) -> dict[str, A
     peer.setup(args)
     try:
         ids = list(range(args.n))
+        server0 = server_cpu(args)
         cpu0, t0 = time.process_time(), time.perf_counter()
         peer.enqueue(args, ids)
         t1, cpu1 = time.perf_counter(), time.process_time()
+        enqueue_server = cpu_between(server0, server_cpu(args))
         drained = _drain(args, ids_dir)
     finally:
         peer.teardown(args)
@@ -114,6 +119,8 @@ def _control(peer: Peer, args: argparse.Namespace, ids_dir: Path) -> dict[str, A
         "drain_s": window,
         "drain_per_s": args.n / window if window > 0 else None,
         "drain_cpu_us_per_job": drained["cpu"] / args.n * 1e6,
+        "enqueue_server_cpu_us_per_job": enqueue_server / args.n * 1e6,
+        "drain_server_cpu_us_per_job": drained["server"] / args.n * 1e6,
         "first_job_after_s": drained["first_after"],
         "lost": len(set(ids) - distinct),
         "duplicates": len(jobs) - len(distinct),
@@ -123,12 +130,14 @@ def _control(peer: Peer, args: argparse.Namespace, ids_dir: Path) -> dict[str, A
 
 
 def _drain(args: argparse.Namespace, ids_dir: Path) -> dict[str, float]:
-    """Run the worker until N lines were written (or progress stalls); CPU in between."""
+    """Run the worker until N lines were written (or progress stalls); CPU in between,
+    of the worker's processes and of the servers'."""
     cmd = [sys.executable, sys.argv[0], "worker", *sys.argv[2:]]
     started = time.perf_counter()
     proc = subprocess.Popen(cmd, start_new_session=True)
     try:
         first_cpu = end_cpu = None
+        first_server = end_server = server_cpu(args)
         first_after = float("nan")
         seen, progress_at = 0, time.perf_counter()
         while seen < args.n:
@@ -137,15 +146,20 @@ def _drain(args: argparse.Namespace, ids_dir: Path) -> dict[str, float]:
             now = time.perf_counter()
             if count and first_cpu is None:
                 first_cpu, first_after = _session_cpu(proc.pid), now - started
+                first_server = server_cpu(args)
             if count > seen:
                 seen, progress_at = count, now
             elif now - progress_at > STALL or proc.poll() is not None:
                 break
-        end_cpu = _session_cpu(proc.pid)
+        end_cpu, end_server = _session_cpu(proc.pid), server_cpu(args)
         time.sleep(GRACE)
     finally:
         _stop(proc)
-    return {"cpu": end_cpu - (first_cpu or end_cpu), "first_after": first_after}
+    return {
+        "cpu": end_cpu - (first_cpu or end_cpu),
+        "server": cpu_between(first_server, end_server),
+        "first_after": first_after,
+    }
 
 
 def _count(ids_dir: Path) -> int:
@@ -161,9 +175,9 @@ def _read_ids(ids_dir: Path) -> list[tuple[int, float]]:
     return out
 
 
-def _session_cpu(sid: int) -> float:
-    """CPU seconds of every process in session ``sid``, plus the children they reaped."""
-    ticks = 0
+def _proc_stats() -> dict[int, tuple[int, int, int]]:
+    """pid -> (session id, own CPU ticks, reaped children's CPU ticks) of every process."""
+    out = {}
     for entry in os.scandir("/proc"):
         if not entry.name.isdigit():
             continue
@@ -172,8 +186,45 @@ def _session_cpu(sid: int) -> float:
         except OSError:
             continue
         fields = stat[stat.rindex(")") + 2 :].split()
-        if int(fields[3]) == sid:  # field 6 of stat: the session id
-            ticks += sum(int(f) for f in fields[11:15])  # utime stime cutime cstime
+        own = int(fields[11]) + int(fields[12])  # utime stime
+        reaped = int(fields[13]) + int(fields[14])  # cutime cstime
+        out[int(entry.name)] = (int(fields[3]), own, reaped)  # fields[3]: the session id
+    return out
+
+
+def _session_cpu(sid: int) -> float:
+    """CPU seconds of every process in session ``sid``, plus the children they reaped."""
+    ticks = sum(own + reaped for s, own, reaped in _proc_stats().values() if s == sid)
+    return ticks / os.sysconf("SC_CLK_TCK")
+
+
+def _server_pids(args: argparse.Namespace) -> list[int]:
+    """The PostgreSQL backends serving this peer's database, and its Redis server."""
+    pids = []
+    db = args.db.rsplit("/", 1)[-1] if args.db else ""
+    for entry in os.scandir("/proc"):
+        if not entry.name.isdigit():
+            continue
+        try:
+            cmd = Path(entry.path, "cmdline").read_bytes()
+        except OSError:
+            continue
+        if db and cmd.startswith(b"postgres: ") and f" {db} ".encode() in cmd:
+            pids.append(int(entry.name))
+    if os.environ.get(REDIS_PID_ENV):
+        pids.append(int(os.environ[REDIS_PID_ENV]))
+    return pids
+
+
+def server_cpu(args: argparse.Namespace) -> dict[int, int]:
+    """CPU ticks so far of each server process working for this peer (see _server_pids)."""
+    stats = _proc_stats()
+    return {pid: stats[pid][1] for pid in _server_pids(args) if pid in stats}
+
+
+def cpu_between(before: dict[int, int], after: dict[int, int]) -> float:
+    """CPU seconds the server processes used in between (a new backend counts from 0)."""
+    ticks = sum(t - before.get(pid, 0) for pid, t in after.items())
     return ticks / os.sysconf("SC_CLK_TCK")
 
 

@@ -135,6 +135,7 @@ def run_one(
             cmd += ["--redis", url]
         env = {**os.environ, "PEERS_WORKDIR": str(workdir), "PEERS_DB": db_url}
         env["PEERS_REDIS"] = url
+        env["PEERS_REDIS_PID"] = str(redis.pid) if redis else ""
         out = subprocess.run(
             cmd, check=False, capture_output=True, text=True, timeout=TIMEOUT, env=env
         )
@@ -168,26 +169,30 @@ def _fmt(value: float | None, digits: int = 0) -> str:
 def summarise(names: list[str], results: list[dict[str, Any]]) -> list[str]:
     """The Markdown table of medians, one row per peer."""
     out = [
-        "| peer | store | enqueue/s | drain/s | CPU µs/job | lost | duplicates | rounds |",
-        "|---|---|---:|---:|---:|---:|---:|---:|",
+        "| peer | store | enqueue/s | drain/s | client CPU µs/job | server CPU µs/job "
+        "| lost | duplicates | rounds |",
+        "|---|---|---:|---:|---:|---:|---:|---:|---:|",
     ]
     for name in names:
         rows = [r for r in results if r["peer"] == name and "error" not in r]
         errors = [r["error"] for r in results if r["peer"] == name and "error" in r]
         store = PEERS[name].store
         if not rows:
-            out.append(
-                f"| {name} | {store} | — | — | — | — | — | {errors[0][:60] if errors else ''} |"
-            )
+            why = errors[0][:60].replace("|", "/") if errors else ""
+            out.append(f"| {name} | {store} | — | — | — | — | — | — | {why} |")
             continue
-        cpu = [r["enqueue_cpu_us_per_job"] + r["drain_cpu_us_per_job"] for r in rows]
+        client = [r["enqueue_cpu_us_per_job"] + r["drain_cpu_us_per_job"] for r in rows]
+        server = [
+            r["enqueue_server_cpu_us_per_job"] + r["drain_server_cpu_us_per_job"] for r in rows
+        ]
         lost = sum(r["lost"] for r in rows)
         dup = sum(r["duplicates"] for r in rows)
         rounds = f"{len(rows)}" + (f" ({len(errors)} failed)" if errors else "")
+        server_cell = _fmt(statistics.median(server)) if PEERS[name].has_server else "(in client)"
         out.append(
             f"| {name} | {store} | {_fmt(_median(rows, 'enqueue_per_s'))} "
-            f"| {_fmt(_median(rows, 'drain_per_s'))} | {_fmt(statistics.median(cpu))} "
-            f"| {lost} | {dup} | {rounds} |"
+            f"| {_fmt(_median(rows, 'drain_per_s'))} | {_fmt(statistics.median(client))} "
+            f"| {server_cell} | {lost} | {dup} | {rounds} |"
         )
     return out
 

@@ -18,6 +18,11 @@ class Spec:
     postgres: bool = False
     redis: bool = False
 
+    @property
+    def has_server(self) -> bool:
+        """Whether a database server does part of the work (SQLite's is in the client)."""
+        return self.postgres or self.redis
+
 
 _SP = "at-least-once (deleted after the handler returned); a send is committed when it returns"
 PEERS: dict[str, Spec] = {
@@ -107,3 +112,22 @@ PEERS: dict[str, Spec] = {
         postgres=True,
     ),
 }
+PEERS["rq"] = Spec(
+    "peer_rq.py",
+    "rq",
+    "Redis (AOF everysec)",
+    "`enqueue_many` of 1,000 per pipeline; `WorkerPool` of C forking workers (RQ's default "
+    "`Worker`: a fork per job)",
+    "a dead worker's job goes to the failed registry, not retried (at-most-once by default); "
+    "AOF everysec may lose the last second",
+    redis=True,
+)
+PEERS["arq"] = Spec(
+    "peer_arq.py",
+    "arq",
+    "Redis (AOF everysec)",
+    "`enqueue_job` per job (no batch API); one worker, `max_jobs=C`, default `poll_delay` 0.5 s",
+    "at-least-once (a job runs again once a dead worker's in-progress key expires); AOF "
+    "everysec may lose the last second",
+    redis=True,
+)
