@@ -143,27 +143,17 @@ class MappingConsumer(QueueConsumer):
         return rows
 
     async def _process(self, rows: list[ClaimedRow], holding: Holding, ticket: Ticket) -> None:
-        mapping, fn = self.mapping, self.mapping.function
-        if mapping.max_message_age is not None:
-            rows, old = await shed(self.app, self.queue, mapping.max_message_age,
-                                   mapping.stale_to, rows)  # fmt: skip
-            self.shed += len(old)
-            if not rows:
-                return
-        records = [sqs_record(self.queue, r) for r in rows]
-        if mapping.filter is not None:
-            keep = [mapping.filter(rec) for rec in records]
-            dropped = [r for r, k in zip(rows, keep, strict=True) if not k]
-            if dropped:
-                await self.keeper.delete(self.queue, leases_of(dropped))
-                _log("batch.filtered", fn.name, self.queue, "-", dropped)
-            rows = [r for r, k in zip(rows, keep, strict=True) if k]
-            records = [rec for rec, k in zip(records, keep, strict=True) if k]
-            if not rows:
-                return
+        """One unit: shed and filter, run the function, then delete what it settled."""
+        kept = await self._admit(rows)
+        if kept is None:
+            return
+        rows, records = kept
+        fn = self.mapping.function
         if isinstance(fn, TransactionFunction):  # the deletion commits with the writes
             now = self.app.clock.now()
-            await transaction_batches.run_batch(self.app.store, mapping, fn, rows, records, now)
+            await transaction_batches.run_batch(
+                self.app.store, self.mapping, fn, rows, records, now
+            )
             return
         request_id = str(uuid.uuid4())
         attempt = max(r.receive_count for r in rows)
@@ -176,15 +166,47 @@ class MappingConsumer(QueueConsumer):
             ticket=ticket,
             requests=requests,
         )
-        failed = isinstance(outcome, Failed)
         if self.guard is not None:
-            await self.guard.report(ticket, failed)
+            await self.guard.report(ticket, isinstance(outcome, Failed))
+        decision = await self._settle(rows, outcome, requests)
+        self.keeper.forget(holding)  # the rest reappear when their leases run out
+        self._finished(request_id, rows, attempt, outcome, decision)
+
+    async def _admit(
+        self, rows: list[ClaimedRow]
+    ) -> tuple[list[ClaimedRow], list[dict[str, Any]]] | None:
+        """The rows to run and their records, after shedding stale ones and the filter
+        (dropped rows are deleted); None when nothing is left."""
+        mapping = self.mapping
+        if mapping.max_message_age is not None:
+            rows, old = await shed(
+                self.app, self.queue, mapping.max_message_age, mapping.stale_to, rows
+            )
+            self.shed += len(old)
+            if not rows:
+                return None
+        records = [sqs_record(self.queue, r) for r in rows]
+        if mapping.filter is None:
+            return rows, records
+        keep = [mapping.filter(rec) for rec in records]
+        dropped = [r for r, k in zip(rows, keep, strict=True) if not k]
+        if dropped:
+            await self.keeper.delete(self.queue, leases_of(dropped))
+            _log("batch.filtered", mapping.function.name, self.queue, "-", dropped)
+        rows = [r for r, k in zip(rows, keep, strict=True) if k]
+        records = [rec for rec, k in zip(records, keep, strict=True) if k]
+        return (rows, records) if rows else None
+
+    async def _settle(
+        self, rows: list[ClaimedRow], outcome: Outcome, requests: dict[str, Any]
+    ) -> BatchDecision:
+        """Decide the batch's fate from the outcome and delete the messages it settled."""
         decision = decide_batch(
             [BatchItem(r.message_id, r.group_id) for r in rows],
-            raised=failed,
+            raised=isinstance(outcome, Failed),
             response=None if isinstance(outcome, Failed) else outcome.result,
-            report_batch_item_failures=mapping.report_batch_item_failures,
-            fifo=mapping.fifo,
+            report_batch_item_failures=self.mapping.report_batch_item_failures,
+            fifo=self.mapping.fifo,
         )
         done = set(decision.delete)
         if done:
@@ -194,12 +216,30 @@ class MappingConsumer(QueueConsumer):
                 self._report(rows, done, requests),
             )
             events.emit("message.deleted", self.app.name, queue=self.queue, count=len(done))
-        self.keeper.forget(holding)  # the rest reappear when their leases run out
+        return decision
+
+    def _finished(
+        self,
+        request_id: str,
+        rows: list[ClaimedRow],
+        attempt: int,
+        outcome: Outcome,
+        decision: BatchDecision,
+    ) -> None:
+        """Log the batch's outcome (and announce a partial failure)."""
+        fn_name = self.mapping.function.name
         extra = _outcome_fields(attempt, outcome, decision)
-        _log(f"batch.{decision.outcome}", fn.name, self.queue, request_id, rows, **extra)
+        _log(f"batch.{decision.outcome}", fn_name, self.queue, request_id, rows, **extra)
         if decision.outcome == "partial":
-            events.emit("batch.partially_failed", self.app.name, function=fn.name, queue=self.queue,
-                        request_id=request_id, batch_size=len(rows), **extra)  # fmt: skip
+            events.emit(
+                "batch.partially_failed",
+                self.app.name,
+                function=fn_name,
+                queue=self.queue,
+                request_id=request_id,
+                batch_size=len(rows),
+                **extra,
+            )
 
     def _report(
         self, rows: list[ClaimedRow], done: set[str], results: dict[str, Any]

@@ -18,6 +18,7 @@ logged once when it starts and once when it ends.
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import logging
 import random
 from collections.abc import Callable, Sequence
@@ -28,12 +29,14 @@ from psycopg import AsyncPipeline
 from psycopg import sql as pgsql
 from psycopg_pool import AsyncConnectionPool
 
+from stormproof.core.queue_rules import QueueAttributes
 from stormproof.errors import NotOpen, StoreError, StoreUnavailable
 from stormproof.storage import pg_bulk, pg_pipeline, pg_tx, sqlfiles, unit_ops
 from stormproof.storage.base import Operation, OpResult
 from stormproof.storage.pg_group import GroupCommit
 from stormproof.storage.pg_listener import Listener
 from stormproof.storage.pg_outage import Outage
+from stormproof.storage.pg_pipeline import Mode
 from stormproof.storage.pg_pool import CappedBackoffPool, QuietReconnects
 from stormproof.storage.pg_url import one_line, parse_url, split_url
 from stormproof.storage.program import Call, Dialect, Notify, Program, Row, Stmt
@@ -133,16 +136,20 @@ class PostgresStore(ProgramStore):
 
     async def apply(self, ops: Sequence[Operation], *, atomic: bool = False) -> list[OpResult]:
         """Apply a unit of work in one transaction; plain sends share theirs with concurrent
-        sends (group commit) and cost one round trip."""
-        if not pg_pipeline.pipelinable(ops):
-            return await super().apply(ops, atomic=atomic)
-        return await self._group.send(ops)
+        sends (group commit) and cost one round trip, as does a lone non-atomic delete."""
+        mode = pg_pipeline.unit_mode(ops, atomic)
+        if mode == "pipelined":
+            return await self._group.send(ops)
+        return await self._run(lambda: unit_ops.apply(self.dialect, ops, atomic), mode)
+
+    async def _run_claim(self, factory: Callable[[], Program[T]], attrs: QueueAttributes) -> T:
+        return await self._run(factory, pg_pipeline.claim_mode(attrs))
 
     async def _send(self, ops: Sequence[Operation]) -> list[OpResult]:
         # Plain sends are never stale, so ``atomic`` changes nothing for them.
-        return await self._run(lambda: unit_ops.apply(self.dialect, ops, False), pipelined=True)
+        return await self._run(lambda: unit_ops.apply(self.dialect, ops, False), "pipelined")
 
-    async def _run(self, factory: Callable[[], Program[T]], pipelined: bool = False) -> T:
+    async def _run(self, factory: Callable[[], Program[T]], mode: Mode = "transaction") -> T:
         pool = self._pool
         if pool is None:
             raise NotOpen("store")
@@ -153,7 +160,7 @@ class PostgresStore(ProgramStore):
         while True:
             left = end - loop.time()
             try:
-                result = await self._attempt(pool, factory, min(_CONNECT_TIMEOUT, left), pipelined)
+                result = await self._attempt(pool, factory, min(_CONNECT_TIMEOUT, left), mode)
             except psycopg.OperationalError as exc:
                 _reraise_lost_cancel(task, asked, exc)
                 self._outage.failed(one_line(exc))
@@ -178,15 +185,28 @@ class PostgresStore(ProgramStore):
         pool: AsyncConnectionPool[Any],
         factory: Callable[[], Program[T]],
         timeout: float,
-        pipelined: bool,
+        mode: Mode,
     ) -> T:
         async with pool.connection(timeout=max(timeout, 0.05)) as conn:
-            if not pipelined:
+            if mode == "autocommit":  # its first statement is its only write
+                return await self._autocommit(conn, factory())
+            if mode == "transaction":
                 async with conn.transaction():
                     return await self._unit(conn, factory(), None)
             # BEGIN, the statements, pg_notify and COMMIT leave in one round trip.
             async with conn.pipeline() as pipe, conn.transaction():
                 return await self._unit(conn, factory(), pipe)
+
+    async def _autocommit(self, conn: AsyncConn, prog: Program[T]) -> T:
+        """Run ``prog`` with each statement its own transaction (see ``pg_pipeline``)."""
+        await conn.set_autocommit(True)
+        try:
+            return await self._unit(conn, prog, None)
+        finally:
+            # Refused only while a statement is still active (a cancelled call): the pool
+            # then discards the connection, so none is handed out in autocommit mode.
+            with contextlib.suppress(psycopg.Error):
+                await conn.set_autocommit(False)
 
     async def _unit(self, conn: AsyncConn, prog: Program[T], pipe: AsyncPipeline | None) -> T:
         notified: dict[str, int] = {}

@@ -112,7 +112,7 @@ class ProgramStore(ABC):
                 self.dialect, queue, attrs, max_messages, visibility_timeout, moved
             )
 
-        rows = await self._run(program)
+        rows = await self._run_claim(program, attrs)
         self._moved(queue, attrs, moved)
         return rows
 
@@ -128,9 +128,13 @@ class ProgramStore(ABC):
                 self.dialect, queue, attrs, max_messages, visibility_timeout, moved
             )
 
-        found = await self._run(program)
+        found = await self._run_claim(program, attrs)
         self._moved(queue, attrs, moved)
         return found
+
+    async def _run_claim(self, factory: Callable[[], Program[T]], attrs: QueueAttributes) -> T:
+        """Run a claim program (a store may run a claim on ``attrs``'s queue more cheaply)."""
+        return await self._run(factory)
 
     def _moved(self, queue: str, attrs: QueueAttributes, moved: list[ClaimedRow]) -> None:
         if moved and self.on_dead_lettered is not None and attrs.dead_letter:
