@@ -12,18 +12,31 @@ from stormproof.cli.options import bench_store_option, report_json_option
 @bench_store_option
 @click.option("-n", "--records", default=50_000, show_default=True, type=click.IntRange(min=1))
 @click.option("--latency-samples", default=100, show_default=True, type=click.IntRange(min=1))
+@click.option(
+    "--age-seconds",
+    default=5.0,
+    show_default=True,
+    type=click.FloatRange(min=0.1, max=600),
+    help="How long the steady load at 50 % of the consumed rate runs (iterator age).",
+)
 @report_json_option()
 @click.pass_context
 def streams_command(
-    ctx: click.Context, store: str | None, records: int, latency_samples: int, as_json: bool
+    ctx: click.Context,
+    store: str | None,
+    records: int,
+    latency_samples: int,
+    age_seconds: float,
+    as_json: bool,
 ) -> None:
-    """Records/s written (put_records of 500) and consumed (no-op, batch 100), 1 and 8 shards."""
+    """Records/s written (put_records of 500) and consumed (no-op, batch 100), put→handler
+    latency and iterator age at 50 % of the consumed rate, for 1 and 8 shards."""
     from stormproof.bench import streams as bench_streams
 
     report_on(
         ctx,
         store,
         as_json,
-        lambda url: bench_streams.run(url, records, latency_samples),
+        lambda url: bench_streams.run(url, records, latency_samples, age_seconds),
         bench_streams.render,
     )

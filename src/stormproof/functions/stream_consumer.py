@@ -1,12 +1,14 @@
-"""Runs a stream mapping: per-shard leases, ordered batches, checkpoints, retries, bisect.
+"""Runs a stream mapping: ordered batches per leased shard, retries, bisect, on-failure.
 
-Each shard is leased by one worker at a time (a row in ``stream_checkpoints`` with a
-holder and an expiry judged by the store's clock); every poll renews the leases it holds
-and takes free or expired ones, so a SIGKILLed worker's shards are taken over once its
-leases run out, and the new holder resumes after the last checkpoint (at-least-once, in
-order). A shard's batch and its :class:`~stormproof.core.stream_batch.BatchPlan` live in
-memory; the checkpoint moves only after a range succeeded or was given up, in the same
-transaction as the on-failure record, and only while the lease is still held.
+Every poll renews this worker's share of the shard leases
+(:class:`~stormproof.functions.stream_leases.ShardLeases`), reads the next records of
+every held unit without a batch in one query, invokes the function once per unit
+concurrently, then writes the checkpoints that moved
+(:class:`~stormproof.functions.stream_checkpoints.Checkpointer`): a new holder resumes
+after the last checkpoint (at-least-once, in order). A unit's batch and its
+:class:`~stormproof.core.stream_batch.BatchPlan` live in memory; the checkpoint moves
+only after a range succeeded or was given up, in the same transaction as the on-failure
+record, and only while the lease is still held.
 """
 
 from __future__ import annotations
@@ -23,8 +25,9 @@ from stormproof.core.stream_rules import format_seq, parse_seq, slot
 from stormproof.engine import events, injection, tracing
 from stormproof.engine.runtime import Runtime
 from stormproof.engine.slots import Ticket, reserve
-from stormproof.errors import StaleLease
 from stormproof.functions.runners import Failed, Outcome
+from stormproof.functions.stream_checkpoints import Checkpointer, Move
+from stormproof.functions.stream_leases import ShardLeases
 from stormproof.functions.stream_mappings import (
     StreamMapping,
     failure_record,
@@ -33,8 +36,9 @@ from stormproof.functions.stream_mappings import (
 )
 from stormproof.functions.stream_windows import Windows
 from stormproof.storage import stream_ops as ops
+from stormproof.storage import stream_poll_ops as poll
 from stormproof.storage.base import CompareAndSet, Operation
-from stormproof.streams.stream import ShardInfo, StreamRecord
+from stormproof.streams.stream import StreamRecord
 
 log = logging.getLogger("stormproof.functions.stream_consumer")
 
@@ -57,22 +61,25 @@ class StreamConsumer:
     def __init__(self, rt: Runtime, mapping: StreamMapping) -> None:
         self.rt = rt
         self.mapping = mapping
-        self.lease_ttl = mapping.shard_lease
-        self.holder = f"{rt.instance_id}:{uuid.uuid4().hex[:8]}"
         self.invocations = 0
-        self.held: set[str] = set()
         self._batches: dict[str, _Batch] = {}
-        self._ends: dict[str, int] = {}  # each shard's last sequence number, as of this poll
-        self._seqs: dict[str, int] = {}  # each held unit's checkpoint, as of its lease renewal
+        self._fetched: dict[str, list[StreamRecord]] = {}  # read this poll, not yet batched
         self._stopping = asyncio.Event()
         size = mapping.tumbling_window
         arn = mapping.stream.arn
         self.windows = Windows(rt, mapping.id, size, arn) if size > 0 else None
+        self.leases = ShardLeases(rt, mapping, self._forget)
+        self.checkpoints = Checkpointer(self.leases, self.windows)
 
     @property
     def consumer(self) -> str:
         """The checkpoints' consumer name."""
         return self.mapping.id
+
+    @property
+    def held(self) -> set[str]:
+        """The lease units this worker holds."""
+        return self.leases.held
 
     async def run(self) -> None:
         """Poll until :meth:`stop`; then give the leases back."""
@@ -89,55 +96,27 @@ class StreamConsumer:
 
     async def poll_once(self) -> int:
         """Renew or take this worker's share of the shard leases, then one invocation per
-        held shard; returns how many records were invoked or checkpointed."""
-        live = await self.rt.store.run(
-            lambda: ops.heartbeat(self.consumer, self.holder, self.lease_ttl)
-        )
-        shards = await self._active_shards()
-        units = [(u, s) for s in shards for u in self._units(s.shard_id)]
-        share = -(-len(units) // live)
-        for gone in self.held - {u for u, _ in units} - {f"~{self.holder}"}:
-            await self._release(gone)  # a parent read to its end: its lease is not needed
-        ready = []
-        for uid, shard in units:
-            if uid in self.held and len(self.held) > share and uid not in self._batches:
-                await self._release(uid)  # more than our share, between batches: hand over
-                continue
-            if uid not in self.held and len(self.held) >= share:
-                continue
-            # A child shard (after a reshard) starts at its oldest record, whatever the
-            # starting position: its parents were read to their ends first.
-            last = "0" if shard.parent_shard_id else shard.last_sequence_number
-            if await self._lease(uid, last):
-                ready.append(uid)
-        # Shards (and a shard's parallel slots) run their batches concurrently.
-        return sum(await asyncio.gather(*(self._step(uid) for uid in ready)))
+        held unit; returns how many records were invoked or checkpointed."""
+        ready = await self.leases.renew(lambda unit: unit in self._batches)
+        await self._fetch(ready)
+        try:
+            # Shards (and a shard's parallel slots) run their batches concurrently.
+            return sum(await asyncio.gather(*(self._step(unit) for unit in ready)))
+        finally:
+            self._fetched.clear()
+            await self.checkpoints.flush()  # before any of these units is invoked again
 
-    async def _active_shards(self) -> list[ShardInfo]:
-        """Shards to read: open or closed-but-unfinished ones whose parents are finished
-        (a child is not read until this mapping has processed its parents to their ends)."""
-        shards = await self.mapping.stream.describe()
-        self._ends = {s.shard_id: int(s.last_sequence_number or 0) for s in shards}
-        rows = await self.rt.store.run(lambda: ops.checkpoints(self.consumer))
-        seqs = {r.shard_id: r.seq or 0 for r in rows}
-        by_id = {s.shard_id: s for s in shards}
-
-        def finished(shard: ShardInfo) -> bool:
-            last = int(shard.last_sequence_number or 0)
-            done = all(seqs.get(u, 0) >= last for u in self._units(shard.shard_id))
-            return shard.state == "CLOSED" and done
-
-        out = []
-        for shard in shards:
-            parents = [by_id[p] for p in (shard.parent_shard_id or "").split(",") if p in by_id]
-            if not finished(shard) and all(finished(p) for p in parents):
-                out.append(shard)
-        return out
-
-    def _units(self, shard_id: str) -> list[str]:
-        """The lease units of a shard: the shard, or one per parallelization slot."""
-        factor = self.mapping.parallelization_factor
-        return [shard_id] if factor == 1 else [f"{shard_id}#{k}" for k in range(factor)]
+    async def _fetch(self, units: list[str]) -> None:
+        """Read the next records of every unit that needs a batch, in one query."""
+        want = [u for u in units if u not in self._batches and not self.leases.caught_up(u)]
+        if not want:
+            return
+        seqs, name = self.leases.seqs, self.mapping.stream.name
+        wanted = [(u, u.split("#")[0], seqs.get(u, 0)) for u in want]
+        d, size = poll.dialect_of(self.rt.store.url), self.mapping.batch_size
+        rows = await self.rt.store.run(lambda: poll.read_units(d, name, wanted, size))
+        for unit, shard, _ in wanted:
+            self._fetched[unit] = [_record(shard, r) for r in rows[unit]]
 
     def _ours(self, unit: str, record: StreamRecord) -> bool:
         """Whether a record belongs to this unit (its partition key's slot) and the filter."""
@@ -148,32 +127,15 @@ class StreamConsumer:
 
     async def release(self) -> None:
         """Give every held lease back, so another worker takes the shards at once."""
-        for sid in sorted(self.held):
-            await self._release(sid)
-        await self._release(f"~{self.holder}")
+        await self.checkpoints.flush()
+        await self.leases.release_all()
         self._batches.clear()
 
-    async def _release(self, shard_id: str) -> None:
-        await self.rt.store.run(lambda: ops.release_lease(self.consumer, shard_id, self.holder))
-        self.held.discard(shard_id)
+    def _forget(self, unit: str) -> None:
+        """Drop a unit's batch and window: another worker may move them on."""
+        self._batches.pop(unit, None)
         if self.windows is not None:
-            self.windows.forget(shard_id)  # another worker may move the window on
-
-    async def _lease(self, shard_id: str, last: str | None) -> bool:
-        start = 0 if self.mapping.starting_position == "TRIM_HORIZON" else parse_seq(last or 0)
-        taken, seq = await self.rt.store.run(
-            lambda: ops.take_lease(self.consumer, shard_id, self.holder, self.lease_ttl, start)
-        )
-        if taken:
-            self.held.add(shard_id)
-            # Every poll renews the lease and reads the checkpoint with it: no other read.
-            self._seqs[shard_id] = seq or 0
-        else:
-            self.held.discard(shard_id)
-            self._batches.pop(shard_id, None)  # another worker has it: forget our batch
-            if self.windows is not None:
-                self.windows.forget(shard_id)
-        return taken
+            self.windows.forget(unit)
 
     async def _step(self, shard_id: str) -> int:
         batch = self._batches.get(shard_id)
@@ -239,10 +201,12 @@ class StreamConsumer:
         age = self.mapping.max_record_age
         too_old = age >= 0 and now - part[0].approximate_arrival_timestamp > age
         plan, give = sb.failed(
-            batch.plan, bisect=self.mapping.bisect_on_error, age_exceeded=too_old,
+            batch.plan,
+            bisect=self.mapping.bisect_on_error,
+            age_exceeded=too_old,
             max_retry_attempts=self.mapping.max_retry_attempts,
             failed_at=failed_at if failed_at != lo else None,
-        )  # fmt: skip
+        )
         batch.not_before = now + sb.retry_delay(plan.attempts)
         await self._finish(shard_id, batch, plan, give)
 
@@ -299,47 +263,35 @@ class StreamConsumer:
                 window.not_before = now + sb.retry_delay(window.attempts)
                 return True
             log.warning("event=stream.window_dropped consumer=%s shard=%s", self.consumer, unit)
-        await self._commit(unit, [self.windows.close(unit)], True)
-        return True
-
-    async def _commit(self, unit: str, todo: list[Operation], window: bool) -> bool:
-        """Commit ``todo`` (``window``: its last operation writes the unit's window) while
-        the lease holds; a lost lease forgets the unit's batch and window."""
-        try:
-            results = await self.rt.store.apply(todo, atomic=True)
-        except StaleLease:
-            log.warning("event=stream.lease_lost consumer=%s shard=%s", self.consumer, unit)
-            self.held.discard(unit)
-            self._batches.pop(unit, None)
-            if self.windows is not None:
-                self.windows.forget(unit)
-            return False
-        if window and self.windows is not None:
-            self.windows.stored(unit, results[-1])
+        await self.checkpoints.commit(unit, [self.windows.close(unit)], True)
         return True
 
     async def _read(self, unit: str, limit: int) -> list[StreamRecord]:
-        seq = self._seqs.get(unit, 0)
-        shard = unit.split("#")[0]
-        if shard in self._ends and seq >= self._ends[shard]:
-            return []  # caught up with the shard as of this poll's describe: no read
+        if self.leases.caught_up(unit):
+            return []  # caught up with the shard as of this poll's survey: no read
         # Straight to the store: the stream's public read also looks the shard up and asks
         # the store's clock, two round trips a consumer does not need.
-        name = self.mapping.stream.name
+        seq, shard, name = (
+            self.leases.seqs.get(unit, 0),
+            unit.split("#")[0],
+            self.mapping.stream.name,
+        )
         rows = await self.rt.store.run(lambda: ops.read(name, shard, seq, limit))
-        return [StreamRecord(shard, format_seq(r.seq), r.partition_key, r.data, r.arrived_at,
-                             r.trace) for r in rows]  # fmt: skip
+        return [_record(shard, r) for r in rows]
 
     async def _load(self, shard_id: str) -> _Batch | None:
-        records = await self._read(shard_id, self.mapping.batch_size)
+        records = self._fetched.pop(shard_id, None)
+        if records is None:  # not read with the poll's others (a window was closed first)
+            records = await self._read(shard_id, self.mapping.batch_size)
         if not records:
             return None
         first = records[0].approximate_arrival_timestamp
         now, size = self.rt.clock.now(), self.mapping.batch_size
         start = 0.0
         if self.windows is not None:  # a batch never spans two tumbling windows
-            cut = sw.same_window([r.approximate_arrival_timestamp for r in records],
-                                 self.windows.size)  # fmt: skip
+            cut = sw.same_window(
+                [r.approximate_arrival_timestamp for r in records], self.windows.size
+            )
             size = cut if cut < len(records) else size  # the window is complete: go
             records, start = records[:cut], sw.window_start(first, self.windows.size)
             await self.windows.get(shard_id)
@@ -367,18 +319,16 @@ class StreamConsumer:
             if part:  # a range of only other slots' (or filtered) records reports nothing
                 todo += await self._failure_ops(part, give, now)
         age = max(0.0, now - last.approximate_arrival_timestamp)
-        seq = parse_seq(last.sequence_number)
-        todo.append(ops.AdvanceCheckpoint(self.consumer, shard_id, self.holder, seq, age))
+        move = Move(shard_id, last.sequence_number, parse_seq(last.sequence_number), age)
+        if not todo and batch.write is None:
+            self.checkpoints.defer(move)  # a plain move: written with the poll's others
+            return
+        todo.append(self.checkpoints.operation(move))
         window = batch.write is not None
         if batch.write is not None:
             todo.append(batch.write)  # the window's state commits with its checkpoint
             batch.write = None
-        if await self._commit(shard_id, todo, window):
-            self._seqs[shard_id] = seq
-            # Iterator age per shard: stormproof_stream_iterator_age_seconds.
-            events.emit("record.checkpointed", self.rt.name, mapping=self.consumer,
-                        shard=shard_id, sequence_number=last.sequence_number,
-                        iterator_age_seconds=age)  # fmt: skip
+        await self.checkpoints.commit(shard_id, todo, window, move)
 
     async def _failure_ops(
         self, records: list[StreamRecord], give: sb.GiveUp, now: float
@@ -387,12 +337,28 @@ class StreamConsumer:
         info = body["KinesisBatchInfo"]
         log.warning(
             "event=stream.batch_dropped consumer=%s shard=%s condition=%s start=%s end=%s",
-            self.consumer, info["shardId"], give.condition, info["startSequenceNumber"],
+            self.consumer,
+            info["shardId"],
+            give.condition,
+            info["startSequenceNumber"],
             info["endSequenceNumber"],
-        )  # fmt: skip
+        )
         dest = self.mapping.on_failure
-        events.emit("stream.batch_dropped", self.rt.name, function=self.mapping.function.name,
-                    stream=self.mapping.stream.name, shard_id=info["shardId"], record=body,
-                    condition=give.condition, attempt=give.invocations,
-                    destination=getattr(dest, "name", None))  # fmt: skip
+        events.emit(
+            "stream.batch_dropped",
+            self.rt.name,
+            function=self.mapping.function.name,
+            stream=self.mapping.stream.name,
+            shard_id=info["shardId"],
+            record=body,
+            condition=give.condition,
+            attempt=give.invocations,
+            destination=getattr(dest, "name", None),
+        )
         return [] if dest is None else await dest.delivery_ops(body, now)
+
+
+def _record(shard: str, row: ops.RecordRow) -> StreamRecord:
+    return StreamRecord(
+        shard, format_seq(row.seq), row.partition_key, row.data, row.arrived_at, row.trace
+    )

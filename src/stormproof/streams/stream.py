@@ -106,7 +106,7 @@ class Stream:
         ranges = rules.even_ranges(self.shards)
         ids = [rules.shard_id(i) for i in range(self.shards)]
         rows = await self.rt.store.run(lambda: ops.create(self.name, self.retention, ranges, ids))
-        return [_info(r) for r in rows]
+        return [shard_info(r) for r in rows]
 
     async def put_record(
         self, data: bytes | str, partition_key: str, explicit_hash_key: str | None = None
@@ -162,7 +162,7 @@ class Stream:
     async def describe(self) -> list[ShardInfo]:
         """Every shard with its hash-key range, parent and state."""
         rows = await self.rt.store.run(lambda: ops.shards(self.name))
-        return [_info(r) for r in rows]
+        return [shard_info(r) for r in rows]
 
     async def reshard(self, shards: int) -> list[ShardInfo]:
         """Change the shard count: every open shard closes (its records stay readable) and
@@ -172,7 +172,7 @@ class Stream:
         count, _ = rules.validate_stream(shards, self.retention)
         rows = await self.rt.store.run(lambda: ops.reshard(self.name, count))
         self.shards = count
-        return [_info(r) for r in rows]
+        return [shard_info(r) for r in rows]
 
     async def expire(self) -> int:
         """Delete records older than the retention; returns how many (run by maintenance)."""
@@ -215,7 +215,8 @@ def _entry(entry: Mapping[str, Any]) -> tuple[str, int, bytes]:
     return key, rules.hash_key(key, entry.get("explicit_hash_key")), data
 
 
-def _info(row: ops.ShardRow) -> ShardInfo:
+def shard_info(row: ops.ShardRow) -> ShardInfo:
+    """A stored shard as ``describe`` lists it."""
     last = rules.format_seq(row.next_seq - 1) if row.next_seq > 1 else None
     return ShardInfo(
         row.shard_id, str(row.start_hash), str(row.end_hash), row.parent, row.state, last

@@ -89,3 +89,46 @@ WHERE consumer = %(consumer)s AND substr(shard_id, 1, 1) = '~' AND lease_until >
 SELECT consumer, shard_id, seq, holder, lease_until, iterator_age, {now} FROM stream_checkpoints
 WHERE substr(consumer, 1, length(%(prefix)s)) = %(prefix)s AND substr(shard_id, 1, 1) <> '~'
 ORDER BY consumer, shard_id;
+
+-- Batched forms for a mapping's poll (storage/stream_poll_ops.py): one statement for
+-- every lease unit of the poll instead of one round trip each.
+
+-- name: checkpoint_ensure_units
+INSERT INTO stream_checkpoints (consumer, shard_id, seq, holder, lease_until, updated_at)
+SELECT %(consumer)s, u.shard_id, u.seq, NULL, 0, {now}
+FROM unnest(%(units)s::text[], %(seqs)s::bigint[]) AS u(shard_id, seq)
+ON CONFLICT (consumer, shard_id) DO NOTHING;
+
+-- name: checkpoint_take_units
+-- Renew the units this worker holds and take up to k of the candidates, in their order
+-- (free or expired ones; SKIP LOCKED: one another worker is taking right now is not).
+UPDATE stream_checkpoints SET holder = %(holder)s, lease_until = {now} + %(ttl)s,
+                              updated_at = {now}
+WHERE consumer = %(consumer)s
+  AND (holder IS NULL OR holder = %(holder)s OR lease_until < {now})
+  AND (shard_id = ANY(%(held)s::text[]) OR shard_id IN (
+      SELECT c.shard_id FROM stream_checkpoints AS c
+      JOIN unnest(%(units)s::text[]) WITH ORDINALITY AS u(shard_id, pos)
+        ON c.shard_id = u.shard_id
+      WHERE c.consumer = %(consumer)s
+        AND (c.holder IS NULL OR c.holder = %(holder)s OR c.lease_until < {now})
+      ORDER BY u.pos LIMIT %(k)s FOR UPDATE OF c SKIP LOCKED))
+RETURNING shard_id, seq;
+
+-- name: checkpoint_advance_units
+UPDATE stream_checkpoints AS c SET seq = u.seq, iterator_age = u.age, updated_at = {now}
+FROM unnest(%(units)s::text[], %(seqs)s::bigint[], %(ages)s::float8[]) AS u(shard_id, seq, age)
+WHERE c.consumer = %(consumer)s AND c.shard_id = u.shard_id AND c.holder = %(holder)s
+  AND c.lease_until >= {now}
+RETURNING c.shard_id;
+
+-- name: stream_read_units
+SELECT u.unit, r.seq, r.partition_key, r.data, r.arrived_at, r.trace
+FROM unnest(%(units)s::text[], %(shards)s::text[], %(afters)s::bigint[])
+     AS u(unit, shard_id, after)
+CROSS JOIN LATERAL (
+    SELECT seq, partition_key, data, arrived_at, trace FROM stream_records
+    WHERE stream = %(stream)s AND shard_id = u.shard_id AND seq > u.after
+    ORDER BY seq LIMIT %(n)s
+) AS r
+ORDER BY u.unit, r.seq;
