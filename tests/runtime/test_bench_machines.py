@@ -23,3 +23,11 @@ def test_bench_machines_smoke(tmp_path: Path) -> None:
     assert rows[2]["transitions_per_execution"] == 102
     assert rows[4]["transitions_per_execution"] == 102  # Pass, Map, then 100 children's Pass
     machines.render(report)
+
+
+def test_bench_machines_tasks_smoke(tmp_path: Path) -> None:
+    report = machines.run(f"sqlite:///{tmp_path}/b.db", executions=10, workers=1, tasks=True)
+    assert [r["machine"] for r in report["rows"]] == ["tasks-10", "tasks-10"]
+    for row in report["rows"]:
+        assert row["succeeded"] == 10
+        assert row["transitions_per_execution"] == 10

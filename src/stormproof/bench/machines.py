@@ -6,7 +6,9 @@ Two workloads, each on a fresh store (see :func:`stormproof.bench.queue.fresh_st
   transaction: one step per execution);
 - **map-100**: a Map state over 100 items (one Pass state per iteration);
 - **distributed-map-100**: the same Map in DISTRIBUTED mode: 100 child executions per
-  execution (run with a quarter of ``--map-executions``).
+  execution (run with a quarter of ``--map-executions``);
+- **tasks-10** (``--tasks``, run alone): ten Task states, each calling a no-op async
+  function (the checkpoint granularity of a durable workflow of ten steps).
 
 Each runs in two modes: **in-process** (the step consumer of the benchmarking process)
 and **workers** (``--workers`` processes running an app with the machines, on the same
@@ -81,19 +83,40 @@ def distributed_map_100() -> dict[str, Any]:
     return definition
 
 
+def tasks_10() -> dict[str, Any]:
+    """Ten Task states, each calling the no-op function ``noop``."""
+    states: dict[str, Any] = {}
+    for i in range(1, 11):
+        states[f"T{i}"] = {"Type": "Task", "Resource": "noop", "ResultPath": f"$.t{i}"}
+        states[f"T{i}"].update({"End": True} if i == 10 else {"Next": f"T{i + 1}"})
+    return {"StartAt": "T1", "States": states}
+
+
+async def noop(event: Any) -> Any:
+    """The Task function of ``tasks-10``: does nothing."""
+    return 1
+
+
 WORKLOADS = {
     "pass-choice": pass_choice,
     "map-100": map_100,
     "distributed-map-100": distributed_map_100,
+    "tasks-10": tasks_10,
 }
+RESOURCES = {"noop": noop}
 
 
 def bench_app(url: str) -> App:
-    """The app workers run: both machines."""
+    """The app workers run: every workload's machine."""
     app = App("bench-machines", url)
     for name, factory in WORKLOADS.items():
-        app.state_machine(name, factory())
+        app.executions.machines.define(name, factory(), resources=RESOURCES)
     return app
+
+
+def _define(app: App) -> None:
+    for name, factory in WORKLOADS.items():
+        app.executions.machines.define(name, factory(), resources=RESOURCES)
 
 
 async def _serve(url: str) -> None:
@@ -101,8 +124,7 @@ async def _serve(url: str) -> None:
     async with App("bench-worker", url) as app:
         print("ready", flush=True)
         await asyncio.to_thread(sys.stdin.readline)
-        for machine in bench_app(url).executions.machines:
-            app.executions.machines.define(machine.name, machine.definition)
+        _define(app)
         app.executions.start_background()
         await asyncio.Event().wait()
 
@@ -164,8 +186,7 @@ async def _phase(url: str, machine: str, n: int, workers: int) -> dict[str, Any]
         start_s = await _start_all(app, machine, n)
         _go(procs)
         if not workers:
-            for m in bench_app(url).executions.machines:
-                app.executions.machines.define(m.name, m.definition)
+            _define(app)
             app.executions.start_background()
         try:
             run_s = await _until_closed(app, n)
@@ -203,16 +224,24 @@ async def _transitions(app: App, arn: str) -> int:
 
 
 def run(
-    url: str, executions: int = 5000, workers: int = 4, map_executions: int = 200
+    url: str,
+    executions: int = 5000,
+    workers: int = 4,
+    map_executions: int = 200,
+    *,
+    tasks: bool = False,
 ) -> dict[str, Any]:
-    """Every workload in both modes, each on a fresh store beside ``url``."""
+    """Every workload in both modes, each on a fresh store beside ``url`` (``tasks``: only
+    the ten-Task machine, ``executions`` of it)."""
     rows = []
     # A distributed Map of 100 items is 101 executions: a quarter as many parents.
-    plan = (
+    plan: tuple[tuple[str, int], ...] = (
         ("pass-choice", executions),
         ("map-100", map_executions),
         ("distributed-map-100", max(1, map_executions // 4)),
     )
+    if tasks:
+        plan = (("tasks-10", executions),)
     for machine, n in plan:
         for mode in (0, workers):
             with fresh_store(url, "machines") as fresh:

@@ -25,6 +25,11 @@ from stormproof.cli.options import bench_store_option, bench_workers_option, rep
     type=click.IntRange(min=1),
     help="Executions of the Map-of-100 machine per mode.",
 )
+@click.option(
+    "--tasks",
+    is_flag=True,
+    help="Run only the 10-Task machine (no-op functions), --executions of it per mode.",
+)
 @bench_workers_option("Worker processes in the 'workers' mode.")
 @report_json_option()
 @click.pass_context
@@ -33,6 +38,7 @@ def machines_command(
     store: str | None,
     executions: int,
     map_executions: int,
+    tasks: bool,
     workers: int,
     as_json: bool,
 ) -> None:
@@ -43,6 +49,6 @@ def machines_command(
         ctx,
         store,
         as_json,
-        lambda url: bench_machines.run(url, executions, workers, map_executions),
+        lambda url: bench_machines.run(url, executions, workers, map_executions, tasks=tasks),
         bench_machines.render,
     )

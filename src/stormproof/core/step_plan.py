@@ -18,7 +18,6 @@ so that each request becomes exactly one durable message:
 
 from __future__ import annotations
 
-import copy
 from collections.abc import Iterable
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta
@@ -71,16 +70,22 @@ def plan_step(
     rng: RandomSource,
     outcomes: dict[str, dict[str, Any]],
     fired: Iterable[str] = (),
+    *,
+    owned: bool = False,
 ) -> StepPlan:
-    """Feed task outcomes (and expired heartbeats), advance, and plan the messages."""
-    runtime = copy.deepcopy(runtime)
+    """Feed task outcomes (and expired heartbeats), advance, and plan the messages.
+
+    ``owned``: ``state`` is the caller's own fresh copy, advanced in place (see
+    :func:`~stormproof.core.asl.interpreter.advance`). ``runtime`` is never mutated.
+    """
     if runtime.get("timer_at") in set(fired):
-        runtime["timer_at"] = None
+        runtime = {**runtime, "timer_at": None}
     completed = dict(outcomes)
     for task_id, beat in runtime.get("heartbeats", {}).items():
         if task_id not in completed and now >= datetime.fromisoformat(beat["at"]):
             completed[task_id] = {"error": HEARTBEAT_TIMEOUT, "cause": None}
-    return schedule(advance(state, now, rng, completed), runtime, now, set(completed))
+    step = advance(state, now, rng, completed, owned=owned)
+    return schedule(step, runtime, now, set(completed))
 
 
 def plan_abort(
@@ -159,10 +164,9 @@ def heartbeat(runtime: Runtime, task_id: str, now: datetime) -> Runtime | None:
     beat = runtime.get("heartbeats", {}).get(task_id)
     if beat is None:
         return None
-    runtime = copy.deepcopy(runtime)
     deadline = iso(now + timedelta(seconds=int(beat["every"])))
-    runtime["heartbeats"][task_id] = {**beat, "at": deadline}
-    return runtime
+    heartbeats = {**runtime["heartbeats"], task_id: {**beat, "at": deadline}}
+    return {**runtime, "heartbeats": heartbeats}
 
 
 def redrive(state: ExecState, now: datetime) -> tuple[ExecState, list[dict[str, Any]]]:

@@ -85,7 +85,7 @@ class ExecutionManager:
         self.buses = buses
         self.machines = MachineRegistry(self)
         self.steps = StepConsumer(self)
-        self.tasks = TaskConsumer(self)
+        self.tasks = TaskConsumer(self, self.steps)
         self._background: list[asyncio.Task[None]] = []
         #: Run the step and task consumers when opened (``App(consume=True)``, a Worker).
         self.background = False

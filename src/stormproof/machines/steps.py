@@ -156,6 +156,19 @@ class StepConsumer:
             return
         log.warning("event=steps.conflict execution=%s", arn)
 
+    def outcome_ops(
+        self, row: ExecutionRow, task_id: str, outcome: dict[str, Any]
+    ) -> list[Operation]:
+        """The step consuming one task's outcome at once, for the task consumer to commit
+        with the task message's deletion: one transaction for the outcome and the next
+        step, no outcome message, no re-read. [] when the execution no longer runs."""
+        return self._decide(row, _Claimed(work={task_id: outcome}))
+
+    def committed(self, row: ExecutionRow, ops: list[Operation]) -> None:
+        """Count a step another consumer committed, and emit its events."""
+        self.steps += 1
+        _emit_saved(self.manager.app.name, row, ops)
+
     def _decide(self, row: ExecutionRow, entry: _Claimed) -> list[Operation]:
         """The unit of work for the claimed messages of one execution (without their deletion)."""
         control = Control(entry.relink, frozenset(entry.stops))
@@ -175,7 +188,10 @@ class StepConsumer:
         if action is Action.REDRIVE:
             state, earlier = redrive(state, to_datetime(now))
             runtime = new_runtime()
-        plan = plan_step(state, runtime, to_datetime(now), self.rng, entry.work, entry.fired)
+        # ``state`` was parsed for this decision alone: the planner may advance it in place.
+        plan = plan_step(
+            state, runtime, to_datetime(now), self.rng, entry.work, entry.fired, owned=True
+        )
         plan = replace(plan, events=[*earlier, *plan.events])
         return plan_ops(row, plan, now, control.new_link(row))
 

@@ -13,6 +13,7 @@ task's outcome in a second unit, where Retry and Catch see it.
 from __future__ import annotations
 
 import logging
+from collections.abc import Callable
 from typing import TYPE_CHECKING, Any
 
 from stormproof.errors import StaleLease, StoreError, TransactionError
@@ -52,15 +53,22 @@ async def commit(
     task_id: str,
     bound: Bound,
     ops: list[Operation],
+    *,
+    step: Callable[[Any], list[Operation]] | None = None,
 ) -> None:
-    """Run the transaction with the task message's deletion and the outcome's step message.
+    """Run the transaction with the task message's deletion and the outcome's step message
+    (``step``: instead, the operations of the next step itself, given the output).
 
     The deletion comes first in the unit (its ``guard``): a rerun after a lost COMMIT
     finds the message gone, its lease stale, and stops before the function runs again;
-    so a task needs no outcome row."""
+    so a task needs no outcome row. A stale unit with ``step`` is tried once more with
+    the step message: if the execution moved on, that commits; if the lease is lost,
+    the guard stops it again before the function runs."""
     done = Delete(TASKS_QUEUE, [lease])
 
     def then(output: Any) -> list[Operation]:
+        if step is not None and (stepped := step(output)):
+            return [*stepped, *ops]
         return [*ops, step_op(arn, work={task_id: {"output": output}})]
 
     try:
@@ -68,6 +76,9 @@ async def commit(
             await store.apply([bound.op(then, guard=[done])], atomic=True)
         return
     except StaleLease:
+        if step is not None:
+            await commit(store, lease, arn, task_id, bound, ops)
+            return
         log.warning("event=tasks.lease_lost execution=%s task=%s", arn, task_id)
         return
     except StoreError:
