@@ -76,14 +76,14 @@ def test_advancing_a_finished_execution_does_nothing() -> None:
 def test_intrinsics_print_lists_like_java_and_booleans_are_not_numbers() -> None:
     params = {
         "s.$": "States.Format('{}', $.l)",
-        "has.$": "States.ArrayContains($.l, true)",
+        "has.$": "States.ArrayContains($.b, true)",
         "one.$": "States.ArrayContains($.n, true)",
     }
     result = run(
         {"P": {"Type": "Pass", "Parameters": params, "End": True}},
-        {"l": [1, [True, None]], "n": [1]},
+        {"l": [1, [True, None]], "b": [1, True], "n": [1]},
     )
-    assert result.output == {"s": "[1, [true, null]]", "has": False, "one": False}
+    assert result.output == {"s": "[1, [true, null]]", "has": True, "one": False}
     bad = run(
         {"P": {"Type": "Pass", "Parameters": {"r.$": "States.ArrayRange(1, true, 1)"}, "End": True}}
     )

@@ -3,6 +3,7 @@ stamping on and reading from a message's attributes JSON."""
 
 from __future__ import annotations
 
+import contextvars
 import json
 
 import pytest
@@ -21,20 +22,24 @@ def test_a_passthrough_hands_its_traceparent_on() -> None:
 
 
 def test_the_carrier_is_the_running_works_else_the_ambient_one() -> None:
+    # A fresh context (no running work) and no ambient carrier, whatever ran before.
+    saved, tc.AMBIENT.carrier = tc.AMBIENT.carrier, None
+    try:
+        contextvars.Context().run(_carrier_order)
+    finally:
+        tc.AMBIENT.carrier = saved
+
+
+def _carrier_order() -> None:
     assert tc.carrier() is None and tc.current_traceparent() is None
     ambient = tc.Passthrough(TP)
     tc.AMBIENT.carrier = ambient
-    try:
-        assert tc.carrier() is ambient
-        assert tc.current_traceparent() is None  # ambient is not the running work's
-        token = tc.CURRENT.set(tc.Passthrough("00-" + "1" * 32 + "-" + "2" * 16 + "-00"))
-        try:
-            assert tc.carrier() is not ambient
-            assert tc.current_traceparent() == "00-" + "1" * 32 + "-" + "2" * 16 + "-00"
-        finally:
-            tc.CURRENT.reset(token)
-    finally:
-        tc.AMBIENT.carrier = None
+    assert tc.carrier() is ambient
+    assert tc.current_traceparent() is None  # the ambient carrier is not the running work's
+    work = tc.Passthrough("00-" + "1" * 32 + "-" + "2" * 16 + "-00")
+    tc.CURRENT.set(work)
+    assert tc.carrier() is work
+    assert tc.current_traceparent() == work.traceparent
 
 
 def test_a_carrier_without_a_traceparent_gives_none() -> None:
@@ -42,11 +47,11 @@ def test_a_carrier_without_a_traceparent_gives_none() -> None:
         def outgoing(self, destination: str, count: int) -> str | None:
             return None
 
-    token = tc.CURRENT.set(Opener())
-    try:
+    def check() -> None:
+        tc.CURRENT.set(Opener())
         assert tc.current_traceparent() is None
-    finally:
-        tc.CURRENT.reset(token)
+
+    contextvars.Context().run(check)
 
 
 @given(traces, spans, st.booleans())
