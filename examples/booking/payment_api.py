@@ -13,15 +13,16 @@ provider's own record, which the reconciliation compares with the flight table.
 
 from __future__ import annotations
 
-import argparse
 import json
 import threading
 import time
 import uuid
 from collections import deque
-from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+from http.server import BaseHTTPRequestHandler
 from pathlib import Path
 from typing import Any
+
+from examples.booking.loopback import serve, service_parser
 
 
 class Ledger:
@@ -145,24 +146,15 @@ def handler_for(ledger: Ledger) -> type[BaseHTTPRequestHandler]:
 
 def main(argv: list[str] | None = None) -> None:
     """Serve until killed."""
-    parser = argparse.ArgumentParser(
-        prog="python -m examples.booking.payment_api", description=__doc__.splitlines()[0]
+    parser = service_parser(
+        "examples.booking.payment_api", __doc__, 8790, "--record", "payments.jsonl"
     )
-    parser.add_argument("--host", default="127.0.0.1")
-    parser.add_argument("--port", type=int, default=8790)
-    parser.add_argument("--record", type=Path, default=Path("payments.jsonl"))
     parser.add_argument("--quota", type=int, default=50, help="requests per second")
     args = parser.parse_args(argv)
     args.record.touch()
-    server = ThreadingHTTPServer(
-        (args.host, args.port), handler_for(Ledger(args.record, args.quota))
-    )
-    server.daemon_threads = True
-    print(f"payment API on http://{args.host}:{args.port} (ledger {args.record})", flush=True)
-    try:
-        server.serve_forever()
-    except KeyboardInterrupt:  # the demo stops its processes with SIGINT
-        pass
+    handler = handler_for(Ledger(args.record, args.quota))
+    banner = f"payment API on http://{args.host}:{args.port} (ledger {args.record})"
+    serve(args.host, args.port, handler, banner)
 
 
 if __name__ == "__main__":

@@ -12,15 +12,15 @@ recorded.
 
 from __future__ import annotations
 
-import argparse
 import hashlib
 import hmac
 import json
 import threading
-from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+from http.server import BaseHTTPRequestHandler
 from pathlib import Path
 from typing import Any
 
+from examples.booking.loopback import serve, service_parser
 from examples.booking.settings import webhook_secret
 from stormproof import webhooks
 
@@ -76,21 +76,11 @@ def handler_for(out: Path) -> type[BaseHTTPRequestHandler]:
 
 def main(argv: list[str] | None = None) -> None:
     """Serve until killed."""
-    parser = argparse.ArgumentParser(
-        prog="python -m examples.booking.receiver", description=__doc__.splitlines()[0]
-    )
-    parser.add_argument("--host", default="127.0.0.1")
-    parser.add_argument("--port", type=int, default=8791)
-    parser.add_argument("--out", type=Path, default=Path("received.jsonl"))
+    parser = service_parser("examples.booking.receiver", __doc__, 8791, "--out", "received.jsonl")
     args = parser.parse_args(argv)
     args.out.touch()
-    server = ThreadingHTTPServer((args.host, args.port), handler_for(args.out))
-    server.daemon_threads = True
-    print(f"receiver on http://{args.host}:{args.port} (writes {args.out})", flush=True)
-    try:
-        server.serve_forever()
-    except KeyboardInterrupt:  # the demo stops its processes with SIGINT
-        pass
+    banner = f"receiver on http://{args.host}:{args.port} (writes {args.out})"
+    serve(args.host, args.port, handler_for(args.out), banner)
 
 
 if __name__ == "__main__":

@@ -264,30 +264,47 @@ class DeliveryConsumer:
             outcome=failure,
             rng=self.manager.rng,
         )
-        if not isinstance(decision, GiveUp):
-            op = ChangeVisibility(self.queue, [lease], [decision.delay])
-            await self.manager.app.store.apply([op])
-            log.info(
-                "event=delivery.retry_scheduled rule=%s target=%s event_id=%s attempt=%d "
-                "delay=%.3f error_code=%s",
-                body["rule"],
-                body["target"],
-                body["event_id"],
-                retries + 1,
-                decision.delay,
-                failure.error_code,
-            )
-            events.emit(
-                "delivery.failed",
-                self.manager.app.name,
-                rule=body["rule"],
-                target=body["target"],
-                event_id=body["event_id"],
-                attempt=retries + 1,
-                error_type=failure.error_code,
-                retry_in=decision.delay,
-            )
-            return
+        if isinstance(decision, GiveUp):
+            await self._give_up(lease, body, retries, decision)
+        else:
+            await self._retry_later(lease, body, retries, decision.delay, failure)
+
+    async def _retry_later(
+        self,
+        lease: Lease,
+        body: dict[str, Any],
+        retries: int,
+        delay: float,
+        failure: DeliveryFailure,
+    ) -> None:
+        """Hide the delivery for ``delay`` seconds, then it is tried again."""
+        op = ChangeVisibility(self.queue, [lease], [delay])
+        await self.manager.app.store.apply([op])
+        log.info(
+            "event=delivery.retry_scheduled rule=%s target=%s event_id=%s attempt=%d "
+            "delay=%.3f error_code=%s",
+            body["rule"],
+            body["target"],
+            body["event_id"],
+            retries + 1,
+            delay,
+            failure.error_code,
+        )
+        events.emit(
+            "delivery.failed",
+            self.manager.app.name,
+            rule=body["rule"],
+            target=body["target"],
+            event_id=body["event_id"],
+            attempt=retries + 1,
+            error_type=failure.error_code,
+            retry_in=delay,
+        )
+
+    async def _give_up(
+        self, lease: Lease, body: dict[str, Any], retries: int, decision: GiveUp
+    ) -> None:
+        """Delete the delivery, and dead-letter it when its target has a DLQ."""
         letter = DeadLetter(
             body["rule_arn"],
             body["target_arn"],

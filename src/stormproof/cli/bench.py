@@ -1,7 +1,8 @@
 """``stormproof bench``: the project's benchmarks, one subcommand each.
 
 Each subcommand wraps a module of :mod:`stormproof.bench` (``run`` returns the figures,
-``render`` or ``main`` prints them) and imports it only when invoked.
+``render`` or ``main`` prints them) and imports it only when invoked. Those that run on a
+store are made by :func:`store_bench`.
 """
 
 from __future__ import annotations
@@ -24,8 +25,36 @@ def bench() -> None:
     """Benchmarks of stormproof against bare baselines."""
 
 
-@bench.command("queue")
-@bench_store_option
+#: What a store benchmark's shell returns: the measurement of a store URL, and the
+#: printer of its report.
+Report = tuple[Callable[[str], Any], Callable[[Any], None]]
+
+
+def store_bench(name: str) -> Callable[[Callable[..., Report]], click.Command]:
+    """``stormproof bench <name>`` on a fresh store beside ``--store``, with ``--json``.
+
+    The decorated shell takes the command's own options (declared under this decorator)
+    and returns a :data:`Report`; errors and output are :func:`report_on`'s.
+    """
+
+    def decorate(shell: Callable[..., Report]) -> click.Command:
+        @click.pass_context
+        def command(
+            ctx: click.Context, /, store: str | None, as_json: bool, **options: Any
+        ) -> None:
+            measure, render = shell(**options)
+            report_on(ctx, store, as_json, measure, render)
+
+        command.__doc__ = shell.__doc__  # the command's help
+        made = report_json_option()(command)
+        # Options are listed as declared: --store first, the shell's own, --json last.
+        made.__dict__["__click_params__"].extend(getattr(shell, "__click_params__", []))
+        return bench.command(name)(bench_store_option(made))
+
+    return decorate
+
+
+@store_bench("queue")
 @click.option(
     "-n",
     "--messages",
@@ -49,26 +78,14 @@ def bench() -> None:
     type=click.IntRange(min=1),
     help="Send-to-receive latency samples.",
 )
-@report_json_option()
-@click.pass_context
-def queue_command(
-    ctx: click.Context,
-    store: str | None,
-    messages: int,
-    consumers: int,
-    latency_samples: int,
-    as_json: bool,
-) -> None:
+def queue_command(messages: int, consumers: int, latency_samples: int) -> Report:
     """Queue throughput through stormproof vs a bare SQL loop, and send→receive latency."""
     from stormproof.bench import queue as bench_queue
 
-    report_on(
-        ctx,
-        store,
-        as_json,
-        lambda url: bench_queue.run(url, messages, consumers, latency_samples),
-        bench_queue.render,
-    )
+    def measure(url: str) -> Any:
+        return bench_queue.run(url, messages, consumers, latency_samples)
+
+    return measure, bench_queue.render
 
 
 def report_on(

@@ -2,14 +2,14 @@
 
 from __future__ import annotations
 
+from typing import Any
+
 import click
 
-from stormproof.cli.bench import bench, report_on
-from stormproof.cli.options import bench_store_option, report_json_option
+from stormproof.cli.bench import Report, store_bench
 
 
-@bench.command("consume")
-@bench_store_option
+@store_bench("consume")
 @click.option("-n", "--messages", default=20000, show_default=True, type=click.IntRange(min=1))
 @click.option("-b", "--batch-size", default=10, show_default=True, type=click.IntRange(1, 10))
 @click.option(
@@ -34,11 +34,7 @@ from stormproof.cli.options import bench_store_option, report_json_option
     show_default=True,
     help="Subscribe Prometheus metrics and INFO logs (to /dev/null) to the runtime events.",
 )
-@report_json_option()
-@click.pass_context
 def consume_command(
-    ctx: click.Context,
-    store: str | None,
     messages: int,
     batch_size: int,
     concurrency: int,
@@ -46,23 +42,19 @@ def consume_command(
     latency_samples: int,
     reserved: bool,
     telemetry: bool,
-    as_json: bool,
-) -> None:
+) -> Report:
     """Messages/s of a no-op function vs receive+delete, and send→handler latency."""
     from stormproof.bench import consume as bench_consume
 
     if telemetry:
         _subscribe_telemetry()
 
-    report_on(
-        ctx,
-        store,
-        as_json,
-        lambda url: bench_consume.run(
+    def measure(url: str) -> Any:
+        return bench_consume.run(
             url, messages, batch_size, concurrency, rounds, latency_samples, reserved
-        ),
-        bench_consume.render,
-    )
+        )
+
+    return measure, bench_consume.render
 
 
 def _subscribe_telemetry() -> None:

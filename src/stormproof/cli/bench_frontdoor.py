@@ -2,14 +2,14 @@
 
 from __future__ import annotations
 
+from typing import Any
+
 import click
 
-from stormproof.cli.bench import bench, report_on
-from stormproof.cli.options import bench_store_option, report_json_option
+from stormproof.cli.bench import Report, bench, store_bench
 
 
-@bench.command("frontdoor")
-@bench_store_option
+@store_bench("frontdoor")
 @click.option(
     "-d",
     "--duration",
@@ -29,26 +29,14 @@ from stormproof.cli.options import bench_store_option, report_json_option
 @click.option(
     "-t", "--threads", default=1, show_default=True, type=click.IntRange(1, 16), help="wrk threads."
 )
-@report_json_option()
-@click.pass_context
-def frontdoor_command(
-    ctx: click.Context,
-    store: str | None,
-    duration: int,
-    connections: int,
-    threads: int,
-    as_json: bool,
-) -> None:
+def frontdoor_command(duration: int, connections: int, threads: int) -> Report:
     """Requests/s and p50/p99 of a storage-first POST vs a plain 202 route (wrk, loopback)."""
     from stormproof.bench import frontdoor
 
-    report_on(
-        ctx,
-        store,
-        as_json,
-        lambda url: frontdoor.run(url, duration, connections, threads),
-        frontdoor.render,
-    )
+    def measure(url: str) -> Any:
+        return frontdoor.run(url, duration, connections, threads)
+
+    return measure, frontdoor.render
 
 
 bench.add_command(frontdoor_command, name="api")

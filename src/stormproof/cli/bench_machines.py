@@ -2,14 +2,15 @@
 
 from __future__ import annotations
 
+from typing import Any
+
 import click
 
-from stormproof.cli.bench import bench, report_on
-from stormproof.cli.options import bench_store_option, bench_workers_option, report_json_option
+from stormproof.cli.bench import Report, store_bench
+from stormproof.cli.options import bench_workers_option
 
 
-@bench.command("machines")
-@bench_store_option
+@store_bench("machines")
 @click.option(
     "-n",
     "--executions",
@@ -31,24 +32,11 @@ from stormproof.cli.options import bench_store_option, bench_workers_option, rep
     help="Run only the 10-Task machine (no-op functions), --executions of it per mode.",
 )
 @bench_workers_option("Worker processes in the 'workers' mode.")
-@report_json_option()
-@click.pass_context
-def machines_command(
-    ctx: click.Context,
-    store: str | None,
-    executions: int,
-    map_executions: int,
-    tasks: bool,
-    workers: int,
-    as_json: bool,
-) -> None:
+def machines_command(executions: int, map_executions: int, tasks: bool, workers: int) -> Report:
     """Executions/s and state transitions/s, in-process and with worker processes."""
     from stormproof.bench import machines as bench_machines
 
-    report_on(
-        ctx,
-        store,
-        as_json,
-        lambda url: bench_machines.run(url, executions, workers, map_executions, tasks=tasks),
-        bench_machines.render,
-    )
+    def measure(url: str) -> Any:
+        return bench_machines.run(url, executions, workers, map_executions, tasks=tasks)
+
+    return measure, bench_machines.render

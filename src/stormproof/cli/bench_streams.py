@@ -2,14 +2,14 @@
 
 from __future__ import annotations
 
+from typing import Any
+
 import click
 
-from stormproof.cli.bench import bench, report_on
-from stormproof.cli.options import bench_store_option, report_json_option
+from stormproof.cli.bench import Report, store_bench
 
 
-@bench.command("streams")
-@bench_store_option
+@store_bench("streams")
 @click.option("-n", "--records", default=50_000, show_default=True, type=click.IntRange(min=1))
 @click.option("--latency-samples", default=100, show_default=True, type=click.IntRange(min=1))
 @click.option(
@@ -19,24 +19,12 @@ from stormproof.cli.options import bench_store_option, report_json_option
     type=click.FloatRange(min=0.1, max=600),
     help="How long the steady load at 50 % of the consumed rate runs (iterator age).",
 )
-@report_json_option()
-@click.pass_context
-def streams_command(
-    ctx: click.Context,
-    store: str | None,
-    records: int,
-    latency_samples: int,
-    age_seconds: float,
-    as_json: bool,
-) -> None:
+def streams_command(records: int, latency_samples: int, age_seconds: float) -> Report:
     """Records/s written (put_records of 500) and consumed (no-op, batch 100), put→handler
     latency and iterator age at 50 % of the consumed rate, for 1 and 8 shards."""
     from stormproof.bench import streams as bench_streams
 
-    report_on(
-        ctx,
-        store,
-        as_json,
-        lambda url: bench_streams.run(url, records, latency_samples, age_seconds),
-        bench_streams.render,
-    )
+    def measure(url: str) -> Any:
+        return bench_streams.run(url, records, latency_samples, age_seconds)
+
+    return measure, bench_streams.render

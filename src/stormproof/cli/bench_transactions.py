@@ -2,14 +2,15 @@
 
 from __future__ import annotations
 
+from typing import Any
+
 import click
 
-from stormproof.cli.bench import bench, report_on
-from stormproof.cli.options import bench_store_option, bench_workers_option, report_json_option
+from stormproof.cli.bench import Report, store_bench
+from stormproof.cli.options import bench_workers_option
 
 
-@bench.command("transactions")
-@bench_store_option
+@store_bench("transactions")
 @click.option(
     "-n",
     "--executions",
@@ -19,18 +20,11 @@ from stormproof.cli.options import bench_store_option, bench_workers_option, rep
     help="Executions of the 3-state machine per variant.",
 )
 @bench_workers_option("Worker processes.")
-@report_json_option()
-@click.pass_context
-def transactions_command(
-    ctx: click.Context, store: str | None, executions: int, workers: int, as_json: bool
-) -> None:
+def transactions_command(executions: int, workers: int) -> Report:
     """Executions/s of a machine whose UPDATE commits with its step, versus apart."""
     from stormproof.bench import transactions as bench_transactions
 
-    report_on(
-        ctx,
-        store,
-        as_json,
-        lambda url: bench_transactions.run(url, executions, workers),
-        bench_transactions.render,
-    )
+    def measure(url: str) -> Any:
+        return bench_transactions.run(url, executions, workers)
+
+    return measure, bench_transactions.render

@@ -25,7 +25,8 @@ def chaos_faults(app: App) -> Faults:
     ``app.chaos`` (the faults every process of the app obeys)."""
 
     async def inject(fault: dict[str, Any]) -> str:
-        return str(await app.chaos.inject(Fault.from_dict(fault)))
+        # The dict as it is: app.chaos builds the Fault (the file was checked at load).
+        return str(await app.chaos.inject(fault))
 
     async def stop(fault_id: str | None) -> None:
         await app.chaos.stop(fault_id)
@@ -34,8 +35,9 @@ def chaos_faults(app: App) -> Faults:
 
 
 def _validate_faults(exp_faults: list[dict[str, Any]]) -> None:
-    """Check the faults with the chaos package's own rules (the experiment runner's own
-    ``dependency:`` and ``process:`` targets excepted)."""
+    """Check the faults with the chaos package's own rules before anything runs, so that
+    ``--dry-run`` reports them (the experiment runner's own ``dependency:`` and
+    ``process:`` targets excepted)."""
     for f in exp_faults:
         if not str(f["target"]).startswith(("dependency:", "process:")):
             Fault.from_dict(f)

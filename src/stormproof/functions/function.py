@@ -19,7 +19,7 @@ from stormproof.core import json_limits, names
 from stormproof.core import queue_rules as rules
 from stormproof.core.idempotency import Idempotency
 from stormproof.core.retry import AsyncInvokePolicy
-from stormproof.engine import events, injection
+from stormproof.engine import events, injection, log_lines
 from stormproof.engine.destinations import Destination, is_destination
 from stormproof.engine.runtime import Runtime
 from stormproof.engine.slots import Concurrency, SlotPool, Ticket, reserve
@@ -268,15 +268,7 @@ def _emit_outcome(
 
 def log_event(event: str, **fields: Any) -> None:
     """One structured log line: ``event=<name> key=value ...`` (fields also as ``extra``)."""
-    if log.isEnabledFor(logging.INFO):
-        text = " ".join(f"{k}={_text(v)}" for k, v in fields.items())
-        log.info("event=%s %s", event, text, extra={"stormproof": {"event": event, **fields}})
-
-
-def _text(value: Any) -> str:
-    if isinstance(value, list | tuple):
-        return ",".join(map(str, value))
-    return str(value)
+    log_lines.log_event(log, event, fields)
 
 
 def validated_options(handler: Handler, options: dict[str, Any]) -> dict[str, Any]:

@@ -34,7 +34,7 @@ from stormproof.core.retry import (
     decide_async,
     invocation_record,
 )
-from stormproof.engine import events, tracing
+from stormproof.engine import events, log_lines, tracing
 from stormproof.engine.consumer import QueueConsumer, leases_of
 from stormproof.engine.destinations import Destination
 from stormproof.engine.leases import Holding, LeaseKeeper
@@ -242,13 +242,11 @@ class InvocationConsumer(QueueConsumer):
             )
 
     def _log(self, event: str, job: Job, row: ClaimedRow, attempt: int, **extra: Any) -> None:
-        if log.isEnabledFor(logging.INFO):
-            fields = {
-                "function": self.function.name,
-                "request_id": job.request_id,
-                "message_id": row.message_id,
-                "attempt": attempt,
-                **extra,
-            }
-            text = " ".join(f"{k}={v}" for k, v in fields.items())
-            log.info("event=%s %s", event, text, extra={"stormproof": {"event": event, **fields}})
+        fields = {
+            "function": self.function.name,
+            "request_id": job.request_id,
+            "message_id": row.message_id,
+            "attempt": attempt,
+            **extra,
+        }
+        log_lines.log_event(log, event, fields)

@@ -12,6 +12,7 @@ through the front door marks its request ``succeeded`` in that transaction too.
 
 from __future__ import annotations
 
+import functools
 import logging
 from collections.abc import Sequence
 from typing import Any
@@ -37,28 +38,10 @@ async def run_batch(
 ) -> bool:
     """Run the batch in one transaction with its deletions (and, for messages from the
     front door, their requests' ``succeeded`` at ``now``); whether it committed."""
-    items = [BatchItem(r.message_id, r.group_id) for r in rows]
-
-    def then(response: Any) -> list[Operation]:
-        decision = decide_batch(
-            items,
-            raised=False,
-            response=response,
-            report_batch_item_failures=mapping.report_batch_item_failures,
-            fifo=mapping.fifo,
-        )
-        done = set(decision.delete)
-        gone = [r for r in rows if r.message_id in done]
-        if not gone:
-            return []
-        finished = [
-            op for r in gone if (rid := request_of(r)) for op in outcome_ops(rid, "succeeded", now)
-        ]
-        return [Delete(mapping.queue, [Lease(r.rowid, r.token) for r in gone]), *finished]
-
+    unit = fn.bind({"Records": records}).op(functools.partial(_deletions, mapping, rows, now))
     try:
         async with fn.capacity(own=False):  # the mapping's consumer holds the function's slots
-            await store.apply([fn.bind({"Records": records}).op(then)], atomic=True)
+            await store.apply([unit], atomic=True)
     except AlreadyCommitted:
         return True  # a lost COMMIT: the first run's writes and deletions hold
     except StaleLease:
@@ -75,3 +58,25 @@ async def run_batch(
         )
         return False
     return True
+
+
+def _deletions(
+    mapping: EventSourceMapping, rows: Sequence[ClaimedRow], now: float, response: Any
+) -> list[Operation]:
+    """What commits with the handler's writes, given its response: the deletion of the
+    messages it did not return as failures, and their requests' ``succeeded``."""
+    decision = decide_batch(
+        [BatchItem(r.message_id, r.group_id) for r in rows],
+        raised=False,
+        response=response,
+        report_batch_item_failures=mapping.report_batch_item_failures,
+        fifo=mapping.fifo,
+    )
+    done = set(decision.delete)
+    gone = [r for r in rows if r.message_id in done]
+    if not gone:
+        return []
+    finished = [
+        op for r in gone if (rid := request_of(r)) for op in outcome_ops(rid, "succeeded", now)
+    ]
+    return [Delete(mapping.queue, [Lease(r.rowid, r.token) for r in gone]), *finished]

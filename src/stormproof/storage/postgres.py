@@ -39,7 +39,7 @@ from stormproof.storage.pg_outage import Outage
 from stormproof.storage.pg_pipeline import Mode
 from stormproof.storage.pg_pool import CappedBackoffPool, QuietReconnects
 from stormproof.storage.pg_url import one_line, parse_url, split_url
-from stormproof.storage.program import Call, Dialect, Notify, Program, Row, Stmt
+from stormproof.storage.program import Call, Dialect, Program, Row, Steps, Stmt
 from stormproof.storage.program_store import ProgramStore
 
 T = TypeVar("T")
@@ -222,20 +222,16 @@ class PostgresStore(ProgramStore):
         notified: dict[str, int],
         pipe: AsyncPipeline | None,
     ) -> T:
-        try:
-            item = next(prog)
-            while True:
-                if isinstance(item, Notify):
-                    notified[item.queue] = notified.get(item.queue, 0) + item.count
-                    rows: list[Row] = []
-                elif isinstance(item, Call):
-                    rows = [(await pg_tx.run_call(conn, item),)]
-                else:
-                    rows = await self._execute(conn, item, pipe)
-                item = prog.send(rows)
-        except StopIteration as stop:
-            result: T = stop.value
-            return result
+        steps = Steps(prog, notified)
+        item = steps.next()
+        while item is not None:
+            if isinstance(item, Call):
+                rows: list[Row] = [(await pg_tx.run_call(conn, item),)]
+            else:
+                rows = await self._execute(conn, item, pipe)
+            item = steps.next(rows)
+        result: T = steps.value
+        return result
 
     async def _execute(self, conn: AsyncConn, stmt: Stmt, pipe: AsyncPipeline | None) -> list[Row]:
         """Run one statement. In a pipeline a ``many`` statement is only queued (its row

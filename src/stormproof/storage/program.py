@@ -75,3 +75,27 @@ class Call:
 Yield = Stmt | Notify | Call
 T = TypeVar("T")
 Program = Generator[Yield, list[Row], T]
+
+
+class Steps:
+    """One program stepped to its end, the same way by every backend: each :class:`Notify`
+    is counted into ``notified`` (sent once the transaction commits) and answered with no
+    rows here; each :class:`Stmt` or :class:`Call` is handed to the backend to run."""
+
+    def __init__(self, prog: Program[Any], notified: dict[str, int]) -> None:
+        self.prog = prog
+        self.notified = notified
+        self.value: Any = None
+
+    def next(self, rows: list[Row] | None = None) -> Stmt | Call | None:
+        """The next statement or call, given the rows of the last one (None to start);
+        None once the program returned (its value is :attr:`value`)."""
+        try:
+            item = self.prog.send(rows)  # type: ignore[arg-type]  # None starts a generator
+            while isinstance(item, Notify):
+                self.notified[item.queue] = self.notified.get(item.queue, 0) + item.count
+                item = self.prog.send([])
+        except StopIteration as stop:
+            self.value = stop.value
+            return None
+        return item

@@ -32,7 +32,7 @@ from typing import Any
 
 from stormproof.errors import StoreError, Throttled
 from stormproof.storage import sqlfiles, sqlite_tx
-from stormproof.storage.program import Call, Notify, Program, Row, Stmt
+from stormproof.storage.program import Call, Program, Row, Steps, Stmt
 from stormproof.storage.sqlite_errors import translate
 from stormproof.storage.sqlite_open import connect
 
@@ -333,16 +333,12 @@ def drive(
     notified: dict[str, int],
 ) -> Any:
     """Run a program to completion on ``conn`` (inside the caller's transaction)."""
-    try:
-        item = next(prog)
-        while True:
-            if isinstance(item, Notify):
-                notified[item.queue] = notified.get(item.queue, 0) + item.count
-                rows: list[Row] = []
-            elif isinstance(item, Call):
-                rows = [(sqlite_tx.run_call(conn, item),)]
-            else:
-                rows = execute(conn, queries[item.name], item, now)
-            item = prog.send(rows)
-    except StopIteration as stop:
-        return stop.value
+    steps = Steps(prog, notified)
+    item = steps.next()
+    while item is not None:
+        if isinstance(item, Call):
+            rows = [(sqlite_tx.run_call(conn, item),)]
+        else:
+            rows = execute(conn, queries[item.name], item, now)
+        item = steps.next(rows)
+    return steps.value

@@ -21,6 +21,7 @@ from typing import Any, TextIO
 
 from stormproof.core import trace_context
 from stormproof.engine import events
+from stormproof.engine.log_lines import log_event
 from stormproof.errors import InvalidAttribute
 
 FORMATS = ("console", "json")
@@ -116,21 +117,7 @@ def event_subscriber(event: events.RuntimeEvent) -> None:
     fields = _ordered(
         {"app": event.app, **{k: v for k, v in event.fields.items() if k not in PAYLOAD_FIELDS}}
     )
-    text = " ".join(f"{k}={_text(v)}" for k, v in fields.items())
-    events_log.log(
-        event.level,
-        "event=%s %s",
-        event.name,
-        text,
-        extra={"stormproof": {"event": event.name, **fields}},
-    )
-
-
-def _text(value: Any) -> str:
-    if isinstance(value, list | tuple):
-        return ",".join(map(str, value))
-    text = str(value)
-    return json.dumps(text) if " " in text or not text else text
+    log_event(events_log, event.name, fields, event.level)
 
 
 def chosen_format(option: str | None) -> str:

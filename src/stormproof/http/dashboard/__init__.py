@@ -76,8 +76,26 @@ def _login(guard: Guard) -> Handler:
 def routes(app: App, admin_token: str | None = None) -> list[BaseRoute]:
     """The dashboard's routes, all under ``/ui``."""
     guard = Guard.create(app, admin_token)
-    g: Callable[..., Handler] = lambda f, *a: _guarded(guard, lambda r: f(*a, r))  # noqa: E731
-    get: list[tuple[str, Handler]] = [
+    g: Guarded = lambda f, *a: _guarded(guard, lambda r: f(*a, r))  # noqa: E731
+    # POST routes first: "/executions/{arn:path}" would swallow ".../stop".
+    inner: list[BaseRoute] = [Route(p, h, methods=["POST"]) for p, h in _writes(g, app, guard)]
+    inner += [Route(p, h, methods=["GET"]) for p, h in _pages(g, app, guard)]
+    inner += [Route("/login", _login(guard), methods=["GET", "POST"])]
+    static = StaticFiles(packages=[("stormproof.http", "static")])
+    return [
+        Route("/ui", lambda _: RedirectResponse("/ui/", 307)),
+        Mount("/ui/static", static, name="ui-static"),
+        Mount("/ui", routes=inner),
+    ]
+
+
+#: Makes a guarded handler of a page or write function and its leading arguments.
+Guarded = Callable[..., Handler]
+
+
+def _pages(g: Guarded, app: App, guard: Guard) -> list[tuple[str, Handler]]:
+    """The GET routes: pages, their JSON and their live updates."""
+    return [
         ("/", g(overview.overview, app)),
         ("/api/overview", g(overview.overview_json, app)),
         ("/events/overview", g(overview.overview_events, app)),
@@ -97,7 +115,11 @@ def routes(app: App, admin_token: str | None = None) -> list[BaseRoute]:
         ("/chaos", g(chaos.chaos_page, app, guard)),
         ("/chaos/reports/{name}", g(chaos.report)),
     ]
-    post: list[tuple[str, Handler]] = [
+
+
+def _writes(g: Guarded, app: App, guard: Guard) -> list[tuple[str, Handler]]:
+    """The POST routes: every write (CSRF-checked and audited by its handler)."""
+    return [
         ("/queues/{name}/send", g(queues.send, app, guard)),
         ("/queues/{name}/purge", g(queues.purge, app, guard)),
         ("/queues/{name}/redrive", g(queues.redrive, app, guard)),
@@ -112,16 +134,6 @@ def routes(app: App, admin_token: str | None = None) -> list[BaseRoute]:
         ("/chaos/faults/{id}/stop", g(chaos.stop_one, app, guard)),
         ("/chaos/stop", g(chaos.stop_all, app, guard)),
         ("/mappings/{id}/enabled", g(functions.set_mapping, app, guard)),
-    ]
-    # POST routes first: "/executions/{arn:path}" would swallow ".../stop".
-    inner: list[BaseRoute] = [Route(p, h, methods=["POST"]) for p, h in post]
-    inner += [Route(p, h, methods=["GET"]) for p, h in get]
-    inner += [Route("/login", _login(guard), methods=["GET", "POST"])]
-    static = StaticFiles(packages=[("stormproof.http", "static")])
-    return [
-        Route("/ui", lambda _: RedirectResponse("/ui/", 307)),
-        Mount("/ui/static", static, name="ui-static"),
-        Mount("/ui", routes=inner),
     ]
 
 

@@ -13,7 +13,7 @@ from starlette.responses import RedirectResponse, Response
 
 from stormproof.bus.replays import ACTIVE, ReplayStatus
 from stormproof.errors import InvalidAttribute
-from stormproof.http.dashboard.guard import Guard, read_form
+from stormproof.http.dashboard.guard import Guard
 from stormproof.http.dashboard.html import age, esc, field, form, table, url
 
 if TYPE_CHECKING:
@@ -115,8 +115,7 @@ async def start_replay(app: App, guard: Guard, request: Request) -> Response:
     bus = app.buses.buses.get(request.path_params["name"])
     if bus is None:
         raise LookupError(f"no bus {request.path_params['name']!r}")
-    data = await read_form(request)
-    guard.check_write(request, data)
+    data = await guard.write_form(request)
     start = _when("start", str(data.get("start", "")), 0.0)
     end = _when("end", str(data.get("end", "")), app.clock.now() + 1.0)
     archive = str(data.get("archive", ""))
@@ -128,8 +127,7 @@ async def start_replay(app: App, guard: Guard, request: Request) -> Response:
 async def cancel_replay(app: App, guard: Guard, request: Request) -> Response:
     """Cancel an active replay (events already re-emitted stay delivered)."""
     name = request.path_params["name"]
-    data = await read_form(request)
-    guard.check_write(request, data)
+    await guard.write_form(request)
     await guard.record(request, "cancel replay", f"replay {name}")
     await app.buses.replays.cancel(name)
     return RedirectResponse(url("buses"), 303)

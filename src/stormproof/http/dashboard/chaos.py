@@ -16,7 +16,7 @@ from typing import TYPE_CHECKING, Any
 from starlette.requests import Request
 from starlette.responses import FileResponse, RedirectResponse, Response
 
-from stormproof.http.dashboard.guard import Guard, read_form
+from stormproof.http.dashboard.guard import Guard
 from stormproof.http.dashboard.html import esc, form, link, page, table, url
 
 if TYPE_CHECKING:
@@ -126,8 +126,7 @@ async def chaos_page(app: App, guard: Guard, request: Request) -> Response:
 async def stop_one(app: App, guard: Guard, request: Request) -> Response:
     """Stop one fault."""
     fid = request.path_params["id"]
-    data = await read_form(request)
-    guard.check_write(request, data)
+    await guard.write_form(request)
     await guard.record(request, "stop fault", fid)
     if not await app.chaos.stop(fid):
         raise LookupError(f"no active fault {fid!r} (expired or stopped already)")
@@ -136,8 +135,7 @@ async def stop_one(app: App, guard: Guard, request: Request) -> Response:
 
 async def stop_all(app: App, guard: Guard, request: Request) -> Response:
     """The kill switch: stop every fault of the app."""
-    data = await read_form(request)
-    guard.check_write(request, data)
+    await guard.write_form(request)
     await guard.record(request, "stop every fault", f"app {app.name}")
     await app.chaos.stop()
     return RedirectResponse(url("chaos"), 303)

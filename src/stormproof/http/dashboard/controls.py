@@ -80,8 +80,7 @@ async def breakers_page(app: App, guard: Guard, request: Request) -> Response:
 async def force(app: App, guard: Guard, request: Request) -> Response:
     """Force a breaker open (isolate) or closed (reset)."""
     name = request.path_params["name"]
-    data = await read_form(request)
-    guard.check_write(request, data)
+    data = await guard.write_form(request)
     wanted = str(data.get("state", ""))
     if wanted not in ("open", "closed"):
         raise InvalidAttribute("state", wanted, "open or closed")

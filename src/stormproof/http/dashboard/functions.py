@@ -15,7 +15,7 @@ from starlette.responses import RedirectResponse, Response
 from stormproof.core import activity
 from stormproof.errors import InvalidAttribute
 from stormproof.functions import mapping_switch
-from stormproof.http.dashboard.guard import Guard, read_form
+from stormproof.http.dashboard.guard import Guard
 from stormproof.http.dashboard.html import age, esc, form, link, page, sparkline, table, url
 from stormproof.storage import browse_ops
 
@@ -171,8 +171,7 @@ async def functions_page(app: App, guard: Guard, request: Request) -> Response:
 async def set_mapping(app: App, guard: Guard, request: Request) -> Response:
     """Enable or disable a declared mapping (a durable flag every consumer obeys)."""
     mapping_id = request.path_params["id"]
-    data = await read_form(request)
-    guard.check_write(request, data)
+    data = await guard.write_form(request)
     wanted = str(data.get("enabled", ""))
     if wanted not in ("true", "false"):
         raise InvalidAttribute("enabled", wanted, "true or false")

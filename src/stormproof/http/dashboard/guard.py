@@ -91,6 +91,12 @@ class Guard:
         if origin is not None and origin != own:
             raise Forbidden(f"cross-origin write from {origin!r} refused", "origin")
 
+    async def write_form(self, request: Request) -> dict[str, str]:
+        """The form of a write, once its CSRF token and origin passed :meth:`check_write`."""
+        data = await read_form(request)
+        self.check_write(request, data)
+        return data
+
     async def record(self, request: Request, action: str, target: str) -> None:
         """Append one audit entry (who, what, when)."""
         now = time.time()

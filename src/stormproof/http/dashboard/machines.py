@@ -12,7 +12,7 @@ from starlette.responses import RedirectResponse, Response
 
 from stormproof.errors import InvalidAttribute
 from stormproof.http.dashboard import graph
-from stormproof.http.dashboard.guard import Guard, read_form
+from stormproof.http.dashboard.guard import Guard
 from stormproof.http.dashboard.html import esc, form, link, page, pretty, table, url
 from stormproof.http.dashboard.map_runs import map_run_sections
 
@@ -116,7 +116,7 @@ def _details(event: dict[str, Any]) -> Any:
 async def stop(app: App, guard: Guard, request: Request) -> Response:
     """Stop a running execution."""
     arn = request.path_params["arn"]
-    guard.check_write(request, await read_form(request))
+    await guard.write_form(request)
     await guard.record(request, "stop execution", arn)
     await app.stop_execution(arn, "Dashboard.Stop", "stopped from the dashboard")
     return RedirectResponse(url("executions", arn), 303)
@@ -125,7 +125,7 @@ async def stop(app: App, guard: Guard, request: Request) -> Response:
 async def redrive(app: App, guard: Guard, request: Request) -> Response:
     """Redrive a failed execution."""
     arn = request.path_params["arn"]
-    guard.check_write(request, await read_form(request))
+    await guard.write_form(request)
     await guard.record(request, "redrive execution", arn)
     await app.redrive_execution(arn)
     return RedirectResponse(url("executions", arn), 303)

@@ -17,7 +17,7 @@ from starlette.responses import RedirectResponse, Response, StreamingResponse
 
 from stormproof.errors import InvalidAttribute
 from stormproof.http.dashboard.alarms import dlq_failures, message_failure
-from stormproof.http.dashboard.guard import Guard, read_form
+from stormproof.http.dashboard.guard import Guard
 from stormproof.http.dashboard.html import age, esc, field, form, link, page, pretty, table, url
 from stormproof.http.dashboard.overview import dead_letter_sources, sse
 from stormproof.http.dashboard.selection import selectable_table
@@ -148,8 +148,7 @@ async def message_page(app: App, request: Request) -> Response:
 async def send(app: App, guard: Guard, request: Request) -> Response:
     """Send a test message (the body as typed)."""
     name = request.path_params["name"]
-    data = await read_form(request)
-    guard.check_write(request, data)
+    data = await guard.write_form(request)
     await guard.record(request, "send", name)
     await (await app.get_queue(name)).send(str(data.get("body", "")))
     return RedirectResponse(url("queues", name), 303)
@@ -158,8 +157,7 @@ async def send(app: App, guard: Guard, request: Request) -> Response:
 async def purge(app: App, guard: Guard, request: Request) -> Response:
     """Purge after the queue's name was typed as confirmation."""
     name = request.path_params["name"]
-    data = await read_form(request)
-    guard.check_write(request, data)
+    data = await guard.write_form(request)
     if data.get("confirm") != name:
         raise InvalidAttribute("confirm", data.get("confirm"), f"the queue's name, {name!r}")
     await guard.record(request, "purge", name)
@@ -170,8 +168,7 @@ async def purge(app: App, guard: Guard, request: Request) -> Response:
 async def redrive(app: App, guard: Guard, request: Request) -> Response:
     """Start a redrive of this DLQ (to its sources or a destination, at a rate)."""
     name = request.path_params["name"]
-    data = await read_form(request)
-    guard.check_write(request, data)
+    data = await guard.write_form(request)
     rate_text = str(data.get("rate", "")).strip()
     if rate_text and not rate_text.isdigit():
         raise InvalidAttribute("rate", rate_text, "a whole number of messages per second >= 1")
@@ -186,8 +183,7 @@ async def redrive(app: App, guard: Guard, request: Request) -> Response:
 async def cancel(app: App, guard: Guard, request: Request) -> Response:
     """Cancel this DLQ's running redrive."""
     name = request.path_params["name"]
-    data = await read_form(request)
-    guard.check_write(request, data)
+    await guard.write_form(request)
     await guard.record(request, "cancel redrive", name)
     await app.redrives.cancel(name)
     return RedirectResponse(url("queues", name), 303)

@@ -16,7 +16,7 @@ from starlette.requests import Request
 from starlette.responses import RedirectResponse, Response
 
 from stormproof.errors import InvalidAttribute
-from stormproof.http.dashboard.guard import Guard, read_form
+from stormproof.http.dashboard.guard import Guard
 from stormproof.http.dashboard.html import esc, field, table, url
 from stormproof.storage.browse_ops import StoredMessage
 
@@ -66,8 +66,7 @@ def selected_ids(data: dict[str, str]) -> list[str]:
 async def move_selected(app: App, guard: Guard, request: Request) -> Response:
     """Move the ticked messages of a DLQ to their source (or the destination typed)."""
     name = request.path_params["name"]
-    data = await read_form(request)
-    guard.check_write(request, data)
+    data = await guard.write_form(request)
     ids = selected_ids(data)
     destination = str(data.get("destination", "")).strip() or None
     if destination is not None:
