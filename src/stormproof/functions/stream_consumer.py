@@ -36,7 +36,6 @@ from stormproof.functions.stream_mappings import (
 )
 from stormproof.functions.stream_windows import Windows
 from stormproof.storage import stream_ops as ops
-from stormproof.storage import stream_poll_ops as poll
 from stormproof.storage.base import CompareAndSet, Operation
 from stormproof.streams.stream import StreamRecord
 
@@ -95,28 +94,20 @@ class StreamConsumer:
         self._stopping.set()
 
     async def poll_once(self) -> int:
-        """Renew or take this worker's share of the shard leases, then one invocation per
-        held unit; returns how many records were invoked or checkpointed."""
-        ready = await self.leases.renew(lambda unit: unit in self._batches)
-        await self._fetch(ready)
+        """Renew or take this worker's share of the shard leases (reading the next records
+        of every held unit without a batch with them), then one invocation per held unit;
+        returns how many records were invoked or checkpointed."""
+        done = await self.leases.renew(lambda unit: unit in self._batches)
+        ready = [u for u in [*done.lease.held, *done.lease.candidates] if u in done.taken]
+        for unit, rows in done.records.items():
+            shard = unit.split("#")[0]
+            self._fetched[unit] = [_record(shard, r) for r in rows]
         try:
             # Shards (and a shard's parallel slots) run their batches concurrently.
             return sum(await asyncio.gather(*(self._step(unit) for unit in ready)))
         finally:
             self._fetched.clear()
             await self.checkpoints.flush()  # before any of these units is invoked again
-
-    async def _fetch(self, units: list[str]) -> None:
-        """Read the next records of every unit that needs a batch, in one query."""
-        want = [u for u in units if u not in self._batches and not self.leases.caught_up(u)]
-        if not want:
-            return
-        seqs, name = self.leases.seqs, self.mapping.stream.name
-        wanted = [(u, u.split("#")[0], seqs.get(u, 0)) for u in want]
-        d, size = poll.dialect_of(self.rt.store.url), self.mapping.batch_size
-        rows = await self.rt.store.run(lambda: poll.read_units(d, name, wanted, size))
-        for unit, shard, _ in wanted:
-            self._fetched[unit] = [_record(shard, r) for r in rows[unit]]
 
     def _ours(self, unit: str, record: StreamRecord) -> bool:
         """Whether a record belongs to this unit (its partition key's slot) and the filter."""
@@ -280,9 +271,8 @@ class StreamConsumer:
         return [_record(shard, r) for r in rows]
 
     async def _load(self, shard_id: str) -> _Batch | None:
-        records = self._fetched.pop(shard_id, None)
-        if records is None:  # not read with the poll's others (a window was closed first)
-            records = await self._read(shard_id, self.mapping.batch_size)
+        # Read with the leases, unless the unit was caught up then: nothing to read.
+        records = self._fetched.pop(shard_id, [])
         if not records:
             return None
         first = records[0].approximate_arrival_timestamp
