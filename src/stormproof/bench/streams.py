@@ -27,6 +27,9 @@ from stormproof.functions.stream_consumer import StreamConsumer
 LATENCY_EVERY = 0.02  # seconds between two latency probes
 PRODUCER_TICK = 0.005  # seconds the paced producer sleeps when it is ahead of its rate
 PUT_BATCH = 500  # records per put_records call (Kinesis's maximum)
+# Paced producers writing side by side: one alone cannot reach half of what 8 shards
+# consume on PostgreSQL (each put_records call waits for its commit).
+PRODUCERS = 4
 
 
 async def _case(url: str, shards: int, records: int, samples: int, age_s: float) -> dict[str, Any]:
@@ -116,7 +119,9 @@ async def _iterator_age(
     runner = asyncio.create_task(consumer.run())
     unsubscribe = events.subscribe(collect)
     try:
-        produced = await _paced(stream, rate, seconds)
+        share = rate / PRODUCERS
+        runs = (_paced(stream, share, seconds, f"a{p}-") for p in range(PRODUCERS))
+        produced = sum(await asyncio.gather(*runs))
         deadline = time.perf_counter() + 10
         while steady["handled"] < produced and time.perf_counter() < deadline:
             await asyncio.sleep(0.01)
@@ -127,7 +132,7 @@ async def _iterator_age(
     return _age_report(ages, rate, produced / seconds, seconds)
 
 
-async def _paced(stream: Any, rate: float, seconds: float) -> int:
+async def _paced(stream: Any, rate: float, seconds: float, prefix: str) -> int:
     """Put records at ``rate``/s (in calls of up to 500) for ``seconds``; how many."""
     start, sent = time.perf_counter(), 0
     while (elapsed := time.perf_counter() - start) < seconds:
@@ -135,7 +140,7 @@ async def _paced(stream: Any, rate: float, seconds: float) -> int:
         if due <= 0:
             await asyncio.sleep(PRODUCER_TICK)
             continue
-        keys = [f"a{sent + k}" for k in range(due)]
+        keys = [f"{prefix}{sent + k}" for k in range(due)]
         await stream.put_records([{"data": k, "partition_key": k} for k in keys])
         sent += due
     return sent
