@@ -17,7 +17,7 @@ from stormproof.cli.options import bench_store_option, report_json_option
     default=5.0,
     show_default=True,
     type=click.FloatRange(min=0.1, max=600),
-    help="How long the steady load at 50 % of the consumed rate runs (iterator age).",
+    help="How long the steady load at 50 % of capacity runs (iterator age).",
 )
 @report_json_option()
 @click.pass_context
@@ -30,7 +30,7 @@ def streams_command(
     as_json: bool,
 ) -> None:
     """Records/s written (put_records of 500) and consumed (no-op, batch 100), put→handler
-    latency and iterator age at 50 % of the consumed rate, for 1 and 8 shards."""
+    latency and iterator age at 50 % of capacity, for 1 and 8 shards."""
     from stormproof.bench import streams as bench_streams
 
     report_on(
