@@ -77,7 +77,7 @@ class Advance:
 
 def survey(consumer: str, holder: str, ttl: float, stream: str, announce: bool) -> Program[Survey]:
     """Renew this worker's ``~holder`` row (created first when ``announce``), count the
-    live workers and read the shards and checkpoints: one transaction."""
+    live workers and read the shards and checkpoints (the start of :func:`renew`)."""
     if announce:
         ensure = {"consumer": consumer, "shard_id": f"~{holder}", "seq": None}
         yield Stmt("checkpoint_ensure", ensure)
