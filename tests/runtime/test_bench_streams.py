@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import json
 
+import pytest
 from click.testing import CliRunner
 
 from stormproof.cli import main
@@ -22,7 +23,9 @@ def test_bench_streams_report(store_url: str) -> None:
         assert case["written_per_s"] > 0 and case["consumed_per_s"] > 0
         assert case["latency_samples"] == 5
         age = case["iterator_age"]
-        assert age["target_per_s"] == case["consumed_per_s"] / 2
+        capacity = 1 / (1 / case["written_per_s"] + 1 / case["consumed_per_s"])
+        assert age["capacity_per_s"] == pytest.approx(capacity)
+        assert age["target_per_s"] == pytest.approx(capacity / 2)
         assert age["produced_per_s"] > 0 and age["seconds"] == 0.3
         assert age.keys() >= SPREAD and age["samples"] > 0
         assert age["p50_ms"] <= age["p99_ms"] <= age["max_ms"]

@@ -17,11 +17,11 @@ from stormproof.cli.bench import Report, store_bench
     default=5.0,
     show_default=True,
     type=click.FloatRange(min=0.1, max=600),
-    help="How long the steady load at 50 % of the consumed rate runs (iterator age).",
+    help="How long the steady load at 50 % of capacity runs (iterator age).",
 )
 def streams_command(records: int, latency_samples: int, age_seconds: float) -> Report:
     """Records/s written (put_records of 500) and consumed (no-op, batch 100), put→handler
-    latency and iterator age at 50 % of the consumed rate, for 1 and 8 shards."""
+    latency and iterator age at 50 % of capacity, for 1 and 8 shards."""
     from stormproof.bench import streams as bench_streams
 
     def measure(url: str) -> Any:

@@ -21,6 +21,7 @@ from stormproof.storage import stream_ops as ops
 from stormproof.storage import stream_poll_ops as poll
 from stormproof.storage.base import Operation
 
+# The consumer's logger: its events (stream.lease_lost) keep the name they always had.
 log = logging.getLogger("stormproof.functions.stream_consumer")
 
 

@@ -1,9 +1,10 @@
 """Runs a stream mapping: ordered batches per leased shard, retries, bisect, on-failure.
 
-Every poll renews this worker's share of the shard leases
-(:class:`~stormproof.functions.stream_leases.ShardLeases`), reads the next records of
-every held unit without a batch in one query, invokes the function once per unit
-concurrently, then writes the checkpoints that moved
+Every poll renews this worker's share of the shard leases and reads the next records of
+every held unit without a batch, in one transaction
+(:class:`~stormproof.functions.stream_leases.ShardLeases`), invokes the function once
+per unit concurrently (:class:`~stormproof.functions.stream_invoker.Invoker`), then
+writes the checkpoints that moved
 (:class:`~stormproof.functions.stream_checkpoints.Checkpointer`): a new holder resumes
 after the last checkpoint (at-least-once, in order). A unit's batch and its
 :class:`~stormproof.core.stream_batch.BatchPlan` live in memory; the checkpoint moves
@@ -15,28 +16,25 @@ from __future__ import annotations
 
 import asyncio
 import logging
-import uuid
 from dataclasses import dataclass
 from typing import Any
 
 from stormproof.core import stream_batch as sb
 from stormproof.core import stream_windows as sw
 from stormproof.core.stream_rules import format_seq, parse_seq, slot
-from stormproof.engine import events, injection, tracing
+from stormproof.engine import tracing
 from stormproof.engine.runtime import Runtime
-from stormproof.engine.slots import Ticket, reserve
 from stormproof.functions.runners import Failed, Outcome
 from stormproof.functions.stream_checkpoints import Checkpointer, Move
+from stormproof.functions.stream_invoker import Invoker
 from stormproof.functions.stream_leases import ShardLeases
 from stormproof.functions.stream_mappings import (
     StreamMapping,
-    failure_record,
     filterable,
     kinesis_record,
 )
 from stormproof.functions.stream_windows import Windows
 from stormproof.storage import stream_ops as ops
-from stormproof.storage import stream_poll_ops as poll
 from stormproof.storage.base import CompareAndSet, Operation
 from stormproof.streams.stream import StreamRecord
 
@@ -61,7 +59,6 @@ class StreamConsumer:
     def __init__(self, rt: Runtime, mapping: StreamMapping) -> None:
         self.rt = rt
         self.mapping = mapping
-        self.invocations = 0
         self._batches: dict[str, _Batch] = {}
         self._fetched: dict[str, list[StreamRecord]] = {}  # read this poll, not yet batched
         self._stopping = asyncio.Event()
@@ -70,6 +67,12 @@ class StreamConsumer:
         self.windows = Windows(rt, mapping.id, size, arn) if size > 0 else None
         self.leases = ShardLeases(rt, mapping, self._forget)
         self.checkpoints = Checkpointer(self.leases, self.windows)
+        self.invoker = Invoker(rt, mapping)
+
+    @property
+    def invocations(self) -> int:
+        """How many times this consumer invoked the function (or a fault stood in)."""
+        return self.invoker.invocations
 
     @property
     def consumer(self) -> str:
@@ -95,28 +98,20 @@ class StreamConsumer:
         self._stopping.set()
 
     async def poll_once(self) -> int:
-        """Renew or take this worker's share of the shard leases, then one invocation per
-        held unit; returns how many records were invoked or checkpointed."""
-        ready = await self.leases.renew(lambda unit: unit in self._batches)
-        await self._fetch(ready)
+        """Renew or take this worker's share of the shard leases (reading the next records
+        of every held unit without a batch with them), then one invocation per held unit;
+        returns how many records were invoked or checkpointed."""
+        done = await self.leases.renew(lambda unit: unit in self._batches)
+        ready = [u for u in [*done.lease.held, *done.lease.candidates] if u in done.taken]
+        for unit, rows in done.records.items():
+            shard = unit.split("#")[0]
+            self._fetched[unit] = [_record(shard, r) for r in rows]
         try:
             # Shards (and a shard's parallel slots) run their batches concurrently.
             return sum(await asyncio.gather(*(self._step(unit) for unit in ready)))
         finally:
             self._fetched.clear()
             await self.checkpoints.flush()  # before any of these units is invoked again
-
-    async def _fetch(self, units: list[str]) -> None:
-        """Read the next records of every unit that needs a batch, in one query."""
-        want = [u for u in units if u not in self._batches and not self.leases.caught_up(u)]
-        if not want:
-            return
-        seqs, name = self.leases.seqs, self.mapping.stream.name
-        wanted = [(u, u.split("#")[0], seqs.get(u, 0)) for u in want]
-        d, size = poll.dialect_of(self.rt.store.url), self.mapping.batch_size
-        rows = await self.rt.store.run(lambda: poll.read_units(d, name, wanted, size))
-        for unit, shard, _ in wanted:
-            self._fetched[unit] = [_record(shard, r) for r in rows[unit]]
 
     def _ours(self, unit: str, record: StreamRecord) -> bool:
         """Whether a record belongs to this unit (its partition key's slot) and the filter."""
@@ -170,7 +165,7 @@ class StreamConsumer:
             [r.sequence_number for r in keep],
             batch.plan.attempts + 1,
         ):
-            outcome = await self._invoke(event, batch.plan.attempts + 1)
+            outcome = await self.invoker.invoke(event, batch.plan.attempts + 1)
         if outcome is None:  # throttled: no attempt is used, try again shortly
             batch.not_before = now + THROTTLE_PAUSE
             return 0
@@ -210,30 +205,6 @@ class StreamConsumer:
         batch.not_before = now + sb.retry_delay(plan.attempts)
         await self._finish(shard_id, batch, plan, give)
 
-    async def _invoke(self, event: Any, attempt: int) -> Outcome | None:
-        """Invoke the function under its reserved concurrency (None: throttled); a chaos
-        fault fails the invocation without running it."""
-        if injection.injector is not None:
-            hit = await injection.injector.caught(f"stream-mapping:{self.mapping.stream.name}")
-            if hit is not None:
-                self.invocations += 1
-                return Failed(type(hit).__name__, str(hit))
-        pool = self.mapping.function.slot_pool()
-        tickets = await reserve(None, [pool], 1) if pool is not None else [Ticket(None, ())]
-        if not tickets:
-            return None
-        try:
-            outcome = await self.mapping.function.execute(
-                event,
-                request_id=str(uuid.uuid4()),
-                attempt=attempt,
-                ticket=tickets[0],
-            )
-        finally:
-            tickets[0].finish()
-        self.invocations += 1
-        return outcome
-
     def next_due(self) -> float | None:
         """When the earliest batch backing off may be retried (None: none is waiting)."""
         due = [b.not_before for b in self._batches.values()]
@@ -252,7 +223,7 @@ class StreamConsumer:
         if not sw.closing(window.start, self.windows.size, nxt, now, window.early):
             return False
         event = self.windows.event(unit, [], window.start, final=True, early=window.early)
-        outcome = await self._invoke(event, window.attempts + 1)
+        outcome = await self.invoker.invoke(event, window.attempts + 1)
         if outcome is None:
             window.not_before = now + THROTTLE_PAUSE
             return False
@@ -280,9 +251,8 @@ class StreamConsumer:
         return [_record(shard, r) for r in rows]
 
     async def _load(self, shard_id: str) -> _Batch | None:
-        records = self._fetched.pop(shard_id, None)
-        if records is None:  # not read with the poll's others (a window was closed first)
-            records = await self._read(shard_id, self.mapping.batch_size)
+        # Read with the leases, unless the unit was caught up then: nothing to read.
+        records = self._fetched.pop(shard_id, [])
         if not records:
             return None
         first = records[0].approximate_arrival_timestamp
@@ -317,7 +287,7 @@ class StreamConsumer:
         if give is not None:
             part = [r for r in batch.records[give.start : give.end] if self._ours(shard_id, r)]
             if part:  # a range of only other slots' (or filtered) records reports nothing
-                todo += await self._failure_ops(part, give, now)
+                todo += await self.invoker.failure_ops(part, give, now)
         age = max(0.0, now - last.approximate_arrival_timestamp)
         move = Move(shard_id, last.sequence_number, parse_seq(last.sequence_number), age)
         if not todo and batch.write is None:
@@ -329,33 +299,6 @@ class StreamConsumer:
             todo.append(batch.write)  # the window's state commits with its checkpoint
             batch.write = None
         await self.checkpoints.commit(shard_id, todo, window, move)
-
-    async def _failure_ops(
-        self, records: list[StreamRecord], give: sb.GiveUp, now: float
-    ) -> list[Operation]:
-        body = failure_record(self.mapping, records, give, now)
-        info = body["KinesisBatchInfo"]
-        log.warning(
-            "event=stream.batch_dropped consumer=%s shard=%s condition=%s start=%s end=%s",
-            self.consumer,
-            info["shardId"],
-            give.condition,
-            info["startSequenceNumber"],
-            info["endSequenceNumber"],
-        )
-        dest = self.mapping.on_failure
-        events.emit(
-            "stream.batch_dropped",
-            self.rt.name,
-            function=self.mapping.function.name,
-            stream=self.mapping.stream.name,
-            shard_id=info["shardId"],
-            record=body,
-            condition=give.condition,
-            attempt=give.invocations,
-            destination=getattr(dest, "name", None),
-        )
-        return [] if dest is None else await dest.delivery_ops(body, now)
 
 
 def _record(shard: str, row: ops.RecordRow) -> StreamRecord:

@@ -2,10 +2,11 @@
 
 Each shard (or shard × parallelization slot: a *unit*) is leased by one worker at a time:
 a row in ``stream_checkpoints`` with a holder and an expiry judged by the store's clock.
-Every poll first surveys (announces this worker in its ``~holder`` row, counts the live
+Every poll surveys (announces this worker in its ``~holder`` row, counts the live
 workers, reads the shards and checkpoints), then renews the units it holds and takes free
-or expired ones up to its share in one statement, so a SIGKILLed worker's units are taken
-over once its leases run out and leases rebalance as workers join or leave.
+or expired ones up to its share in one statement, and reads the next records of the units
+that need a batch, all in one transaction; so a SIGKILLed worker's units are taken over
+once its leases run out and leases rebalance as workers join or leave.
 """
 
 from __future__ import annotations
@@ -46,44 +47,48 @@ class ShardLeases:
         shard = unit.split("#")[0]
         return shard in self.ends and self.seqs.get(unit, 0) >= self.ends[shard]
 
-    async def renew(self, busy: Callable[[str], bool]) -> list[str]:
-        """Renew and take this worker's share of the units; the units held, in order.
-
-        A held unit over the share is handed back between batches (``busy``: it has one)."""
-        name = self.mapping.stream.name
-        announce = not self._announced
-        s = await self.rt.store.run(
-            lambda: poll.survey(self.consumer, self.holder, self.ttl, name, announce)
+    async def renew(self, busy: Callable[[str], bool]) -> poll.Renewal:
+        """Renew and take this worker's share of the units and read the next records of
+        those that are not ``busy`` with a batch, in one transaction; ``taken`` lists the
+        units held, in order. A held unit over the share is handed back between batches."""
+        p = poll.Poll(
+            self.consumer,
+            self.holder,
+            self.ttl,
+            self.mapping.stream.name,
+            self.mapping.batch_size,
+            not self._announced,
+        )
+        d = poll.dialect_of(self.rt.store.url)
+        done = await self.rt.store.run(
+            lambda: poll.renew(d, p, lambda s: self._plan(s, busy), lambda u: not busy(u))
         )
         self._announced = True
-        self.ends = {r.shard_id: r.next_seq - 1 for r in s.shards}
+        self.ends = {r.shard_id: r.next_seq - 1 for r in done.survey.shards}
+        for unit in done.lease.release:
+            self.lost(unit)
+        for unit in self.held - done.taken.keys():
+            self.lost(unit)  # another worker has it: forget our batch
+        for unit, seq in done.taken.items():
+            self.held.add(unit)
+            self.seqs[unit] = seq or 0  # the checkpoint, read with the lease: no other read
+        return done
+
+    def _plan(self, s: poll.Survey, busy: Callable[[str], bool]) -> poll.Leasing:
+        """What to hand back, renew and take, from a survey (changes nothing)."""
         known = {r.shard_id: r.seq or 0 for r in s.checkpoints}
         units = [(u, sh) for sh in self._active(s.shards, known) for u in self.units(sh.shard_id)]
         share = -(-len(units) // s.live)
-        for gone in self.held - {u for u, _ in units}:
-            await self.release(gone)  # a parent read to its end: its lease is not needed
-        for unit, _ in units:
-            if unit in self.held and len(self.held) > share and not busy(unit):
-                await self.release(unit)  # more than our share, between batches: hand over
-        lease = self._request(units, known, share)
-        d = poll.dialect_of(self.rt.store.url)
-        taken = await self.rt.store.run(
-            lambda: poll.take_leases(d, self.consumer, self.holder, self.ttl, lease)
-        )
-        for unit in self.held - taken.keys():
-            self.lost(unit)  # another worker has it: forget our batch
-        for unit, seq in taken.items():
-            self.held.add(unit)
-            self.seqs[unit] = seq or 0  # the checkpoint, read with the lease: no other read
-        return [u for u, _ in units if u in taken]
-
-    def _request(
-        self, units: list[tuple[str, ShardInfo]], known: dict[str, int], share: int
-    ) -> poll.Leasing:
+        # A parent read to its end: its lease is not needed.
+        release = sorted(self.held - {u for u, _ in units})
         held = [u for u, _ in units if u in self.held]
+        for unit in list(held):
+            if len(held) > share and not busy(unit):
+                held.remove(unit)  # more than our share, between batches: hand over
+                release.append(unit)
         candidates = [u for u, _ in units if u not in self.held]
         new = [(u, self._start(sh)) for u, sh in units if u not in known]
-        return poll.Leasing(held, candidates, max(0, share - len(held)), new)
+        return poll.Leasing(held, candidates, max(0, share - len(held)), new, release)
 
     def _start(self, shard: ShardInfo) -> int | None:
         """A new unit's first checkpoint: the starting position. A child shard (after a

@@ -1,11 +1,13 @@
-"""A stream mapping's poll as few transactions: survey, leases, reads, checkpoints.
+"""A stream mapping's poll as two transactions: renew-and-read, then the checkpoints.
 
 A poll of a mapping over S lease units used to cost a transaction per unit for each of
 its lease renewal, read and checkpoint (and three round trips per transaction on
-PostgreSQL: BEGIN, the statement, COMMIT). These programs do the same work for every
-unit of the poll at once: on PostgreSQL one statement over arrays of units (a LATERAL
-join for the reads), on SQLite one statement per unit inside a single transaction (the
-writer thread runs it in-process, where a statement costs no round trip).
+PostgreSQL: BEGIN, the statement, COMMIT). :func:`renew` surveys the mapping, renews and
+takes this worker's leases and reads the next records of every unit it holds in one
+transaction; :func:`advance` moves every checkpoint of the poll in another. On PostgreSQL
+each step is one statement over arrays of units (a LATERAL join for the reads); on
+SQLite it is one statement per unit inside the same transaction (the writer thread runs
+it in-process, where a statement costs no round trip).
 
 Each unit's condition is unchanged and judged row by row, so a unit whose lease was
 lost fails alone: a checkpoint moves only where this holder still leases the unit.
@@ -13,7 +15,7 @@ lost fails alone: a checkpoint moves only where this holder still leases the uni
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 
 from stormproof.storage import stream_ops as ops
@@ -37,6 +39,31 @@ class Leasing:
     candidates: Sequence[str]
     wanted: int
     new: Sequence[tuple[str, int | None]]  # units without a row yet, with their start
+    release: Sequence[str] = ()  # units to hand back first (over the share, or finished)
+
+
+@dataclass(frozen=True)
+class Poll:
+    """Who polls: the mapping's checkpoints (``consumer``), this worker (``holder``, its
+    lease ``ttl``, whether to ``announce`` it first), the stream and the batch size."""
+
+    consumer: str
+    holder: str
+    ttl: float
+    stream: str
+    limit: int
+    announce: bool
+
+
+@dataclass(frozen=True)
+class Renewal:
+    """What :func:`renew` did: the survey, the lease request, the units now held with
+    their checkpoints, and the records read for the units that needed a batch."""
+
+    survey: Survey
+    lease: Leasing
+    taken: dict[str, int | None]
+    records: dict[str, list[ops.RecordRow]]
 
 
 @dataclass(frozen=True)
@@ -50,7 +77,7 @@ class Advance:
 
 def survey(consumer: str, holder: str, ttl: float, stream: str, announce: bool) -> Program[Survey]:
     """Renew this worker's ``~holder`` row (created first when ``announce``), count the
-    live workers and read the shards and checkpoints: one transaction."""
+    live workers and read the shards and checkpoints (the start of :func:`renew`)."""
     if announce:
         ensure = {"consumer": consumer, "shard_id": f"~{holder}", "seq": None}
         yield Stmt("checkpoint_ensure", ensure)
@@ -60,6 +87,28 @@ def survey(consumer: str, holder: str, ttl: float, stream: str, announce: bool) 
     shards = yield from ops.shards(stream)
     checkpoints = yield from ops.checkpoints(consumer)
     return Survey(max(1, int(live[0][0])), shards, checkpoints)
+
+
+def renew(
+    d: Dialect, p: Poll, plan: Callable[[Survey], Leasing], needs: Callable[[str], bool]
+) -> Program[Renewal]:
+    """One transaction for a poll: survey, hand back and renew or take leases as ``plan``
+    says, then read up to ``p.limit`` records after the checkpoint of every held unit that
+    ``needs`` a batch and is not at its shard's end. ``plan`` and ``needs`` must not change
+    anything: a retried transaction runs them again."""
+    s = yield from survey(p.consumer, p.holder, p.ttl, p.stream, p.announce)
+    lease = plan(s)
+    for unit in lease.release:
+        yield from ops.release_lease(p.consumer, unit, p.holder)
+    taken = yield from take_leases(d, p.consumer, p.holder, p.ttl, lease)
+    ends = {r.shard_id: r.next_seq - 1 for r in s.shards}
+    wanted = []
+    for unit, seq in taken.items():
+        shard = unit.split("#")[0]
+        if needs(unit) and (seq or 0) < ends.get(shard, 0):
+            wanted.append((unit, shard, seq or 0))
+    records = (yield from read_units(d, p.stream, wanted, p.limit)) if wanted else {}
+    return Renewal(s, lease, taken, records)
 
 
 def take_leases(
