@@ -25,6 +25,7 @@ from stormproof.engine.waiting import nap_until_visible
 from stormproof.errors import StaleLease, StormproofError
 from stormproof.machines import inline_tasks, transaction_tasks
 from stormproof.machines.integrations import TaskResult, run_task
+from stormproof.machines.outcome_batches import OutcomeBatches
 from stormproof.machines.step_messages import EXECUTION, INTERNAL, TASK, TASKS_QUEUE, step_op
 from stormproof.machines.steps import StepConsumer, plan_ops
 from stormproof.storage import machine_ops
@@ -54,6 +55,7 @@ class TaskConsumer:
         self.visibility = TASK_VISIBILITY
         self.running: set[asyncio.Task[None]] = set()
         self._kick = asyncio.Event()
+        self._shared: OutcomeBatches | None = None
 
     async def run(self) -> None:
         """Poll forever (cancel to stop)."""
@@ -193,7 +195,7 @@ class TaskConsumer:
                     done[0] = keep
                 step = plan_ops(execution, plan, now)
                 try:
-                    await store.apply([*step, *done], atomic=True)
+                    await self._batches().apply([*step, *done])
                 except StaleLease as exc:
                     if exc.index == len(step):  # the message: another worker has the task
                         _lost(arn, task_id)
@@ -213,6 +215,12 @@ class TaskConsumer:
         except StaleLease:
             _lost(arn, task_id)
         return None
+
+    def _batches(self) -> OutcomeBatches:
+        """Where outcome units go (made on first use: the store opens with the app)."""
+        if self._shared is None:
+            self._shared = OutcomeBatches(self.manager.app.store)
+        return self._shared
 
     async def _keep(self, lease: Lease) -> None:
         """Extend the task message's lease while the task runs."""
