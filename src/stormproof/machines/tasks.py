@@ -3,10 +3,15 @@
 A step that enters a Task state commits one message on ``_sfn-tasks`` with the task
 request. This consumer claims it, runs the resource (:mod:`stormproof.machines.integrations`)
 while a keep-alive extends the message's lease, and then commits in one unit of work: the
-deletion of the task message, the outcome as a step message, and any message the task
-sends (``sqs:sendMessage``). A worker killed while a task runs stops extending the lease;
-the message reappears and the task runs again (at-least-once, never skipped). A task whose
-execution has closed, or whose outcome is already in, is dropped without running.
+deletion of the task message, the execution's next step taken with the outcome (on the
+execution read before the task ran: no outcome message, no second read), and any message
+the task sends (``sqs:sendMessage``). Only if the execution moved on meanwhile (another
+branch's step) does the outcome go as a step message instead. When the next step's one
+new task is a local function, it runs at once under the same message
+(:mod:`stormproof.machines.inline_tasks`). A worker killed while a task runs stops
+extending the lease; the message reappears and the task runs again (at-least-once, never
+skipped). A task whose execution has closed, or whose outcome is already in, is dropped
+without running.
 """
 
 from __future__ import annotations
