@@ -13,7 +13,10 @@ so that each request becomes exactly one durable message:
   feeds ``States.HeartbeatTimeout``;
 - ``children``: the ARN of each distributed Map child execution started (or redriven) for
   a request id. A child whose request disappears without an outcome (its Map failed or
-  was retried, the execution closed) is stopped.
+  was retried, the execution closed) is stopped;
+- ``inline`` (only while set): the id of a dispatched task that has no message of its own
+  because a task consumer runs it at once, under the lease of the task message it holds
+  (see :mod:`stormproof.machines.inline_tasks`); kept while the task is pending.
 """
 
 from __future__ import annotations
@@ -31,6 +34,8 @@ from stormproof.core.asl.redrive import redrive_state
 from stormproof.core.asl.run_context import iso
 
 Runtime = dict[str, Any]
+#: The runtime key of the task run inline (see the module's docstring).
+INLINE = "inline"
 
 
 def new_runtime() -> Runtime:
@@ -51,6 +56,8 @@ class StepPlan:
     spawn: list[dict[str, Any]] = field(default_factory=list)
     #: ``(child ARN, request id)`` of child executions nobody waits for any more.
     stop: list[tuple[str, str]] = field(default_factory=list)
+    #: Every task request still waiting for its outcome (``dispatch``: the new ones).
+    pending: list[dict[str, Any]] = field(default_factory=list)
 
     @property
     def status(self) -> str:
@@ -150,13 +157,16 @@ def schedule(
         wake = min(wakes)
         if timer_at is None or wake < datetime.fromisoformat(timer_at):
             timer, timer_at = wake, iso(wake)
+    inline = runtime.get(INLINE)
     runtime = {
         "dispatched": [t["id"] for t in tasks],
         "timer_at": timer_at,
         "heartbeats": heartbeats,
         "children": children,
     }
-    return StepPlan(step.state, step.events, runtime, new, timer, spawn, stop)
+    if inline in pending:
+        runtime[INLINE] = inline
+    return StepPlan(step.state, step.events, runtime, new, timer, spawn, stop, tasks)
 
 
 def heartbeat(runtime: Runtime, task_id: str, now: datetime) -> Runtime | None:

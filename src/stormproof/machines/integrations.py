@@ -50,6 +50,7 @@ LAMBDA_INVOKE = "arn:aws:states:::lambda:invoke"
 SQS_SEND = "arn:aws:states:::sqs:sendMessage"
 PUT_EVENTS = "arn:aws:states:::events:putEvents"
 START_EXECUTION = "arn:aws:states:::states:startExecution"
+_INTEGRATIONS = ("arn:aws:states:::", "arn:stormproof:")
 
 
 class TaskError(Exception):
@@ -129,6 +130,24 @@ async def _dispatch(
     else:
         function = _lookup(manager, machine.resources, base)
         result.outcome = {"output": await call(function, value)}
+
+
+def is_local(
+    manager: ExecutionServices, resources: dict[str, Any], resource: str, value: Any
+) -> bool:
+    """Whether a Task ``resource`` is a plain function of this app, called with its input
+    and finished when it returns (see :mod:`stormproof.machines.inline_tasks`)."""
+    if resource.endswith(WAIT_TOKEN) or resource.startswith(
+        ("arn:aws:states:::", "arn:stormproof:")
+    ):
+        return False
+    if deferred(manager.functions.transactions, resources, resource, value) is not None:
+        return False
+    try:
+        _lookup(manager, resources, resource)
+    except TaskError:
+        return False
+    return True
 
 
 def _object(value: Any, resource: str) -> dict[str, Any]:

@@ -156,13 +156,26 @@ class StepConsumer:
             return
         log.warning("event=steps.conflict execution=%s", arn)
 
+    def outcome_plan(
+        self, row: ExecutionRow, task_id: str, outcome: dict[str, Any]
+    ) -> tuple[StepPlan, float] | None:
+        """The step consuming one task's outcome at once (and its time), for the task
+        consumer to commit with the task message's deletion: one transaction for the
+        outcome and the next step, no outcome message, no re-read. None when the
+        execution no longer runs (the step consumer would skip it too)."""
+        if row.status != "RUNNING":
+            return None
+        now = self.manager.app.clock.now()
+        state, runtime = self.manager.state_of(row), json.loads(row.runtime)
+        work = {task_id: outcome}
+        return plan_step(state, runtime, to_datetime(now), self.rng, work, owned=True), now
+
     def outcome_ops(
         self, row: ExecutionRow, task_id: str, outcome: dict[str, Any]
     ) -> list[Operation]:
-        """The step consuming one task's outcome at once, for the task consumer to commit
-        with the task message's deletion: one transaction for the outcome and the next
-        step, no outcome message, no re-read. [] when the execution no longer runs."""
-        return self._decide(row, _Claimed(work={task_id: outcome}))
+        """The unit of :meth:`outcome_plan` ([] when the execution no longer runs)."""
+        planned = self.outcome_plan(row, task_id, outcome)
+        return [] if planned is None else plan_ops(row, *planned)
 
     def committed(self, row: ExecutionRow, ops: list[Operation]) -> None:
         """Count a step another consumer committed, and emit its events."""
