@@ -15,7 +15,7 @@ import json
 from typing import Any
 
 from stormproof import App, Worker
-from stormproof.engine.http_client import HttpClient
+from stormproof.engine.http_sender import HttpSender
 from stormproof.testing import FakeClock
 from tests.runtime.bus_server import HttpServer, Request
 
@@ -51,7 +51,7 @@ async def _run(store_url: str, with_breaker: bool) -> tuple[Outage, int, int]:
     clock = FakeClock()
     dep = Outage(clock)
     await dep.server.up()
-    client = HttpClient()
+    client = HttpSender()
     try:
         return await _serve(store_url, clock, dep, client, with_breaker)
     finally:
@@ -60,7 +60,7 @@ async def _run(store_url: str, with_breaker: bool) -> tuple[Outage, int, int]:
 
 
 async def _serve(
-    store_url: str, clock: FakeClock, dep: Outage, client: HttpClient, with_breaker: bool
+    store_url: str, clock: FakeClock, dep: Outage, client: HttpSender, with_breaker: bool
 ) -> tuple[Outage, int, int]:
     app = App("outage", store_url, clock=clock)
     dlq = app.queue("orders-dlq")

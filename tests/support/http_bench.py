@@ -1,6 +1,6 @@
 """Time 500 POSTs over 64 concurrent tasks to the bus tests' loopback server, with the
 bus's sender and with one pooled ``httpx.AsyncClient`` (why the sender has no pool:
-see ``stormproof.bus.http_sender``). Wall and CPU seconds per variant.
+see ``stormproof.engine.http_sender``). Wall and CPU seconds per variant.
 
 Run: ``.venv/bin/python -m tests.support.http_bench`` (from the repository root)
 """
@@ -13,7 +13,7 @@ from collections.abc import Awaitable, Callable
 
 import httpx
 
-from stormproof.bus.http_sender import HttpSender
+from stormproof.engine.http_sender import HttpSender
 from tests.runtime.bus_server import HttpServer
 
 REQUESTS, TASKS = 500, 64

@@ -28,7 +28,6 @@ from urllib.parse import urlsplit
 
 from stormproof.bus import schedule as bus_schedule
 from stormproof.bus.bus import Bus
-from stormproof.bus.http_sender import HttpFailure
 from stormproof.bus.publish import (
     DeadLetter,
     compact,
@@ -44,6 +43,7 @@ from stormproof.core.retry import DeliveryFailure, GiveUp, RetryPolicy, decide_d
 from stormproof.engine import events, injection, tracing
 from stormproof.engine.breakers import Permit
 from stormproof.engine.consumer import IDLE_WAIT
+from stormproof.engine.http_sender import HttpFailure
 from stormproof.engine.limits import MIN_WAIT
 from stormproof.engine.waiting import nap_until_visible
 from stormproof.errors import (

@@ -24,9 +24,9 @@ from stormproof.bus import schedule as bus_schedule
 from stormproof.bus.archive import ReplayManager
 from stormproof.bus.bus import Bus
 from stormproof.bus.delivery import VISIBILITY_TIMEOUT, DeliveryConsumer
-from stormproof.bus.http_sender import HttpSender, require_httpx
 from stormproof.bus.publish import delivery_queue
 from stormproof.bus.targets import HttpTarget
+from stormproof.engine.http_sender import HttpSender, require_httpx
 from stormproof.engine.leases import LeaseKeeper
 from stormproof.engine.limits import define_limit
 from stormproof.engine.periodic import Periodic

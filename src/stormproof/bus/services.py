@@ -7,8 +7,8 @@ import random
 from collections.abc import Sequence
 from typing import Any, Protocol
 
-from stormproof.bus.http_sender import HttpSender
 from stormproof.bus.replays import Replay
+from stormproof.engine.http_sender import HttpSender
 from stormproof.engine.leases import LeaseKeeper
 from stormproof.engine.runtime import Runtime
 from stormproof.queues.registry import QueueRegistry

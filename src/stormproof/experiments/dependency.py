@@ -17,7 +17,7 @@ from dataclasses import dataclass, field
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from typing import Any, ClassVar
 
-from stormproof.engine.http_client import HttpClient, HttpFailure
+from stormproof.engine.http_sender import HttpFailure, HttpSender
 
 MAX_HANG = 30.0  # a "timeout" fault holds the request at most this long
 
@@ -66,7 +66,7 @@ class Dependency:
         self.faults: list[ActiveFault] = []
         self._lock = threading.Lock()
         self._server: ThreadingHTTPServer | None = None
-        self._client: HttpClient | None = None
+        self._client: HttpSender | None = None
         Dependency.registry[name] = self
 
     @property
@@ -96,7 +96,7 @@ class Dependency:
         :class:`DependencyError` unless it answers 2xx."""
         url = self.url + ("retry" if retry else "")
         if self._client is None:
-            self._client = HttpClient()
+            self._client = HttpSender()
         try:
             status = await self._client.request("GET", url, {}, b"", timeout)
         except HttpFailure as exc:

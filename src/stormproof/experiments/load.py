@@ -16,7 +16,7 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from stormproof.app import App
-from stormproof.engine.http_client import HttpClient, HttpFailure
+from stormproof.engine.http_sender import HttpFailure, HttpSender
 from stormproof.experiments.spec import Load
 
 TICK = 0.01  # seconds between pacing checks
@@ -51,7 +51,7 @@ async def generate(
     loop = asyncio.get_running_loop()
     total = max(1, math.ceil(load.rate * load.duration))
     begin = started + load.start
-    client = HttpClient() if load.kind == "route" else None
+    client = HttpSender() if load.kind == "route" else None
     # Requests go out concurrently (a slow answer must not lower the rate), at most
     # IN_FLIGHT at once; sends to the store are awaited in order, batched.
     in_flight: set[asyncio.Task[None]] = set()
@@ -87,7 +87,7 @@ async def _send(
     load: Load,
     bodies: list[dict[str, Any]],
     traffic: Traffic,
-    client: HttpClient | None,
+    client: HttpSender | None,
     base_url: str | None,
 ) -> None:
     try:
@@ -110,7 +110,7 @@ async def _deliver(
     app: App,
     load: Load,
     bodies: list[dict[str, Any]],
-    client: HttpClient | None,
+    client: HttpSender | None,
     base_url: str | None,
     traffic: Traffic,
 ) -> set[str]:
@@ -142,7 +142,7 @@ async def _deliver(
 async def _request(
     load: Load,
     body: dict[str, Any],
-    client: HttpClient | None,
+    client: HttpSender | None,
     base_url: str | None,
     traffic: Traffic,
 ) -> set[str]:

@@ -19,7 +19,7 @@ from typing import Any
 
 from stormproof.core import alarm_notice
 from stormproof.engine.destinations import RECORD_SOURCE, is_destination
-from stormproof.engine.http_client import HttpClient
+from stormproof.engine.http_sender import HttpSender, require_httpx
 from stormproof.errors import InvalidAttribute
 from stormproof.storage.base import Store
 
@@ -71,6 +71,8 @@ def check_target(target: Any) -> Any:
             target,
             "queues, buses, functions, state machines, http(s) URLs or smtp_target(...)",
         )
+    if isinstance(target, str):  # a webhook: refused when declared, not when it fires
+        require_httpx("notify")
     return target
 
 
@@ -85,7 +87,7 @@ class Notifier:
     """Sends notification bodies to targets (one HTTP client kept for webhooks)."""
 
     def __init__(self) -> None:
-        self._http: HttpClient | None = None
+        self._http: HttpSender | None = None
 
     async def send(self, store: Store, now: float, target: Any, body: dict[str, Any]) -> bool:
         """Deliver ``body`` to ``target``; False (logged) when it failed."""
@@ -112,7 +114,7 @@ class Notifier:
         return True
 
     async def _post(self, url: str, body: dict[str, Any]) -> None:
-        self._http = self._http or HttpClient()
+        self._http = self._http or HttpSender()
         data = json.dumps(body, default=str).encode()
         status = await self._http.request(
             "POST", url, {"content-type": "application/json"}, data, WEBHOOK_TIMEOUT

@@ -16,7 +16,7 @@ import time
 
 from stormproof import App
 from stormproof.engine.breakers import CircuitBreaker
-from stormproof.engine.http_client import HttpClient
+from stormproof.engine.http_sender import HttpSender
 from stormproof.errors import BreakerOpen
 
 CALLERS = 25
@@ -26,7 +26,7 @@ class Failed(Exception):
     pass
 
 
-async def _caller(breaker: CircuitBreaker, client: HttpClient, url: str, end: float) -> None:
+async def _caller(breaker: CircuitBreaker, client: HttpSender, url: str, end: float) -> None:
     headers = {"X-Pid": str(os.getpid())}
     while time.monotonic() < end:
         try:
@@ -48,7 +48,7 @@ async def main(url: str, dep: str, seconds: float, probe_timeout: float) -> None
         half_open_calls=1,
         probe_timeout=probe_timeout,
     )
-    client = HttpClient()
+    client = HttpSender()
     async with app:
         print("ready", flush=True)
         end = time.monotonic() + seconds

@@ -11,7 +11,7 @@ import time
 import pytest
 
 from stormproof import App
-from stormproof.bus.http_sender import HttpFailure, HttpSender
+from stormproof.engine.http_sender import HttpFailure, HttpSender
 from stormproof.errors import InvalidAttribute
 from tests.runtime.bus_server import HttpServer
 

@@ -5,3 +5,11 @@ DELETE FROM state WHERE key IN (
     SELECT key FROM state WHERE key >= %(lo)s AND key < %(hi)s
         AND updated_at < {now} - %(retention)s
     LIMIT %(limit)s);
+
+-- name: state_insert_arrays
+-- New records of a front-door group commit (storage/state_bulk_ops.py): one statement for
+-- the whole group; its row count says how many were inserted.
+INSERT INTO state (key, version, value, updated_at)
+SELECT r.key, 1, r.value, {now}
+FROM unnest(%(keys)b::text[], %(values)b::text[]) AS r(key, value)
+ON CONFLICT (key) DO NOTHING;

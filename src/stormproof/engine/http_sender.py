@@ -1,14 +1,16 @@
-"""The outgoing HTTP of the bus's HTTP targets, on httpx's transport, httpcore
-(``pip install 'stormproof[server]'``).
+"""stormproof's one outgoing HTTP client, on httpx's transport, httpcore
+(``pip install 'stormproof[server]'``): the bus's HTTP targets, alarm webhooks
+(``telemetry.alarm_targets``) and the chaos experiments' dependency probes and route load.
 
 Each idle connection (an ``httpcore.AsyncHTTPConnection``) is kept per origin (at most
-``MAX_IDLE_PER_HOST``) and handed to one delivery at a time; the number of concurrent
-deliveries is already bounded by the bus manager. Why not one pooled ``httpx.AsyncClient``:
-measured on loopback (tests/support/http_bench.py), httpcore's pool (1.0) hands one idle
-connection to several waiting requests (all but one retry), re-scans every connection per
-request and closes idle ones whenever more than ``max_keepalive_connections`` are *open*:
-500 POSTs over 64 tasks took 5-10 s, some waiting seconds for a connection. Without the
-pool and the httpx layer above it, a request costs about a quarter of the CPU.
+``MAX_IDLE_PER_HOST``) and handed to one request at a time; the number of concurrent
+requests is already bounded by the callers (the bus manager, an experiment's workers).
+Why not one pooled ``httpx.AsyncClient``: measured on loopback
+(tests/support/http_bench.py), httpcore's pool (1.0) hands one idle connection to several
+waiting requests (all but one retry), re-scans every connection per request and closes
+idle ones whenever more than ``max_keepalive_connections`` are *open*: 500 POSTs over 64
+tasks took 5-10 s, some waiting seconds for a connection. Without the pool and the httpx
+layer above it, a request costs about a quarter of the CPU.
 """
 
 from __future__ import annotations
@@ -33,18 +35,31 @@ class HttpFailure(Exception):
     """No HTTP answer: refused, reset, timed out or malformed."""
 
 
-def require_httpx() -> None:
-    """Refuse an HTTP target in an install without httpx, when it is declared."""
+def require_httpx(field: str = "http_target") -> None:
+    """Refuse outgoing HTTP (an HTTP target, a webhook URL) in an install without httpx,
+    naming ``field``, when it is declared."""
     if importlib.util.find_spec("httpcore") is None:
-        raise InvalidAttribute(
-            "http_target", "httpx", "httpx installed: pip install 'stormproof[server]'"
-        )
+        raise InvalidAttribute(field, "httpx", "httpx installed: pip install 'stormproof[server]'")
+
+
+def _preload() -> None:
+    """Import httpcore and the anyio backend it connects with now (~70 ms), not on the
+    first request: a caller that took a rate limit's token must not see its first
+    request land that much later than the token allowed (tests/acceptance/
+    test_limit_rate.py measures at the receiver)."""
+    try:  # a warm-up only: modules moved in another version must not stop the sender
+        import anyio._backends._asyncio  # noqa: F401  (httpcore's AutoBackend loads it lazily)
+        import httpcore._backends.anyio  # noqa: F401
+    except ImportError:
+        pass
 
 
 class HttpSender:
-    """Requests of the HTTP targets; ``request`` returns the response status."""
+    """Keep-alive HTTP/1.1 requests; ``request`` returns the response status."""
 
     def __init__(self) -> None:
+        if importlib.util.find_spec("httpcore") is not None:
+            _preload()
         self._idle: dict[tuple[str, str, int], list[httpcore.AsyncHTTPConnection]] = {}
         self._tls: ssl.SSLContext | None = None
 
