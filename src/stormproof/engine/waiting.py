@@ -27,11 +27,20 @@ async def nap_until_visible(
 ) -> None:
     """Sleep until a message of ``queue`` may be visible (a send, a delay or a lease
     running out), at most ``limit`` seconds, or until any of ``also`` finishes."""
-    soonest = await store.next_visible_in(queue)
+    try:
+        soonest = await store.next_visible_in(queue)
+    except BaseException:
+        _close(also)  # cancelled or failed: the extra waits would never be awaited
+        raise
     nap = limit if soonest is None else max(0.0, min(limit, soonest))
     if nap <= 0:
-        for extra in also:
-            if inspect.iscoroutine(extra):
-                extra.close()
+        _close(also)
         return
     await first_of(store.wait([queue], nap + 0.001), clock.sleep(nap + 0.001), *also)
+
+
+def _close(work: tuple[Awaitable[Any], ...]) -> None:
+    """Close the coroutines of ``work`` that will never be awaited (no "never awaited")."""
+    for extra in work:
+        if inspect.iscoroutine(extra):
+            extra.close()
