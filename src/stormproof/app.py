@@ -21,7 +21,8 @@ from stormproof.clock import Clock, SystemClock
 from stormproof.core import names, shedding
 from stormproof.core import queue_rules as rules
 from stormproof.engine import events
-from stormproof.engine.breakers import BreakerRegistry, CircuitBreaker
+from stormproof.engine.breaker_registry import BreakerRegistry
+from stormproof.engine.breakers import CircuitBreaker
 from stormproof.engine.limits import Limit, define_limit
 from stormproof.engine.periodic import Periodic
 from stormproof.engine.sync_bridge import SyncBridge

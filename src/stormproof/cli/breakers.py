@@ -22,7 +22,7 @@ from stormproof.cli.output import OneLineGroup, json_option, print_fields, print
 from stormproof.cli.store import not_found
 from stormproof.core import breaker as core
 from stormproof.core.breaker import State
-from stormproof.engine.breakers import force_record
+from stormproof.engine.breaker_registry import force_record
 from stormproof.machines.records import iso_time
 from stormproof.storage.base import DeleteState, StateRecord
 
