@@ -124,11 +124,12 @@ class CircuitBreaker:
         if self.scope == "process":
             if self._pending.calls:
                 await self.flush()
-        elif now - self._fetched_at >= STALE_MAX:
+        elif now - self._fetched_at >= STALE_MAX and not self._degraded:
             await self._sync()  # too old to trust (an idle process): the store first
         elif now - self._fetched_at >= CACHE_TTL or self._flush_due(now):
-            self._sync_in_background()
-        if self.scope == "process" or now - self._fetched_at < STALE_MAX:
+            self._sync_in_background()  # degraded: retried in the background only
+        local = self.scope == "process" or self._degraded
+        if local or now - self._fetched_at < STALE_MAX:
             b = core.expire(self._state, now, self.policy, 0.0)
             if b.state is State.CLOSED:
                 return Permit(now)
@@ -167,7 +168,8 @@ class CircuitBreaker:
             return
         self._pending = self._pending.then(counts)
         if self.scope == "process" or (counts.failures and self._trips(now)):
-            await self.flush()  # local; or a trip, which every process must learn of now
+            # local; or a trip, which every process must learn of now (degraded: this one)
+            await self.flush(local=self._degraded)
         elif self._flush_due(now):
             self._sync_in_background()
 
@@ -213,12 +215,16 @@ class CircuitBreaker:
         if self._pending.calls:
             await self.flush()
 
-    async def flush(self) -> None:
-        """Merge the locally counted outcomes into the (shared) state now."""
+    async def flush(self, local: bool = False) -> None:
+        """Merge the locally counted outcomes into the (shared, unless ``local``) state now."""
         self._flushed_at = self._clock().now()
         pending, self._pending = self._pending, Counts()
         u = self._rng.random()
-        await self._change(lambda b, at: (core.record(b, pending, at, self.policy, u), None))
+
+        def merge(b: core.Breaker, at: float) -> tuple[core.Breaker, None]:
+            return core.record(b, pending, at, self.policy, u), None
+
+        await (self._apply_locally(merge) if local else self._change(merge))
 
     # --- state changes ---------------------------------------------------------------
 
