@@ -99,3 +99,21 @@ async def test_mapping_waits_for_its_limit_with_the_backlog_in_the_queue(store_u
         finally:
             await worker.shutdown()
     assert len(seen) == 3
+
+
+async def test_one_refusal_answers_every_caller_until_its_retry_after(store_url: str) -> None:
+    clock = FakeClock()
+    app = App("l", store_url, clock=clock)
+    quota = app.limit("api", rate=1, burst=1)
+    async with app:
+        assert await quota.take(1) == 1
+        assert await quota.take(1) == 0  # the store refused: about 1 s to wait
+        store = app.store
+        await store.close()  # from now on any store call would fail
+        try:
+            got = await asyncio.gather(*(quota.take(1) for _ in range(50)))
+            assert got == [0] * 50 and 0 < quota.retry_after <= 1.0
+        finally:
+            await store.open()
+        clock.advance(1.0)
+        assert await quota.take(1) == 1
