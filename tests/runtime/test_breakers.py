@@ -8,6 +8,7 @@ import contextlib
 import json
 from collections.abc import AsyncIterator
 from typing import Any
+from urllib.parse import urlsplit, urlunsplit
 
 import pytest
 
@@ -18,6 +19,7 @@ from stormproof.engine.breakers import CACHE_TTL, STALE_MAX, CircuitBreaker, Per
 from stormproof.errors import BreakerOpen, InvalidAttribute
 from stormproof.storage.base import CompareAndSet
 from stormproof.testing import FakeClock
+from tests.support.tcp_forward import Forwarder
 
 POLICY: dict[str, Any] = {"consecutive_failures": 3, "open_for": 10, "half_open_calls": 2}
 
@@ -179,6 +181,34 @@ async def test_a_trip_elsewhere_stops_calls_within_stale_max(store_url: str) -> 
             await b3.force(State.OPEN, by="test")
             clock.advance(STALE_MAX * 1.01)  # no check in between: the copy is too old to trust
             assert not isinstance(await b2.try_admit(), Permit)
+
+
+async def test_a_global_breaker_degrades_to_process_scope_when_the_store_goes(
+    store_url: str, backend: str, caplog: pytest.LogCaptureFixture
+) -> None:
+    if backend != "postgres":
+        pytest.skip("an unreachable store: PostgreSQL behind a forwarder that is stopped")
+    parts = urlsplit(store_url)
+    with Forwarder(("127.0.0.1", 0), (parts.hostname or "", parts.port or 5432)) as fwd:
+        url = urlunsplit(parts._replace(netloc=f"postgres@127.0.0.1:{fwd.port}"))
+        clock = FakeClock()
+        app = App("b", f"{url}&deadline=0.5", clock=clock)
+        b = app.breaker("api", **POLICY)
+        async with app:
+            await b.refresh()
+            fwd.stop()
+            clock.advance(STALE_MAX * 1.01)  # too old to trust: this check asks the store
+            assert isinstance(await b.try_admit(), Permit)  # the store failed: decided locally
+            assert "event=breaker.degraded" in caplog.text
+            clock.advance(STALE_MAX * 2)  # degraded: checks no longer wait for the store
+            coro = b.try_admit()
+            with pytest.raises(StopIteration) as done:  # finished without suspending
+                coro.send(None)
+            assert isinstance(done.value.value, Permit)
+            await _fail(b, 3)  # a trip applies to this process at once
+            assert b.state.state is State.OPEN
+            with pytest.raises(BreakerOpen):
+                await b.admit()
 
 
 async def test_decorator_call_and_result_predicate(store_url: str) -> None:
