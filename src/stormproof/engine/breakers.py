@@ -125,7 +125,7 @@ class CircuitBreaker:
             if self._pending.calls:
                 await self.flush()
         elif now - self._fetched_at >= STALE_MAX and not self._degraded:
-            await self._sync()  # too old to trust (an idle process): the store first
+            await self._sync_shared()  # too old to trust (an idle process): the store first
         elif now - self._fetched_at >= CACHE_TTL or self._flush_due(now):
             self._sync_in_background()  # degraded: retried in the background only
         local = self.scope == "process" or self._degraded
@@ -189,10 +189,15 @@ class CircuitBreaker:
             return False
         return self.scope == "process" or now - self._flushed_at >= FLUSH_EVERY
 
-    def _sync_in_background(self) -> None:
+    def _sync_in_background(self) -> asyncio.Task[None]:
         """Flush and refresh in a task of its own (one at a time), never awaited by a call."""
         if self._syncing is None or self._syncing.done():
             self._syncing = asyncio.ensure_future(self._sync_quietly())
+        return self._syncing
+
+    async def _sync_shared(self) -> None:
+        """Wait for a sync: the one in flight, if any (concurrent callers share one)."""
+        await asyncio.shield(self._sync_in_background())
 
     async def _sync_quietly(self) -> None:
         try:
