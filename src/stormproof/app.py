@@ -20,7 +20,8 @@ from stormproof.core.unset import UNSET as UNSET  # noqa: PLC0414 (public before
 from stormproof.core.unset import Seconds
 from stormproof.core.unset import Unset as Unset  # noqa: PLC0414
 from stormproof.engine import events
-from stormproof.engine.breakers import BreakerRegistry, CircuitBreaker
+from stormproof.engine.breaker_registry import BreakerRegistry
+from stormproof.engine.breakers import CircuitBreaker
 from stormproof.engine.limits import Limit, define_limit
 from stormproof.engine.periodic import Periodic
 from stormproof.engine.sync_bridge import SyncBridge

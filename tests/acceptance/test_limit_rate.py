@@ -1,6 +1,7 @@
 """Issue 14 acceptance: a global rate of 50/s shared by 4 worker processes (10 callers
 each, always wanting more), measured AT THE DEPENDENCY (a loopback HTTP server stamping
-each request): <= 50 calls/s in total, within 5 % over 10 s."""
+each request): 50 calls/s in total, within 5 % over 10 s (475 to 525 calls, plus the
+burst at the start)."""
 
 from __future__ import annotations
 
@@ -57,9 +58,7 @@ async def _measure(store_url: str) -> list[float]:
     return stamps
 
 
-def test_50_per_second_over_4_processes_measured_at_the_dependency(
-    store_url: str, backend: str
-) -> None:
+def test_50_per_second_over_4_processes_measured_at_the_dependency(store_url: str) -> None:
     stamps = asyncio.run(_measure(store_url))
     start = stamps[0]
     in_window = sum(1 for t in stamps if start <= t < start + SECONDS)
@@ -67,13 +66,10 @@ def test_50_per_second_over_4_processes_measured_at_the_dependency(
     per_second = [sum(1 for t in stamps if start + s <= t < start + s + 1) for s in range(10)]
     print(f"{in_window} calls in {SECONDS:g} s at the dependency; per second {per_second}")
     assert in_window <= expected * 1.05 + BURST, in_window  # never more than the rate
-    # And the processes get all of it (within 5 %) on SQLite. On PostgreSQL, on this
-    # shared 2-core machine, the four processes' leases contend (each compare-and-set
-    # takes ~2 round trips and, tokens accruing 1 per 20 ms, a lease under contention is
-    # often granted a single token), so the total measured 33-46/s: the ceiling holds, the
-    # floor does not yet (engine/limits.py; see docs/resilience.md "Acceptance figures").
-    floor = 0.95 if backend == "sqlite" else 0.5
-    assert in_window >= expected * floor, in_window
+    # And the processes get all of it, within 5 % (>= 47.5/s), on both stores: a grant is
+    # one atomic step in the store (one statement on PostgreSQL), so contending processes
+    # queue for it instead of losing compare-and-sets and backing off.
+    assert in_window >= expected * 0.95, in_window
     # GCRA: the first second may add the burst; later seconds hold the rate, give or take
     # the jitter of requests on the wire (a late one lands in the next second).
     assert per_second[0] <= RATE + BURST + 1, per_second

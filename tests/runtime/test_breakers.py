@@ -8,16 +8,18 @@ import contextlib
 import json
 from collections.abc import AsyncIterator
 from typing import Any
+from urllib.parse import urlsplit, urlunsplit
 
 import pytest
 
 from stormproof import App, Worker
 from stormproof.core import breaker as core
 from stormproof.core.breaker import State
-from stormproof.engine.breakers import FLUSH_EVERY, CircuitBreaker, Permit
+from stormproof.engine.breakers import CACHE_TTL, STALE_MAX, CircuitBreaker, Permit
 from stormproof.errors import BreakerOpen, InvalidAttribute
 from stormproof.storage.base import CompareAndSet
 from stormproof.testing import FakeClock
+from tests.support.tcp_forward import Forwarder
 
 POLICY: dict[str, Any] = {"consecutive_failures": 3, "open_for": 10, "half_open_calls": 2}
 
@@ -67,13 +69,13 @@ async def test_trip_is_seen_by_another_process_and_refuses_without_calling(
     one, two = App("b", store_url, clock=clock), App("b", store_url, clock=clock)
     b1, b2 = one.breaker("api", **POLICY), two.breaker("api", **POLICY)
     async with opened(one, two):
-        await _fail(b1, 3)  # only the first outcome is flushed at once...
+        await _fail(b1, 2)  # outcomes that trip nothing are merged in the background...
         assert b1.state.state is State.CLOSED
-        clock.advance(FLUSH_EVERY * 1.5)
-        with pytest.raises(BreakerOpen):  # ...the next check merges the rest first: tripped
-            await b1.admit()
+        await _fail(b1, 1)  # ...the tripping one is written at once
         assert b1.state.state is State.OPEN
-        clock.advance(FLUSH_EVERY * 1.5)  # two's cached copy goes stale
+        with pytest.raises(BreakerOpen):
+            await b1.admit()
+        clock.advance(STALE_MAX * 1.01)  # two's cached copy is too old to trust
         calls = 0
 
         async def dependency() -> None:
@@ -135,6 +137,78 @@ async def test_closed_check_makes_no_round_trip(store_url: str) -> None:
         with pytest.raises(StopIteration) as done:  # finished without suspending: no I/O
             coro.send(None)
         assert isinstance(done.value.value, Permit)
+
+
+async def test_an_outcome_is_recorded_without_waiting_for_the_store(store_url: str) -> None:
+    clock = FakeClock()
+    app = App("b", store_url, clock=clock)
+    b = app.breaker("api")
+    async with app:
+        await b.refresh()
+        permit = await b.admit()
+        coro = b.done(permit, False)  # a flush is due (none yet), but in the background
+        with pytest.raises(StopIteration):
+            coro.send(None)
+        for _ in range(200):  # the background task merges it into the shared record
+            rec = await app.store.get_state("breaker/api")
+            if rec is not None and core.from_dict(json.loads(rec.value)).calls:
+                break
+            await asyncio.sleep(0.01)
+        assert rec is not None and core.from_dict(json.loads(rec.value)).calls == 1
+
+
+async def test_a_trip_elsewhere_stops_calls_within_stale_max(store_url: str) -> None:
+    clock = FakeClock()
+    one, two = App("b", store_url, clock=clock), App("b", store_url, clock=clock)
+    b1, b2 = one.breaker("api", **POLICY), two.breaker("api", **POLICY)
+    async with opened(one, two):
+        await b2.refresh()
+        await _fail(b1, 3)
+        clock.advance(CACHE_TTL * 1.5)  # stale: refreshed in the background, decided on the copy
+        assert isinstance(await b2.try_admit(), Permit)
+        for _ in range(200):
+            if b2.state.state is State.OPEN:
+                break
+            await asyncio.sleep(0.01)
+        assert not isinstance(await b2.try_admit(), Permit)
+        three = App("b", store_url, clock=clock)
+        b3 = three.breaker("api", **POLICY)
+        async with three:
+            await b3.refresh()
+            await b3.force(State.CLOSED, by="test")
+            await b2.refresh()
+            assert isinstance(await b2.try_admit(), Permit)
+            await b3.force(State.OPEN, by="test")
+            clock.advance(STALE_MAX * 1.01)  # no check in between: the copy is too old to trust
+            assert not isinstance(await b2.try_admit(), Permit)
+
+
+async def test_a_global_breaker_degrades_to_process_scope_when_the_store_goes(
+    store_url: str, backend: str, caplog: pytest.LogCaptureFixture
+) -> None:
+    if backend != "postgres":
+        pytest.skip("an unreachable store: PostgreSQL behind a forwarder that is stopped")
+    parts = urlsplit(store_url)
+    with Forwarder(("127.0.0.1", 0), (parts.hostname or "", parts.port or 5432)) as fwd:
+        url = urlunsplit(parts._replace(netloc=f"postgres@127.0.0.1:{fwd.port}"))
+        clock = FakeClock()
+        app = App("b", f"{url}&deadline=0.5", clock=clock)
+        b = app.breaker("api", **POLICY)
+        async with app:
+            await b.refresh()
+            fwd.stop()
+            clock.advance(STALE_MAX * 1.01)  # too old to trust: this check asks the store
+            assert isinstance(await b.try_admit(), Permit)  # the store failed: decided locally
+            assert "event=breaker.degraded" in caplog.text
+            clock.advance(STALE_MAX * 2)  # degraded: checks no longer wait for the store
+            coro = b.try_admit()
+            with pytest.raises(StopIteration) as done:  # finished without suspending
+                coro.send(None)
+            assert isinstance(done.value.value, Permit)
+            await _fail(b, 3)  # a trip applies to this process at once
+            assert b.state.state is State.OPEN
+            with pytest.raises(BreakerOpen):
+                await b.admit()
 
 
 async def test_decorator_call_and_result_predicate(store_url: str) -> None:

@@ -58,7 +58,12 @@ async def test_keys_are_separate_and_acquire_waits(store_url: str) -> None:
         await asyncio.sleep(0.05)
         assert not waiter.done()  # no token for tenant-1 before a second has passed
         clock.advance(1.0)
-        await asyncio.wait_for(waiter, 5)
+        for _ in range(50):  # a refusal answered after the advance sleeps a second from it
+            if waiter.done():
+                break
+            await asyncio.sleep(0.1)
+            clock.advance(1.0)
+        await asyncio.wait_for(waiter, 1)
 
 
 async def _enter(quota: Any, key: str) -> None:
@@ -94,3 +99,21 @@ async def test_mapping_waits_for_its_limit_with_the_backlog_in_the_queue(store_u
         finally:
             await worker.shutdown()
     assert len(seen) == 3
+
+
+async def test_one_refusal_answers_every_caller_until_its_retry_after(store_url: str) -> None:
+    clock = FakeClock()
+    app = App("l", store_url, clock=clock)
+    quota = app.limit("api", rate=1, burst=1)
+    async with app:
+        assert await quota.take(1) == 1
+        assert await quota.take(1) == 0  # the store refused: about 1 s to wait
+        store = app.store
+        await store.close()  # from now on any store call would fail
+        try:
+            got = await asyncio.gather(*(quota.take(1) for _ in range(50)))
+            assert got == [0] * 50 and 0 < quota.retry_after <= 1.0
+        finally:
+            await store.open()
+        clock.advance(1.0)
+        assert await quota.take(1) == 1

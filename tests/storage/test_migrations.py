@@ -74,4 +74,5 @@ def test_every_named_query_exists_in_both_dialects(dialect: str) -> None:
     other = set(sqlfiles.queries("postgres" if dialect == "sqlite" else "sqlite"))
     # FIFO group heads: one LATERAL statement on PostgreSQL, one per group on SQLite.
     # Bulk inserts: one unnest() statement on PostgreSQL, executemany on SQLite.
-    assert names - other <= {"fifo_group_head", "fifo_group_heads", "enqueue_arrays"}
+    # Rate-limit grants: one statement on PostgreSQL, a writer transaction on SQLite.
+    assert names - other <= {"fifo_group_head", "fifo_group_heads", "enqueue_arrays", "limit_take"}

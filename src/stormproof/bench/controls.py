@@ -71,9 +71,10 @@ async def _limit(app: App, calls: int) -> dict[str, Any]:
     return {"decision": _per_call(samples), "decisions_per_s": calls * 1e9 / total}
 
 
-async def _consume(url: str, messages: int, rounds: int = 3) -> dict[str, Any]:
+async def _consume(url: str, messages: int, rounds: int = 5) -> dict[str, Any]:
     """Messages/s through a mapping with a closed global breaker vs the same without one,
-    rounds alternating (medians), in one worker of 4 permits, batches of 10."""
+    in one worker of 4 permits, batches of 10: medians of ``rounds`` pairs of rounds, which
+    kind goes first alternating (so neither always runs on a warmer or fuller store)."""
     app = App("bench-controls-consume", url)
     handlers = {"none": _Handler(), "breaker": _Handler()}
     queues = {k: app.queue(f"bench-consume-{k}", visibility_timeout=60) for k in handlers}
@@ -86,9 +87,11 @@ async def _consume(url: str, messages: int, rounds: int = 3) -> dict[str, Any]:
         worker = Worker(app, concurrency=4)
         await worker.start()
         try:
-            for _ in range(rounds):
-                for kind, handler in handlers.items():
-                    rate = await _function_round(app, queues[kind], worker, handler, messages)
+            for i in range(rounds):
+                for kind in ("none", "breaker") if i % 2 == 0 else ("breaker", "none"):
+                    rate = await _function_round(
+                        app, queues[kind], worker, handlers[kind], messages
+                    )
                     rates[kind].append(rate)
         finally:
             await worker.shutdown()

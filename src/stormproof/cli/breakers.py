@@ -3,9 +3,9 @@
 Both read the state records global breakers (``breaker/<name>``) and limits
 (``limit/<name>/<key>``) keep in the store; ``ls`` and ``show`` change nothing (and create
 no store). ``breakers open`` isolates a breaker (every process stops calling within
-its cache time, 100 ms), ``close`` forces it closed, ``reset`` forgets its state (closed,
-no trips); each records who and when. A process-scope breaker has no record: the CLI
-cannot see or override it.
+200 ms and a round trip: ``engine.breakers.STALE_MAX``), ``close`` forces it closed,
+``reset`` forgets its state (closed, no trips); each records who and when. A
+process-scope breaker has no record: the CLI cannot see or override it.
 """
 
 from __future__ import annotations
@@ -22,7 +22,7 @@ from stormproof.cli.output import OneLineGroup, json_option, print_fields, print
 from stormproof.cli.store import not_found
 from stormproof.core import breaker as core
 from stormproof.core.breaker import State
-from stormproof.engine.breakers import force_record
+from stormproof.engine.breaker_registry import force_record
 from stormproof.machines.records import iso_time
 from stormproof.storage.base import DeleteState, StateRecord
 

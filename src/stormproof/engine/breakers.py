@@ -6,8 +6,12 @@ The decisions are :mod:`stormproof.core.breaker`'s; this module keeps their stat
   the half-open probe permits) is one state record ``breaker/<name>`` in the store, changed
   only by compare-and-set, so every process on every host sees one breaker. A process keeps
   a copy for :data:`CACHE_TTL` seconds: a check against a fresh closed (or still open) copy
-  makes no round trip. Outcomes are counted locally and merged into the record at most every
-  :data:`FLUSH_EVERY` seconds per process. The probe permits live in the record, so however
+  makes no round trip; a copy older than that is refreshed by a background task while calls
+  are still decided on it, up to :data:`STALE_MAX` seconds (older, the check waits for the
+  store). Outcomes are counted locally and merged into the record at most every
+  :data:`FLUSH_EVERY` seconds per process, by that background task: a guarded call never
+  waits for the store to record its outcome, unless its failure trips the breaker (then
+  the trip is written at once). The probe permits live in the record, so however
   many processes and callers there are, at most ``half_open_calls`` probes run per half-open
   window; a prober that dies leaves a permit that expires after ``probe_timeout`` and
   reopens the breaker (the core's rule).
@@ -20,6 +24,7 @@ If the store fails, a global breaker decides on its local copy (process scope) a
 
 from __future__ import annotations
 
+import asyncio
 import contextvars
 import functools
 import inspect
@@ -40,6 +45,9 @@ from stormproof.errors import BreakerOpen, InvalidAttribute, StoreError
 from stormproof.storage.base import CompareAndSet, Store
 
 CACHE_TTL = 0.1  # a process trusts its copy of a global breaker's state this long
+# ... and decides on an older copy (being refreshed in the background) up to this age: a
+# trip elsewhere stops this process's calls within STALE_MAX + a round trip (< 250 ms)
+STALE_MAX = 0.2
 FLUSH_EVERY = 0.1  # local outcome counts are merged into the store at most this often
 CAS_ATTEMPTS = 20  # compare-and-set retries under contention before refusing a call
 
@@ -92,6 +100,7 @@ class CircuitBreaker:
         self._pending = Counts()
         self._flushed_at = float("-inf")
         self._degraded = False
+        self._syncing: asyncio.Task[None] | None = None  # the background flush and refresh
         self.on_change: Announce | None = None  # told of each transition this process makes
         self._calls: contextvars.ContextVar[tuple[Any, ...]] = contextvars.ContextVar(
             f"breaker-{name}", default=()
@@ -112,8 +121,15 @@ class CircuitBreaker:
     async def try_admit(self) -> Permit | float | None:
         """A permit, or when refused the time to retry at (None: unknown)."""
         now = self._clock().now()
-        fresh = self.scope == "process" or now - self._fetched_at < CACHE_TTL
-        if fresh and not self._flush_due(now):
+        if self.scope == "process":
+            if self._pending.calls:
+                await self.flush()
+        elif now - self._fetched_at >= STALE_MAX and not self._degraded:
+            await self._sync_shared()  # too old to trust (an idle process): the store first
+        elif now - self._fetched_at >= CACHE_TTL or self._flush_due(now):
+            self._sync_in_background()  # degraded: retried in the background only
+        local = self.scope == "process" or self._degraded
+        if local or now - self._fetched_at < STALE_MAX:
             b = core.expire(self._state, now, self.policy, 0.0)
             if b.state is State.CLOSED:
                 return Permit(now)
@@ -121,10 +137,6 @@ class CircuitBreaker:
                 return b.open_until
             if self.scope == "global" and not core.admit(b, now, self.policy, 0.0, "").allowed:
                 return core.admit(b, now, self.policy, 0.0, "").retry_at
-        if self._pending.calls:
-            await self.flush()
-            if self._state.state is State.CLOSED:
-                return Permit(now)  # the flush just read the shared state: no second trip
         probe_id = f"{id(self):x}-{self._rng.getrandbits(48):012x}"
         u = self._rng.random()
 
@@ -155,8 +167,16 @@ class CircuitBreaker:
             )
             return
         self._pending = self._pending.then(counts)
-        if self._flush_due(now):
-            await self.flush()
+        if self.scope == "process" or (counts.failures and self._trips(now)):
+            # local; or a trip, which every process must learn of now (degraded: this one)
+            await self.flush(local=self._degraded)
+        elif self._flush_due(now):
+            self._sync_in_background()
+
+    def _trips(self, now: float) -> bool:
+        """Whether the pending outcomes trip this process's copy of a closed breaker."""
+        tripped = core.record(self._state, self._pending, now, self.policy, 0.0)
+        return self._state.state is State.CLOSED and tripped.state is not State.CLOSED
 
     async def cancel(self, permit: Permit) -> None:
         """Give back an unused permit (a probe that found nothing to do)."""
@@ -169,12 +189,47 @@ class CircuitBreaker:
             return False
         return self.scope == "process" or now - self._flushed_at >= FLUSH_EVERY
 
-    async def flush(self) -> None:
-        """Merge the locally counted outcomes into the (shared) state now."""
+    def _sync_in_background(self) -> asyncio.Task[None]:
+        """Flush and refresh in a task of its own (one at a time), never awaited by a call."""
+        if self._syncing is None or self._syncing.done():
+            self._syncing = asyncio.ensure_future(self._sync_quietly())
+        return self._syncing
+
+    async def _sync_shared(self) -> None:
+        """Wait for a sync: the one in flight, if any (concurrent callers share one)."""
+        await asyncio.shield(self._sync_in_background())
+
+    async def _sync_quietly(self) -> None:
+        try:
+            await self._sync()
+        except Exception:  # the store's failures degrade in _change; anything else is a bug
+            log.exception("event=breaker.sync_failed breaker=%s", self.name)
+
+    async def _sync(self) -> None:
+        """Merge the pending outcomes (if any) and read the shared state, in one step."""
+        if self._pending.calls:
+            await self.flush()
+        else:
+            u = self._rng.random()
+            await self._change(lambda b, at: (core.expire(b, at, self.policy, u), None))
+
+    async def settle(self) -> None:
+        """Wait for the background flush, then merge what is still pending (closing)."""
+        if self._syncing is not None:
+            await asyncio.gather(self._syncing, return_exceptions=True)
+        if self._pending.calls:
+            await self.flush()
+
+    async def flush(self, local: bool = False) -> None:
+        """Merge the locally counted outcomes into the (shared, unless ``local``) state now."""
         self._flushed_at = self._clock().now()
         pending, self._pending = self._pending, Counts()
         u = self._rng.random()
-        await self._change(lambda b, at: (core.record(b, pending, at, self.policy, u), None))
+
+        def merge(b: core.Breaker, at: float) -> tuple[core.Breaker, None]:
+            return core.record(b, pending, at, self.policy, u), None
+
+        await (self._apply_locally(merge) if local else self._change(merge))
 
     # --- state changes ---------------------------------------------------------------
 
@@ -238,7 +293,7 @@ class CircuitBreaker:
                 new.state.value,
                 self.name,
                 json.dumps(new.reason),
-                _iso(new.open_until),
+                iso_ms(new.open_until),
             )
             events.emit(
                 "breaker.changed",
@@ -252,14 +307,12 @@ class CircuitBreaker:
     async def refresh(self) -> core.Breaker:
         """Read the shared state now (and merge pending outcomes)."""
         self._fetched_at = float("-inf")
-        await self._change(
-            lambda b, at: (core.expire(b, at, self.policy, self._rng.random()), None)
-        )
+        await self._sync()
         return self._state
 
     async def force(self, state: State, by: str = "api") -> core.Breaker:
         """Manual override: ``State.OPEN`` isolates, ``State.CLOSED`` resets; records who/when."""
-        when = _iso(self._clock().now())
+        when = iso_ms(self._clock().now())
         reason = f"forced {state.value} by {by} at {when}"
         await self._change(lambda b, at: (core.force(b, state, at, reason), None))
         return self._state
@@ -315,65 +368,6 @@ class CircuitBreaker:
         await self.done(permit, self.failed(exc))
 
 
-async def force_record(store: Store, name: str, state: State, now: float, by: str) -> core.Breaker:
-    """Force a (global) breaker's stored state without its policy: the CLI's override.
-
-    ``State.OPEN`` isolates, ``State.CLOSED`` resets it; the reason records who and when.
-    """
-    key = f"breaker/{name}"
-    reason = f"forced {state.value} by {by} at {_iso(now)}"
-    for _ in range(CAS_ATTEMPTS):
-        rec = await store.get_state(key)
-        old = core.from_dict(json.loads(rec.value)) if rec else core.Breaker()
-        new = core.force(old, state, now, reason)
-        op = CompareAndSet(key, rec.version if rec else None, json.dumps(core.to_dict(new)))
-        if (await store.apply([op]))[0].ok:
-            log.warning("event=breaker.forced breaker=%s state=%s by=%s", name, state.value, by)
-            return new
-    raise StoreError(f"breaker {name!r} kept changing: try again")
-
-
-def _iso(t: float) -> str:
+def iso_ms(t: float) -> str:
+    """An epoch time as ISO 8601 UTC to the millisecond (log lines and reasons)."""
     return datetime.fromtimestamp(t, UTC).isoformat(timespec="milliseconds")
-
-
-class BreakerRegistry:
-    """The breakers of one app in this process."""
-
-    def __init__(self, store: Callable[[], Store], clock: Callable[[], Clock]) -> None:
-        self._store = store
-        self._clock = clock
-        self.breakers: dict[str, CircuitBreaker] = {}
-        self.on_change: Announce | None = None  # given to every breaker declared
-
-    def declare(self, name: str, **options: Any) -> CircuitBreaker:
-        """Declare (or redeclare) a breaker; policy fields are validated now."""
-        if not isinstance(name, str) or not name or "/" in name:
-            raise InvalidAttribute("name", name, "a non-empty name without '/'")
-        extra = {
-            k: options.pop(k)
-            for k in ("scope", "failure_on", "failed_result", "rng")
-            if k in options
-        }
-        b = CircuitBreaker(self._store, self._clock, name, core.policy(**options), **extra)
-        b.on_change = self.on_change
-        self.breakers[name] = b
-        return b
-
-    def get(self, name: str) -> CircuitBreaker:
-        """A declared breaker, by name."""
-        try:
-            return self.breakers[name]
-        except KeyError:
-            raise InvalidAttribute(
-                "breaker", name, f"a declared breaker: {sorted(self.breakers)}"
-            ) from None
-
-    async def close(self) -> None:
-        """Merge every breaker's pending outcomes (best effort)."""
-        for b in self.breakers.values():
-            if b._pending.calls:
-                try:
-                    await b.flush()
-                except Exception:  # closing: the counts are advisory
-                    log.warning("event=breaker.flush_failed breaker=%s", b.name)

@@ -1,12 +1,15 @@
 """Global rate and concurrency limits (``app.limit(...)``), shared by every process.
 
 A rate limit is one state record per key, ``limit/<name>/<key>``, holding the theoretical
-arrival time of each of its rates (:mod:`stormproof.core.bucket`); it changes only by
-compare-and-set, so concurrent takers never admit more than the burst (no read-then-write
-race). To avoid a store write per call, a process takes a *leased block* of tokens (enough
-for :data:`LEASE_FOR` seconds at the rate, within the burst) and spends it locally; tokens
-unspent after :data:`LEASE_FOR` seconds are dropped, so a block never turns into a late
-burst. A refused take writes nothing.
+arrival time of each of its rates (:mod:`stormproof.core.bucket`). A grant is one atomic
+step in the store (:class:`~stormproof.storage.limit_ops.TakeTokens`: one statement on
+PostgreSQL, one writer transaction on SQLite), so concurrent takers never admit more than
+the burst and never lose a race they must retry. To avoid a store write per call, a
+process takes a *leased block* of tokens (enough for :data:`LEASE_FOR` seconds at the
+rate, within the burst) and spends it locally; tokens unspent after :data:`LEASE_FOR`
+seconds are dropped, so a block never turns into a late burst. A refused take writes
+nothing, and the process remembers the refusal until its ``retry_after``: its other
+callers wait without asking the store again.
 
 The concurrency limit (a bulkhead) is a global slot pool (``stormproof.engine.slots``),
 named ``limit:<name>``: leased slots, renewed while held, back on their own if a process dies.
@@ -16,10 +19,9 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
-import json
 import math
 from collections.abc import AsyncIterator, Callable, Sequence
-from typing import Any
+from typing import Any, cast
 
 from stormproof.clock import Clock
 from stormproof.core import bucket
@@ -27,10 +29,10 @@ from stormproof.core.bucket import Rate
 from stormproof.core.numbers import whole_number
 from stormproof.engine.slots import SlotPool
 from stormproof.errors import InvalidAttribute
-from stormproof.storage.base import CompareAndSet, Store
+from stormproof.storage.base import Store
+from stormproof.storage.limit_ops import TakeTokens
 
 LEASE_FOR = 0.1  # a leased block covers this many seconds of the rate, and expires then
-CAS_ATTEMPTS = 50  # compare-and-set retries under contention (each loser re-decides)
 MIN_WAIT = 0.005  # shortest wait between two tries of a waiting acquire
 
 
@@ -56,6 +58,7 @@ class Limit:
         self._pool = pool
         self._blocks: dict[str, tuple[int, float]] = {}  # key -> (tokens, usable until)
         self._leasing: dict[str, asyncio.Lock] = {}  # one lease in flight per key and process
+        self._refused: dict[str, float] = {}  # key -> when the store may grant again
         self.retry_after = 0.0
 
     def state_key(self, key: str | None) -> str:
@@ -73,18 +76,30 @@ class Limit:
             return max(0, want)
         sk = self.state_key(key)
         n = self._spend(sk, want)
-        if n:
+        if n or self._still_refused(sk):
             return n
         lock = self._leasing.setdefault(sk, asyncio.Lock())
         async with lock:  # callers queued behind a lease spend its block first
             n = self._spend(sk, want)
-            if n:
+            if n or self._still_refused(sk):
                 return n
             now = self._clock().now()
-            granted = await self._lease(sk, self._block_size(want))
+            granted = await self._lease(sk, self._block_size(want), now)
+            if not granted:
+                self._refused[sk] = now + self.retry_after
+                return 0
             n = min(want, granted)
             self._blocks[sk] = (granted - n, now + LEASE_FOR)
             return n
+
+    def _still_refused(self, sk: str) -> bool:
+        """Whether the store refused this key too recently to ask again (then
+        :attr:`retry_after` is the time left): one refusal answers every caller."""
+        left = self._refused.get(sk, 0.0) - self._clock().now()
+        if left <= 0:
+            return False
+        self.retry_after = left
+        return True
 
     def _spend(self, sk: str, want: int) -> int:
         tokens, until = self._blocks.get(sk, (0, 0.0))
@@ -94,22 +109,14 @@ class Limit:
         self._blocks[sk] = (tokens - n, until)
         return n
 
-    async def _lease(self, sk: str, block: int) -> int:
-        store = self._store()
-        for _ in range(CAS_ATTEMPTS):
-            rec = await store.get_state(sk)
-            tats = json.loads(rec.value)["tats"] if rec else [0.0] * len(self.rates)
-            if len(tats) != len(self.rates):  # the rates changed: start afresh
-                tats = [0.0] * len(self.rates)
-            n, new, wait = bucket.grant_all(tats, self._clock().now(), self.rates, block)
-            if n == 0:
-                self.retry_after = wait
-                return 0  # refused: nothing written
-            op = CompareAndSet(sk, rec.version if rec else None, json.dumps({"tats": new}))
-            if (await store.apply([op]))[0].ok:
-                return n
-        self.retry_after = MIN_WAIT
-        return 0
+    async def _lease(self, sk: str, block: int, now: float) -> int:
+        """Up to ``block`` tokens from the store in one atomic grant (0: refused, and
+        :attr:`retry_after` set)."""
+        op = TakeTokens(sk, self.rates, block, now)
+        result = (await self._store().apply([op]))[0]
+        granted, wait = cast(tuple[int, float], tuple(result.values))
+        self.retry_after = max(MIN_WAIT, wait) if not granted else 0.0
+        return granted
 
     @contextlib.asynccontextmanager
     async def acquire(self, key: str | None = None) -> AsyncIterator[None]:
