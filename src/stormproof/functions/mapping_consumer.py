@@ -73,15 +73,29 @@ class MappingConsumer(QueueConsumer):
             lower.switch = self.switch
 
     async def _tickets(self, n: int) -> list[Ticket]:
-        if not await self.switch.enabled():  # disabled at run time: claim nothing
-            self.permits.release(n)
-            return []
-        if self.guard is None:
-            return await super()._tickets(n)
-        allowed = await self.guard.allow(n)  # an open breaker: claim nothing, n permits back
-        self.permits.release(n - allowed)
+        # The caller took n permits: each ends in a ticket or is given back, whatever
+        # raises (a store error reading the switch or the breaker must not leak them).
+        handed = 0  # permits handed on to reserve(), which gives back its unmatched ones
+        try:
+            if not await self.switch.enabled():  # disabled at run time: claim nothing
+                return []
+            if self.guard is None:
+                handed = n
+                return await super()._tickets(n)
+            handed = await self.guard.allow(n)  # an open breaker: claim nothing
+            return await self._guarded(self.guard, handed)
+        finally:
+            self.permits.release(n - handed)
+
+    async def _guarded(self, guard: MappingGuard, allowed: int) -> list[Ticket]:
+        """Tickets for the units ``guard`` allowed, with its permits tied to them."""
         tickets = await super()._tickets(allowed) if allowed else []
-        await self.guard.attach(tickets)
+        try:
+            await guard.attach(tickets)
+        except BaseException:  # untied tickets would hold their capacity forever
+            for ticket in tickets:
+                ticket.finish()
+            raise
         return tickets
 
     async def _claim_and_dispatch(self, tickets: list[Ticket]) -> int:
