@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import asyncio
-import json
 import logging
 import uuid
 from dataclasses import replace
@@ -11,7 +10,7 @@ from typing import Any
 
 from stormproof.core.batch_response import BatchDecision, BatchItem, decide_batch
 from stormproof.core.queue_rules import QueueAttributes
-from stormproof.engine import events
+from stormproof.engine import events, log_lines
 from stormproof.engine.consumer import IDLE_WAIT, QueueConsumer, leases_of
 from stormproof.engine.leases import Holding, LeaseKeeper
 from stormproof.engine.mapping_guard import MappingGuard
@@ -281,31 +280,6 @@ def _outcome_fields(attempt: int, outcome: Outcome, decision: BatchDecision) -> 
 
 
 def _log(event: str, function: str, queue: str, request_id: str, rows: Any, **extra: Any) -> None:
-    if log.isEnabledFor(logging.INFO):
-        ids = ",".join(r.message_id for r in rows)
-        more = "".join(f" {k}={_text(v)}" for k, v in extra.items())
-        log.info(
-            "event=%s function=%s queue=%s request_id=%s message_ids=%s%s",
-            event,
-            function,
-            queue,
-            request_id,
-            ids,
-            more,
-            extra={
-                "stormproof": {
-                    "event": event,
-                    "function": function,
-                    "queue": queue,
-                    "request_id": request_id,
-                    **extra,
-                }
-            },
-        )
-
-
-def _text(value: Any) -> str:
-    if isinstance(value, list | tuple):
-        return ",".join(map(str, value))
-    text = str(value)
-    return json.dumps(text) if " " in text else text
+    ids = [r.message_id for r in rows]
+    fields = {"function": function, "queue": queue, "request_id": request_id, "message_ids": ids}
+    log_lines.log_event(log, event, {**fields, **extra})
