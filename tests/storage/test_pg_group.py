@@ -10,8 +10,10 @@ import pytest
 
 from stormproof import App
 from stormproof.errors import StoreError, StoreUnavailable
-from stormproof.storage.base import EntryStatus, Operation, OpResult
-from stormproof.storage.pg_group import MAX_UNITS, GroupCommit
+from stormproof.machines.step_messages import message
+from stormproof.storage.base import Enqueue, EntryStatus, Operation, OpResult
+from stormproof.storage.pg_group import MAX_FLUSHERS, MAX_UNITS, Apply, GroupCommit
+from stormproof.storage.postgres import PostgresStore
 
 
 class Recorder:
@@ -83,3 +85,47 @@ async def test_a_lone_send_is_not_delayed_by_the_group(store_url: str, count: in
             await asyncio.wait_for(q.send(f"m{i}"), timeout=5)
         got = await q.receive(max_messages=10, wait=1)
         assert sorted(m.body for m in got) == [f"m{i}" for i in range(count)]
+
+
+class Gated:
+    """The real store's send, held once committed until ``gate`` opens, so that every
+    flusher finishes in one turn of the loop, with the test woken right after them."""
+
+    def __init__(self, apply: Apply) -> None:
+        self.apply, self.gate, self.held = apply, asyncio.Event(), asyncio.Event()
+        self.started: asyncio.Queue[None] = asyncio.Queue()
+        self.waiting = 0
+
+    async def __call__(self, ops: Sequence[Operation]) -> list[OpResult]:
+        self.started.put_nowait(None)  # this flusher has taken its units
+        results = await self.apply(ops)
+        self.waiting += 1
+        if self.waiting == MAX_FLUSHERS:
+            self.held.set()
+        await self.gate.wait()
+        return results
+
+
+def _send(n: int) -> list[Operation]:
+    return [Enqueue("_sfn-g", [message({"n": n})])]
+
+
+async def test_a_send_queued_as_the_flushers_finish_is_not_stranded(store_url: str) -> None:
+    if not store_url.startswith("postgres"):
+        pytest.skip("sends share transactions on PostgreSQL only")
+    async with App("g", store_url) as app:
+        store = app.store
+        assert isinstance(store, PostgresStore)
+        gated = Gated(store._send)
+        group = GroupCommit(gated)
+        first = []
+        for n in range(MAX_FLUSHERS):  # one flusher per send, each holding its own
+            first.append(asyncio.ensure_future(group.send(_send(n))))
+            await gated.started.get()
+        await gated.held.wait()
+        asyncio.get_running_loop().call_soon(gated.gate.set)
+        await gated.gate.wait()  # woken after every flusher saw the queue empty and ended
+        async with asyncio.timeout(10):  # before the fix the send was stranded: a hang
+            await group.send(_send(MAX_FLUSHERS))  # awaited inline: queued in this turn
+            await asyncio.gather(*first)
+        assert (await store.counts("_sfn-g")).visible == MAX_FLUSHERS + 1

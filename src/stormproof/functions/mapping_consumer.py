@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import asyncio
-import json
 import logging
 import uuid
 from dataclasses import replace
@@ -11,7 +10,7 @@ from typing import Any
 
 from stormproof.core.batch_response import BatchDecision, BatchItem, decide_batch
 from stormproof.core.queue_rules import QueueAttributes
-from stormproof.engine import events
+from stormproof.engine import events, log_lines
 from stormproof.engine.consumer import IDLE_WAIT, QueueConsumer, leases_of
 from stormproof.engine.leases import Holding, LeaseKeeper
 from stormproof.engine.mapping_guard import MappingGuard
@@ -73,15 +72,29 @@ class MappingConsumer(QueueConsumer):
             lower.switch = self.switch
 
     async def _tickets(self, n: int) -> list[Ticket]:
-        if not await self.switch.enabled():  # disabled at run time: claim nothing
-            self.permits.release(n)
-            return []
-        if self.guard is None:
-            return await super()._tickets(n)
-        allowed = await self.guard.allow(n)  # an open breaker: claim nothing, n permits back
-        self.permits.release(n - allowed)
+        # The caller took n permits: each ends in a ticket or is given back, whatever
+        # raises (a store error reading the switch or the breaker must not leak them).
+        handed = 0  # permits handed on to reserve(), which gives back its unmatched ones
+        try:
+            if not await self.switch.enabled():  # disabled at run time: claim nothing
+                return []
+            if self.guard is None:
+                handed = n
+                return await super()._tickets(n)
+            handed = await self.guard.allow(n)  # an open breaker: claim nothing
+            return await self._guarded(self.guard, handed)
+        finally:
+            self.permits.release(n - handed)
+
+    async def _guarded(self, guard: MappingGuard, allowed: int) -> list[Ticket]:
+        """Tickets for the units ``guard`` allowed, with its permits tied to them."""
         tickets = await super()._tickets(allowed) if allowed else []
-        await self.guard.attach(tickets)
+        try:
+            await guard.attach(tickets)
+        except BaseException:  # untied tickets would hold their capacity forever
+            for ticket in tickets:
+                ticket.finish()
+            raise
         return tickets
 
     async def _claim_and_dispatch(self, tickets: list[Ticket]) -> int:
@@ -267,31 +280,6 @@ def _outcome_fields(attempt: int, outcome: Outcome, decision: BatchDecision) -> 
 
 
 def _log(event: str, function: str, queue: str, request_id: str, rows: Any, **extra: Any) -> None:
-    if log.isEnabledFor(logging.INFO):
-        ids = ",".join(r.message_id for r in rows)
-        more = "".join(f" {k}={_text(v)}" for k, v in extra.items())
-        log.info(
-            "event=%s function=%s queue=%s request_id=%s message_ids=%s%s",
-            event,
-            function,
-            queue,
-            request_id,
-            ids,
-            more,
-            extra={
-                "stormproof": {
-                    "event": event,
-                    "function": function,
-                    "queue": queue,
-                    "request_id": request_id,
-                    **extra,
-                }
-            },
-        )
-
-
-def _text(value: Any) -> str:
-    if isinstance(value, list | tuple):
-        return ",".join(map(str, value))
-    text = str(value)
-    return json.dumps(text) if " " in text else text
+    ids = [r.message_id for r in rows]
+    fields = {"function": function, "queue": queue, "request_id": request_id, "message_ids": ids}
+    log_lines.log_event(log, event, {**fields, **extra})

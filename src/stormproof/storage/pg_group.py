@@ -31,13 +31,15 @@ class GroupCommit:
     def __init__(self, apply: Apply) -> None:
         self._apply = apply
         self._pending: list[_Unit] = []
-        self._flushers: set[asyncio.Task[None]] = set()
+        self._flushers: set[asyncio.Task[None]] = set()  # held: a task needs a reference
+        self._active = 0  # flushers not yet past their last look at the queue
 
     async def send(self, ops: Sequence[Operation]) -> list[OpResult]:
         """Apply ``ops`` (plain sends) in a transaction shared with concurrent sends."""
         future: asyncio.Future[list[OpResult]] = asyncio.get_running_loop().create_future()
         self._pending.append((ops, future))
-        if len(self._flushers) < MAX_FLUSHERS:
+        if self._active < MAX_FLUSHERS:
+            self._active += 1
             task = asyncio.ensure_future(self._flush())
             self._flushers.add(task)
             task.add_done_callback(self._flushers.discard)
@@ -50,7 +52,12 @@ class GroupCommit:
                 units = self._pending[:MAX_UNITS]
                 del self._pending[:MAX_UNITS]
                 await self._commit(units)
-        finally:  # cancelled (the loop is closing): no sender may wait forever
+        finally:
+            # Counted down with no await after the empty queue was seen: a send queued
+            # from now on starts a flusher of its own. The set's done callback runs a
+            # turn later, too late for that: counting the set would strand such a send.
+            self._active -= 1
+            # Cancelled (the loop is closing): no sender may wait forever.
             for _, future in units:
                 future.cancel()
 

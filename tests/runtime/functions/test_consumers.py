@@ -480,3 +480,6 @@ async def test_structured_log_lines(store_url: str, caplog: pytest.LogCaptureFix
     assert any(line.startswith("event=batch.start") and mid in line for line in lines)
     failure = next(line for line in lines if line.startswith("event=batch.failure"))
     assert "error_type=ValueError" in failure and "attempt=1" in failure and mid in failure
+    fields = [getattr(r, "stormproof", {}) for r in caplog.records]  # for JSON formatters
+    start = next(f for f in fields if f.get("event") == "batch.start")
+    assert start["message_ids"] == [mid] and start["function"] == "handle"
