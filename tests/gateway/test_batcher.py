@@ -20,8 +20,10 @@ TRACE = "00-{:032x}-00f067aa0ba902b7-01"
 async def test_units_commit_together_and_a_conflict_sinks_only_its_unit(store_url: str) -> None:
     async with App("batch", store_url) as app:
         batcher = UnitBatcher(lambda: app.store)
-        units = [[CompareAndSet(f"u/{i}", None, "x"), CompareAndSet(f"v/{i}", None, "y")]
-                 for i in range(20)]  # fmt: skip
+        units = [
+            [CompareAndSet(f"u/{i}", None, "x"), CompareAndSet(f"v/{i}", None, "y")]
+            for i in range(20)
+        ]
         units.append([CompareAndSet("u/3", None, "again")])  # conflicts with unit 3
         outcomes = await asyncio.gather(*(batcher.apply(u) for u in units), return_exceptions=True)
         assert [type(o) for o in outcomes].count(StaleLease) == 1

@@ -10,8 +10,9 @@ from stormproof.cli import main
 
 
 def test_bench_controls_reports_each_figure(store_url: str) -> None:
-    result = CliRunner().invoke(main, ["bench", "controls", "--store", store_url, "-n", "200",
-                                       "-m", "100", "--json"])  # fmt: skip
+    result = CliRunner().invoke(
+        main, ["bench", "controls", "--store", store_url, "-n", "200", "-m", "100", "--json"]
+    )
     assert result.exit_code == 0, result.output
     report = json.loads(result.stdout)
     assert report["calls"] == 200

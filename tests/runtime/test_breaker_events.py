@@ -49,5 +49,7 @@ async def test_transitions_are_events_once_and_a_warning(
     assert opened["detail"]["breaker"] == "payments"
     assert opened["detail"]["reason"] == "1 consecutive failures"
     assert opened["detail"]["open_until"] is not None
-    assert any("event=breaker.open breaker=payments" in r.message and r.levelno == logging.WARNING
-               for r in caplog.records)  # fmt: skip
+    assert any(
+        "event=breaker.open breaker=payments" in r.message and r.levelno == logging.WARNING
+        for r in caplog.records
+    )

@@ -79,8 +79,16 @@ def parse_wrk(output: str) -> dict[str, Any]:
 
 
 def _wrk(url: str, duration: int, connections: int, threads: int, script: Path) -> str:
-    cmd = ["wrk", f"-t{threads}", f"-c{connections}", f"-d{duration}s", "--latency",
-           "-s", str(script), url]  # fmt: skip
+    cmd = [
+        "wrk",
+        f"-t{threads}",
+        f"-c{connections}",
+        f"-d{duration}s",
+        "--latency",
+        "-s",
+        str(script),
+        url,
+    ]
     done = subprocess.run(cmd, capture_output=True, text=True, timeout=duration + 60, check=True)
     return done.stdout
 
@@ -139,8 +147,14 @@ def render(report: dict[str, Any]) -> None:
         table.add_column(column, justify="left" if column == "route" else "right")
     for key, label in (("plain", "plain 202 (no store)"), ("storage_first", "storage-first")):
         f = report[key]
-        table.add_row(label, f"{f['requests_per_s']:,.0f}", f"{f['p50_s'] * 1e3:.2f}",
-                      f"{f['p99_s'] * 1e3:.2f}", str(f["requests"]), str(f["non_2xx"]))  # fmt: skip
+        table.add_row(
+            label,
+            f"{f['requests_per_s']:,.0f}",
+            f"{f['p50_s'] * 1e3:.2f}",
+            f"{f['p99_s'] * 1e3:.2f}",
+            str(f["requests"]),
+            str(f["non_2xx"]),
+        )
     console = Console()
     console.print(table)
     console.print(

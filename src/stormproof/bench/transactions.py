@@ -34,11 +34,15 @@ def definition(resource: str) -> dict[str, Any]:
         "StartAt": "Before",
         "States": {
             "Before": {"Type": "Pass", "Result": 1, "ResultPath": "$.before", "Next": "Update"},
-            "Update": {"Type": "Task", "Resource": resource, "ResultPath": "$.row",
-                       "Next": "After"},
+            "Update": {
+                "Type": "Task",
+                "Resource": resource,
+                "ResultPath": "$.row",
+                "Next": "After",
+            },
             "After": {"Type": "Pass", "Result": 1, "ResultPath": "$.after", "End": True},
         },
-    }  # fmt: skip
+    }
 
 
 def bench_app(url: str) -> tuple[App, dict[str, Any]]:
@@ -93,10 +97,15 @@ def _spawn(url: str, workers: int) -> list[subprocess.Popen[str]]:
         " worker_main(sys.argv[1])"
     )
     procs = [
-        subprocess.Popen([sys.executable, "-c", code, url], stdin=subprocess.PIPE,
-                         stdout=subprocess.PIPE, text=True, env=os.environ.copy())
+        subprocess.Popen(
+            [sys.executable, "-c", code, url],
+            stdin=subprocess.PIPE,
+            stdout=subprocess.PIPE,
+            text=True,
+            env=os.environ.copy(),
+        )
         for _ in range(workers)
-    ]  # fmt: skip
+    ]
     for proc in procs:
         assert proc.stdout is not None
         if proc.stdout.readline().strip() != "ready":
@@ -128,8 +137,12 @@ async def _variant(url: str, machine: str, n: int, workers: int) -> dict[str, An
             for proc in procs:
                 proc.communicate(timeout=30)
         succeeded = await driver.list_executions(machine, "SUCCEEDED", limit=n)
-    return {"variant": machine, "executions": n, "succeeded": len(succeeded),
-            "run_per_s": n / run_s}  # fmt: skip
+    return {
+        "variant": machine,
+        "executions": n,
+        "succeeded": len(succeeded),
+        "run_per_s": n / run_s,
+    }
 
 
 def run(url: str, executions: int = 1000, workers: int = 2) -> dict[str, Any]:

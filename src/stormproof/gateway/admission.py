@@ -46,15 +46,19 @@ class Admission:
         self._cache: dict[str, tuple[float, Client]] = {}
 
     async def admit(
-        self, path: str, limits: BucketLimits | None, key_required: bool,
+        self,
+        path: str,
+        limits: BucketLimits | None,
+        key_required: bool,
         headers: Mapping[str, str],
-    ) -> Client:  # fmt: skip
+    ) -> Client:
         """The admitted client, or raise Forbidden / TooManyRequests / QuotaExceeded."""
         secret = headers.get("x-api-key")
         client = await self._client(secret) if secret else Client(None, None)
         if secret and (client.key is None or not client.key.allows(path)):
-            raise Forbidden("the API key is unknown, revoked or not valid for this route",
-                            route=path)  # fmt: skip
+            raise Forbidden(
+                "the API key is unknown, revoked or not valid for this route", route=path
+            )
         if key_required and client.key is None:
             raise Forbidden("this route requires an x-api-key header", route=path)
         levels: list[Level] = []

@@ -56,9 +56,13 @@ class ApiKey:
 
 
 async def create_key(
-    store: Store, name: str, now: float, *, plan: str | None = None,
+    store: Store,
+    name: str,
+    now: float,
+    *,
+    plan: str | None = None,
     routes: list[str] | None = None,
-) -> tuple[ApiKey, str]:  # fmt: skip
+) -> tuple[ApiKey, str]:
     """A new key: ``(record, secret)``; the secret is not stored and cannot be shown again."""
     if not isinstance(name, str) or not 1 <= len(name) <= 128:
         raise InvalidAttribute("name", name, "1-128 characters")

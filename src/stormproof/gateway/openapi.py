@@ -80,10 +80,14 @@ def _post(route: PostRoute) -> dict[str, Any]:
         },
     }
     if route.idempotency is not None:
-        op["parameters"] = [{
-            "name": route.idempotency, "in": "header", "required": route.idempotency_required,
-            "schema": {"type": "string", "minLength": 1, "maxLength": 255},
-        }]  # fmt: skip
+        op["parameters"] = [
+            {
+                "name": route.idempotency,
+                "in": "header",
+                "required": route.idempotency_required,
+                "schema": {"type": "string", "minLength": 1, "maxLength": 255},
+            }
+        ]
     return op
 
 
@@ -120,17 +124,26 @@ def document(api: Api, title: str, version: str) -> dict[str, Any]:
         paths.setdefault(path, {})["post"] = _post(post)
     for path, get in api.gets.items():
         paths.setdefault(path, {})["get"] = _get(get)
-    paths["/requests/{id}"] = {"get": {
-        "summary": "A request's state", "parameters": _params("/requests/{id}"),
-        "responses": {"200": {"description": "The record", **_ref("RequestStatus")},
-                      "404": {"description": "No such request", **_ref("Problem", MEDIA)}},
-    }}  # fmt: skip
-    paths["/requests/{id}/events"] = {"get": {
-        "summary": "Server-Sent Events of a request's states", "parameters": _params("/r/{id}"),
-        "responses": {"200": {"description": "SSE stream",
-                              "content": {"text/event-stream": {}}},
-                      "404": {"description": "No such request", **_ref("Problem", MEDIA)}},
-    }}  # fmt: skip
+    paths["/requests/{id}"] = {
+        "get": {
+            "summary": "A request's state",
+            "parameters": _params("/requests/{id}"),
+            "responses": {
+                "200": {"description": "The record", **_ref("RequestStatus")},
+                "404": {"description": "No such request", **_ref("Problem", MEDIA)},
+            },
+        }
+    }
+    paths["/requests/{id}/events"] = {
+        "get": {
+            "summary": "Server-Sent Events of a request's states",
+            "parameters": _params("/r/{id}"),
+            "responses": {
+                "200": {"description": "SSE stream", "content": {"text/event-stream": {}}},
+                "404": {"description": "No such request", **_ref("Problem", MEDIA)},
+            },
+        }
+    }
     return {
         "openapi": "3.1.0",
         "info": {"title": title, "version": version},

@@ -202,9 +202,14 @@ class Api:
         ):
             raise InvalidAttribute("concurrency", concurrency, "None or an integer >= 1")
         route = GetRoute(
-            path, handler, float(timeout), limits_of(throttle), bool(api_key_required),
-            cors_of(cors), concurrency,
-        )  # fmt: skip
+            path,
+            handler,
+            float(timeout),
+            limits_of(throttle),
+            bool(api_key_required),
+            cors_of(cors),
+            concurrency,
+        )
         self.gets[path] = route
         return route
 

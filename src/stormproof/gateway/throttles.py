@@ -42,9 +42,13 @@ class Throttles:
         found = self._limits.get((name, limits.rate, limits.burst))
         if found is None:
             found = define_limit(
-                self._store, lambda: self.clock, _no_pool, name,
-                rate=limits.rate, burst=limits.burst,
-            )  # fmt: skip
+                self._store,
+                lambda: self.clock,
+                _no_pool,
+                name,
+                rate=limits.rate,
+                burst=limits.burst,
+            )
             self._limits[(name, limits.rate, limits.burst)] = found
         return found
 

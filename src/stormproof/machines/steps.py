@@ -209,8 +209,12 @@ class StepConsumer:
         return plan_ops(row, plan, now, control.new_link(row))
 
 
-_FINISHED = {"SUCCEEDED": "execution.succeeded", "FAILED": "execution.failed",
-             "TIMED_OUT": "execution.failed", "ABORTED": "execution.failed"}  # fmt: skip
+_FINISHED = {
+    "SUCCEEDED": "execution.succeeded",
+    "FAILED": "execution.failed",
+    "TIMED_OUT": "execution.failed",
+    "ABORTED": "execution.failed",
+}
 
 
 def _emit_saved(app: str, row: ExecutionRow | None, ops: list[Operation]) -> None:
@@ -225,9 +229,18 @@ def _emit_saved(app: str, row: ExecutionRow | None, ops: list[Operation]) -> Non
             name = (event.get("stateEnteredEventDetails") or {}).get("name")
             events.emit("execution.state_entered", app, state_name=name, **ids)
     if (finished := _FINISHED.get(save.status)) and row.status != save.status:
-        events.emit(finished, app, status=save.status, error_type=save.error,
-                    error_message=save.cause, input=row.input, start_time=row.start_time,
-                    stop_time=save.stop_time, redrive_count=save.redrive_count, **ids)  # fmt: skip
+        events.emit(
+            finished,
+            app,
+            status=save.status,
+            error_type=save.error,
+            error_message=save.cause,
+            input=row.input,
+            start_time=row.start_time,
+            stop_time=save.stop_time,
+            redrive_count=save.redrive_count,
+            **ids,
+        )
 
 
 def save_op(

@@ -23,8 +23,9 @@ async def test_open_breaker_leaves_deliveries_in_the_queue(store_url: str) -> No
     app.buses.rng = random.Random(7)
     dlq = app.queue("dlq")
     b = app.breaker("hook", consecutive_failures=1, open_for=60, scope="process")
-    target = Target(app.http_target(server.url, name="hook", breaker=b), max_retry_attempts=1,
-                    dead_letter=dlq)  # fmt: skip
+    target = Target(
+        app.http_target(server.url, name="hook", breaker=b), max_retry_attempts=1, dead_letter=dlq
+    )
     app.bus("default").rule("r", pattern={"source": ["shop"]}, targets=[target])
     try:
         async with app:

@@ -34,9 +34,13 @@ def test_a_relative_definition_resolves_against_the_module_file(tmp_path: Path) 
     elsewhere.mkdir()
     code = f"import sys; sys.path.insert(0, {str(pkg)!r}); import booking_app; print('ok')"
     done = subprocess.run(
-        [sys.executable, "-c", code], cwd=elsewhere, capture_output=True, text=True,
-        timeout=60, check=False,
-    )  # fmt: skip
+        [sys.executable, "-c", code],
+        cwd=elsewhere,
+        capture_output=True,
+        text=True,
+        timeout=60,
+        check=False,
+    )
     assert done.returncode == 0, done.stderr
     assert done.stdout.strip() == "ok"
 

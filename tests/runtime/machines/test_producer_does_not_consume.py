@@ -46,8 +46,11 @@ async def test_a_producer_script_leaves_the_execution_untouched(
     script.write_text(PRODUCER)
     done = subprocess.run(
         [sys.executable, str(script), store_url, str(ran)],
-        capture_output=True, text=True, timeout=60, check=False,
-    )  # fmt: skip
+        capture_output=True,
+        text=True,
+        timeout=60,
+        check=False,
+    )
     assert done.returncode == 0, done.stderr
     arn = done.stdout.strip()
     assert not ran.exists(), "the producer ran the Task function"

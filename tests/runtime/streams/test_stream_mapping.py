@@ -70,8 +70,14 @@ async def _poison_case(store_url: str, records: int) -> None:
         for key, n in got:
             seen.setdefault(key, []).append(n)
 
-    mapping = app.consume(stream, handler, batch_size=BATCH, bisect_on_error=True,
-                          max_retry_attempts=2, on_failure=fail)  # fmt: skip
+    mapping = app.consume(
+        stream,
+        handler,
+        batch_size=BATCH,
+        bisect_on_error=True,
+        max_retry_attempts=2,
+        on_failure=fail,
+    )
     async with app:
         entries = [{"data": str(i), "partition_key": f"k{i % 50}"} for i in range(records)]
         entries[1234] = {"data": "poison", "partition_key": "k34"}
@@ -84,22 +90,26 @@ async def _poison_case(store_url: str, records: int) -> None:
             assert order == sorted(order), key
             want = [i for i in range(records) if f"k{i % 50}" == key and i != 1234]
             assert order == want
-        msgs = await fail.receive(10)
-        assert len(msgs) == 1
-        record = json.loads(msgs[0].body)
-        assert record["requestContext"]["condition"] == "RetryAttemptsExhausted"
-        assert record["requestContext"]["approximateInvokeCount"] == 3
-        info = record["KinesisBatchInfo"]
-        assert info["batchSize"] == 1
-        assert info["startSequenceNumber"] == info["endSequenceNumber"]
-        poison_shard = info["shardId"]
-        got = await stream.read(poison_shard, _at(info["startSequenceNumber"]), limit=1)
-        assert got.records[0].data == b"poison"
+        await _assert_poison_alone_on_failure(fail, stream)
         per_shard = [s.last_sequence_number for s in await stream.describe()]
         batches = sum(-(-int(str(n)) // BATCH) for n in per_shard)
         assert consumer.invocations <= batches + bisection_bound(BATCH) + 2
         rows = await app.store.run(lambda: stream_ops.checkpoints(mapping.id))
         assert [r.seq for r in rows] == [int(str(n)) for n in per_shard]
+
+
+async def _assert_poison_alone_on_failure(fail: Any, stream: Any) -> None:
+    """The on-failure queue holds one record naming exactly the poison record."""
+    msgs = await fail.receive(10)
+    assert len(msgs) == 1
+    record = json.loads(msgs[0].body)
+    assert record["requestContext"]["condition"] == "RetryAttemptsExhausted"
+    assert record["requestContext"]["approximateInvokeCount"] == 3
+    info = record["KinesisBatchInfo"]
+    assert info["batchSize"] == 1
+    assert info["startSequenceNumber"] == info["endSequenceNumber"]
+    got = await stream.read(info["shardId"], _at(info["startSequenceNumber"]), limit=1)
+    assert got.records[0].data == b"poison"
 
 
 def _at(seq: str) -> Any:
@@ -168,9 +178,16 @@ def test_mapping_ranges_are_validated() -> None:
     @app.function
     async def fn(event: Any, context: Any) -> None: ...
 
-    bad = [{"batch_size": 0}, {"batch_size": 10_001}, {"parallelization_factor": 11},
-           {"max_retry_attempts": -2}, {"max_record_age": 30}, {"tumbling_window": 901},
-           {"starting_position": "AT_TIMESTAMP"}, {"batch_window": 301}]  # fmt: skip
+    bad = [
+        {"batch_size": 0},
+        {"batch_size": 10_001},
+        {"parallelization_factor": 11},
+        {"max_retry_attempts": -2},
+        {"max_record_age": 30},
+        {"tumbling_window": 901},
+        {"starting_position": "AT_TIMESTAMP"},
+        {"batch_window": 301},
+    ]
     for options in bad:
         with pytest.raises(InvalidAttribute):
             app.consume(stream, fn, **options)
@@ -197,8 +214,9 @@ async def test_parallelization_factor_runs_slots_concurrently_in_key_order(
 
     mapping = app.consume(stream, handler, batch_size=20, parallelization_factor=4)
     async with app:
-        await stream.put_records([{"data": str(i), "partition_key": f"k{i % 13}"}
-                                  for i in range(300)])  # fmt: skip
+        await stream.put_records(
+            [{"data": str(i), "partition_key": f"k{i % 13}"} for i in range(300)]
+        )
         consumer = StreamConsumer(app, mapping)
         await _drain(consumer)
         assert len(consumer.held) == 4
@@ -223,14 +241,16 @@ async def test_reshard_keeps_per_key_order(store_url: str) -> None:
     async with app:
         consumer = StreamConsumer(app, mapping)
         await consumer.poll_once()  # LATEST: the mapping starts at the (empty) end
-        await stream.put_records([{"data": str(i), "partition_key": f"k{i % 7}"}
-                                  for i in range(100)])  # fmt: skip
+        await stream.put_records(
+            [{"data": str(i), "partition_key": f"k{i % 7}"} for i in range(100)]
+        )
         await consumer.poll_once()  # part of the parents only
         shards = await stream.reshard(3)
         assert [s.state for s in shards] == ["CLOSED", "CLOSED", "OPEN", "OPEN", "OPEN"]
         assert shards[3].parent_shard_id == "shardId-000000000000,shardId-000000000001"
-        await stream.put_records([{"data": str(i), "partition_key": f"k{i % 7}"}
-                                  for i in range(100, 200)])  # fmt: skip
+        await stream.put_records(
+            [{"data": str(i), "partition_key": f"k{i % 7}"} for i in range(100, 200)]
+        )
         await _drain(consumer)
         assert consumer.held == {s.shard_id for s in shards[2:]}
     assert sum(len(v) for v in seen.values()) == 200

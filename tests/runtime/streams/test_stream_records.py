@@ -53,7 +53,9 @@ async def test_read_with_every_iterator_type(app: App) -> None:
     assert (await s.read(sid, "LATEST")).records == []
     assert (await s.read(sid, AtSequenceNumber(seqs[2]))).records[0].data == b"2"
     assert [r.data for r in (await s.read(sid, AfterSequenceNumber(seqs[2]))).records] == [
-        b"3", b"4"]  # fmt: skip
+        b"3",
+        b"4",
+    ]
     t2 = all_.records[2].approximate_arrival_timestamp
     assert (await s.read(sid, AtTimestamp(t2))).records[0].data == b"2"
     page = await s.read(sid, "TRIM_HORIZON", limit=2)
@@ -70,7 +72,9 @@ async def test_put_records_results_and_limits(app: App) -> None:
     assert result.failed_record_count == 0 and len(result.records) == 500
     shape = result.as_aws()
     assert shape["FailedRecordCount"] == 0 and set(shape["Records"][0]) == {
-        "ShardId", "SequenceNumber"}  # fmt: skip
+        "ShardId",
+        "SequenceNumber",
+    }
     with pytest.raises(InvalidAttribute) as err:
         await s.put_records([{"data": b"a", "partition_key": "k"}] * 501)
     assert err.value.field == "entries"

@@ -13,6 +13,8 @@ from stormproof.testing import FakeClock
 from tests.runtime.streams.test_stream_mapping import _drain
 
 WINDOW = 60
+# The window the clock's start opens: the minute from 2026-01-01T00:00:00Z.
+FIRST_WINDOW = {"start": "2026-01-01T00:00:00Z", "end": "2026-01-01T00:01:00Z"}
 
 
 async def test_state_flows_through_a_window_then_a_final_invocation(store_url: str) -> None:
@@ -35,8 +37,7 @@ async def test_state_flows_through_a_window_then_a_final_invocation(store_url: s
         await _drain(first)
         assert [e["state"] for e in events] == [{}, {"n": 4}]
         assert not any(e["isFinalInvokeForWindow"] for e in events)
-        assert events[0]["window"] == {"start": "2026-01-01T00:00:00Z",
-                                       "end": "2026-01-01T00:01:00Z"}  # fmt: skip
+        assert events[0]["window"] == FIRST_WINDOW
         assert events[0]["shardId"] == "shardId-000000000000"
         # ``first`` dies holding the shard; ``second`` takes it over inside the window and
         # resumes the stored state.

@@ -53,8 +53,7 @@ async def test_concurrency_and_limit_bound_running_transactions(store_url: str) 
 
 def test_capacity_options_are_validated() -> None:
     app = App("t", "sqlite:///:memory:")
-    for bad in ({"concurrency": 0}, {"concurrency": 1001}, {"concurrency": True},
-                {"limit": "db"}):  # fmt: skip
+    for bad in ({"concurrency": 0}, {"concurrency": 1001}, {"concurrency": True}, {"limit": "db"}):
         with pytest.raises(InvalidAttribute):
 
             @app.transaction(**bad)

@@ -51,8 +51,9 @@ async def test_transactional_mapping_marks_the_request_succeeded(
 ) -> None:
     app = _app(store_url, tmp_path)
     async with serving(app) as client:
-        ids = [(await client.post("/orders", json={"qty": q})).json()["request_id"]
-               for q in (1, 2, 3)]  # fmt: skip
+        ids = [
+            (await client.post("/orders", json={"qty": q})).json()["request_id"] for q in (1, 2, 3)
+        ]
         worker = Worker(app, concurrency=2)
         task = asyncio.create_task(worker.run())
         try:

@@ -117,9 +117,14 @@ def booking_machine(resource: str, params: dict[str, Any] | None = None) -> dict
         "Resource": resource,
         "ResultPath": "$.reservation",
         "Next": "Booked",
-        "Catch": [{"ErrorEquals": ["NoSeatsLeft", "Sql.ConditionFailed"],
-                   "ResultPath": "$.error", "Next": "Compensate"}],
-    }  # fmt: skip
+        "Catch": [
+            {
+                "ErrorEquals": ["NoSeatsLeft", "Sql.ConditionFailed"],
+                "ResultPath": "$.error",
+                "Next": "Compensate",
+            }
+        ],
+    }
     if params is not None:
         reserve["Parameters"] = params
     return {
@@ -127,11 +132,15 @@ def booking_machine(resource: str, params: dict[str, Any] | None = None) -> dict
         "States": {
             "Reserve": reserve,
             "Booked": {"Type": "Succeed"},
-            "Compensate": {"Type": "Pass", "Result": "refunded", "ResultPath": "$.refund",
-                           "Next": "Failed"},
+            "Compensate": {
+                "Type": "Pass",
+                "Result": "refunded",
+                "ResultPath": "$.refund",
+                "Next": "Failed",
+            },
             "Failed": {"Type": "Fail", "Error": "BookingFailed"},
         },
-    }  # fmt: skip
+    }
 
 
 async def finish(app: App, arns: list[str]) -> list[Any]:
@@ -167,8 +176,11 @@ async def test_sql_execute_expect_rows_is_caught(store_url: str, tmp_path: Path)
         "take_seat",
         "UPDATE flights SET seats = seats - :dec WHERE id = :id AND seats >= :dec RETURNING seats",
     )
-    params = {"Statement": "take_seat", "Arguments": {"id.$": "$.flight_id", "dec": 1},
-              "ExpectRows": 1}  # fmt: skip
+    params = {
+        "Statement": "take_seat",
+        "Arguments": {"id.$": "$.flight_id", "dec": 1},
+        "ExpectRows": 1,
+    }
     app.state_machine("Take", booking_machine("arn:stormproof:states:::sql:execute", params))
     async with app:
         arns = [await app.start_execution("Take", {"flight_id": "F1"}) for _ in range(3)]
