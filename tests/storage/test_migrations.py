@@ -75,4 +75,18 @@ def test_every_named_query_exists_in_both_dialects(dialect: str) -> None:
     # FIFO group heads: one LATERAL statement on PostgreSQL, one per group on SQLite.
     # Bulk inserts: one unnest() statement on PostgreSQL, executemany on SQLite.
     # Rate-limit grants: one statement on PostgreSQL, a writer transaction on SQLite.
-    assert names - other <= {"fifo_group_head", "fifo_group_heads", "enqueue_arrays", "limit_take"}
+    # Coalesced request records: unnest() on PostgreSQL, executemany of one row on SQLite.
+    # Stream polls over many shard units: array statements on PostgreSQL, one per unit on
+    # SQLite. Token grants: one statement on PostgreSQL, the writer's transaction on SQLite.
+    assert names - other <= {
+        "fifo_group_head",
+        "fifo_group_heads",
+        "enqueue_arrays",
+        "limit_take",
+        "state_insert_new",
+        "state_insert_arrays",
+        "checkpoint_advance_units",
+        "checkpoint_ensure_units",
+        "checkpoint_take_units",
+        "stream_read_units",
+    }

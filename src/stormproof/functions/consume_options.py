@@ -11,7 +11,7 @@ from __future__ import annotations
 from typing import Any
 
 from stormproof.core.unset import UNSET, or_default, passed, seconds
-from stormproof.engine.breakers import BreakerRegistry
+from stormproof.engine.breaker_registry import BreakerRegistry
 from stormproof.errors import InvalidAttribute
 from stormproof.functions.function import Function
 from stormproof.functions.mappings import EventSourceMapping

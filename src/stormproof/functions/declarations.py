@@ -10,7 +10,8 @@ from collections.abc import Callable, Sequence
 from typing import Any, overload
 
 from stormproof.core.unset import UNSET, Seconds, Unset, seconds
-from stormproof.engine.breakers import BreakerRegistry, CircuitBreaker
+from stormproof.engine.breaker_registry import BreakerRegistry
+from stormproof.engine.breakers import CircuitBreaker
 from stormproof.engine.limits import Limit
 from stormproof.functions import consume_options
 from stormproof.functions.function import Function
