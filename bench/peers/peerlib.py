@@ -156,7 +156,7 @@ def _drain(args: argparse.Namespace, ids_dir: Path) -> dict[str, float]:
     finally:
         _stop(proc)
     return {
-        "cpu": end_cpu - (first_cpu or end_cpu),
+        "cpu": end_cpu - (end_cpu if first_cpu is None else first_cpu),
         "server": cpu_between(first_server, end_server),
         "first_after": first_after,
     }
