@@ -58,6 +58,15 @@ def store_url(
 
 
 @pytest.fixture
+def pg_store_url(pg_base_url: str | None) -> Iterator[str]:
+    """A fresh, empty PostgreSQL store URL, for behaviour only PostgreSQL has."""
+    base = require_postgres(pg_base_url)
+    schema = f"t_{uuid.uuid4().hex[:12]}"
+    yield _with_schema(base, schema)
+    drop_schema(base, schema)
+
+
+@pytest.fixture
 def backend(store_url: str) -> str:
     """The backend name of ``store_url``."""
     return "sqlite" if store_url.startswith("sqlite") else "postgres"

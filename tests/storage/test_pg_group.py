@@ -110,10 +110,8 @@ def _send(n: int) -> list[Operation]:
     return [Enqueue("_sfn-g", [message({"n": n})])]
 
 
-async def test_a_send_queued_as_the_flushers_finish_is_not_stranded(store_url: str) -> None:
-    if not store_url.startswith("postgres"):
-        pytest.skip("sends share transactions on PostgreSQL only")
-    async with App("g", store_url) as app:
+async def test_a_send_queued_as_the_flushers_finish_is_not_stranded(pg_store_url: str) -> None:
+    async with App("g", pg_store_url) as app:
         store = app.store
         assert isinstance(store, PostgresStore)
         gated = Gated(store._send)

@@ -63,10 +63,8 @@ async def test_an_atomic_delete_with_a_stale_lease_deletes_nothing(store_url: st
         assert (await (await app.get_queue("q")).stats()).total == 2
 
 
-async def test_connections_go_back_to_the_pool_out_of_autocommit(store_url: str) -> None:
-    if not store_url.startswith("postgresql"):
-        pytest.skip("PostgreSQL's connection pool")
-    app = App("test", store_url)
+async def test_connections_go_back_to_the_pool_out_of_autocommit(pg_store_url: str) -> None:
+    app = App("test", pg_store_url)
     app.queue("q")
     async with app:
         q = await app.get_queue("q")

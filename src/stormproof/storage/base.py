@@ -15,6 +15,7 @@ from typing import Protocol, TypeVar, runtime_checkable
 
 from stormproof.core import trace_context
 from stormproof.core.queue_rules import OutgoingMessage, QueueAttributes
+from stormproof.storage.message_ids import new_message_ids
 from stormproof.storage.program import Dialect, Program
 
 T = TypeVar("T")
@@ -99,11 +100,17 @@ class Enqueue:
     # The trace context the messages carry: the running work's (core.trace_context), taken
     # when the operation is built, on the caller's task (the store may apply it elsewhere).
     trace: str | None = None
+    # The messages' ids, drawn once when the operation is built: a unit retried after a
+    # lost COMMIT reply (a server restart) stores the same ids again, so a message stored
+    # twice is one message id delivered twice, which consumers recognise as a redelivery.
+    ids: tuple[str, ...] = field(default=(), compare=False, repr=False)
 
     def __post_init__(self) -> None:
         carrier = trace_context.carrier()
         if carrier is not None and self.trace is None:
             object.__setattr__(self, "trace", carrier.outgoing(self.queue, len(self.messages)))
+        if len(self.ids) != len(self.messages):
+            object.__setattr__(self, "ids", tuple(new_message_ids(len(self.messages))))
 
 
 @dataclass(frozen=True)

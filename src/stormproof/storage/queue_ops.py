@@ -5,7 +5,6 @@ from __future__ import annotations
 import dataclasses
 import json
 import logging
-import os
 import secrets
 from collections.abc import Sequence
 from typing import Any
@@ -21,6 +20,7 @@ from stormproof.storage.base import (
     MoveResult,
     OpResult,
 )
+from stormproof.storage.message_ids import new_message_ids
 from stormproof.storage.program import Dialect, Notify, Program, Row, Stmt
 
 # Bounded so a queue full of over-received messages cannot hold the writer for long.
@@ -44,19 +44,9 @@ _MOVE_ID, _MOVE_SOURCE, _MOVE_GROUP, _MOVE_ATTRIBUTES, _MOVE_MESSAGE_ID = 0, 1, 
 _QUEUE_NAME, _QUEUE_ATTRIBUTES = 0, 1
 
 
-def new_message_ids(count: int) -> list[str]:
-    """Random (version 4) UUIDs, from one read of the OS's random source."""
-    h = os.urandom(16 * count).hex()
-    return [
-        f"{h[i : i + 8]}-{h[i + 8 : i + 12]}-4{h[i + 13 : i + 16]}-"
-        f"{'89ab'[int(h[i + 16], 16) & 3]}{h[i + 17 : i + 20]}-{h[i + 20 : i + 32]}"
-        for i in range(0, 32 * count, 32)
-    ]
-
-
 def enqueue(d: Dialect, op: Enqueue) -> Program[OpResult]:
     """Insert messages; FIFO de-duplication returns the original message id."""
-    ids = new_message_ids(len(op.messages))
+    ids = list(op.ids)
     seen: dict[str, str] = {}
     dedup_ids = [m.dedup_id for m in op.messages if m.dedup_id]
     if dedup_ids:
