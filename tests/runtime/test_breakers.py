@@ -184,11 +184,10 @@ async def test_a_trip_elsewhere_stops_calls_within_stale_max(store_url: str) -> 
 
 
 async def test_a_global_breaker_degrades_to_process_scope_when_the_store_goes(
-    store_url: str, backend: str, caplog: pytest.LogCaptureFixture
+    pg_store_url: str, caplog: pytest.LogCaptureFixture
 ) -> None:
-    if backend != "postgres":
-        pytest.skip("an unreachable store: PostgreSQL behind a forwarder that is stopped")
-    parts = urlsplit(store_url)
+    # An unreachable store: PostgreSQL behind a forwarder that is stopped.
+    parts = urlsplit(pg_store_url)
     with Forwarder(("127.0.0.1", 0), (parts.hostname or "", parts.port or 5432)) as fwd:
         url = urlunsplit(parts._replace(netloc=f"postgres@127.0.0.1:{fwd.port}"))
         clock = FakeClock()
