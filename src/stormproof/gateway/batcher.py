@@ -34,13 +34,14 @@ from stormproof.core import trace_context
 from stormproof.core.queue_rules import OutgoingMessage
 from stormproof.errors import InvalidAttribute, TooManyRequests
 from stormproof.storage.base import CompareAndSet, Enqueue, Operation, Store
+from stormproof.storage.commit_queue import CommitQueue, Unit
 from stormproof.storage.state_bulk_ops import InsertStates
 
 MAX_UNITS = 256  # units per joint transaction
 MAX_PENDING = 4 * MAX_UNITS  # units waiting for a transaction; beyond: 429
 MAX_FLUSHERS = 1  # joint transactions in flight at once
 RETRY_AFTER = 1.0  # seconds a refused caller is told to wait
-_Unit = tuple[Sequence[Operation], "asyncio.Future[None]"]
+_Unit = Unit[None]
 
 
 def _coalescible(unit: Sequence[Operation]) -> bool:
@@ -88,47 +89,22 @@ class UnitBatcher:
             raise InvalidAttribute("max_pending", max_pending, "a whole number of at least 1")
         self._store = store
         self.max_pending = max_pending
-        self._pending: list[_Unit] = []
-        self._flushers: set[asyncio.Task[None]] = set()  # held: a task needs a reference
-        self._active = 0  # flushers not yet past their last look at the queue
+        self._queue: CommitQueue[None] = CommitQueue(
+            self._commit, MAX_UNITS, MAX_FLUSHERS, own_context=True
+        )
 
     async def apply(self, unit: Sequence[Operation]) -> None:
         """Commit ``unit`` atomically (maybe with others); raises what it alone would,
         or ``TooManyRequests`` when ``max_pending`` units already wait."""
-        if len(self._pending) >= self.max_pending:
+        waiting = self._queue.waiting
+        if waiting >= self.max_pending:
             raise TooManyRequests(
-                f"the front door's commit queue holds {len(self._pending)} requests "
+                f"the front door's commit queue holds {waiting} requests "
                 f"(its bound, max_pending={self.max_pending})",
                 retry_after=RETRY_AFTER,
                 limit="buffer",
             )
-        loop = asyncio.get_running_loop()
-        future: asyncio.Future[None] = loop.create_future()
-        self._pending.append((unit, future))
-        if self._active < MAX_FLUSHERS:
-            self._active += 1
-            # An empty context: the flusher serves every request, it is none of theirs.
-            task = loop.create_task(self._flush(), context=contextvars.Context())
-            self._flushers.add(task)
-            task.add_done_callback(self._flushers.discard)
-        await future
-
-    async def _flush(self) -> None:
-        batch: list[_Unit] = []
-        try:
-            while self._pending:
-                batch = self._pending[:MAX_UNITS]
-                del self._pending[:MAX_UNITS]
-                await self._commit(batch)
-        finally:
-            # Counted down with no await after the empty queue was seen: a unit queued
-            # from now on starts a flusher of its own (the set's done callback runs too
-            # late for that and would strand it).
-            self._active -= 1
-            # Cancelled (the loop is closing): no caller may wait forever.
-            for _, future in batch:
-                if not future.done():
-                    future.cancel()
+        await self._queue.submit(unit)
 
     async def _commit(self, batch: list[_Unit]) -> None:
         if len(batch) == 1:

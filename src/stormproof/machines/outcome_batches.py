@@ -16,15 +16,15 @@ store directly.
 
 from __future__ import annotations
 
-import asyncio
 from collections.abc import Sequence
 
 from stormproof.errors import StaleLease, StoreError, StoreUnavailable
 from stormproof.storage.base import Operation, Store
+from stormproof.storage.commit_queue import CommitQueue, Unit
 
 MAX_FLUSHERS = 2  # shared transactions in flight at once (one commits, one fills)
 MAX_UNITS = 32  # units per shared transaction: bounds its size, its latency, its rollbacks
-_Unit = tuple[Sequence[Operation], "asyncio.Future[None]"]
+_Unit = Unit[None]
 
 
 class OutcomeBatches:
@@ -33,8 +33,7 @@ class OutcomeBatches:
     def __init__(self, store: Store) -> None:
         self.store = store
         self.shared = store.url.startswith(("postgres://", "postgresql://"))
-        self._pending: list[_Unit] = []
-        self._flushers: set[asyncio.Task[None]] = set()
+        self._queue: CommitQueue[None] = CommitQueue(self._commit, MAX_UNITS, MAX_FLUSHERS)
 
     async def apply(self, ops: Sequence[Operation]) -> None:
         """Apply ``ops`` atomically, as ``store.apply(ops, atomic=True)`` would (the same
@@ -42,24 +41,7 @@ class OutcomeBatches:
         if not self.shared:
             await self.store.apply(ops, atomic=True)
             return
-        future: asyncio.Future[None] = asyncio.get_running_loop().create_future()
-        self._pending.append((ops, future))
-        if len(self._flushers) < MAX_FLUSHERS:
-            task = asyncio.ensure_future(self._flush())
-            self._flushers.add(task)
-            task.add_done_callback(self._flushers.discard)
-        await future
-
-    async def _flush(self) -> None:
-        units: list[_Unit] = []
-        try:
-            while self._pending:
-                units = self._pending[:MAX_UNITS]
-                del self._pending[:MAX_UNITS]
-                await self._commit(units)
-        finally:  # cancelled (the loop is closing): no caller may wait forever
-            for _, future in units:
-                future.cancel()
+        await self._queue.submit(ops)
 
     async def _commit(self, units: list[_Unit]) -> None:
         if len(units) > 1:

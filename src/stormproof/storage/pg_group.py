@@ -13,16 +13,16 @@ unreachable, each send is retried alone, so one send's failure stays its own.
 
 from __future__ import annotations
 
-import asyncio
 from collections.abc import Awaitable, Callable, Sequence
 
 from stormproof.errors import StoreError, StoreUnavailable
 from stormproof.storage.base import Operation, OpResult
+from stormproof.storage.commit_queue import CommitQueue, Unit
 
 MAX_FLUSHERS = 2  # shared transactions in flight at once (one commits, one fills)
 MAX_UNITS = 64  # sends per shared transaction: bounds its size and its latency
 Apply = Callable[[Sequence[Operation]], Awaitable[list[OpResult]]]
-_Unit = tuple[Sequence[Operation], "asyncio.Future[list[OpResult]]"]
+_Unit = Unit[list[OpResult]]
 
 
 class GroupCommit:
@@ -30,36 +30,13 @@ class GroupCommit:
 
     def __init__(self, apply: Apply) -> None:
         self._apply = apply
-        self._pending: list[_Unit] = []
-        self._flushers: set[asyncio.Task[None]] = set()  # held: a task needs a reference
-        self._active = 0  # flushers not yet past their last look at the queue
+        self._queue: CommitQueue[list[OpResult]] = CommitQueue(
+            self._commit, MAX_UNITS, MAX_FLUSHERS
+        )
 
     async def send(self, ops: Sequence[Operation]) -> list[OpResult]:
         """Apply ``ops`` (plain sends) in a transaction shared with concurrent sends."""
-        future: asyncio.Future[list[OpResult]] = asyncio.get_running_loop().create_future()
-        self._pending.append((ops, future))
-        if self._active < MAX_FLUSHERS:
-            self._active += 1
-            task = asyncio.ensure_future(self._flush())
-            self._flushers.add(task)
-            task.add_done_callback(self._flushers.discard)
-        return await future
-
-    async def _flush(self) -> None:
-        units: list[_Unit] = []
-        try:
-            while self._pending:
-                units = self._pending[:MAX_UNITS]
-                del self._pending[:MAX_UNITS]
-                await self._commit(units)
-        finally:
-            # Counted down with no await after the empty queue was seen: a send queued
-            # from now on starts a flusher of its own. The set's done callback runs a
-            # turn later, too late for that: counting the set would strand such a send.
-            self._active -= 1
-            # Cancelled (the loop is closing): no sender may wait forever.
-            for _, future in units:
-                future.cancel()
+        return await self._queue.submit(ops)
 
     async def _commit(self, units: list[_Unit]) -> None:
         flat = [op for ops, _ in units for op in ops]
