@@ -31,7 +31,7 @@ from dataclasses import dataclass
 from typing import Any
 
 from stormproof.errors import StoreError, Throttled
-from stormproof.storage import sqlfiles, sqlite_tx
+from stormproof.storage import sqlfiles, sqlite_bulk, sqlite_tx
 from stormproof.storage.program import Call, Program, Row, Steps, Stmt
 from stormproof.storage.sqlite_errors import translate
 from stormproof.storage.sqlite_open import connect
@@ -322,10 +322,16 @@ def _bind(params: Any, now: float) -> dict[str, Any]:
     return out
 
 
-def execute(conn: sqlite3.Connection, sql: str, stmt: Stmt, now: float) -> list[Row]:
+def execute(conn: sqlite3.Connection, queries: dict[str, str], stmt: Stmt, now: float) -> list[Row]:
     """Run one statement; rows, or ``[(rowcount,)]`` when it returns none."""
+    sql = queries[stmt.name]
     if stmt.many:
-        cur = conn.executemany(sql, [_bind(p, now) for p in stmt.batch()])
+        rows = stmt.batch()
+        if len(rows) > 1 and stmt.name in sqlite_bulk.JSON_FORMS:
+            form, params = sqlite_bulk.as_json(stmt.name, rows, now)
+            cur = conn.execute(queries[form], params)
+        else:
+            cur = conn.executemany(sql, [_bind(p, now) for p in rows])
         return [(cur.rowcount,)]
     cur = conn.execute(sql, _bind(stmt.single(), now))
     if cur.description is None:
@@ -347,6 +353,6 @@ def drive(
         if isinstance(item, Call):
             rows = [(sqlite_tx.run_call(conn, item),)]
         else:
-            rows = execute(conn, queries[item.name], item, now)
+            rows = execute(conn, queries, item, now)
         item = steps.next(rows)
     return steps.value

@@ -75,6 +75,27 @@ async def test_fifo_order_and_dedup_hold_in_bulk(app: App) -> None:
     assert await _drain(app, "f.fifo") == [f"m{i}" for i in range(50)]
 
 
+async def test_every_column_survives_the_multi_row_statement(store_url: str) -> None:
+    # A chunk of many rows is one statement (COPY on PostgreSQL, JSON rows on SQLite):
+    # the characters those formats escape, attributes and delays must come back intact.
+    clock = FakeClock()
+    bodies = ["tab\there", "line\nbreak\r\n", "back\\slash \\N \\.", "quote \" ' ,", "é ✓ 𝄞"]
+    entries = [
+        {"body": b, "delay": 0.25 * i, "attributes": {"k": f"v{i}"}} for i, b in enumerate(bodies)
+    ]
+    app = App("test", store_url, clock=clock)
+    q = app.queue("plain")
+    async with app:
+        result = await q.send_many(entries, chunk=100)
+        assert result.failed == []
+        sent = {mid: bodies[int(e)] for e, mid in result.successful}
+        assert await q.receive(max_messages=10, wait=0) != []  # the undelayed one only
+        clock.advance(40)  # past the visibility timeout and every delay
+        got = await q.receive(max_messages=10, wait=0)
+    assert {m.message_id: m.body for m in got} == sent
+    assert sorted(m.attributes["k"] for m in got) == [f"v{i}" for i in range(5)]
+
+
 @pytest.mark.parametrize("chunk", [0, MAX_CHUNK + 1, 2.5, True, "10"])
 async def test_chunk_out_of_range_names_the_field(app: App, chunk: object) -> None:
     q = await app.get_queue("plain")
