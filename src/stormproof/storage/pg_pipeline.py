@@ -26,14 +26,19 @@ from typing import Literal
 
 from stormproof.core.queue_rules import QueueAttributes
 from stormproof.storage.base import Delete, Enqueue, Operation
+from stormproof.storage.pg_bulk import COPY_MIN
 
 Mode = Literal["transaction", "pipelined", "autocommit"]
 
 
 def pipelinable(ops: Sequence[Operation]) -> bool:
-    """Whether a unit of ``ops`` reads nothing before its commit (plain sends only)."""
+    """Whether a unit of ``ops`` reads nothing before its commit (plain sends only) and
+    sends too few messages at once to go by COPY (``pg_bulk.COPY_MIN``)."""
     return bool(ops) and all(
-        type(op) is Enqueue and not any(m.dedup_id for m in op.messages) for op in ops
+        type(op) is Enqueue
+        and len(op.messages) < COPY_MIN
+        and not any(m.dedup_id for m in op.messages)
+        for op in ops
     )
 
 

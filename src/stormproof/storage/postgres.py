@@ -241,7 +241,7 @@ class PostgresStore(ProgramStore):
         now = self._clock() if self._clock else None
         async with conn.cursor() as cur:
             if stmt.many:
-                await self._execute_many(cur, stmt, now)
+                await self._execute_many(cur, stmt, now, pipe is not None)
                 return [(-1 if pipe is not None else cur.rowcount,)]
             await cur.execute(sql.encode(), {**stmt.single(), "now": now}, prepare=True)
             if pipe is not None:
@@ -250,9 +250,17 @@ class PostgresStore(ProgramStore):
                 return [(cur.rowcount,)]
             return list(await cur.fetchall())
 
-    async def _execute_many(self, cur: psycopg.AsyncCursor[Any], stmt: Stmt, now: Any) -> None:
+    async def _execute_many(
+        self, cur: psycopg.AsyncCursor[Any], stmt: Stmt, now: Any, pipelined: bool
+    ) -> None:
         rows = stmt.batch()
-        if len(rows) == 1:  # one row: the plain statement, prepared once per connection
+        if not pipelined and len(rows) >= pg_bulk.COPY_MIN and stmt.name in pg_bulk.COPY_FORMS:
+            await cur.execute(self._queries["now"].encode(), {"now": now}, prepare=True)
+            clock = await cur.fetchone()
+            statement, data = pg_bulk.copy_payload(stmt.name, rows, clock[0] if clock else now)
+            async with cur.copy(statement.encode()) as copy:
+                await copy.write(data)
+        elif len(rows) == 1:  # one row: the plain statement, prepared once per connection
             await cur.execute(
                 self._queries[stmt.name].encode(), {**rows[0], "now": now}, prepare=True
             )
