@@ -73,7 +73,7 @@ def test_every_named_query_exists_in_both_dialects(dialect: str) -> None:
     names = set(sqlfiles.queries(dialect))
     other = set(sqlfiles.queries("postgres" if dialect == "sqlite" else "sqlite"))
     # FIFO group heads: one LATERAL statement on PostgreSQL, one per group on SQLite.
-    # Bulk inserts: one unnest() statement on PostgreSQL, executemany on SQLite.
+    # Bulk inserts: one unnest() statement (or COPY) on PostgreSQL, json_each on SQLite.
     # Rate-limit grants: one statement on PostgreSQL, a writer transaction on SQLite.
     # Coalesced request records: unnest() on PostgreSQL, executemany of one row on SQLite.
     # Stream polls over many shard units: array statements on PostgreSQL, one per unit on
@@ -82,6 +82,7 @@ def test_every_named_query_exists_in_both_dialects(dialect: str) -> None:
         "fifo_group_head",
         "fifo_group_heads",
         "enqueue_arrays",
+        "enqueue_json",
         "limit_take",
         "state_insert_new",
         "state_insert_arrays",
