@@ -34,7 +34,7 @@ def test_units_of_judged_statements_and_plain_sends_are_batched() -> None:
     assert unit_mode([_save(1), keep, _send("x")], atomic=True) == "batched"
     assert unit_mode([_save(1), Delete("q", [Lease(1, "t")])], atomic=True) == "batched"
     assert unit_mode([_save(1), keep], atomic=False) == "transaction"  # none rolls back
-    assert unit_mode([_insert(), _send("x")], atomic=True) == "transaction"
+    assert unit_mode([_insert(), _send("x")], atomic=True) == "batched"  # a start
     release = ChangeVisibility("q", [Lease(1, "t")], [0.0])  # it notifies: not one statement
     assert unit_mode([_save(1), release], atomic=True) == "transaction"
     twice = Delete("q", [Lease(1, "t"), Lease(1, "t")])

@@ -104,7 +104,18 @@ class InsertExecution:
 
     def program(self, dialect: Dialect) -> Program[OpResult]:
         """INSERT ... ON CONFLICT DO NOTHING."""
-        params = {
+        rows = yield Stmt("sfn_execution_insert", self.params())
+        return self.judge(rows)
+
+    def judge(self, rows: list[Row]) -> OpResult:
+        """The result of the INSERT that returned ``rows`` (none: the name is taken)."""
+        if not rows:
+            return OpResult([EntryStatus.STALE])
+        return OpResult([EntryStatus.OK], [1])
+
+    def params(self) -> dict[str, Any]:
+        """The parameters of ``sfn_execution_insert``."""
+        return {
             "id": self.id,
             "machine": self.machine,
             "name": self.name,
@@ -116,10 +127,6 @@ class InsertExecution:
             "parent": self.parent,
             "map_run": self.map_run,
         }
-        rows = yield Stmt("sfn_execution_insert", params)
-        if not rows:
-            return OpResult([EntryStatus.STALE])
-        return OpResult([EntryStatus.OK], [1])
 
     def is_stale(self, result: OpResult) -> bool:
         """A taken name rolls the unit back."""

@@ -18,13 +18,14 @@ a delete is three. Two cheaper modes:
   one ``Delete`` (one ``DELETE``; leases it did not delete are then read to tell stale
   from gone).
 * **batched**: an atomic unit whose every operation is one statement judged by its rows
-  (a step's save with its history, a kept or deleted lease: :func:`one_statement`) or a
-  plain send that reads nothing. Its statements leave together with ``BEGIN``, their rows
-  are judged when they are all back, and ``COMMIT`` (or, for a stale one, ``ROLLBACK``)
-  follows: two round trips for the whole unit, however many operations (a task's outcome
-  with its next step, or many such units sharing a transaction). A stale statement still
-  ran, but its transaction is rolled back and the unit reports the first stale operation,
-  as the unit run statement by statement does.
+  (a step's save with its history, a new execution, a kept or deleted lease:
+  :func:`one_statement`) or a plain send that reads nothing. Its statements leave
+  together with ``BEGIN``, their rows are judged when they are all back, and ``COMMIT``
+  (or, for a stale one, ``ROLLBACK``) follows: two round trips for the whole unit,
+  however many operations (a task's outcome with its next step, or many such units
+  sharing a transaction). A stale statement still ran, but its transaction is rolled
+  back and the unit reports the first stale operation, as the unit run statement by
+  statement does.
 """
 
 from __future__ import annotations
@@ -41,7 +42,7 @@ from stormproof.storage.base import (
     Operation,
     OpResult,
 )
-from stormproof.storage.machine_ops import SaveExecution
+from stormproof.storage.machine_ops import InsertExecution, SaveExecution
 from stormproof.storage.program import Row, Stmt
 
 Mode = Literal["transaction", "pipelined", "autocommit", "batched"]
@@ -85,6 +86,8 @@ def one_statement(op: Operation) -> Form | None:
     judge tells)."""
     if type(op) is SaveExecution:
         return Stmt("sfn_execution_save", op.save_params()), op.judge
+    if type(op) is InsertExecution:
+        return Stmt("sfn_execution_insert", op.params()), op.judge
     if type(op) is ChangeVisibility and len(op.leases) == 1 and op.timeouts[0] > 0:
         lease, timeout = op.leases[0], op.timeouts[0]
         params = {"queue": op.queue, "id": lease.rowid, "token": lease.token}
