@@ -75,26 +75,41 @@ def claim_mode(attrs: QueueAttributes) -> Mode:
 
 def batchable(ops: Sequence[Operation]) -> bool:
     """Whether every operation of ``ops`` is one judged statement or a plain send."""
-    return any(one_statement(op) is not None for op in ops) and all(
-        one_statement(op) is not None or pipelinable([op]) for op in ops
-    )
+    judged = [_judged(op) for op in ops]
+    return any(judged) and all(j or pipelinable([op]) for j, op in zip(judged, ops, strict=True))
+
+
+def _judged(op: Operation) -> bool:
+    """Whether :func:`one_statement` has a form for ``op`` (without making it)."""
+    kind = type(op)
+    if kind is SaveExecution or kind is InsertExecution:
+        return True
+    if kind is ChangeVisibility:
+        assert isinstance(op, ChangeVisibility)
+        return len(op.leases) == 1 and op.timeouts[0] > 0  # a release notifies
+    if kind is Delete:
+        assert isinstance(op, Delete)
+        return bool(op.leases) and len({ls.rowid for ls in op.leases}) == len(op.leases)
+    return False
 
 
 def one_statement(op: Operation) -> Form | None:
     """``op`` as one statement and the judge of its rows, when it has that form (in an
     atomic unit: any entry not OK rolls the unit back, so OK against STALE is all a
     judge tells)."""
+    if not _judged(op):
+        return None
     if type(op) is SaveExecution:
         return Stmt("sfn_execution_save", op.save_params()), op.judge
     if type(op) is InsertExecution:
         return Stmt("sfn_execution_insert", op.params()), op.judge
-    if type(op) is ChangeVisibility and len(op.leases) == 1 and op.timeouts[0] > 0:
+    if type(op) is ChangeVisibility:
         lease, timeout = op.leases[0], op.timeouts[0]
         params = {"queue": op.queue, "id": lease.rowid, "token": lease.token}
         return Stmt(
             "sfn_task_lease_keep", {**params, "timeout": timeout, "max": MAX_VISIBILITY}
         ), _kept
-    if type(op) is Delete and op.leases and len({ls.rowid for ls in op.leases}) == len(op.leases):
+    if type(op) is Delete:
         keys = [f"{ls.rowid}:{ls.token}" for ls in op.leases]
         params = {"queue": op.queue, "ids": [ls.rowid for ls in op.leases], "keys": keys}
         return Stmt("delete_leased", params), _deleted(len(op.leases))
