@@ -107,3 +107,35 @@ def report_on(
         emit_json(report)
     else:
         render(report)
+
+
+@store_bench("soak")
+@click.option(
+    "--minutes",
+    default=30.0,
+    show_default=True,
+    type=click.FloatRange(min=0, min_open=True),
+    help="How long to send at the load.",
+)
+@click.option(
+    "--load",
+    default=0.5,
+    show_default=True,
+    type=click.FloatRange(min=0, min_open=True),
+    help="The send rate, as a fraction of the capacity measured first.",
+)
+@click.option("--interval", default=10.0, show_default=True, type=click.FloatRange(min=0.1))
+@click.option("--warmup", default=60.0, show_default=True, type=click.FloatRange(min=0))
+@click.option("--capacity-messages", default=20000, show_default=True, type=click.IntRange(min=1))
+def soak_command(
+    minutes: float, load: float, interval: float, warmup: float, capacity_messages: int
+) -> Report:
+    """A no-op function at load x its capacity for minutes: RSS, latency, lost, duplicates."""
+    from stormproof.bench import soak
+
+    settings = soak.Settings(minutes, load, 10, 10, interval, warmup, capacity_messages)
+
+    def measure(url: str) -> Any:
+        return soak.run(url, settings)
+
+    return measure, soak.render

@@ -8,12 +8,15 @@ the backlog waits in the queue rather than in memory.
 
 Each unit's breaker permit is tied to its concurrency ticket: the unit reports its outcome
 on it (a failed invocation is a failure), and a permit whose ticket found no message is
-given back unused.
+given back unused. So is every permit admitted when taking the limit's tokens or reserving
+the tickets raises: a half-open probe left held would count as a failure when it expires
+(``probe_timeout``), re-opening a breaker whose dependency may be back.
 """
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+import contextlib
+from collections.abc import Awaitable, Callable, Sequence
 from typing import TYPE_CHECKING
 
 from stormproof.engine.breakers import CircuitBreaker, Permit
@@ -37,15 +40,40 @@ class MappingGuard:
         """How many of ``units`` may be claimed now (0: paused)."""
         self._admitted = []
         self.retry_at = None
-        if self.breaker is not None:
-            units = await self._admit(self.breaker, units)
-        if units and self.limit is not None:
-            granted = await self.limit.take(units)
-            for permit in self._admitted[granted:]:
-                await self.breaker.cancel(permit)  # type: ignore[union-attr]
-            self._admitted = self._admitted[:granted]
-            units = granted
+        try:
+            if self.breaker is not None:
+                units = await self._admit(self.breaker, units)
+            if units and self.limit is not None:
+                granted = await self.limit.take(units)
+                for permit in self._admitted[granted:]:
+                    await self._cancel(permit)
+                self._admitted = self._admitted[:granted]
+                units = granted
+        except BaseException:
+            await self._give_back()
+            raise
         return units
+
+    async def tickets(
+        self, allowed: int, reserve: Callable[[int], Awaitable[list[Ticket]]]
+    ) -> list[Ticket]:
+        """Reserve tickets for the ``allowed`` units and tie the permits admitted to them.
+
+        If reserving raises, the permits go back; if tying them does, the tickets are
+        finished (untied, they would hold their capacity forever).
+        """
+        try:
+            tickets = await reserve(allowed) if allowed else []
+        except BaseException:
+            await self._give_back()
+            raise
+        try:
+            await self.attach(tickets)
+        except BaseException:
+            for ticket in tickets:
+                ticket.finish()
+            raise
+        return tickets
 
     async def _admit(self, breaker: CircuitBreaker, units: int) -> int:
         while len(self._admitted) < units:
@@ -78,6 +106,14 @@ class MappingGuard:
         permit = self._permits.pop(ticket, None)
         if permit is not None and self.breaker is not None:
             await self.breaker.done(permit, failed)
+
+    async def _give_back(self) -> None:
+        """Cancel every permit admitted, on the way out of an error: a failure to cancel
+        must not hide that error (an uncancelled probe still expires on its own)."""
+        admitted, self._admitted = self._admitted, []
+        for permit in admitted:
+            with contextlib.suppress(Exception):
+                await self._cancel(permit)
 
     async def _cancel(self, permit: Permit) -> None:
         if self.breaker is not None:

@@ -88,14 +88,7 @@ class MappingConsumer(QueueConsumer):
 
     async def _guarded(self, guard: MappingGuard, allowed: int) -> list[Ticket]:
         """Tickets for the units ``guard`` allowed, with its permits tied to them."""
-        tickets = await super()._tickets(allowed) if allowed else []
-        try:
-            await guard.attach(tickets)
-        except BaseException:  # untied tickets would hold their capacity forever
-            for ticket in tickets:
-                ticket.finish()
-            raise
-        return tickets
+        return await guard.tickets(allowed, super()._tickets)
 
     async def _claim_and_dispatch(self, tickets: list[Ticket]) -> int:
         claimed, unused = await self._dispatch(tickets)
