@@ -4,6 +4,12 @@ It claims delivery messages (and schedule ticks, see :mod:`stormproof.bus.schedu
 a visibility timeout longer than any delivery may take, and for each one:
 
 * success: the message is deleted (deletes are batched);
+* deliveries to other buses claimed together are forwarded together: per target bus, one
+  unit of work publishes the events there and deletes their delivery messages (so a
+  forward is never repeated after it committed); such a unit takes one slot of
+  ``max_deliveries`` per :data:`FORWARD_SHARE` forwards (claims stay sized to the free
+  slots, so at most ``FORWARD_SHARE * max_deliveries`` messages are held). A unit that
+  fails sends each of its deliveries down the one-by-one path below;
 * a failure: ``core.retry.decide_delivery`` answers. A retry hides the message again until
   the backoff time (``change_visibility``): the queue's receive count is the attempt
   count, so a retry costs one UPDATE. A give-up deletes the message and sends the event
@@ -22,6 +28,7 @@ import asyncio
 import contextlib
 import json
 import logging
+from collections.abc import Coroutine
 from datetime import UTC, datetime
 from typing import Any
 from urllib.parse import urlsplit
@@ -66,6 +73,7 @@ log = logging.getLogger("stormproof.bus")
 
 VISIBILITY_TIMEOUT = 120.0  # longer than any delivery attempt may last
 ATTEMPT_TIMEOUT = 60.0  # a state machine's start_execution or another bus's publish
+FORWARD_SHARE = 4  # forwards in one unit that take one slot of max_deliveries
 
 
 class DeliveryConsumer:
@@ -99,11 +107,30 @@ class DeliveryConsumer:
         store = self.manager.app.store
         attrs = self.manager.app.attributes_of(self.queue)
         rows = await store.claim(self.queue, attrs, self.free, VISIBILITY_TIMEOUT)
+        forwards: list[tuple[ClaimedRow, dict[str, Any]]] = []
         for row in rows:  # sized to the free slots: none is refused
-            self.accept(row)
+            body = json.loads(row.body)
+            if self._forwardable(body):
+                forwards.append((row, body))  # body["dest"]: the bus it names now
+            else:
+                self.accept(row, body)
+        if forwards:
+            self._start(self._forward_batch(forwards), -(-len(forwards) // FORWARD_SHARE))
         return len(rows)
 
-    def accept(self, row: ClaimedRow) -> None:
+    def _forwardable(self, body: dict[str, Any]) -> bool:
+        """A delivery to another bus that can share one unit with others (no fault to
+        inject, no breaker): the rest go one by one."""
+        if body.get("k") != "deliver" or body.get("kind") != "bus" or injection.injector:
+            return False
+        rule = self.bus.rules.get(body["rule"])
+        target = rule.target(body["target"]) if rule is not None else None
+        if target is None or target.kind != "bus":
+            return False
+        body["dest"] = target.name  # as the one-by-one path forwards: to today's definition
+        return getattr(target.destination, "breaker", None) is None
+
+    def accept(self, row: ClaimedRow, body: dict[str, Any] | None = None) -> None:
         """Start delivering a claimed message; ``Throttled`` once ``max_deliveries`` are
         in flight (the bound of this buffer). A refused message is left as claimed: it
         reappears after its visibility timeout, nothing is lost."""
@@ -114,14 +141,18 @@ class DeliveryConsumer:
                 f"(max_deliveries={self.manager.max_deliveries})",
                 retry_after=IDLE_WAIT,
             )
-        self.free -= 1
-        task = asyncio.create_task(self._handle(row))
-        self.inflight.add(task)
-        task.add_done_callback(self._done)
+        self._start(self._handle(row, body), 1)
 
-    def _done(self, task: asyncio.Task[None]) -> None:
+    def _start(self, work: Coroutine[Any, Any, None], slots: int) -> None:
+        """Run ``work`` as a task holding ``slots`` of the free slots until it ends."""
+        self.free -= slots
+        task = asyncio.create_task(work)
+        self.inflight.add(task)
+        task.add_done_callback(lambda done: self._done(done, slots))
+
+    def _done(self, task: asyncio.Task[None], slots: int) -> None:
         self.inflight.discard(task)
-        self.free += 1
+        self.free += slots
 
     async def wait_idle(self) -> None:
         """Wait until every started delivery has finished."""
@@ -134,9 +165,9 @@ class DeliveryConsumer:
 
     # --- one message -----------------------------------------------------------------
 
-    async def _handle(self, row: ClaimedRow) -> None:
+    async def _handle(self, row: ClaimedRow, parsed: dict[str, Any] | None = None) -> None:
         try:
-            body = json.loads(row.body)
+            body = json.loads(row.body) if parsed is None else parsed
             if body.get("k") == "tick":
                 await bus_schedule.fire(self.manager, self.bus, row, body)
             else:
@@ -249,6 +280,29 @@ class DeliveryConsumer:
         other = await self.manager.get(target.name)
         ops = other.publish_ops([body["event"]], self.manager.app.clock.now())
         await self.manager.app.store.apply(ops, atomic=True)
+
+    async def _forward_batch(self, batch: list[tuple[ClaimedRow, dict[str, Any]]]) -> None:
+        """Deliveries to other buses, per bus one unit of work: the events published there
+        and the delivery messages deleted, together. When a unit fails, each of its
+        deliveries takes the one-by-one path (with its retries and DLQ)."""
+        by_bus: dict[str, list[tuple[ClaimedRow, dict[str, Any]]]] = {}
+        for row, body in batch:
+            by_bus.setdefault(body["dest"], []).append((row, body))
+        for name, group in by_bus.items():
+            rows = [row for row, _ in group]
+            try:
+                with tracing.processing_rows(self.queue, rows, _tries(*group[0])):
+                    async with asyncio.timeout(ATTEMPT_TIMEOUT):
+                        await self._forward_all(name, group)
+            except Exception:
+                await asyncio.gather(*(self._handle(row, body) for row, body in group))
+
+    async def _forward_all(self, name: str, group: list[tuple[ClaimedRow, dict[str, Any]]]) -> None:
+        app = self.manager.app
+        other = await self.manager.get(name)
+        ops = other.publish_ops([body["event"] for _, body in group], app.clock.now())
+        ops.append(Delete(self.queue, [Lease(row.rowid, row.token) for row, _ in group]))
+        await app.store.apply(ops, atomic=True)
 
     async def _failed(
         self, row: ClaimedRow, lease: Lease, body: dict[str, Any], failure: DeliveryFailure

@@ -184,3 +184,16 @@ async def test_archive_and_catalog_are_written_with_the_event(store_url: str) ->
         assert not loaded.declared
         await loaded.put_events([ENTRY])
         assert (await (await other.get_queue("q")).stats()).total == 2
+
+
+@pytest.mark.parametrize("template", ['"<name"', '{"n": "<name "}', "<aws.events.rule-name"])
+def test_an_unclosed_placeholder_is_refused_when_the_target_is_defined(
+    tmp_path: Any, template: str
+) -> None:
+    app = App("unclosed", f"sqlite:///{tmp_path}/x.db")
+    q = app.queue("q")
+    spec = {"InputPathsMap": {"name": "$.detail.name"}, "InputTemplate": template}
+    with pytest.raises(InvalidAttribute) as info:
+        Target(q, input_transformer=spec)
+    assert info.value.field == "input_template" and template in str(info.value)
+    assert Target(q, input_transformer={**spec, "InputTemplate": '"<name>"'}).input_transformer
