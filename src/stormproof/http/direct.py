@@ -3,10 +3,10 @@
 A storage-first route does the same few things for every request: read the body, hand
 it to :meth:`FrontDoor.accept`, send a small JSON answer. Going through Starlette for
 that (its error and exception middleware, the router's match over every route, a
-``Request``, a ``JSONResponse``) cost about as much CPU as storing the request did, and
-the front door is CPU-bound on the event loop (docs/performance.md, the front-door
-benchmark). :class:`FrontDoorApp` is a Starlette application that answers a POST to such
-a route's literal path itself and hands everything else to Starlette as before.
+``Request``, a ``JSONResponse``) cost some 40-90 µs of CPU per request, and the front
+door is CPU-bound on the event loop (docs/performance.md, the front-door benchmark).
+:class:`FrontDoorApp` is a Starlette application that answers a POST to such a route's
+literal path itself and hands everything else to Starlette as before.
 
 Only routes without CORS and without path parameters take this path; the answers
 (status, body, headers, problem+json errors) are the ones Starlette's endpoint gave.
