@@ -32,6 +32,7 @@ from stormproof.http import dashboard
 from stormproof.http.admin import admin_token
 from stormproof.http.admin import routes as admin_routes
 from stormproof.http.cors import decorate, preflight
+from stormproof.http.direct import FrontDoorApp, direct_posts
 from stormproof.http.events import request_events
 from stormproof.http.problems import from_exception, problem
 from stormproof.http.push import request_push
@@ -155,7 +156,8 @@ def health_routes(app: App) -> list[Route]:
 
 
 def build(app: App, *, webhooks: bool = True) -> Starlette:
-    """The ASGI application serving ``app.api``."""
+    """The ASGI application serving ``app.api``; storage-first routes' POSTs skip
+    Starlette's routing (:mod:`stormproof.http.direct`)."""
     api = app.api
     door = FrontDoor(app, api)
     routes = _api_routes(door, api) + _request_routes(door) + health_routes(app)
@@ -169,7 +171,8 @@ def build(app: App, *, webhooks: bool = True) -> Starlette:
     if token is not None:
         routes += admin_routes(app, token)
     dashboard.mount(routes, app)
-    return Starlette(
+    return FrontDoorApp(
+        direct_posts(door, api.posts),
         routes=routes,
         lifespan=_lifespan(app, webhooks),
         exception_handlers={HTTPException: _unrouted},
