@@ -12,6 +12,8 @@ executions it names in one read, and for each execution:
    ``_sfn-tasks``), the rows and first steps of new distributed-Map children, control
    messages for children to stop or redrive, the next timer message, and the outcome for
    the parent when a child (``.sync`` or Map) closes (:mod:`stormproof.machines.children`).
+   When the one new task is a transaction, it runs in that unit instead of getting a
+   message, and the step after it too (:mod:`stormproof.machines.step_transactions`).
 
 A version conflict (another worker stepped the same execution first) rolls the unit back
 and the step is replayed on the fresh row; a crash before the commit leaves the message to
@@ -33,6 +35,7 @@ from stormproof.engine import events, tracing
 from stormproof.engine.consumer import IDLE_WAIT
 from stormproof.engine.slots import honour_cancellation
 from stormproof.errors import StaleLease, StormproofError
+from stormproof.machines import step_transactions
 from stormproof.machines.children import Control, link_of, parent_outcome, spawn_ops, stop_ops
 from stormproof.machines.records import dumps, to_datetime
 from stormproof.machines.step_messages import (
@@ -144,15 +147,22 @@ class StepConsumer:
         done = Delete(STEPS_QUEUE, [Lease(r.rowid, r.token) for r in entry.rows])
         for _ in range(MAX_CONFLICTS):
             ops = [] if row is None else self._decide(row, entry)
+            hop = await step_transactions.plan(self.manager, row, ops, self.outcome_ops)
             try:
-                await store.apply([*ops, done], atomic=True)
+                if hop is None:
+                    await store.apply([*ops, done], atomic=True)
+                else:
+                    await hop.apply(store, done)
             except StaleLease as exc:
                 if exc.index != 0:
                     return  # our messages were claimed again elsewhere: that worker steps
                 row = await self.manager.load(arn)
                 continue
-            self.steps += 1
-            _emit_saved(self.manager.app.name, row, ops)
+            if hop is None:
+                self.steps += 1
+                _emit_saved(self.manager.app.name, row, ops)
+            else:
+                self.committed(hop.row, hop.committed())
             return
         log.warning("event=steps.conflict execution=%s", arn)
 

@@ -17,7 +17,7 @@ import psycopg
 
 from stormproof.core.sql_params import controls_transaction, pyformat
 from stormproof.errors import SqlError, TransactionTimeout
-from stormproof.storage.program import Call
+from stormproof.storage.program import Call, CallFailed
 from stormproof.storage.transaction_ops import SqlResult, refuse_control
 
 
@@ -58,16 +58,34 @@ class PgHandle:
             raise SqlError(f"{type(exc).__name__}: {exc}") from None
 
 
+SAVEPOINT = "stormproof_call"
+
+
 async def run_call(conn: psycopg.AsyncConnection[Any], call: Call) -> Any:
-    """Run ``call`` in a thread against ``conn``; its exception rolls the unit back."""
+    """Run ``call`` in a thread against ``conn``; its exception rolls the unit back (with
+    ``call.savepoint``: only the call's writes, and the value is a ``CallFailed``)."""
     # Local to the unit's transaction: its own statements after the call are short.
     ms = max(1, int(call.budget * 1000))
     await conn.execute("SELECT set_config('statement_timeout', %s, true)", (str(ms),))
+    if call.savepoint:
+        await conn.execute(f"SAVEPOINT {SAVEPOINT}")
+    try:
+        value = await _call(conn, call)
+    except Exception as exc:
+        if not call.savepoint or conn.broken:
+            raise  # a lost connection is the store's: the whole unit is tried again
+        await conn.execute(f"ROLLBACK TO SAVEPOINT {SAVEPOINT}")
+        return CallFailed(exc)
+    if call.savepoint:
+        await conn.execute(f"RELEASE SAVEPOINT {SAVEPOINT}")
+    return value
+
+
+async def _call(conn: psycopg.AsyncConnection[Any], call: Call) -> Any:
     handle = PgHandle(conn, asyncio.get_running_loop(), call.budget)
     try:
-        value = await asyncio.wait_for(asyncio.to_thread(call.run, handle), call.budget)
+        return await asyncio.wait_for(asyncio.to_thread(call.run, handle), call.budget)
     except TimeoutError:
         raise TransactionTimeout(call.budget) from None
     finally:
         handle.open = False
-    return value

@@ -66,10 +66,23 @@ class Dialect:
 class Call:
     """Run ``run(db)`` inside the program's transaction, on its connection, within
     ``budget`` seconds; the program receives ``[(value,)]``. ``db`` is a
-    :class:`~stormproof.storage.transaction_ops.SqlHandle` (see that module)."""
+    :class:`~stormproof.storage.transaction_ops.SqlHandle` (see that module).
+
+    With ``savepoint`` the call runs inside a SAVEPOINT of its own: if it raises (its own
+    failure or its budget), only its writes roll back and the program receives
+    ``[(CallFailed(exc),)]``, so the rest of the unit can still commit (a step records
+    the failure as the task's outcome). A failure of the store itself still raises."""
 
     run: Callable[[Any], Any]
     budget: float
+    savepoint: bool = False
+
+
+@dataclass(frozen=True)
+class CallFailed:
+    """The value of a ``savepoint`` :class:`Call` whose function raised ``error``."""
+
+    error: BaseException
 
 
 Yield = Stmt | Notify | Call

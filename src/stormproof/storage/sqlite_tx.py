@@ -21,7 +21,7 @@ from typing import Any
 
 from stormproof.core.sql_params import controls_transaction
 from stormproof.errors import SqlError, TransactionTimeout
-from stormproof.storage.program import Call
+from stormproof.storage.program import Call, CallFailed
 from stormproof.storage.transaction_ops import SqlResult, refuse_control
 
 PROGRESS_STEPS = 1000  # virtual-machine steps between two looks at the clock
@@ -77,8 +77,28 @@ class SqliteHandle:
             raise TransactionTimeout(self._budget)
 
 
+SAVEPOINT = "stormproof_call"
+
+
 def run_call(conn: sqlite3.Connection, call: Call) -> Any:
-    """Run ``call`` on the writer's connection; its exception rolls its unit back."""
+    """Run ``call`` on the writer's connection; its exception rolls its unit back (with
+    ``call.savepoint``: only the call's writes, and the value is a ``CallFailed``)."""
+    if call.savepoint:
+        conn.execute(f"SAVEPOINT {SAVEPOINT}")
+    try:
+        value = _call(conn, call)
+    except Exception as exc:
+        if not call.savepoint or not conn.in_transaction:
+            raise  # SQLite ended the whole transaction: nothing of the unit is left
+        conn.execute(f"ROLLBACK TO {SAVEPOINT}")
+        conn.execute(f"RELEASE {SAVEPOINT}")
+        return CallFailed(exc)
+    if call.savepoint:
+        conn.execute(f"RELEASE {SAVEPOINT}")
+    return value
+
+
+def _call(conn: sqlite3.Connection, call: Call) -> Any:
     handle = SqliteHandle(conn, call.budget)
     try:
         value = call.run(handle)

@@ -30,7 +30,7 @@ from typing import Any, Protocol
 from stormproof.errors import SqlError
 from stormproof.storage import unit_ops
 from stormproof.storage.base import Operation, OpResult
-from stormproof.storage.program import Call, Dialect, Program, Row, Stmt
+from stormproof.storage.program import Call, CallFailed, Dialect, Program, Row, Stmt
 
 DEFAULT_BUDGET = 1.0
 OUTCOME_PREFIX = "txn/"
@@ -92,7 +92,11 @@ class RunTransaction:
     """Run ``run(db)`` in the unit's transaction, then the operations ``then(value)`` makes.
 
     ``then`` lets what commits with the writes depend on the function's result (a task's
-    outcome in the next step's message). An exception rolls the whole unit back.
+    outcome in the next step's message). An exception rolls the whole unit back, unless
+    there is ``failed``: then the function runs in a SAVEPOINT, its exception rolls back
+    only its own writes, and the operations ``failed(exc)`` makes commit instead of
+    ``then``'s (a step records the failure as the task's outcome, for Retry and Catch).
+    ``failed`` needs a ``guard``: a failure records no outcome row.
     """
 
     run: Callable[[SqlHandle], Any]
@@ -105,6 +109,11 @@ class RunTransaction:
     unit_id: str = field(default_factory=lambda: uuid.uuid4().hex)
     # One entry per run of the program: only a rerun can meet an outcome row.
     _runs: list[None] = field(default_factory=list, compare=False, repr=False)
+    failed: Callable[[BaseException], Sequence[Operation]] | None = None
+
+    def __post_init__(self) -> None:
+        if self.failed is not None and not self.guard:
+            raise ValueError("a RunTransaction with 'failed' needs a guard")
 
     @property
     def outcome_key(self) -> str:
@@ -122,8 +131,11 @@ class RunTransaction:
             found = yield Stmt("state_get", {"key": self.outcome_key})
             if found:
                 raise AlreadyCommitted(self.unit_id, json.loads(found[0][2]))
-        rows = yield Call(self.run, self.budget)
+        rows = yield Call(self.run, self.budget, savepoint=self.failed is not None)
         value = rows[0][0]
+        if isinstance(value, CallFailed) and self.failed is not None:
+            yield from unit_ops.apply(dialect, list(self.failed(value.error)), True)
+            return OpResult(values=[value])
         if not self.guard:
             yield Stmt("cas_insert", {"key": self.outcome_key, "value": json.dumps(value)})
         yield from unit_ops.apply(dialect, list(self.then(value)), True)
