@@ -43,7 +43,6 @@ from stormproof.errors import (
 )
 from stormproof.functions.registry import FunctionRegistry
 from stormproof.machines.definitions import MachineRegistry, StateMachine, check_name
-from stormproof.machines.outcome_batches import OutcomeBatches
 from stormproof.machines.records import (
     ACCOUNT,
     REDRIVABLE,
@@ -91,7 +90,6 @@ class ExecutionManager:
         #: Run the step and task consumers when opened (``App(consume=True)``, a Worker).
         self.background = False
         self._definitions: dict[str, dict[str, Any]] = {}
-        self._starts: OutcomeBatches | None = None
 
     # --- lifecycle -------------------------------------------------------------------
 
@@ -189,11 +187,8 @@ class ExecutionManager:
     ) -> str:
         """Start an execution; returns its ARN (see ``App.start_execution``)."""
         found, name, text, arn, ops = await self.start_ops(machine, input, name, parent=parent)
-        if self._starts is None:  # made on first use: the store opens with the app
-            self._starts = OutcomeBatches(self.app.store)
         try:
-            # Concurrent starts share a transaction on PostgreSQL (one per start before).
-            await self._starts.apply(ops)
+            await self.app.store.apply(ops, atomic=True)
         except StaleLease:
             return await self._existing(found.name, name, text)
         return arn
