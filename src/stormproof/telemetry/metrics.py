@@ -109,10 +109,27 @@ class Metrics:
             registry=r,
         )
         self.depths = QueueDepths()
+        self._per_function: dict[str, tuple[Any, Any, Any]] = {}
 
     def _counter(self, name: str, help_text: str, *labels: str) -> Counter:
         """A counter ``stormproof_<name>`` labelled ``labels`` (``queue`` when none given)."""
         return Counter(f"{_P}{name}", help_text, list(labels or ("queue",)), registry=self.registry)
+
+    def of_function(self, function: str) -> tuple[Any, Any, Any]:
+        """The invocations counter, duration histogram and errors counter of ``function``.
+
+        Looked up once per function: ``labels()`` (a lock and a tuple of label values) cost
+        as much as the counting itself, for every batch.
+        """
+        found = self._per_function.get(function)
+        if found is None:
+            found = (
+                self.invocations.labels(function),
+                self.duration.labels(function),
+                self.errors.labels(function),
+            )
+            self._per_function[function] = found
+        return found
 
     def subscribe(self) -> Callable[[], None]:
         """Start counting runtime events; returns the unsubscribe function."""
@@ -136,10 +153,11 @@ class Metrics:
 
 
 def _invoked(m: Metrics, f: dict[str, Any], failed: bool) -> None:
-    m.invocations.labels(f["function"]).inc()
-    m.duration.labels(f["function"]).observe(f["duration_seconds"])
+    invocations, duration, errors = m.of_function(f["function"])
+    invocations.inc()
+    duration.observe(f["duration_seconds"])
     if failed:
-        m.errors.labels(f["function"]).inc()
+        errors.inc()
 
 
 _HANDLERS: dict[str, Callable[[Metrics, Any], None]] = {
