@@ -114,7 +114,29 @@ def postgres_url() -> Iterator[str | None]:
         yield url
 
 
+_IDLE_HOLDERS = """
+SELECT DISTINCT a.pid FROM pg_locks l
+JOIN pg_class c ON c.oid = l.relation
+JOIN pg_namespace n ON n.oid = c.relnamespace AND n.nspname = %s
+JOIN pg_stat_activity a ON a.pid = l.pid AND a.state = 'idle in transaction'
+"""
+
+
 def drop_schema(url: str, schema: str) -> None:
-    """Drop one test's schema."""
+    """Drop one test's schema.
+
+    A test that severs connections on purpose (tests/support/commit_proxy.py) can leave a
+    server session idle in a transaction on the schema's tables; after 5 s of waiting its
+    session is ended, so the cleanup cannot hang the test (the test's claims were already
+    checked; the closing note of session 7 records the open question of who leaves it).
+    """
+    drop = f'DROP SCHEMA IF EXISTS "{schema}" CASCADE'
     with psycopg.connect(url, autocommit=True) as conn:
-        conn.execute(f'DROP SCHEMA IF EXISTS "{schema}" CASCADE')
+        conn.execute("SET lock_timeout = '5s'")
+        try:
+            conn.execute(drop)
+        except psycopg.errors.LockNotAvailable:
+            for (pid,) in conn.execute(_IDLE_HOLDERS, (schema,)).fetchall():
+                conn.execute("SELECT pg_terminate_backend(%s)", (pid,))
+            conn.execute("SET lock_timeout = 0")
+            conn.execute(drop)
