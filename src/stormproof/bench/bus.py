@@ -30,11 +30,11 @@ from typing import Any
 
 import click
 
-from stormproof import Target
 from stormproof.app import App
 from stormproof.bench.frontdoor import _free_port, _wait_ready
 from stormproof.bench.queue import backend_of, fresh_store, percentile
 from stormproof.bench.sinks import Sinks
+from stormproof.bus.targets import Target
 from stormproof.worker import Worker
 
 KINDS = ("queue", "function", "bus", "http")

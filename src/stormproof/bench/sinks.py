@@ -39,7 +39,7 @@ class Sinks:
             self.queues.append(q)
             if self.kind == "queue":
                 return q
-            from stormproof import Target
+            from stormproof.bus.targets import Target
 
             hop = app.bus(f"hop-{tag}-{i}")
             hop.rule("all", pattern={"source": ["bench"]}, targets=[Target(q)])
