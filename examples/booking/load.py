@@ -24,7 +24,11 @@ import httpx
 
 # SP300 has 20 seats: it sells out, and later bookings of it fail with nothing to undo.
 FLIGHTS = ["SP100"] * 5 + ["SP200"] * 4 + ["SP300"]
-DECLINED = 0.05  # share of bookings paid with a card the payment API declines
+# Every DECLINE_EVERY-th new booking is paid with a card the payment API declines (5 %).
+# Counted, not drawn at random: a short run (the tests' 9 s) then always has a few, and
+# the failed-bookings alarm path is always exercised.
+DECLINE_EVERY = 20
+DECLINE_AT = 7  # the first declined card is the 8th new booking
 # Requests handed to the HTTP client at once (its connections). The rest wait on a
 # semaphore: with thousands pending in httpcore's own pool (a slow front door), assigning
 # them to connections turns quadratic and starves the event loop.
@@ -61,7 +65,8 @@ class Load:
         if self.sent and self.random.random() < self.duplicates:
             key, body = self.random.choice(self.sent)
             return key, body, True
-        card = "4000-declined" if self.random.random() < DECLINED else "4242-4242"
+        declined = len(self.sent) % DECLINE_EVERY == DECLINE_AT
+        card = "4000-declined" if declined else "4242-4242"
         body: dict[str, Any] = {
             "flight_id": self.random.choice(FLIGHTS),
             "amount": self.random.randint(50, 900),
