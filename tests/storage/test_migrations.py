@@ -78,6 +78,8 @@ def test_every_named_query_exists_in_both_dialects(dialect: str) -> None:
     # Coalesced request records: unnest() on PostgreSQL, executemany of one row on SQLite.
     # Stream polls over many shard units: array statements on PostgreSQL, one per unit on
     # SQLite. Token grants: one statement on PostgreSQL, the writer's transaction on SQLite.
+    # A step's save with its history, a kept task lease: one statement each on PostgreSQL
+    # (batched units, storage/pg_pipeline.py), two on SQLite.
     assert names - other <= {
         "fifo_group_head",
         "fifo_group_heads",
@@ -90,4 +92,6 @@ def test_every_named_query_exists_in_both_dialects(dialect: str) -> None:
         "checkpoint_ensure_units",
         "checkpoint_take_units",
         "stream_read_units",
+        "sfn_execution_save",
+        "sfn_task_lease_keep",
     }

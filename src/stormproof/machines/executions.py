@@ -43,6 +43,7 @@ from stormproof.errors import (
 )
 from stormproof.functions.registry import FunctionRegistry
 from stormproof.machines.definitions import MachineRegistry, StateMachine, check_name
+from stormproof.machines.outcome_batches import OutcomeBatches
 from stormproof.machines.records import (
     ACCOUNT,
     REDRIVABLE,
@@ -90,6 +91,7 @@ class ExecutionManager:
         #: Run the step and task consumers when opened (``App(consume=True)``, a Worker).
         self.background = False
         self._definitions: dict[str, dict[str, Any]] = {}
+        self._starts: OutcomeBatches | None = None
 
     # --- lifecycle -------------------------------------------------------------------
 
@@ -187,8 +189,11 @@ class ExecutionManager:
     ) -> str:
         """Start an execution; returns its ARN (see ``App.start_execution``)."""
         found, name, text, arn, ops = await self.start_ops(machine, input, name, parent=parent)
+        if self._starts is None:  # made on first use: the store opens with the app
+            self._starts = OutcomeBatches(self.app.store)
         try:
-            await self.app.store.apply(ops, atomic=True)
+            # Concurrent starts share a transaction on PostgreSQL (one per start before).
+            await self._starts.apply(ops)
         except StaleLease:
             return await self._existing(found.name, name, text)
         return arn

@@ -104,7 +104,18 @@ class InsertExecution:
 
     def program(self, dialect: Dialect) -> Program[OpResult]:
         """INSERT ... ON CONFLICT DO NOTHING."""
-        params = {
+        rows = yield Stmt("sfn_execution_insert", self.params())
+        return self.judge(rows)
+
+    def judge(self, rows: list[Row]) -> OpResult:
+        """The result of the INSERT that returned ``rows`` (none: the name is taken)."""
+        if not rows:
+            return OpResult([EntryStatus.STALE])
+        return OpResult([EntryStatus.OK], [1])
+
+    def params(self) -> dict[str, Any]:
+        """The parameters of ``sfn_execution_insert``."""
+        return {
             "id": self.id,
             "machine": self.machine,
             "name": self.name,
@@ -116,10 +127,6 @@ class InsertExecution:
             "parent": self.parent,
             "map_run": self.map_run,
         }
-        rows = yield Stmt("sfn_execution_insert", params)
-        if not rows:
-            return OpResult([EntryStatus.STALE])
-        return OpResult([EntryStatus.OK], [1])
 
     def is_stale(self, result: OpResult) -> bool:
         """A taken name rolls the unit back."""
@@ -167,8 +174,36 @@ class SaveExecution:
     parent: str | None = None
 
     def program(self, dialect: Dialect) -> Program[OpResult]:
-        """UPDATE ... WHERE version = expected, then one INSERT per event."""
-        params = {
+        """UPDATE ... WHERE version = expected, then the INSERT of the step's events; on
+        PostgreSQL one statement does both (a round trip saved per step)."""
+        params = self.params()
+        if dialect.name == "postgres":
+            rows = yield Stmt("sfn_execution_save", self.save_params())
+            return self.judge(rows)
+        rows = yield Stmt("sfn_execution_update", params)
+        if not rows:
+            return OpResult([EntryStatus.STALE])
+        if self.events:
+            yield Stmt("sfn_history_insert", history_rows(self.id, self.events)[0])
+        return self.judge(rows)
+
+    def judge(self, rows: list[Row]) -> OpResult:
+        """The result of the UPDATE that returned ``rows`` (none: the version moved on)."""
+        if not rows:
+            return OpResult([EntryStatus.STALE])
+        return OpResult([EntryStatus.OK], [int(rows[0][0])])
+
+    def save_params(self) -> dict[str, Any]:
+        """The parameters of ``sfn_execution_save`` (PostgreSQL): the update's and the
+        history row's (None when the step logged no event)."""
+        if not self.events:
+            return {**self.params(), "event_id": None, "body": None}
+        row = history_rows(self.id, self.events)[0]
+        return {**self.params(), "event_id": row["event_id"], "body": row["body"]}
+
+    def params(self) -> dict[str, Any]:
+        """The parameters of ``sfn_execution_update``."""
+        return {
             "id": self.id,
             "expected": self.expected,
             "status": self.status,
@@ -181,12 +216,6 @@ class SaveExecution:
             "redrive_count": self.redrive_count,
             "parent": self.parent,
         }
-        rows = yield Stmt("sfn_execution_update", params)
-        if not rows:
-            return OpResult([EntryStatus.STALE])
-        if self.events:
-            yield Stmt("sfn_history_insert", history_rows(self.id, self.events)[0])
-        return OpResult([EntryStatus.OK], [int(rows[0][0])])
 
     def is_stale(self, result: OpResult) -> bool:
         """A version that moved on rolls the unit back."""

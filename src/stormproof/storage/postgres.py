@@ -22,7 +22,7 @@ import contextlib
 import logging
 import random
 from collections.abc import Callable, Sequence
-from typing import Any, TypeVar
+from typing import Any, TypeVar, cast
 
 import psycopg
 from psycopg import AsyncPipeline
@@ -30,7 +30,7 @@ from psycopg import sql as pgsql
 from psycopg_pool import AsyncConnectionPool
 
 from stormproof.core.queue_rules import QueueAttributes
-from stormproof.errors import NotOpen, StoreError, StoreUnavailable
+from stormproof.errors import NotOpen, StaleLease, StoreError, StoreUnavailable
 from stormproof.storage import pg_bulk, pg_pipeline, pg_tx, sqlfiles, unit_ops
 from stormproof.storage.base import Operation, OpResult
 from stormproof.storage.pg_group import GroupCommit
@@ -140,7 +140,7 @@ class PostgresStore(ProgramStore):
         mode = pg_pipeline.unit_mode(ops, atomic)
         if mode == "pipelined":
             return await self._group.send(ops)
-        return await self._run(lambda: unit_ops.apply(self.dialect, ops, atomic), mode)
+        return await self._run(lambda: unit_ops.apply(self.dialect, ops, atomic), mode, ops)
 
     async def _run_claim(self, factory: Callable[[], Program[T]], attrs: QueueAttributes) -> T:
         return await self._run(factory, pg_pipeline.claim_mode(attrs))
@@ -149,7 +149,13 @@ class PostgresStore(ProgramStore):
         # Plain sends are never stale, so ``atomic`` changes nothing for them.
         return await self._run(lambda: unit_ops.apply(self.dialect, ops, False), "pipelined")
 
-    async def _run(self, factory: Callable[[], Program[T]], mode: Mode = "transaction") -> T:
+    async def _run(
+        self,
+        factory: Callable[[], Program[T]],
+        mode: Mode = "transaction",
+        ops: Sequence[Operation] = (),
+    ) -> T:
+        """Run a program (or, batched, the unit ``ops`` it applies) with retries."""
         pool = self._pool
         if pool is None:
             raise NotOpen("store")
@@ -160,7 +166,8 @@ class PostgresStore(ProgramStore):
         while True:
             left = end - loop.time()
             try:
-                result = await self._attempt(pool, factory, min(_CONNECT_TIMEOUT, left), mode)
+                timeout = min(_CONNECT_TIMEOUT, left)
+                result = await self._attempt(pool, factory, timeout, mode, ops)
             except psycopg.OperationalError as exc:
                 _reraise_lost_cancel(task, asked, exc)
                 self._outage.failed(one_line(exc))
@@ -186,6 +193,7 @@ class PostgresStore(ProgramStore):
         factory: Callable[[], Program[T]],
         timeout: float,
         mode: Mode,
+        ops: Sequence[Operation],
     ) -> T:
         async with pool.connection(timeout=max(timeout, 0.05)) as conn:
             if mode == "autocommit":  # its first statement is its only write
@@ -193,9 +201,41 @@ class PostgresStore(ProgramStore):
             if mode == "transaction":
                 async with conn.transaction():
                     return await self._unit(conn, factory(), None)
+            if mode == "batched":  # the unit's own results, which ``factory`` would make
+                return cast(T, await self._batched(conn, ops))
             # BEGIN, the statements, pg_notify and COMMIT leave in one round trip.
             async with conn.pipeline() as pipe, conn.transaction():
                 return await self._unit(conn, factory(), pipe)
+
+    async def _batched(self, conn: AsyncConn, ops: Sequence[Operation]) -> list[OpResult]:
+        """An atomic unit in two round trips (see ``pg_pipeline``): every statement with
+        ``BEGIN``, then ``COMMIT`` once the rows judged every operation fresh."""
+        results: list[OpResult | None] = [None] * len(ops)
+        judged: list[tuple[int, psycopg.AsyncCursor[Any], Any]] = []
+        notified: dict[str, int] = {}
+        async with conn.pipeline() as pipe, conn.transaction():
+            for index, op in enumerate(ops):
+                form = pg_pipeline.one_statement(op)
+                if form is None:  # a plain send: its statements are only queued
+                    prog = unit_ops.apply(self.dialect, [op], True)
+                    results[index] = (await self._drive(conn, prog, notified, pipe))[0]
+                    continue
+                stmt, judge = form
+                cur = conn.cursor()
+                now = self._clock() if self._clock else None
+                sql = self._queries[stmt.name].encode()
+                await cur.execute(sql, {**stmt.single(), "now": now}, prepare=True)
+                judged.append((index, cur, judge))
+            await pipe.sync()
+            for index, cur, judge in judged:
+                async with cur:
+                    results[index] = result = judge(list(await cur.fetchall()))
+                if not result.ok:
+                    name = type(ops[index]).__name__
+                    raise StaleLease(f"operation {index} ({name}) holds a stale lease", index)
+            for queue, count in notified.items():
+                await conn.execute("SELECT pg_notify(%s, %s)", (self.channel, f"{count} {queue}"))
+        return [r for r in results if r is not None]
 
     async def _autocommit(self, conn: AsyncConn, prog: Program[T]) -> T:
         """Run ``prog`` with each statement its own transaction (see ``pg_pipeline``)."""

@@ -75,3 +75,28 @@ SELECT status, COUNT(*) FROM sfn_executions GROUP BY status;
 
 -- name: sfn_execution_children
 SELECT id FROM sfn_executions WHERE map_run >= %(low)s AND map_run < %(high)s;
+
+-- name: sfn_execution_save
+-- sfn_execution_update and sfn_history_insert in one statement: the history row is
+-- inserted only when the compare-and-set matched (a stale save writes nothing).
+WITH saved AS (
+    UPDATE sfn_executions
+    SET status = %(status)s, output = %(output)s, error = %(error)s, cause = %(cause)s,
+        stop_time = %(stop_time)s, state = %(state)s, runtime = %(runtime)s,
+        redrive_count = %(redrive_count)s,
+        parent = COALESCE(%(parent)s::text, parent), version = version + 1
+    WHERE id = %(id)s AND version = %(expected)s RETURNING version
+), logged AS (
+    INSERT INTO sfn_history (execution, event_id, body)
+    SELECT %(id)s, %(event_id)s::bigint, %(body)s::text FROM saved
+    WHERE %(body)s::text IS NOT NULL
+)
+SELECT version FROM saved;
+
+-- name: sfn_task_lease_keep
+-- ChangeVisibility of one lease in one statement (storage/pg_pipeline.py): extends it
+-- only while it is still this receipt's, in flight and within the visibility cap.
+UPDATE messages SET visible_at = {now} + %(timeout)s
+WHERE queue = %(queue)s AND id = %(id)s AND receipt = %(token)s AND visible_at > {now}
+  AND {now} - COALESCE(leased_at, {now}) + %(timeout)s <= %(max)s
+RETURNING id;
