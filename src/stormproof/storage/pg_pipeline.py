@@ -43,8 +43,8 @@ from stormproof.storage.base import (
     OpResult,
 )
 from stormproof.storage.machine_ops import InsertExecution, SaveExecution
-from stormproof.storage.program import Row, Stmt
 from stormproof.storage.pg_bulk import COPY_MIN
+from stormproof.storage.program import Row, Stmt
 
 Mode = Literal["transaction", "pipelined", "autocommit", "batched"]
 #: One statement of a batched unit and how its rows make the operation's result.
