@@ -477,9 +477,32 @@ async def test_structured_log_lines(store_url: str, caplog: pytest.LogCaptureFix
     lines = [
         r.getMessage() for r in caplog.records if r.name == "stormproof.functions.mapping_consumer"
     ]
-    assert any(line.startswith("event=batch.start") and mid in line for line in lines)
+    # At INFO one line per batch: its outcome, with the start's fields and the duration.
+    assert not any(line.startswith("event=batch.start") for line in lines)
     failure = next(line for line in lines if line.startswith("event=batch.failure"))
     assert "error_type=ValueError" in failure and "attempt=1" in failure and mid in failure
     fields = [getattr(r, "stormproof", {}) for r in caplog.records]  # for JSON formatters
-    start = next(f for f in fields if f.get("event") == "batch.start")
-    assert start["message_ids"] == [mid] and start["function"] == "handle"
+    outcome = next(f for f in fields if f.get("event") == "batch.failure")
+    assert outcome["message_ids"] == [mid] and outcome["function"] == "handle"
+    assert outcome["duration_ms"] >= 0
+
+
+async def test_batch_start_is_a_debug_line(
+    store_url: str, caplog: pytest.LogCaptureFixture
+) -> None:
+    app = App("c", store_url, clock=FakeClock())
+    q = app.queue("work", visibility_timeout=30)
+
+    @app.function(timeout=3)
+    async def handle(event: Any, context: Any) -> None:
+        return None
+
+    app.consume(q, handle)
+    with caplog.at_level(logging.DEBUG, logger="stormproof"):
+        async with running(app) as worker:
+            (mid,) = await _send(q, "m")
+            await worker.run_once()
+    starts = [r for r in caplog.records if r.getMessage().startswith("event=batch.start")]
+    assert [r.levelno for r in starts] == [logging.DEBUG] and mid in starts[0].getMessage()
+    success = next(r for r in caplog.records if r.getMessage().startswith("event=batch.success"))
+    assert success.levelno == logging.INFO and "duration_ms=" in success.getMessage()
