@@ -6,6 +6,9 @@ SIGKILLed, the report's plot rendered."""
 from __future__ import annotations
 
 import json
+import uuid
+from collections.abc import Iterator
+from contextlib import contextmanager
 from pathlib import Path
 from typing import Any
 
@@ -13,6 +16,8 @@ import pytest
 from click.testing import CliRunner
 
 from stormproof.cli.chaos_run import run
+from tests.conftest import _with_schema, require_postgres
+from tests.support.postgres import drop_schema
 
 ROOT = Path(__file__).resolve().parents[2]
 CHAOS = ROOT / "examples" / "chaos"
@@ -71,11 +76,36 @@ def test_outage_without_a_breaker_fills_the_dlq(sqlite_url: str, tmp_path: Path)
     assert not after["dlq_depth(orders-dlq) <= 0"]["ok"]
 
 
-def test_retry_storm_with_jitter_has_no_spikes(store_url: str, tmp_path: Path) -> None:
-    code, report = chaos_run("retry-storm.yaml", "storm_jitter", store_url, tmp_path)
-    assert code == 0, report["dependency_peak_to_mean"]
-    assert report["reconciliation"]["lost"] == 0
-    assert report["dependency_peak_to_mean"]["api"] <= 10.0
+def test_retry_storm_with_jitter_has_no_spikes(
+    store_url: str, tmp_path: Path, pg_base_url: str | None
+) -> None:
+    # The hypothesis is about timing (per 50 ms): a machine busy enough to stall the event
+    # loop, then release a burst, can break it once (seen in CI at load ~5). It must hold
+    # in one of two runs, each on a fresh store; nothing may be lost in any run.
+    peaks = []
+    for attempt in range(2):
+        with _fresh(store_url, tmp_path, attempt, pg_base_url) as url:
+            code, report = chaos_run("retry-storm.yaml", "storm_jitter", url, tmp_path)
+        assert report["reconciliation"]["lost"] == 0
+        peaks.append(report["dependency_peak_to_mean"]["api"])
+        if code == 0 and peaks[-1] <= 10.0:
+            return
+    raise AssertionError(f"the jittered retries peaked in both runs: {peaks}")
+
+
+@contextmanager
+def _fresh(store_url: str, tmp_path: Path, attempt: int, pg: str | None) -> Iterator[str]:
+    """``store_url`` first, then a new store beside it (SQLite file or PostgreSQL schema)."""
+    if attempt == 0:
+        yield store_url
+    elif store_url.startswith("sqlite"):
+        yield f"sqlite:///{tmp_path}/again{attempt}.db"
+    else:
+        base, schema = require_postgres(pg), f"t_again_{uuid.uuid4().hex[:12]}"
+        try:
+            yield _with_schema(base, schema)
+        finally:
+            drop_schema(base, schema)
 
 
 def test_retry_storm_without_jitter_spikes(sqlite_url: str, tmp_path: Path) -> None:
