@@ -35,6 +35,7 @@ from stormproof.storage import sqlfiles, sqlite_bulk, sqlite_tx
 from stormproof.storage.program import Call, Program, Row, Steps, Stmt
 from stormproof.storage.sqlite_errors import translate
 from stormproof.storage.sqlite_open import connect
+from stormproof.storage.sqlite_watch import WalWatch
 
 log = logging.getLogger("stormproof")
 _MAX_GROUP = 512
@@ -88,6 +89,8 @@ class SqliteWriter:
         self._current: list[_Job] = []
         self.died: BaseException | None = None  # why the thread ended, if not by stop()
         self.waiters = 0  # read by the thread: poll for other connections only when needed
+        self._watch = WalWatch(path, self._noticed)
+        self._poked = False  # a poke from the watch is queued: one is enough
 
     @property
     def alive(self) -> bool:
@@ -103,12 +106,14 @@ class SqliteWriter:
             raise translate(self._startup_error, self._path, "opening")
         if self._startup_error is not None:
             raise StoreError(f"cannot open {self._path}: {self._startup_error}")
+        self._watch.start()
 
     def stop(self, timeout: float) -> bool:
         """Finish queued work, then close; False if the thread did not end in ``timeout``."""
         thread, self._thread = self._thread, None
         if thread is None:
             return True
+        self._watch.stop()
         self._jobs.put(None)
         thread.join(timeout)
         if thread.is_alive():
@@ -143,6 +148,13 @@ class SqliteWriter:
         """Make an idle thread look for other connections' commits now."""
         self._jobs.put(_POKE)
 
+    def _noticed(self) -> None:
+        # On the watch's thread, after a write to the WAL (ours or another process's):
+        # only a waiting receiver cares, and one queued poke covers any number of writes.
+        if self.waiters and not self._poked:
+            self._poked = True
+            self._jobs.put(_POKE)
+
     # --- the thread ---------------------------------------------------------------
 
     def _run(self) -> None:
@@ -172,6 +184,8 @@ class SqliteWriter:
                 job = _POKE
             if job is None:
                 return
+            if job is _POKE:
+                self._poked = False
             if isinstance(job, _Job):
                 self._current = self._take_group(job)
                 self._commit_group(conn, self._current)
