@@ -17,8 +17,13 @@ message. Its one unit of work, one store transaction, holds:
    queue (:mod:`stormproof.machines.transaction_tasks`).
 
 So the hop costs two units (the step's claim and its commit) against the task path's
-five. A transaction whose budget exceeds a third of the step message's visibility goes
-through the task queue instead, whose consumer extends its lease while it runs.
+five. The hop enqueues no timer for its own Task's ``TimeoutSeconds`` (the task ends in
+the unit that starts it, and AWS's default timeout is 99,999,999 s: a message per
+execution lying on the step queue for three years): the step after the Task plans the
+timer the execution still needs, knowing which timer messages really exist.
+
+A transaction whose budget exceeds a third of the step message's visibility goes through
+the task queue instead, whose consumer extends its lease while it runs.
 """
 
 from __future__ import annotations
@@ -32,7 +37,15 @@ from stormproof.errors import StaleLease
 from stormproof.functions.transactions import Bound
 from stormproof.machines.inline_tasks import saved_row
 from stormproof.machines.integrations import WAIT_TOKEN, error_outcome
-from stormproof.machines.step_messages import STEP_VISIBILITY, TASK, TASKS_QUEUE
+from stormproof.machines.records import dumps
+from stormproof.machines.step_messages import (
+    EXECUTION,
+    FIRED,
+    STEP_VISIBILITY,
+    STEPS_QUEUE,
+    TASK,
+    TASKS_QUEUE,
+)
 from stormproof.machines.transaction_tasks import deferred
 from stormproof.storage.base import Delete, Enqueue, Operation, OpResult, Store
 from stormproof.storage.machine_ops import ExecutionRow, SaveExecution
@@ -131,8 +144,10 @@ async def plan(
     row: ExecutionRow | None,
     ops: list[Operation],
     next_step: OutcomeStep,
+    fired: Sequence[str] = (),
 ) -> Hop | None:
-    """The hop of a step's unit ``ops`` if its one new task is a transaction, else None."""
+    """The hop of a step's unit ``ops`` if its one new task is a transaction, else None
+    (``fired``: the timers the step's claimed messages fired)."""
     if row is None or not ops or not isinstance(save := ops[0], SaveExecution):
         return None
     if save.status != "RUNNING":
@@ -154,4 +169,26 @@ async def plan(
     if bound is None or bound.budget > MAX_BUDGET:
         return None
     before = [op for op in ops if op is not tasks[0]]
-    return Hop(row, bound, before, str(request["id"]), next_step)
+    return Hop(row, bound, _without_timer(row, before, fired), str(request["id"]), next_step)
+
+
+def _without_timer(
+    row: ExecutionRow, ops: list[Operation], fired: Sequence[str]
+) -> list[Operation]:
+    """``ops`` without the timer message the step planned, its save's ``timer_at`` set
+    back to the timer that was already waiting (none if it just fired), so the step after
+    the Task plans again whatever wake-up the execution still needs."""
+    timer = next((op for op in ops if _is_timer(row.id, op)), None)
+    save = ops[0]
+    if timer is None or not isinstance(save, SaveExecution):
+        return ops
+    waiting = json.loads(row.runtime).get("timer_at")
+    runtime = {**json.loads(save.runtime), "timer_at": None if waiting in fired else waiting}
+    return [replace(save, runtime=dumps(runtime)), *(op for op in ops[1:] if op is not timer)]
+
+
+def _is_timer(arn: str, op: Operation) -> bool:
+    if not isinstance(op, Enqueue) or op.queue != STEPS_QUEUE or len(op.messages) != 1:
+        return False
+    body = json.loads(op.messages[0].body)
+    return FIRED in body and body.get(EXECUTION) == arn

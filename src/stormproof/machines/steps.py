@@ -147,7 +147,9 @@ class StepConsumer:
         done = Delete(STEPS_QUEUE, [Lease(r.rowid, r.token) for r in entry.rows])
         for _ in range(MAX_CONFLICTS):
             ops = [] if row is None else self._decide(row, entry)
-            hop = await step_transactions.plan(self.manager, row, ops, self.outcome_ops)
+            hop = await step_transactions.plan(
+                self.manager, row, ops, self.outcome_ops, entry.fired
+            )
             try:
                 if hop is None:
                     await store.apply([*ops, done], atomic=True)

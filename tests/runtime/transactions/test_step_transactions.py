@@ -126,9 +126,9 @@ async def test_a_retry_waits_on_a_timer_then_runs_again(store_url: str, tmp_path
         assert await app.executions.steps.drain() == 1
         assert (await app.describe_execution(arn)).status == "RUNNING"
         assert await _count(app) == 0
-        # The backoff is a timer message (beside the execution's own deadline timer).
+        # The backoff is a timer message (the hop enqueues none for the Task's timeout).
         counts = await app.store.counts(STEPS_QUEUE)
-        assert (counts.visible, counts.delayed) == (0, 2)
+        assert (counts.visible, counts.delayed) == (0, 1)
         assert (await app.store.counts(TASKS_QUEUE)).visible == 0
         app.clock.advance(6)  # type: ignore[attr-defined]
         assert await app.executions.steps.drain() == 1
