@@ -3,17 +3,20 @@ the request record's JSON, a queue route's message, the coalesced send's message
 
 from __future__ import annotations
 
+import asyncio
 import json
 import os
 from typing import Any
 
 import pytest
 
+from stormproof import App
 from stormproof.core import queue_rules
-from stormproof.errors import InvalidMessageContents, MessageTooLarge
-from stormproof.gateway.batcher import coalesce
+from stormproof.errors import InvalidMessageContents, MessageTooLarge, StaleLease
+from stormproof.gateway.batcher import UnitBatcher, coalesce
 from stormproof.gateway.work import _message, target_json
 from stormproof.storage.base import CompareAndSet, Enqueue
+from stormproof.storage.pg_pipeline import unit_mode
 from stormproof.storage.request_ops import ATTRIBUTE, RequestRecord, is_request_id, new_request_id
 
 TRACE = "00-4bf92f3577b34da6a3ce929d0e0e4736-00f067aa0ba902b7-01"
@@ -95,3 +98,25 @@ def test_a_coalesced_send_keeps_each_requests_message_id() -> None:
     sends = [op for op in merged if isinstance(op, Enqueue)]
     assert len(sends) == 1
     assert sends[0].ids == tuple(u[1].ids[0] for u in units)  # type: ignore[union-attr]
+
+
+def test_a_front_door_group_is_one_batched_unit_on_postgresql() -> None:
+    msg = queue_rules.prepare_message(queue_rules.QueueAttributes(), "{}")
+    group = coalesce([[CompareAndSet(f"k{i}", None, "v"), Enqueue("q", [msg])] for i in range(8)])
+    assert unit_mode(group, atomic=True) == "batched"  # BEGIN + both inserts, then COMMIT
+
+
+async def test_a_taken_key_rolls_the_group_back_and_its_units_go_alone(store_url: str) -> None:
+    app = App("fast", store_url)
+    app.queue("q")
+    async with app:
+        attrs = app.attributes_of("q")
+        await app.store.apply([CompareAndSet("k3", None, "first")])
+        msg = queue_rules.prepare_message(attrs, "{}")
+        units = [[CompareAndSet(f"k{i}", None, "v"), Enqueue("q", [msg])] for i in range(8)]
+        batcher = UnitBatcher(lambda: app.store)
+        outcomes = await asyncio.gather(*(batcher.apply(u) for u in units), return_exceptions=True)
+        assert [type(o) for o in outcomes].count(StaleLease) == 1
+        assert isinstance(outcomes[3], StaleLease)
+        assert (await app.store.get_state("k3")).value == "first"  # type: ignore[union-attr]
+        assert len(await app.store.claim("q", attrs, 10, 30.0)) == 7  # nothing of unit 3
