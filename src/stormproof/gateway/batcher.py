@@ -63,7 +63,7 @@ def coalesce(units: Sequence[Sequence[Operation]]) -> list[Operation]:
     """One unit equivalent to applying ``units`` in turn: their new records in one insert,
     their sends merged per queue, every other unit's operations as they are."""
     records: list[tuple[str, str]] = []
-    sends: dict[tuple[str, float, bool], list[OutgoingMessage]] = {}
+    sends: dict[tuple[str, float, bool], tuple[list[OutgoingMessage], list[str]]] = {}
     rest: list[Operation] = []
     for unit in units:
         if not _coalescible(unit):
@@ -73,11 +73,17 @@ def coalesce(units: Sequence[Sequence[Operation]]) -> list[Operation]:
             if isinstance(op, CompareAndSet):
                 records.append((op.key, op.value))
             elif isinstance(op, Enqueue):
-                sends.setdefault((op.queue, op.dedup_window, op.fifo), []).extend(_stamped(op))
+                messages, ids = sends.setdefault((op.queue, op.dedup_window, op.fifo), ([], []))
+                messages.extend(_stamped(op))
+                ids.extend(op.ids)
     merged: list[Operation] = [InsertStates(records)] if records else []
-    # Built outside any request's context: Enqueue would otherwise adopt its trace.
-    for (queue, window, fifo), messages in sends.items():
-        merged.append(contextvars.Context().run(Enqueue, queue, messages, window, fifo))
+    # Built outside any request's context: Enqueue would otherwise adopt its trace. Each
+    # message keeps the id its request's operation drew, so the group applied unit by
+    # unit after a failed joint commit stores the same ids (and none is drawn twice).
+    for (queue, window, fifo), (messages, ids) in sends.items():
+        merged.append(
+            contextvars.Context().run(Enqueue, queue, messages, window, fifo, None, tuple(ids))
+        )
     return [*merged, *rest]
 
 

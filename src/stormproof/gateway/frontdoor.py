@@ -12,6 +12,7 @@ from __future__ import annotations
 import asyncio
 import hashlib
 import inspect
+import json
 from collections.abc import Mapping
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any
@@ -33,8 +34,8 @@ from stormproof.gateway.admission import Admission
 from stormproof.gateway.batcher import UnitBatcher
 from stormproof.gateway.payload import check_schema, parse_body
 from stormproof.gateway.routes import Api, GetRoute, PostRoute
-from stormproof.gateway.work import work_ops
-from stormproof.storage.base import DeleteState, Operation, StateRecord
+from stormproof.gateway.work import target_json, work_ops
+from stormproof.storage.base import CompareAndSet, DeleteState, Operation, StateRecord
 from stormproof.storage.request_ops import RequestRecord, UpdateRequest, key_of, new_request_id
 
 if TYPE_CHECKING:
@@ -48,6 +49,9 @@ class Answer:
     status: int
     body: Any
     headers: dict[str, str] = field(default_factory=dict)
+    # The body's JSON text (compact, not ASCII-escaped) when its producer wrote it: the
+    # direct ASGI path sends it as is instead of encoding ``body`` again.
+    text: str | None = field(default=None, compare=False)
 
 
 def client_of(headers: Mapping[str, str]) -> str:
@@ -66,6 +70,7 @@ class FrontDoor:
         self._batcher = UnitBatcher(lambda: app.store)
         self._running: dict[str, int] = {}  # synchronous handlers running, per route
         self._background: set[asyncio.Task[None]] = set()
+        self._paths: dict[str, str] = {}  # a route's path as JSON, for its records
 
     async def admit(self, route: PostRoute | GetRoute, headers: Mapping[str, str]) -> None:
         """Key, throttles and quota before any work (a refusal costs no store write)."""
@@ -151,14 +156,23 @@ class FrontDoor:
         request_id = new_request_id()
         now = self.app.clock.now()
         target, ops = await work_ops(self.app, route, request_id, payload)
-        record = RequestRecord(request_id, route.path, "accepted", now, now, target)
-        record.trace = trace_context.current_traceparent()
-        record.callback_url = callback
+        value = RequestRecord.accepted_json(
+            request_id,
+            self._route_json(route.path),
+            now,
+            target_json(target),
+            callback,
+            trace_context.current_traceparent(),
+        )
         status_url = f"/requests/{request_id}"
         answer = Answer(
-            202, {"request_id": request_id, "status_url": status_url}, {"location": status_url}
+            202,
+            {"request_id": request_id, "status_url": status_url},
+            {"location": status_url},
+            # A request id is req_ and hex digits: nothing in it needs escaping.
+            f'{{"request_id":"{request_id}","status_url":"{status_url}"}}',
         )
-        unit: list[Operation] = [record.insert_op(), *ops]
+        unit: list[Operation] = [CompareAndSet(key_of(request_id), None, value), *ops]
         state_key, expired = key
         if state_key is not None:
             stored = idem.StoredResponse(print_, 202, answer.body, answer.headers, now)
@@ -176,6 +190,12 @@ class FrontDoor:
                 raise
             return again
         return answer
+
+    def _route_json(self, path: str) -> str:
+        found = self._paths.get(path)
+        if found is None:
+            found = self._paths[path] = json.dumps(path)
+        return found
 
     async def _commit(self, unit: list[Operation]) -> None:
         """One atomic unit, committed with concurrent requests' and coalesced with them

@@ -67,9 +67,12 @@ async def read_body(receive: Receive, limit: int) -> bytes | None:
 
 def _encoded(answer: Answer) -> tuple[bytes, list[tuple[bytes, bytes]]]:
     """The body as JSONResponse renders it, and the response headers."""
-    body = json.dumps(
-        answer.body, ensure_ascii=False, allow_nan=False, indent=None, separators=(",", ":")
-    ).encode("utf-8")
+    text = answer.text
+    if text is None:
+        text = json.dumps(
+            answer.body, ensure_ascii=False, allow_nan=False, indent=None, separators=(",", ":")
+        )
+    body = text.encode("utf-8")
     headers = [(b"content-length", str(len(body)).encode("latin-1")), _JSON]
     headers += [(k.encode("latin-1"), v.encode("latin-1")) for k, v in answer.headers.items()]
     return body, headers

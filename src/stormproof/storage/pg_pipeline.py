@@ -18,14 +18,14 @@ a delete is three. Two cheaper modes:
   one ``Delete`` (one ``DELETE``; leases it did not delete are then read to tell stale
   from gone).
 * **batched**: an atomic unit whose every operation is one statement judged by its rows
-  (a step's save with its history, a new execution, a kept or deleted lease:
-  :func:`one_statement`) or a plain send that reads nothing. Its statements leave
-  together with ``BEGIN``, their rows are judged when they are all back, and ``COMMIT``
-  (or, for a stale one, ``ROLLBACK``) follows: two round trips for the whole unit,
-  however many operations (a task's outcome with its next step, or many such units
-  sharing a transaction). A stale statement still ran, but its transaction is rolled
-  back and the unit reports the first stale operation, as the unit run statement by
-  statement does.
+  (a step's save with its history, a new execution, a kept or deleted lease, the front
+  door's new request records: :func:`one_statement`) or a plain send that reads
+  nothing. Its statements leave together with ``BEGIN``, their rows are judged when
+  they are all back, and ``COMMIT`` (or, for a stale one, ``ROLLBACK``) follows: two
+  round trips for the whole unit, however many operations (a task's outcome with its
+  next step, or many such units sharing a transaction). A stale statement still ran,
+  but its transaction is rolled back and the unit reports the first stale operation, as
+  the unit run statement by statement does.
 """
 
 from __future__ import annotations
@@ -45,6 +45,7 @@ from stormproof.storage.base import (
 from stormproof.storage.machine_ops import InsertExecution, SaveExecution
 from stormproof.storage.pg_bulk import COPY_MIN
 from stormproof.storage.program import Row, Stmt
+from stormproof.storage.state_bulk_ops import InsertStates
 
 Mode = Literal["transaction", "pipelined", "autocommit", "batched"]
 #: One statement of a batched unit and how its rows make the operation's result.
@@ -87,7 +88,7 @@ def batchable(ops: Sequence[Operation]) -> bool:
 def _judged(op: Operation) -> bool:
     """Whether :func:`one_statement` has a form for ``op`` (without making it)."""
     kind = type(op)
-    if kind is SaveExecution or kind is InsertExecution:
+    if kind is SaveExecution or kind is InsertExecution or kind is InsertStates:
         return True
     if kind is ChangeVisibility:
         assert isinstance(op, ChangeVisibility)
@@ -108,6 +109,8 @@ def one_statement(op: Operation) -> Form | None:
         return Stmt("sfn_execution_save", op.save_params()), op.judge
     if type(op) is InsertExecution:
         return Stmt("sfn_execution_insert", op.params()), op.judge
+    if type(op) is InsertStates:  # the front door's new records (gateway.batcher)
+        return op.counted(), op.judge
     if type(op) is ChangeVisibility:
         lease, timeout = op.leases[0], op.timeouts[0]
         params = {"queue": op.queue, "id": lease.rowid, "token": lease.token}

@@ -10,7 +10,8 @@ delivery in that same transaction.
 from __future__ import annotations
 
 import json
-import secrets
+import os
+import threading
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -29,9 +30,24 @@ WEBHOOK_DLQ = "stormproof-webhooks-dlq"
 ATTRIBUTE = "stormproof-request-id"
 
 
+_POOL_SIZE = 256  # ids drawn per read of the OS's random source
+_pool: list[str] = []
+_pool_lock = threading.Lock()  # ids are drawn on the event loop and in worker threads
+# A forked child must not hand out its parent's remaining ids: ids are unique keys.
+os.register_at_fork(after_in_child=_pool.clear)
+
+
 def new_request_id() -> str:
-    """A fresh request id (128 random bits; the prefix lets hooks skip other ids cheaply)."""
-    return ID_PREFIX + secrets.token_hex(16)
+    """A fresh request id (128 random bits; the prefix lets hooks skip other ids cheaply).
+
+    Drawn from a pool filled by one ``os.urandom`` read per 256 ids: one ``getrandom``
+    system call per request was a few per cent of the front door's CPU per request.
+    """
+    with _pool_lock:
+        if not _pool:
+            raw = os.urandom(16 * _POOL_SIZE).hex()
+            _pool.extend(ID_PREFIX + raw[i : i + 32] for i in range(0, 32 * _POOL_SIZE, 32))
+        return _pool.pop()
 
 
 def is_request_id(value: object) -> bool:
@@ -63,6 +79,30 @@ class RequestRecord:
         """The stored value."""
         return json.dumps(self.__dict__, separators=(",", ":"), default=str)
 
+    @staticmethod
+    def accepted_json(
+        request_id: str,
+        route_json: str,
+        now: float,
+        target_json: str,
+        callback_url: str | None,
+        trace: str | None,
+    ) -> str:
+        """``to_json()`` of a new ``accepted`` record (no result, no error), the same
+        text, built by formatting: the front door stores one per request, and the
+        generic ``json.dumps`` of the dataclass's dict was a few per cent of its CPU.
+        ``route_json`` and ``target_json`` are the JSON texts of the route and target
+        (``json.dumps(route)``, ``json.dumps(target, separators=(",", ":"))``), which a
+        caller computes once per route."""
+        # What json.dumps writes for a float (a fake clock may give an int: its way too).
+        stamp = float.__repr__(now) if type(now) is float else json.dumps(now)
+        return (
+            f'{{"id":{_text(request_id)},"route":{route_json},"state":"accepted",'
+            f'"created":{stamp},"updated":{stamp},"target":{target_json},'
+            f'"result":null,"error":null,"callback_url":{_text(callback_url)},'
+            f'"trace":{_text(trace)}}}'
+        )
+
     @classmethod
     def from_json(cls, text: str) -> RequestRecord:
         """Parse a stored value."""
@@ -85,6 +125,14 @@ class RequestRecord:
     def insert_op(self) -> CompareAndSet:
         """The operation creating this record (fails if the id exists)."""
         return CompareAndSet(key_of(self.id), None, self.to_json())
+
+
+def _text(value: str | None) -> str:
+    """A string (or None) as ``json.dumps`` writes it."""
+    return "null" if value is None else _encode_string(value)
+
+
+_encode_string = json.encoder.encode_basestring_ascii  # json.dumps's own, in C
 
 
 def webhook_event(record: RequestRecord) -> dict[str, Any]:

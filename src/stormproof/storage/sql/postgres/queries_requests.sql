@@ -13,3 +13,14 @@ INSERT INTO state (key, version, value, updated_at)
 SELECT r.key, 1, r.value, {now}
 FROM unnest(%(keys)b::text[], %(values)b::text[]) AS r(key, value)
 ON CONFLICT (key) DO NOTHING;
+
+-- name: state_insert_counted
+-- The same insert answering with how many rows it inserted: in a batched unit
+-- (storage/pg_pipeline.py) an operation is judged by its rows, not by a row count.
+WITH inserted AS (
+    INSERT INTO state (key, version, value, updated_at)
+    SELECT r.key, 1, r.value, {now}
+    FROM unnest(%(keys)b::text[], %(values)b::text[]) AS r(key, value)
+    ON CONFLICT (key) DO NOTHING
+    RETURNING 1)
+SELECT count(*) FROM inserted;
