@@ -15,12 +15,12 @@ from __future__ import annotations
 
 import logging
 import os
+import select
 import threading
 from collections.abc import Callable
 from typing import Any
 
 log = logging.getLogger("stormproof")
-READ_TIMEOUT_MS = 500  # how soon the thread sees ``stop``
 # A committer updates the WAL index (shared memory: no inotify event) just after its last
 # write to the WAL, so a poll at the write can miss the commit: look again once the writes
 # have paused this long, or that commit would wait for the next 20 ms poll.
@@ -42,8 +42,8 @@ class WalWatch:
         full = os.path.abspath(path)
         self._folder, self._name = os.path.dirname(full), os.path.basename(full) + "-wal"
         self._notice = notice
-        self._stop = threading.Event()
         self._thread: threading.Thread | None = None
+        self._stop_w: int | None = None  # written by ``stop``: the thread ends at once
 
     def start(self) -> bool:
         """Begin watching; False (and nothing started) where it cannot."""
@@ -57,32 +57,47 @@ class WalWatch:
         except OSError as exc:  # e.g. the per-user watch limit: polling still works
             log.info("event=sqlite.watch_unavailable path=%s error=%r", self._folder, exc)
             return False
+        stop_r, self._stop_w = os.pipe()
         self._thread = threading.Thread(
-            target=self._run, args=(handle,), name="stormproof-sqlite-watch", daemon=True
+            target=self._run, args=(handle, stop_r), name="stormproof-sqlite-watch", daemon=True
         )
         self._thread.start()
         return True
 
     def stop(self) -> None:
-        """End the thread (within ``READ_TIMEOUT_MS``)."""
-        self._stop.set()
+        """End the thread and close its descriptors."""
         thread, self._thread = self._thread, None
-        if thread is not None:
-            thread.join(READ_TIMEOUT_MS / 1000 * 2)
+        stop_w, self._stop_w = self._stop_w, None
+        if thread is None or stop_w is None:
+            return
+        os.write(stop_w, b"x")
+        thread.join(1.0)
+        os.close(stop_w)
 
     def _touched(self, events: list[Any]) -> bool:
         return any(event.name == self._name for event in events)
 
-    def _run(self, handle: Any) -> None:
+    def _run(self, handle: Any, stop_r: int) -> None:
+        poller = select.poll()
+        poller.register(handle.fileno(), select.POLLIN)
+        poller.register(stop_r, select.POLLIN)
         try:
-            while not self._stop.is_set():
-                events = handle.read(timeout=READ_TIMEOUT_MS)
+            while not self._stopping(poller, stop_r, None):
+                events = handle.read(timeout=0)
                 while self._touched(events):
                     self._notice()
-                    events = handle.read(timeout=SETTLE_MS)
-                    if not events:
+                    if self._stopping(poller, stop_r, SETTLE_MS):
+                        return
+                    events = handle.read(timeout=0)
+                    if not self._touched(events):  # the writes paused: the settle look
                         self._notice()
         except (OSError, ValueError) as exc:  # the watch is gone: polling remains
             log.info("event=sqlite.watch_ended path=%s error=%r", self._folder, exc)
         finally:
             handle.close()
+            os.close(stop_r)
+
+    @staticmethod
+    def _stopping(poller: select.poll, stop_r: int, timeout_ms: int | None) -> bool:
+        """Wait for a notice or ``stop`` (at most ``timeout_ms``); True once stopped."""
+        return any(fd == stop_r for fd, _ in poller.poll(timeout_ms))
