@@ -13,7 +13,6 @@ from __future__ import annotations
 import asyncio
 import time
 from collections.abc import Coroutine
-from pathlib import Path
 from typing import Any
 
 from stormproof import App
@@ -90,9 +89,11 @@ class _SendAfterEmptyClaim(QueueConsumer):
         rows = await super()._claim(attrs, units)
         if not rows and self.sent_at is None:
             self.sent_at = time.monotonic()
-            # SQLite hands the wake-up over with the send's own result: when the send
-            # returns, its wake-up has already come, and found no waiter.
+            mark = self.app.store.wake_mark([QUEUE])
             await self.app.queue(QUEUE).send("raced")
+            # Still inside the claim: the wake-up comes (SQLite hands it over with the
+            # send's own result, PostgreSQL over LISTEN) and finds no waiter.
+            await _until_the_wake_up_found_nobody(self.app.store, mark)
         return rows
 
     async def _process(self, rows: list[ClaimedRow], holding: Holding, ticket: Ticket) -> None:
@@ -101,9 +102,9 @@ class _SendAfterEmptyClaim(QueueConsumer):
 
 
 async def test_an_idle_consumer_handles_a_send_that_raced_its_claim_at_once(
-    tmp_path: Path,
+    store_url: str,
 ) -> None:
-    app = App("w", f"sqlite:///{tmp_path}/race.db")
+    app = App("w", store_url)
     app.queue(QUEUE)
     async with app:
         keeper = LeaseKeeper(lambda: app.store, app.clock)
