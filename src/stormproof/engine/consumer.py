@@ -72,6 +72,7 @@ class QueueConsumer:
         self.inflight: set[asyncio.Task[None]] = set()
         self.stopping = asyncio.Event()
         self._throttles = 0
+        self._wake_mark: int | None = None  # taken before the last claim (see _dispatch)
 
     # --- the loop --------------------------------------------------------------------
 
@@ -126,6 +127,8 @@ class QueueConsumer:
     async def _dispatch(self, tickets: list[Ticket]) -> tuple[int, list[Ticket]]:
         """Claim for ``tickets`` and start the units; messages claimed and tickets unused
         (still held: the caller finishes them, or offers them to another queue)."""
+        # Before the claim, so a send it misses wakes the nap after it (wait_for_messages).
+        self._wake_mark = self.app.store.wake_mark([self.queue])
         try:
             attrs = self.app.attributes_of(self.queue)
             rows = await self._claim(attrs, len(tickets))
@@ -187,8 +190,11 @@ class QueueConsumer:
 
     async def wait_for_messages(self, limit: float) -> None:
         """Nap until a message may be visible (a send, a delay or a lease running out)."""
+        # The mark serves one nap: a later nap (a batch window's) must not end at once on
+        # a wake-up its own claims since then have already seen.
+        mark, self._wake_mark = self._wake_mark, None
         await self._unless_stopped(
-            nap_until_visible(self.app.store, self.app.clock, self.queue, limit)
+            nap_until_visible(self.app.store, self.app.clock, self.queue, limit, since=mark)
         )
 
     async def _unless_stopped(self, work: Awaitable[T]) -> T | None:

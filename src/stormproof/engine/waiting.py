@@ -23,10 +23,20 @@ async def first_of(*work: Awaitable[Any]) -> None:
 
 
 async def nap_until_visible(
-    store: Store, clock: Clock, queue: str, limit: float, *also: Awaitable[Any]
+    store: Store,
+    clock: Clock,
+    queue: str,
+    limit: float,
+    *also: Awaitable[Any],
+    since: int | None = None,
 ) -> None:
     """Sleep until a message of ``queue`` may be visible (a send, a delay or a lease
-    running out), at most ``limit`` seconds, or until any of ``also`` finishes."""
+    running out), at most ``limit`` seconds, or until any of ``also`` finishes.
+
+    ``since`` is the store's ``wake_mark`` taken before the claim that found nothing: a
+    send committed after that claim looked, whose wake-up came before this nap's waiter
+    was registered, then ends the nap at once instead of being slept out.
+    """
     try:
         soonest = await store.next_visible_in(queue)
     except BaseException:
@@ -36,7 +46,7 @@ async def nap_until_visible(
     if nap <= 0:
         _close(also)
         return
-    await first_of(store.wait([queue], nap + 0.001), clock.sleep(nap + 0.001), *also)
+    await first_of(store.wait([queue], nap + 0.001, since=since), clock.sleep(nap + 0.001), *also)
 
 
 def _close(work: tuple[Awaitable[Any], ...]) -> None:

@@ -267,8 +267,18 @@ class Store(Protocol):
     async def slots_in_use(self) -> dict[str, int]:
         """Leased slots per slot pool (``fn:<function>``, ``esm:<mapping>``, ``limit:...``)."""
 
-    async def wait(self, queues: Sequence[str], timeout: float) -> None:
-        """Return when any of the queues may have a new visible message, or after timeout."""
+    def wake_mark(self, queues: Sequence[str]) -> int:
+        """A mark of the wake-ups of ``queues`` that found no waiter, for ``wait(since=)``.
+
+        Take it before a claim: a wake-up landing between an empty claim and the wait
+        (when no waiter is registered yet) then ends the wait at once instead of being lost.
+        """
+
+    async def wait(
+        self, queues: Sequence[str], timeout: float, *, since: int | None = None
+    ) -> None:
+        """Return when any of the queues may have a new visible message, or after timeout
+        (at once if a wake-up found no waiter since the mark ``since`` was taken)."""
 
     async def put_queue(self, name: str, attrs: QueueAttributes) -> StoredQueue:
         """Create or replace a queue's attributes."""

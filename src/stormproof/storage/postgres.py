@@ -311,12 +311,14 @@ class PostgresStore(ProgramStore):
             params = [{**p, "now": now} for p in rows]
             await cur.executemany(self._queries[stmt.name].encode(), params)
 
-    async def wait(self, queues: Sequence[str], timeout: float) -> None:
+    async def wait(
+        self, queues: Sequence[str], timeout: float, *, since: int | None = None
+    ) -> None:
         """Long-poll wait on NOTIFY; short polling while the listener is reconnecting."""
         healthy = self._listener is not None and self._listener.healthy
         # The cap is the safety net for a notification lost between LISTEN reconnects.
         cap = 5.0 if healthy else 0.25
-        await super().wait(queues, min(timeout, cap))
+        await super().wait(queues, min(timeout, cap), since=since)
 
     async def drop_schema(self) -> None:
         """Drop this store's schema (tests use one schema per test)."""

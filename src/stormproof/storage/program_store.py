@@ -33,6 +33,9 @@ class ProgramStore(ABC):
 
     def __init__(self) -> None:
         self._waiters: dict[str, list[asyncio.Future[None]]] = {}
+        # Wake-ups that found no waiter, per queue and for "every queue" (see _wake).
+        self._missed: dict[str, int] = {}
+        self._missed_any = 0
         self.on_dead_lettered: DeadLetterHook | None = None
 
     @abstractmethod
@@ -45,25 +48,47 @@ class ProgramStore(ABC):
         """Wake up to ``counts[queue]`` waiters per queue, oldest first (None: every waiter).
 
         Runs on the event loop. Waking only as many receivers as messages arrived keeps a
-        burst of sends from stampeding every idle receiver into an empty claim.
+        burst of sends from stampeding every idle receiver into an empty claim. A wake-up
+        left over (no waiter to take it) moves the :meth:`wake_mark`: a receiver between
+        its claim and its wait has no waiter registered yet, and must not sleep it out.
         """
-        queues = (
-            list(self._waiters) if counts is None else [q for q in counts if q in self._waiters]
-        )
-        for queue in queues:
-            waiters = self._waiters[queue]
-            budget = len(waiters) if counts is None else counts[queue]
-            for future in waiters:
-                if budget <= 0:
-                    break
-                if not future.done():
-                    future.set_result(None)
-                    budget -= 1
-            self._waiters[queue] = [f for f in waiters if not f.done()]
+        if counts is None:
+            self._missed_any += 1
+            for queue in list(self._waiters):
+                self._wake_queue(queue, len(self._waiters[queue]))
+            return
+        for queue, count in counts.items():
+            if self._wake_queue(queue, count) > 0:
+                self._missed[queue] = self._missed.get(queue, 0) + 1
 
-    async def wait(self, queues: Sequence[str], timeout: float) -> None:
-        """Return when a queue may have a new visible message, or after ``timeout``."""
-        if timeout <= 0:
+    def _wake_queue(self, queue: str, budget: int) -> int:
+        """Wake up to ``budget`` waiters of ``queue``, oldest first; the budget left."""
+        waiters = self._waiters.get(queue, [])
+        for future in waiters:
+            if budget <= 0:
+                break
+            if not future.done():
+                future.set_result(None)
+                budget -= 1
+        if waiters:
+            self._waiters[queue] = [f for f in waiters if not f.done()]
+        return budget
+
+    def wake_mark(self, queues: Sequence[str]) -> int:
+        """A mark of the wake-ups of ``queues`` that found no waiter (see ``wait``)."""
+        # A sum of counters that only grow changes exactly when one of them does.
+        return self._missed_any + sum(self._missed.get(q, 0) for q in queues)
+
+    async def wait(
+        self, queues: Sequence[str], timeout: float, *, since: int | None = None
+    ) -> None:
+        """Return when a queue may have a new visible message, or after ``timeout``.
+
+        With ``since`` (a :meth:`wake_mark` taken before the caller's claim), return at
+        once if a wake-up found no waiter in between. The check and the registration run
+        with no await between them, so no wake-up can fall in a gap.
+        """
+        if timeout <= 0 or (since is not None and self.wake_mark(queues) != since):
             return
         future: asyncio.Future[None] = asyncio.get_running_loop().create_future()
         for queue in queues:

@@ -152,7 +152,9 @@ class SqliteStore(ProgramStore):
             raise StoreError(f"SQLite store {self.path}: the writer thread died")
         return self._writer
 
-    async def wait(self, queues: Sequence[str], timeout: float) -> None:
+    async def wait(
+        self, queues: Sequence[str], timeout: float, *, since: int | None = None
+    ) -> None:
         """Long-poll wait; also wakes on other connections' commits."""
         writer = self._writer
         if writer is None:
@@ -164,6 +166,6 @@ class SqliteStore(ProgramStore):
             writer.poke()
         try:
             # The cap bounds the cost of a wake-up lost to a cancelled receiver.
-            await super().wait(queues, min(timeout, 5.0))
+            await super().wait(queues, min(timeout, 5.0), since=since)
         finally:
             writer.waiters -= 1
