@@ -71,8 +71,9 @@ class WebhookDispatcher:
 
         async with httpx.AsyncClient(timeout=self.settings.webhook_timeout) as client:
             while not self.stopping.is_set():
+                mark = self.app.store.wake_mark([WEBHOOK_QUEUE])  # no lost wake-up
                 if not await self.poll_once(client):
-                    await self.app.store.wait([WEBHOOK_QUEUE], 1.0)
+                    await self.app.store.wait([WEBHOOK_QUEUE], 1.0, since=mark)
 
     def stop(self) -> None:
         """Finish the current batch and return."""

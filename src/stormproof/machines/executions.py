@@ -167,9 +167,10 @@ class ExecutionManager:
         rows = await self.app.store.run(lambda: machine_ops.load_executions([arn]))
         return rows.get(arn)
 
-    async def wait_for(self, queue: str, limit: float) -> None:
-        """Nap until a message of ``queue`` may be visible (at most ``limit`` seconds)."""
-        await nap_until_visible(self.app.store, self.app.clock, queue, limit)
+    async def wait_for(self, queue: str, limit: float, *, since: int | None = None) -> None:
+        """Nap until a message of ``queue`` may be visible (at most ``limit`` seconds);
+        ``since`` is the store's wake mark taken before the claim that found nothing."""
+        await nap_until_visible(self.app.store, self.app.clock, queue, limit, since=since)
 
     async def machine(self, reference: str) -> StateMachine:
         """A declared machine, else a stored one (by name or ARN)."""

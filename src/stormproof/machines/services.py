@@ -31,8 +31,8 @@ class ExecutionServices(Protocol):
         """One execution's row, or None."""
         ...
 
-    async def wait_for(self, queue: str, limit: float) -> None:
-        """Nap until a message of ``queue`` may be visible."""
+    async def wait_for(self, queue: str, limit: float, *, since: int | None = None) -> None:
+        """Nap until a message of ``queue`` may be visible (``since``: a wake mark)."""
         ...
 
     async def machine(self, reference: str) -> StateMachine:

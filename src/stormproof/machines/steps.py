@@ -105,8 +105,11 @@ class StepConsumer:
         while True:
             honour_cancellation()  # the PostgreSQL driver may swallow a cancellation
             try:
+                # The mark before the claim: a send's wake-up that comes between an
+                # empty claim and the nap's waiter still ends the nap (no lost wake-up).
+                mark = self.manager.app.store.wake_mark([STEPS_QUEUE])
                 if not await self.poll_once():
-                    await self.manager.wait_for(STEPS_QUEUE, IDLE_WAIT)
+                    await self.manager.wait_for(STEPS_QUEUE, IDLE_WAIT, since=mark)
             except StormproofError:
                 honour_cancellation()
                 log.exception("event=steps.error")

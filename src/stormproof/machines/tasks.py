@@ -83,10 +83,12 @@ class TaskConsumer:
         # next task of an execution) wakes the nap below, which a store notification
         # racing the nap's own first read can miss.
         self._kick.clear()
+        store, clock = self.manager.app.store, self.manager.app.clock
+        mark = store.wake_mark([TASKS_QUEUE])  # see nap_until_visible's ``since``
         rows = await self._claim(min(free, CLAIM_BATCH))
         if not rows:
-            store, clock = self.manager.app.store, self.manager.app.clock
-            await nap_until_visible(store, clock, TASKS_QUEUE, IDLE_WAIT, self._kick.wait())
+            kick = self._kick.wait()
+            await nap_until_visible(store, clock, TASKS_QUEUE, IDLE_WAIT, kick, since=mark)
             return
         loaded = await self._load(rows)
         for row in rows:

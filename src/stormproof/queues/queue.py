@@ -178,12 +178,16 @@ class Queue:
         clock, store = self.app.clock, self.app.store
         deadline = clock.now() + patience
         while True:
+            # The mark before the claim: a send committed after the claim looked, whose
+            # wake-up comes before the wait below registers, ends the wait at once.
+            mark = store.wake_mark([self.name])
             rows, soonest = await store.claim_or_next(self.name, attrs, count, vt)
             left = deadline - clock.now()
             if rows or left <= 0:
                 return [Message.from_row(self.name, r) for r in rows]
             nap = left if soonest is None else max(0.0, min(left, soonest))
-            await first_of(store.wait([self.name], nap + 0.001), clock.sleep(nap))
+            waiting = store.wait([self.name], nap + 0.001, since=mark)
+            await first_of(waiting, clock.sleep(nap))
 
     # --- acknowledging --------------------------------------------------------------
 

@@ -120,3 +120,33 @@ async def test_an_idle_consumer_handles_a_send_that_raced_its_claim_at_once(
         assert consumer.sent_at is not None and consumer.handled_at is not None
         late = consumer.handled_at - consumer.sent_at
         assert late < IDLE_WAIT / 2, f"handled {late:.2f} s after the send: the nap slept"
+
+
+async def test_a_long_poll_receive_gets_a_send_that_raced_its_empty_claim(
+    store_url: str,
+) -> None:
+    """``Queue.receive(wait=...)`` takes the mark before each claim too."""
+    app = App("w", store_url)
+    q = app.queue(QUEUE)
+    async with app:
+        store: Any = app.store
+        real = store.claim_or_next
+        raced: list[float] = []
+
+        async def claim_then_send(*args: Any) -> Any:
+            found = await real(*args)
+            if not found[0] and not raced:
+                raced.append(time.monotonic())
+                mark = store.wake_mark([QUEUE])
+                await q.send("raced")  # after the claim looked, before the wait registers
+                await _until_the_wake_up_found_nobody(store, mark)
+            return found
+
+        store.claim_or_next = claim_then_send
+        try:
+            got = await q.receive(max_messages=1, wait=IDLE_WAIT * 2)
+        finally:
+            del store.claim_or_next
+        assert [m.body for m in got] == ["raced"]
+        late = time.monotonic() - raced[0]
+        assert late < IDLE_WAIT / 2, f"received {late:.2f} s after the send: the wait slept"
