@@ -4,12 +4,13 @@ It claims delivery messages (and schedule ticks, see :mod:`stormproof.bus.schedu
 a visibility timeout longer than any delivery may take, and for each one:
 
 * success: the message is deleted (deletes are batched);
-* deliveries to other buses claimed together are forwarded together: per target bus, one
-  unit of work publishes the events there and deletes their delivery messages (so a
-  forward is never repeated after it committed); such a unit takes one slot of
+* deliveries to other buses claimed together are forwarded together
+  (:mod:`stormproof.bus.forwarding`): one unit of work per claim, whatever the number of
+  target buses, publishes the events on each and deletes their delivery messages (so a
+  forward is never repeated after it committed); it takes one slot of
   ``max_deliveries`` per :data:`FORWARD_SHARE` forwards (claims stay sized to the free
-  slots, so at most ``FORWARD_SHARE * max_deliveries`` messages are held). A unit that
-  fails sends each of its deliveries down the one-by-one path below;
+  slots, so at most ``FORWARD_SHARE * max_deliveries`` messages are held). When it fails,
+  each target bus's share is tried alone, then one by one down the path below;
 * a failure: ``core.retry.decide_delivery`` answers. A retry hides the message again until
   the backoff time (``change_visibility``): the queue's receive count is the attempt
   count, so a retry costs one UPDATE. A give-up deletes the message and sends the event
@@ -33,8 +34,11 @@ from datetime import UTC, datetime
 from typing import Any
 from urllib.parse import urlsplit
 
+from stormproof.bus import forwarding
 from stormproof.bus import schedule as bus_schedule
 from stormproof.bus.bus import Bus
+from stormproof.bus.forwarding import ATTEMPT_TIMEOUT
+from stormproof.bus.forwarding import tries as _tries
 from stormproof.bus.publish import (
     DeadLetter,
     compact,
@@ -72,7 +76,6 @@ from stormproof.storage.base import (
 log = logging.getLogger("stormproof.bus")
 
 VISIBILITY_TIMEOUT = 120.0  # longer than any delivery attempt may last
-ATTEMPT_TIMEOUT = 60.0  # a state machine's start_execution or another bus's publish
 FORWARD_SHARE = 4  # forwards in one unit that take one slot of max_deliveries
 
 
@@ -115,7 +118,8 @@ class DeliveryConsumer:
             else:
                 self.accept(row, body)
         if forwards:
-            self._start(self._forward_batch(forwards), -(-len(forwards) // FORWARD_SHARE))
+            work = forwarding.forward_batch(self.manager, self.queue, forwards, self._handle)
+            self._start(work, -(-len(forwards) // FORWARD_SHARE))
         return len(rows)
 
     def _forwardable(self, body: dict[str, Any]) -> bool:
@@ -281,29 +285,6 @@ class DeliveryConsumer:
         ops = other.publish_ops([body["event"]], self.manager.app.clock.now())
         await self.manager.app.store.apply(ops, atomic=True)
 
-    async def _forward_batch(self, batch: list[tuple[ClaimedRow, dict[str, Any]]]) -> None:
-        """Deliveries to other buses, per bus one unit of work: the events published there
-        and the delivery messages deleted, together. When a unit fails, each of its
-        deliveries takes the one-by-one path (with its retries and DLQ)."""
-        by_bus: dict[str, list[tuple[ClaimedRow, dict[str, Any]]]] = {}
-        for row, body in batch:
-            by_bus.setdefault(body["dest"], []).append((row, body))
-        for name, group in by_bus.items():
-            rows = [row for row, _ in group]
-            try:
-                with tracing.processing_rows(self.queue, rows, _tries(*group[0])):
-                    async with asyncio.timeout(ATTEMPT_TIMEOUT):
-                        await self._forward_all(name, group)
-            except Exception:
-                await asyncio.gather(*(self._handle(row, body) for row, body in group))
-
-    async def _forward_all(self, name: str, group: list[tuple[ClaimedRow, dict[str, Any]]]) -> None:
-        app = self.manager.app
-        other = await self.manager.get(name)
-        ops = other.publish_ops([body["event"] for _, body in group], app.clock.now())
-        ops.append(Delete(self.queue, [Lease(row.rowid, row.token) for row, _ in group]))
-        await app.store.apply(ops, atomic=True)
-
     async def _failed(
         self, row: ClaimedRow, lease: Lease, body: dict[str, Any], failure: DeliveryFailure
     ) -> None:
@@ -377,8 +358,3 @@ class DeliveryConsumer:
             ops.append(dlq)
         with contextlib.suppress(StaleLease):  # someone else holds it now: they decide
             await self.manager.app.store.apply(ops, atomic=True)
-
-
-def _tries(row: ClaimedRow, body: dict[str, Any]) -> int:
-    """Attempts made before this receive: earlier copies' (paused by a breaker) and this one's."""
-    return int(body.get("tries", 0)) + row.receive_count - 1
