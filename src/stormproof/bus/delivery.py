@@ -94,9 +94,10 @@ class DeliveryConsumer:
         """Claim and deliver until ``stop`` is set."""
         while not stop.is_set():
             try:
+                mark = self.manager.app.store.wake_mark([self.queue])  # no lost wake-up
                 claimed = await self.poll_once()
                 if not claimed:
-                    await self._idle(stop)
+                    await self._idle(stop, mark)
                 elif self.free <= 0:
                     await asyncio.wait(self.inflight, return_when=asyncio.FIRST_COMPLETED)
             except Exception:
@@ -163,9 +164,9 @@ class DeliveryConsumer:
         while self.inflight:
             await asyncio.gather(*list(self.inflight), return_exceptions=True)
 
-    async def _idle(self, stop: asyncio.Event) -> None:
-        app = self.manager.app
-        await nap_until_visible(app.store, app.clock, self.queue, IDLE_WAIT, stop.wait())
+    async def _idle(self, stop: asyncio.Event, mark: int) -> None:
+        app, stopping = self.manager.app, stop.wait()
+        await nap_until_visible(app.store, app.clock, self.queue, IDLE_WAIT, stopping, since=mark)
 
     # --- one message -----------------------------------------------------------------
 
