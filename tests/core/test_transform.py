@@ -229,3 +229,13 @@ def test_one_hundred_variables_are_allowed() -> None:
     template = "[" + ", ".join(f"<k{i}>" for i in range(100)) + "]"
     target = TargetInput.build(input_transformer=InputTransformer(template, paths))
     assert json.loads(render(target, {"detail": {"k7": 7}}) or "")[7] == 7
+
+
+@pytest.mark.parametrize("template", ['{"a": <x}', '"at <aws.events.event.ingestion-time"'])
+def test_an_unclosed_placeholder_of_a_variable_is_refused(template: str) -> None:
+    with pytest.raises(InvalidAttribute, match="closed with '>'"):
+        transformer(template, x="$.detail")
+
+
+def test_an_unclosed_angle_before_an_unknown_name_is_plain_text() -> None:
+    assert render(transformer('"a <b c"', x="$.detail")) == '"a <b c"'

@@ -3,6 +3,9 @@ is read) keep the semantics of a unit run statement by statement, on both stores
 
 from __future__ import annotations
 
+from collections.abc import AsyncIterator
+from contextlib import asynccontextmanager
+
 import pytest
 
 from stormproof import App
@@ -54,13 +57,19 @@ async def _version_and_events(app: App) -> tuple[int, int]:
     return rows[ARN].version, len(events)
 
 
-async def test_a_batched_unit_commits_every_operation(store_url: str) -> None:
+@asynccontextmanager
+async def _execution_and_lease(store_url: str) -> AsyncIterator[tuple[App, Lease]]:
+    """An open app with one execution (version 1) and one leased message of ``q``."""
     app = App("test", store_url)
     app.queue("q")
     app.queue("out")
     async with app:
         await app.store.apply([_insert()], atomic=True)
-        lease = await _leased(app)
+        yield app, await _leased(app)
+
+
+async def test_a_batched_unit_commits_every_operation(store_url: str) -> None:
+    async with _execution_and_lease(store_url) as (app, lease):
         keep = ChangeVisibility("q", [lease], [60.0])
         results = await app.store.apply([_save(1), keep, _send("x")], atomic=True)
         assert [r.ok for r in results] == [True, True, True]
@@ -72,12 +81,7 @@ async def test_a_batched_unit_commits_every_operation(store_url: str) -> None:
 
 
 async def test_a_stale_save_in_a_batched_unit_commits_nothing(store_url: str) -> None:
-    app = App("test", store_url)
-    app.queue("q")
-    app.queue("out")
-    async with app:
-        await app.store.apply([_insert()], atomic=True)
-        lease = await _leased(app)
+    async with _execution_and_lease(store_url) as (app, lease):
         keep = ChangeVisibility("q", [lease], [60.0])
         with pytest.raises(StaleLease) as caught:
             await app.store.apply([_send("x"), _save(7), keep], atomic=True)

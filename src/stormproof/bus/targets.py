@@ -319,7 +319,6 @@ class Target:
                 "InputPathsMap": dict(input_transformer.input_paths_map or {}),
             }
         self.input_transformer = dict(input_transformer) if input_transformer else None
-        _refuse_unclosed(self.input_transformer)
         self.policy = RetryPolicy(max_retry_attempts, _whole_seconds(max_event_age))
         self.dead_letter = _dead_letter(dead_letter)
         if id is not None and not names.is_name(TARGET_ID_RE, id):
@@ -387,19 +386,3 @@ def _dead_letter(dead_letter: Any) -> str | None:
     if fifo:
         raise InvalidAttribute("dead_letter", name, "a standard queue (AWS: no FIFO DLQs)")
     return name
-
-
-_OPEN_RE = re.compile(r"<([A-Za-z0-9_.\-]+)(?![A-Za-z0-9_.\-]*>)")
-
-
-def _refuse_unclosed(spec: Mapping[str, Any] | None) -> None:
-    """An ``<name`` left open (no ``>``) would render as text and never as its value."""
-    if not spec or not isinstance(spec.get("InputTemplate"), str):
-        return
-    known = set(spec.get("InputPathsMap") or {})
-    for found in _OPEN_RE.finditer(spec["InputTemplate"]):
-        name = found.group(1)
-        if name in known or name.startswith("aws.events."):
-            raise InvalidAttribute(
-                "input_template", spec["InputTemplate"], f"<{name}> closed with '>'"
-            )

@@ -168,12 +168,24 @@ def _compile(spec: InputTransformer) -> _Template:
             "input_template", text, f"a string of 1 to {MAX_TEMPLATE_LENGTH} characters"
         )
     paths = _compile_paths(spec.input_paths_map or {})
+    _refuse_unclosed(text, {name for name, _ in paths})
     string_template = text.lstrip().startswith('"')
     placeholders = _scan(text)
     defined = {name for name, _ in paths} | PREDEFINED
     for placeholder in placeholders:
         _check_placeholder(text, placeholder, defined, string_template)
     return _Template(text, string_template, placeholders, paths)
+
+
+_OPEN = re.compile(r"<([A-Za-z0-9_.\-]+)(?![A-Za-z0-9_.\-]*>)")
+
+
+def _refuse_unclosed(text: str, variables: set[str]) -> None:
+    """An ``<name`` left open (no ``>``) would render as text and never as its value."""
+    for found in _OPEN.finditer(text):
+        name = found.group(1)
+        if name in variables or name.startswith("aws.events."):
+            raise InvalidAttribute("input_template", text, f"<{name}> closed with '>'")
 
 
 def _compile_paths(paths_map: Mapping[str, str]) -> tuple[tuple[str, EventPath], ...]:

@@ -9,7 +9,6 @@ inserted before these operations in the unit, so they may update it (bus routes 
 from __future__ import annotations
 
 import json
-import os
 from typing import TYPE_CHECKING, Any
 
 from stormproof.bus import Bus
@@ -21,7 +20,7 @@ from stormproof.functions.jobs import Job, enqueue_job_op
 from stormproof.gateway.routes import PostRoute
 from stormproof.queues import Queue
 from stormproof.storage.base import Enqueue, Operation
-from stormproof.storage.message_ids import new_message_ids
+from stormproof.storage.message_ids import MESSAGE_IDS
 from stormproof.storage.request_ops import ATTRIBUTE, UpdateRequest
 
 if TYPE_CHECKING:
@@ -37,7 +36,7 @@ async def work_ops(
     if isinstance(target, Queue):
         attrs = target.attributes
         msg = _message(attrs, json.dumps(payload, separators=(",", ":")), request_id)
-        op = Enqueue(target.name, [msg], attrs.dedup_window, attrs.fifo, ids=(_message_id(),))
+        op = Enqueue(target.name, [msg], attrs.dedup_window, attrs.fifo, ids=(MESSAGE_IDS.take(),))
         return {"kind": "queue", "name": target.name}, [op]
     if isinstance(target, Function):
         job = Job.new(payload, now, request_id=request_id)
@@ -69,18 +68,6 @@ def _message(attrs: rules.QueueAttributes, text: str, request_id: str) -> rules.
         raise MessageTooLarge(size, attrs.max_message_size)
     attribute = f'{{"{ATTRIBUTE}":["String","{request_id}"]}}'
     return rules.OutgoingMessage(text, attribute, float(attrs.delay), None, None, size)
-
-
-_ids: list[str] = []  # message ids, drawn 256 at a time (one read of the random source)
-os.register_at_fork(after_in_child=_ids.clear)  # a child must not reuse its parent's
-
-
-def _message_id() -> str:
-    try:
-        return _ids.pop()
-    except IndexError:
-        _ids.extend(new_message_ids(256))
-        return _ids.pop()
 
 
 def target_json(target: dict[str, Any]) -> str:

@@ -11,7 +11,6 @@ from __future__ import annotations
 
 import json
 import os
-import threading
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -19,6 +18,7 @@ from stormproof.core import trace_context
 from stormproof.core.queue_rules import QueueAttributes, prepare_message
 from stormproof.storage import queue_ops
 from stormproof.storage.base import ClaimedRow, CompareAndSet, Enqueue, EntryStatus, OpResult
+from stormproof.storage.message_ids import IdPool
 from stormproof.storage.program import Dialect, Program, Stmt
 
 PREFIX = "request:"
@@ -30,24 +30,19 @@ WEBHOOK_DLQ = "stormproof-webhooks-dlq"
 ATTRIBUTE = "stormproof-request-id"
 
 
-_POOL_SIZE = 256  # ids drawn per read of the OS's random source
-_pool: list[str] = []
-_pool_lock = threading.Lock()  # ids are drawn on the event loop and in worker threads
-# A forked child must not hand out its parent's remaining ids: ids are unique keys.
-os.register_at_fork(after_in_child=_pool.clear)
+def _request_ids(count: int) -> list[str]:
+    raw = os.urandom(16 * count).hex()
+    return [ID_PREFIX + raw[i : i + 32] for i in range(0, 32 * count, 32)]
+
+
+# One os.urandom read per 256 ids: a getrandom system call per request was a few per
+# cent of the front door's CPU per request.
+_REQUEST_IDS = IdPool(_request_ids)
 
 
 def new_request_id() -> str:
-    """A fresh request id (128 random bits; the prefix lets hooks skip other ids cheaply).
-
-    Drawn from a pool filled by one ``os.urandom`` read per 256 ids: one ``getrandom``
-    system call per request was a few per cent of the front door's CPU per request.
-    """
-    with _pool_lock:
-        if not _pool:
-            raw = os.urandom(16 * _POOL_SIZE).hex()
-            _pool.extend(ID_PREFIX + raw[i : i + 32] for i in range(0, 32 * _POOL_SIZE, 32))
-        return _pool.pop()
+    """A fresh request id (128 random bits; the prefix lets hooks skip other ids cheaply)."""
+    return _REQUEST_IDS.take()
 
 
 def is_request_id(value: object) -> bool:
